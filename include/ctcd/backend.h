@@ -1,0 +1,216 @@
+/* backend.h — the op table every compute backend implements.
+ *
+ * The model graph (src/model/) and the trainer call only these functions; they never know
+ * whether the CPU reference (fp32, src/cpu/) or the CUDA backend (bf16 compute, cuda/) runs
+ * them. Conventions shared by every op:
+ *
+ *  - "act" buffers (activations, compute copies of parameters, logits and their gradients)
+ *    have dtype be->act_dtype: F32 on the CPU, BF16 (or F32 in fp32 mode) on CUDA.
+ *  - Parameter gradients, master weights, optimizer moments, LayerNorm statistics and loss
+ *    values are always F32.
+ *  - All pointers are backend memory (be->alloc). Matrices are row-major.
+ *  - Parameter gradients are ACCUMULATED (+=), so the trainer zeroes them once per step and
+ *    micro-batches add up. Input gradients are WRITTEN unless an `accumulate` flag says
+ *    otherwise.
+ *  - Linear layers follow PyTorch: weight w is (N, K) = (out_features, in_features) and
+ *    y = x · wᵀ + b.
+ *  - Ops are asynchronous on backends that can be (CUDA); `sync` waits. Host-visible
+ *    results only come back through `download`.
+ *
+ * Shape letters: B batch, T sequence length, H hidden, NH heads, HD head dim, C classes. */
+#ifndef CTCD_BACKEND_H
+#define CTCD_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctcd/rng.h"
+#include "ctcd/status.h"
+#include "ctcd/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ctcd_act { CTCD_ACT_NONE = 0, CTCD_ACT_GELU } ctcd_act;
+
+typedef enum ctcd_loss_kind {
+    CTCD_LOSS_CE_KL = 0, /* classification: cross-entropy + temperature KL to the peer */
+    CTCD_LOSS_MSE        /* regression (C == 1): MSE to the label + MSE to the peer */
+} ctcd_loss_kind;
+
+/* Index of each value in the loss op's `terms` output (F32[CTCD_LOSS_NTERMS]). For model m
+ * (0 = first / "large", 1 = second / "small"):
+ *   hard[m]   mean over labelled rows of CE(z_m, y)            (or (z_m - y)²)
+ *   mutual[m] mean over rows of T²·KL(p_peer ‖ p_m)            (or (z_m - z_peer)²)
+ *   total[m]  hard_w[m]·hard[m] + mutual_w[m]·mutual[m]
+ *   correct[m] number of rows whose argmax equals the label (classification only)  */
+enum {
+    CTCD_TERM_HARD0 = 0, CTCD_TERM_HARD1,
+    CTCD_TERM_MUTUAL0, CTCD_TERM_MUTUAL1,
+    CTCD_TERM_TOTAL0, CTCD_TERM_TOTAL1,
+    CTCD_TERM_CORRECT0, CTCD_TERM_CORRECT1,
+    CTCD_LOSS_NTERMS
+};
+
+/* The fused lockstep loss. One pass over the logits of both models computes every term
+ * and writes both logit gradients. With n_models == 1 only index 0 is used and the mutual
+ * term is 0. Peer distributions are constants (stop-gradient): the term that uses model
+ * j's output as a target sends no gradient into model j.
+ *
+ *   CE_KL: dz_m = hard_w[m]·(softmax(z_m) − onehot(y))/n_labelled
+ *               + mutual_w[m]·T·(softmax(z_m/T) − softmax(z_peer/T))/rows
+ *   MSE:   dz_m = hard_w[m]·2(z_m − y)/n_labelled + mutual_w[m]·2(z_m − z_peer)/rows
+ *
+ * Rows with label < 0 (CE) or a NaN target (MSE) have no hard loss; n_labelled counts the
+ * rest (the hard term is 0 when it is 0). */
+typedef struct ctcd_loss_desc {
+    ctcd_loss_kind kind;
+    int n_models;        /* 1 or 2 */
+    int64_t rows;
+    int classes;         /* C; 1 for MSE */
+    float temperature;   /* T > 0 (CE_KL only) */
+    float hard_w[2];
+    float mutual_w[2];   /* mutual_w[0] = small_to_large, mutual_w[1] = large_to_small */
+} ctcd_loss_desc;
+
+typedef struct ctcd_loss_io {
+    const void *logits[2];  /* act[rows, C] */
+    void *dlogits[2];       /* act[rows, C], written; NULL = no gradient for that model */
+    const int32_t *labels;  /* [rows] class ids (CE_KL) */
+    const float *targets;   /* [rows] regression targets (MSE) */
+    float *terms;           /* F32[CTCD_LOSS_NTERMS], written */
+} ctcd_loss_io;
+
+typedef struct ctcd_adamw_hparams {
+    float lr, beta1, beta2, eps, weight_decay;
+    int64_t step;      /* 1-based, for bias correction */
+    float max_norm;    /* clip the global grad norm to this (<= 0: no clipping) */
+} ctcd_adamw_hparams;
+
+typedef struct ctcd_backend ctcd_backend;
+
+struct ctcd_backend {
+    const char *name;       /* "cpu", "cuda" */
+    ctcd_device device;
+    ctcd_dtype act_dtype;
+    void *impl;             /* backend private state */
+
+    void (*destroy)(ctcd_backend *be);
+
+    /* ---- memory ---- */
+    ctcd_status (*alloc)(ctcd_backend *be, size_t bytes, const char *what, void **out);
+    void (*free)(ctcd_backend *be, void *p);
+    ctcd_status (*upload)(ctcd_backend *be, void *dst, const void *host_src, size_t bytes);
+    ctcd_status (*download)(ctcd_backend *be, void *host_dst, const void *src, size_t bytes);
+    ctcd_status (*memzero)(ctcd_backend *be, void *p, size_t bytes);
+    /* dst[n] (dst_dt) = src[n] (src_dt); F32 <-> BF16 <-> F32 and same-type copies. */
+    ctcd_status (*cast)(ctcd_backend *be, void *dst, ctcd_dtype dst_dt, const void *src,
+                        ctcd_dtype src_dt, int64_t n);
+    ctcd_status (*sync)(ctcd_backend *be);
+
+    /* ---- linear layers ----
+     * out[M,N] = act(inp[M,K] · w[N,K]ᵀ + bias[N]). bias may be NULL. With act == GELU,
+     * pre (if not NULL) receives the pre-activation, which gelu_bwd needs. */
+    ctcd_status (*matmul_fwd)(ctcd_backend *be, void *out, void *pre, const void *inp,
+                              const void *w, const void *bias, int64_t M, int K, int N,
+                              ctcd_act act);
+    /* dinp[M,K] = dout[M,N] · w (or += when accumulate_dinp); dw[N,K] += doutᵀ · inp;
+     * dbias[N] += Σ_rows dout. Any of dinp, dw, dbias may be NULL. */
+    ctcd_status (*matmul_bwd)(ctcd_backend *be, void *dinp, float *dw, float *dbias,
+                              const void *dout, const void *inp, const void *w, int64_t M,
+                              int K, int N, int accumulate_dinp);
+
+    /* ---- elementwise ---- GELU is the exact erf form: x·Φ(x). */
+    ctcd_status (*gelu_fwd)(ctcd_backend *be, void *out, const void *inp, int64_t n);
+    /* dinp = dout · GELU'(inp); inp is the pre-activation. dinp may alias dout. */
+    ctcd_status (*gelu_bwd)(ctcd_backend *be, void *dinp, const void *inp, const void *dout,
+                            int64_t n);
+    ctcd_status (*tanh_fwd)(ctcd_backend *be, void *out, const void *inp, int64_t n);
+    /* dinp = dout · (1 − out²); out is tanh's output. dinp may alias dout. */
+    ctcd_status (*tanh_bwd)(ctcd_backend *be, void *dinp, const void *out, const void *dout,
+                            int64_t n);
+    /* Inverted dropout: out = inp · keep / (1 − p), keep = uniform(key, i) >= p. p == 0 is a
+     * copy. out may alias inp. The mask is recomputed from the key in backward. */
+    ctcd_status (*dropout_fwd)(ctcd_backend *be, void *out, const void *inp, int64_t n,
+                               float p, ctcd_dropout_key key);
+    ctcd_status (*dropout_bwd)(ctcd_backend *be, void *dinp, const void *dout, int64_t n,
+                               float p, ctcd_dropout_key key);
+
+    /* ---- LayerNorm with fused residual ----
+     * s = inp + residual (residual may be NULL); out = (s − mean)·rstd·gamma + beta over
+     * the last dim C; mean/rstd F32[N] are saved. If sum_out != NULL it receives s, which
+     * layernorm_bwd needs (when residual == NULL, inp itself can be kept instead). */
+    ctcd_status (*layernorm_fwd)(ctcd_backend *be, void *out, void *sum_out, float *mean,
+                                 float *rstd, const void *inp, const void *residual,
+                                 const void *gamma, const void *beta, int64_t N, int C,
+                                 float eps);
+    /* dinp[N,C] = ∂L/∂s (written; it is the gradient of both inp and residual);
+     * dgamma, dbeta += . */
+    ctcd_status (*layernorm_bwd)(ctcd_backend *be, void *dinp, float *dgamma, float *dbeta,
+                                 const void *dout, const void *s, const float *mean,
+                                 const float *rstd, const void *gamma, int64_t N, int C);
+
+    /* ---- multi-head self-attention ----
+     * qkv act[B,T,3,NH,HD] (q, k, v of a token contiguous, as produced by one fused
+     * projection whose weight rows are Wq | Wk | Wv); mask I32[B,T] (1 = real token,
+     * 0 = padding: such keys get probability 0). out act[B,T,NH,HD] = context.
+     * Scores are scaled by 1/sqrt(HD); attention-probability dropout p with key.
+     * aux is backend-specific saved state of attention_aux_bytes(B,T,NH) bytes. */
+    size_t (*attention_aux_bytes)(ctcd_backend *be, int B, int T, int NH);
+    ctcd_status (*attention_fwd)(ctcd_backend *be, void *out, void *aux, const void *qkv,
+                                 const int32_t *mask, int B, int T, int NH, int HD, float p,
+                                 ctcd_dropout_key key);
+    /* dqkv act[B,T,3,NH,HD] written. */
+    ctcd_status (*attention_bwd)(ctcd_backend *be, void *dqkv, const void *dout,
+                                 const void *qkv, const void *aux, const int32_t *mask,
+                                 int B, int T, int NH, int HD, float p,
+                                 ctcd_dropout_key key);
+
+    /* ---- embeddings ----
+     * out[B,T,H] = wte[ids] + wpe[t] + wtt[type_ids]  (position t = 0..T−1). Every id must
+     * be in range (the batcher checks). */
+    ctcd_status (*embedding_fwd)(ctcd_backend *be, void *out, const int32_t *ids,
+                                 const int32_t *type_ids, const void *wte, const void *wpe,
+                                 const void *wtt, int B, int T, int H);
+    /* dwte, dwpe, dwtt F32 += (scatter-add of dout). */
+    ctcd_status (*embedding_bwd)(ctcd_backend *be, float *dwte, float *dwpe, float *dwtt,
+                                 const void *dout, const int32_t *ids,
+                                 const int32_t *type_ids, int B, int T, int H);
+
+    /* ---- row gather / scatter (the [CLS] rows for the pooler; masked rows for MLM) ----
+     * dst[n,C] = src[idx[i], :]. */
+    ctcd_status (*gather_rows)(ctcd_backend *be, void *dst, const void *src,
+                               const int32_t *idx, int64_t n, int C);
+    /* dst[idx[i], :] += src[i, :]  (indices may repeat). */
+    ctcd_status (*scatter_add_rows)(ctcd_backend *be, void *dst, const void *src,
+                                    const int32_t *idx, int64_t n, int C);
+
+    /* ---- fused lockstep loss (see ctcd_loss_desc) ---- */
+    ctcd_status (*loss)(ctcd_backend *be, const ctcd_loss_desc *desc, const ctcd_loss_io *io);
+
+    /* ---- optimizer ----
+     * sumsq F32[1] = Σ g² over n gradients (written). */
+    ctcd_status (*grad_sumsq)(ctcd_backend *be, float *sumsq, const float *grad, int64_t n);
+    /* One AdamW step (PyTorch semantics, decoupled weight decay) over a flat buffer:
+     *   scale = max_norm > 0 ? min(1, max_norm / (sqrt(*sumsq) + 1e-6)) : 1
+     *   g = scale·grad; p −= lr·wd·p (only for i < n_decay); m, v updated;
+     *   p −= lr · m̂ / (sqrt(v̂) + eps).
+     * master F32[n] is updated; compute (act dtype, may be NULL when it is master itself)
+     * receives the new values. sumsq may be NULL when max_norm <= 0. */
+    ctcd_status (*adamw)(ctcd_backend *be, float *master, void *compute, const float *grad,
+                         float *m, float *v, int64_t n, int64_t n_decay,
+                         const float *sumsq, const ctcd_adamw_hparams *h);
+};
+
+/* The CPU reference backend (always available). */
+ctcd_status ctcd_backend_cpu_create(ctcd_backend **out);
+/* Creates a backend by name: "cpu", "cuda", or "auto" (CUDA when built and a device is
+ * present, else CPU). "cuda" without a usable device is an error saying why. */
+ctcd_status ctcd_backend_create(const char *name, ctcd_backend **out);
+void ctcd_backend_destroy(ctcd_backend *be);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,120 @@
+/* data.h — tokenised datasets, the batcher, and the built-in demo task.
+ *
+ * A dataset is a set of already tokenised examples ([CLS] A [SEP] (B [SEP])), stored as
+ * one token array with offsets, so that batching never re-tokenises. Every loader (the
+ * demo generator, GLUE TSV loaders) produces this form. */
+#ifndef CTCD_DATA_H
+#define CTCD_DATA_H
+
+#include <stdint.h>
+
+#include "ctcd/rng.h"
+#include "ctcd/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ctcd_special_ids {
+    int32_t pad, unk, cls, sep, mask;
+} ctcd_special_ids;
+
+typedef struct ctcd_dataset {
+    char name[64];           /* e.g. "demo/train", "SST-2/dev" */
+    int64_t n;               /* number of examples */
+    int64_t *offsets;        /* [n+1] start of example i in tokens/types */
+    int32_t *tokens;         /* [offsets[n]] token ids, [CLS] ... [SEP] included */
+    int32_t *types;          /* [offsets[n]] token type (segment) ids, 0 or 1 */
+    int32_t *labels;         /* [n] class ids (classification), NULL for regression */
+    float *targets;          /* [n] regression targets, NULL for classification */
+    int n_classes;           /* C (1 = regression) */
+    int max_len;             /* longest example, in tokens */
+    int32_t vocab_size;      /* ids are in [0, vocab_size) */
+    ctcd_special_ids special;
+} ctcd_dataset;
+
+/* Growable builder used by loaders: append examples, then finish. */
+ctcd_status ctcd_dataset_init(ctcd_dataset *d, const char *name, int n_classes);
+/* Appends one example: ids/types of length len (already with [CLS]/[SEP]). label is used
+ * for classification (0..n_classes-1), target for regression. */
+ctcd_status ctcd_dataset_push(ctcd_dataset *d, const int32_t *ids, const int32_t *types,
+                              int len, int32_t label, float target);
+void ctcd_dataset_free(ctcd_dataset *d);
+static inline int ctcd_dataset_len(const ctcd_dataset *d, int64_t i) {
+    return (int)(d->offsets[i + 1] - d->offsets[i]);
+}
+
+/* ---- batching ----
+ * Length-bucketed dynamic padding: each epoch the example order is shuffled with the
+ * batcher's seeded stream, examples are sorted by length inside windows of
+ * `bucket_batches` batches, and the batches of a window are shuffled again, so batches hold
+ * similar lengths without a fixed order. T is the longest example of the batch rounded up
+ * to a multiple of pad_multiple (and capped at max_len; longer examples are truncated
+ * keeping their final [SEP]). */
+typedef struct ctcd_batch {
+    int B, T;                /* rows, padded length */
+    int32_t *ids;            /* [B,T] */
+    int32_t *types;          /* [B,T] */
+    int32_t *mask;           /* [B,T] 1 = token, 0 = padding */
+    int32_t *labels;         /* [B] (classification) or NULL */
+    float *targets;          /* [B] (regression) or NULL */
+    int32_t *cls_idx;        /* [B] row index b*T of each [CLS] token in the flat [B*T] */
+    int64_t *example;        /* [B] dataset index of each row */
+} ctcd_batch;
+
+typedef struct ctcd_batcher_config {
+    int batch;               /* rows per batch */
+    int max_len;             /* truncate/pad cap */
+    int pad_multiple;        /* round T up to this (8) */
+    int shuffle;             /* 0 = dataset order (evaluation) */
+    int bucket_batches;      /* window for length bucketing (e.g. 50); 1 = none */
+    uint64_t seed;
+} ctcd_batcher_config;
+
+/* Resumable position: (epoch, next batch within the epoch). */
+typedef struct ctcd_batcher_cursor {
+    int64_t epoch;
+    int64_t batch;
+} ctcd_batcher_cursor;
+
+typedef struct ctcd_batcher {
+    const ctcd_dataset *data;
+    ctcd_batcher_config cfg;
+    ctcd_batcher_cursor cur;
+    int64_t n_batches;       /* per epoch (the last one may be short) */
+    int64_t *order;          /* [n] example order of the current epoch */
+    ctcd_batch batch;        /* storage reused by every call */
+} ctcd_batcher;
+
+ctcd_status ctcd_batcher_init(ctcd_batcher *b, const ctcd_dataset *d,
+                              const ctcd_batcher_config *cfg);
+/* Fills *out (pointing into the batcher's storage) with the next batch. Returns 0 at the
+ * end of an epoch (and moves the cursor to the next epoch), 1 when a batch was produced. */
+int ctcd_batcher_next(ctcd_batcher *b, const ctcd_batch **out);
+/* Repositions to a saved cursor (rebuilds that epoch's order). */
+ctcd_status ctcd_batcher_seek(ctcd_batcher *b, ctcd_batcher_cursor cur);
+void ctcd_batcher_free(ctcd_batcher *b);
+
+/* ---- builtin:demo ----
+ * A generated binary sentiment task with compositional structure: clauses with stacked
+ * negations, embedded clauses under verbs that keep or flip polarity ("X believes that",
+ * "X doubts that"), and "but"/"and" conjunctions. The label is the polarity after all
+ * operators, so deeper nesting needs more layers. Whitespace vocabulary; fully determined
+ * by (seed, sizes, max_depth). */
+typedef struct ctcd_demo_config {
+    int64_t train_examples, dev_examples;
+    uint64_t seed;
+    int max_depth;
+    int max_len;
+} ctcd_demo_config;
+
+ctcd_status ctcd_demo_generate(const ctcd_demo_config *cfg, ctcd_dataset *train,
+                               ctcd_dataset *dev);
+/* The demo vocabulary (for printing examples): word of id, NULL when out of range. */
+const char *ctcd_demo_word(int32_t id);
+int32_t ctcd_demo_vocab_size(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

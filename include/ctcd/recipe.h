@@ -1,0 +1,101 @@
+/* recipe.h — one experiment, as read from a YAML recipe (DESIGN.md section 6).
+ *
+ * The loader is schema-driven: every key is declared once (path, type, default, bounds,
+ * documentation) in src/train/recipe_schema.c, and the same table validates files, applies
+ * `--set a.b.c=value` overrides, writes the resolved recipe and documents the keys.
+ * Unknown keys, wrong types and out-of-range values are errors naming file:line:col and
+ * the key, with the valid alternatives. */
+#ifndef CTCD_RECIPE_H
+#define CTCD_RECIPE_H
+
+#include <stdint.h>
+
+#include "ctcd/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CTCD_PATH_MAX 1024
+#define CTCD_NAME_MAX 64
+
+/* Model roles. Index 0 is the large model, 1 the small one; nothing else treats them
+ * differently. */
+enum { CTCD_LARGE = 0, CTCD_SMALL = 1, CTCD_N_ROLES = 2 };
+extern const char *const ctcd_role_names[CTCD_N_ROLES]; /* "large", "small" */
+
+typedef struct ctcd_model_recipe {
+    int present;                 /* 1 when models.<role> is in the recipe */
+    char init[CTCD_PATH_MAX];    /* checkpoint dir to start from ("" = random init) */
+    int layers;                  /* models.<role>.layers */
+    int hidden;
+    int heads;
+    int intermediate;            /* 0 = 4 * hidden */
+    float hidden_dropout;        /* models.<role>.dropout */
+    float attn_dropout;          /* models.<role>.attention_dropout */
+    float initializer_range;
+} ctcd_model_recipe;
+
+typedef struct ctcd_demo_recipe {
+    int64_t train_examples;      /* data.demo.train_examples */
+    int64_t dev_examples;
+    uint64_t seed;               /* data.demo.seed: the dataset, independent of train.seed */
+    int max_depth;               /* data.demo.max_depth: nesting of embedded clauses */
+} ctcd_demo_recipe;
+
+typedef struct ctcd_recipe {
+    char source[CTCD_PATH_MAX];  /* recipe file path ("" when built in code) */
+    char task[CTCD_NAME_MAX];    /* "builtin:demo", or a GLUE task name */
+    struct {
+        char dir[CTCD_PATH_MAX];
+        int max_len;
+        ctcd_demo_recipe demo;
+    } data;
+    ctcd_model_recipe models[CTCD_N_ROLES];
+    struct {
+        float temperature;
+        float hard[CTCD_N_ROLES];    /* distill.hard.{large,small} */
+        float small_to_large;        /* distill.mutual.small_to_large: weight on large's KL */
+        float large_to_small;        /* distill.mutual.large_to_small: weight on small's KL */
+        int64_t ramp_steps;          /* mutual weights ramp linearly from 0 over this */
+    } distill;
+    struct {
+        int epochs;
+        int64_t max_steps;           /* 0 = as many as epochs give */
+        int batch;
+        float lr[CTCD_N_ROLES];      /* train.lr.{large,small} */
+        float warmup;                /* fraction of total steps */
+        float weight_decay;
+        float clip;                  /* global grad-norm clip, 0 = off */
+        float adam_beta1, adam_beta2, adam_eps;
+        uint64_t seed;
+        char precision[16];          /* "fp32" | "bf16" */
+        char backend[16];            /* "auto" | "cpu" | "cuda" */
+        int deterministic;
+        int64_t log_every;           /* steps between log lines */
+    } train;
+    struct {
+        int64_t every;               /* steps between dev evaluations, 0 = end of epoch */
+        int batch;
+    } eval;
+    char output[CTCD_PATH_MAX];      /* run directory ("" = none written) */
+} ctcd_recipe;
+
+/* Fills every field with its documented default (models absent). */
+void ctcd_recipe_defaults(ctcd_recipe *r);
+/* Reads a recipe file, then applies overrides ("a.b.c=value" strings), then validates.
+ * On error the message names path:line:col (or the override) and the key. */
+ctcd_status ctcd_recipe_load(const char *path, const char *const *overrides, int n_overrides,
+                             ctcd_recipe *out);
+/* Applies one "a.b.c=value" override to an already loaded recipe. */
+ctcd_status ctcd_recipe_set(ctcd_recipe *r, const char *assignment);
+/* Cross-field checks (at least one model, hidden divisible by heads, ...). */
+ctcd_status ctcd_recipe_validate(const ctcd_recipe *r);
+/* Writes the resolved recipe (every key, defaults included) as YAML, atomically
+ * (temp file + fsync + rename). */
+ctcd_status ctcd_recipe_write(const ctcd_recipe *r, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

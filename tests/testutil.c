@@ -1,0 +1,74 @@
+/* testutil.c — helpers shared by the Criterion suites. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctcd/rng.h"
+
+const char *ctcd_test_data_dir(void) {
+    static char buf[4096];
+    const char *env = getenv("CTCD_DATA_DIR");
+    if (env && *env) {
+        snprintf(buf, sizeof buf, "%s", env);
+    } else {
+        snprintf(buf, sizeof buf, "%s/../shared/data", CTCD_SOURCE_DIR);
+    }
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
+    return buf;
+}
+
+int ctcd_test_run_cli(const char *args, char **output) {
+    size_t cmdlen = strlen(CTCD_CLI_PATH) + strlen(args) + 16;
+    char *cmd = malloc(cmdlen);
+    snprintf(cmd, cmdlen, "'%s' %s 2>&1", CTCD_CLI_PATH, args);
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    if (!p) return -1;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 1024) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    buf[len] = '\0';
+    int st = pclose(p);
+    if (output) {
+        *output = buf;
+    } else {
+        free(buf);
+    }
+    if (st == -1 || !WIFEXITED(st)) return -1;
+    return WEXITSTATUS(st);
+}
+
+char *ctcd_test_tmpdir(void) {
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/ctcd-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpl)) return NULL;
+    return strdup(tmpl);
+}
+
+int ctcd_test_write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+void ctcd_test_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed) {
+    ctcd_rng r;
+    ctcd_rng_init(&r, seed, 0x7e57);
+    for (int64_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * ctcd_rng_uniform(&r);
+}

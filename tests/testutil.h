@@ -1,0 +1,21 @@
+/* testutil.h — helpers shared by the Criterion suites (linked into every test binary). */
+#ifndef CTCD_TESTUTIL_H
+#define CTCD_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ../shared/data beside the checkout, or $CTCD_DATA_DIR. NULL when absent (the caller
+ * skips with cr_skip_test and a message naming the directory). */
+const char *ctcd_test_data_dir(void);
+/* Runs the ctcd CLI with a shell-quoted argument string, stdout+stderr captured into
+ * *output (malloc'd, caller frees). Returns the exit status (or -1). */
+int ctcd_test_run_cli(const char *args, char **output);
+/* Creates a fresh temporary directory; returns its malloc'd path. */
+char *ctcd_test_tmpdir(void);
+/* Writes text to path; returns 0 on success. */
+int ctcd_test_write_file(const char *path, const char *text);
+/* Fills x[n] with uniform values in [lo, hi) from a simple seeded generator. */
+void ctcd_test_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed);
+
+#endif
