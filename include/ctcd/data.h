@@ -31,6 +31,8 @@ typedef struct ctcd_dataset {
     int max_len;             /* longest example, in tokens */
     int32_t vocab_size;      /* ids are in [0, vocab_size) */
     ctcd_special_ids special;
+    int64_t cap_examples;    /* builder capacity (examples), internal */
+    int64_t cap_tokens;      /* builder capacity (tokens), internal */
 } ctcd_dataset;
 
 /* Growable builder used by loaders: append examples, then finish. */
