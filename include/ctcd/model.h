@@ -1,0 +1,183 @@
+/* model.h — the BERT encoder (post-LayerNorm, Hugging Face numerics) over the backend op
+ * table, with a sequence-classification / regression head.
+ *
+ * One struct serves every model of a run: the large and the small model are two instances
+ * that differ only in their config. Parameters live in ONE flat buffer per model (compute
+ * copy `params`, fp32 `master`, `grads`, AdamW `adam_m`/`adam_v`, all indexed by the same
+ * offsets), ordered so that every weight-decayed tensor comes first: [0, n_decay) gets
+ * weight decay, [n_decay, n_total) (biases and LayerNorm) does not. AdamW, grad-norm and
+ * checkpointing are therefore one call each.
+ *
+ * Layer l may have its own head count and FFN width (pruned teacher assistants, searched
+ * students); head_dim is the same for every layer (hidden / n_heads), as in HF's pruned
+ * BERT. */
+#ifndef CTCD_MODEL_H
+#define CTCD_MODEL_H
+
+#include <stdint.h>
+
+#include "ctcd/backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CTCD_MAX_LAYERS 48
+#define CTCD_PARAM_NAME_MAX 96
+
+typedef struct ctcd_bert_config {
+    int n_layers;
+    int hidden;                               /* H */
+    int n_heads;                              /* num_attention_heads */
+    int head_dim;                             /* HD = hidden / n_heads */
+    int intermediate;                         /* default FFN width */
+    int layer_heads[CTCD_MAX_LAYERS];         /* heads of layer l (<= n_heads after pruning) */
+    int layer_intermediate[CTCD_MAX_LAYERS];  /* FFN width of layer l */
+    int vocab_size;
+    int max_position;
+    int type_vocab;
+    int pad_id;                               /* word-embedding row initialised to zero */
+    float hidden_dropout;
+    float attn_dropout;
+    float initializer_range;
+    float ln_eps;                             /* 1e-12 as in BERT */
+    int n_labels;                             /* C classes; 1 = regression */
+} ctcd_bert_config;
+
+/* Fills a uniform config and validates it (messages name `who`, e.g. "models.large"). */
+ctcd_status ctcd_bert_config_init(ctcd_bert_config *c, const char *who, int layers, int hidden,
+                                  int heads, int intermediate, int vocab_size,
+                                  int max_position, int type_vocab, int n_labels);
+/* Checks invariants of a (possibly non-uniform) config. */
+ctcd_status ctcd_bert_config_validate(const ctcd_bert_config *c, const char *who);
+
+/* Offsets (in elements) of one encoder layer's tensors inside the flat buffers. q, k and v
+ * weights are adjacent, so qkv_w is the fused (3·A, H) projection; likewise the biases. */
+typedef struct ctcd_layer_offsets {
+    int64_t qkv_w;   /* (3A, H): query.weight | key.weight | value.weight, A = heads·HD */
+    int64_t qkv_b;   /* (3A) */
+    int64_t ao_w;    /* (H, A) attention.output.dense */
+    int64_t ao_b;    /* (H) */
+    int64_t ln1_g, ln1_b;  /* (H) attention.output.LayerNorm */
+    int64_t fc1_w;   /* (I, H) intermediate.dense */
+    int64_t fc1_b;   /* (I) */
+    int64_t fc2_w;   /* (H, I) output.dense */
+    int64_t fc2_b;   /* (H) */
+    int64_t ln2_g, ln2_b;  /* (H) output.LayerNorm */
+} ctcd_layer_offsets;
+
+/* One named tensor of the flat buffer (HF name, shape, decay class). */
+typedef struct ctcd_param_info {
+    char name[CTCD_PARAM_NAME_MAX];
+    int64_t offset;
+    int64_t numel;
+    int ndim;
+    int64_t shape[2];
+    int decay;
+} ctcd_param_info;
+
+typedef struct ctcd_model_layout {
+    int64_t wte, wpe, wtt;       /* (V, H), (P, H), (TV, H) */
+    int64_t emb_ln_g, emb_ln_b;  /* (H) */
+    ctcd_layer_offsets layer[CTCD_MAX_LAYERS];
+    int64_t pool_w, pool_b;      /* (H, H), (H) */
+    int64_t cls_w, cls_b;        /* (C, H), (C) */
+    ctcd_param_info *params;     /* [n_params], in buffer order */
+    int n_params;
+    int64_t n_total;             /* elements in the flat buffer */
+    int64_t n_decay;             /* [0, n_decay) is weight-decayed */
+} ctcd_model_layout;
+
+ctcd_status ctcd_model_layout_build(const ctcd_bert_config *c, ctcd_model_layout *lay);
+void ctcd_model_layout_free(ctcd_model_layout *lay);
+/* Looks a parameter up by its HF name; NULL when absent. */
+const ctcd_param_info *ctcd_model_layout_find(const ctcd_model_layout *lay, const char *name);
+
+/* Per-layer saved activations (act dtype unless noted), sized for (B_max, T_max). */
+typedef struct ctcd_layer_acts {
+    void *qkv;       /* (B·T, 3A) */
+    void *att_aux;   /* backend attention state */
+    void *ctx;       /* (B·T, A) */
+    void *s1;        /* (B·T, H) residual sum before LN1 */
+    float *mean1, *rstd1;  /* (B·T) */
+    void *h1;        /* (B·T, H) LN1 output */
+    void *fc1_pre;   /* (B·T, I) */
+    void *fc1_out;   /* (B·T, I) GELU output */
+    void *s2;        /* (B·T, H) */
+    float *mean2, *rstd2;
+} ctcd_layer_acts;
+
+typedef struct ctcd_model_acts {
+    void *emb_sum;           /* (B·T, H) embedding sum before LN */
+    float *emb_mean, *emb_rstd;
+    void *h[CTCD_MAX_LAYERS + 1];  /* h[0] embeddings out, h[l+1] layer l out; (B·T, H) */
+    ctcd_layer_acts layer[CTCD_MAX_LAYERS];
+    void *branch;            /* (B·T, H) attention-out / FFN-out scratch */
+    void *cls;               /* (B, H) [CLS] rows */
+    void *pool_pre;          /* (B, H) */
+    void *pooled;            /* (B, H) tanh output */
+    void *pooled_drop;       /* (B, H) after dropout */
+    void *logits;            /* (B, C) */
+    /* backward scratch */
+    void *dlogits;           /* (B, C) written by the loss op */
+    void *d_pool_a, *d_pool_b;  /* (B, H) */
+    void *dh;                /* (B·T, H) gradient of the residual stream */
+    void *dres;              /* (B·T, max(H, A)) */
+    void *dtmp;              /* (B·T, max(H, A)) */
+    void *dbig;              /* (B·T, max(I, 3A)) */
+} ctcd_model_acts;
+
+typedef struct ctcd_model {
+    char name[32];               /* role in logs ("large", "small") */
+    ctcd_bert_config cfg;
+    ctcd_model_layout lay;
+    ctcd_backend *be;
+    void *params;                /* act[n_total] compute copy (== master on fp32 backends) */
+    float *master;               /* F32[n_total] */
+    float *grads;                /* F32[n_total] */
+    float *adam_m, *adam_v;      /* F32[n_total] */
+    float *sumsq;                /* F32[1] grad sum of squares (backend memory) */
+    ctcd_model_acts acts;
+    void *act_mem;               /* the one activation allocation */
+    size_t act_bytes;
+    int B_max, T_max;
+    uint64_t dropout_seed;
+} ctcd_model;
+
+/* Device-side view of a batch, shared by all models of a step. */
+typedef struct ctcd_batch_dev {
+    int B, T;
+    const int32_t *ids;      /* (B, T) */
+    const int32_t *types;    /* (B, T) */
+    const int32_t *mask;     /* (B, T) */
+    const int32_t *cls_idx;  /* (B) */
+} ctcd_batch_dev;
+
+/* Allocates parameters, optimizer state and activations for batches up to
+ * (B_max, T_max). Parameters are uninitialised until ctcd_model_init_random or a load. */
+ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, const char *name,
+                              int B_max, int T_max, ctcd_model **out);
+void ctcd_model_destroy(ctcd_model *m);
+/* HF BertPreTrainedModel initialisation: Linear/Embedding ~ N(0, initializer_range),
+ * biases 0, LayerNorm (1, 0), the pad row of the word embeddings 0. Deterministic in seed. */
+ctcd_status ctcd_model_init_random(ctcd_model *m, uint64_t seed);
+/* Zeroes the gradients and the AdamW moments' step-independent state is left alone. */
+ctcd_status ctcd_model_zero_grad(ctcd_model *m);
+/* Forward pass; logits land in m->acts.logits (B, C). With train == 0 dropout is off.
+ * step selects the dropout masks (each step, layer and site has its own). */
+ctcd_status ctcd_model_forward(ctcd_model *m, const ctcd_batch_dev *b, int train, int64_t step);
+/* Backward pass from m->acts.dlogits; accumulates into m->grads. Must follow the forward of
+ * the same batch and step. */
+ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t step);
+/* Clip + AdamW over the flat buffer. grad_norm_out (may be NULL) receives the pre-clip
+ * global gradient norm. */
+ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h,
+                                      float *grad_norm_out);
+/* Copies all parameters (fp32 master) to a host buffer of n_total floats. */
+ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host);
+int64_t ctcd_model_n_params(const ctcd_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ctcd builds against (idempotent; uses sudo when not root).
+# The CUDA toolkit is optional and not installed here: with nvcc on PATH the CUDA backend is
+# built too (sm_90), without it the CPU backend alone.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libopenblas-dev libcriterion-dev libyaml-dev
+      libcjson-dev libutf8proc-dev libzstd-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update
+$sudo apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,130 @@
+/* cpu_loss.c — the fused lockstep loss on the CPU (contract: ctcd_loss_desc in backend.h).
+ *
+ * One pass over each row computes, for every model m, the hard term (CE or squared error to
+ * the label) and the mutual term towards the peer (T²·KL(p_peer‖p_m) or squared error to the
+ * peer's prediction), and writes dz_m. The peer is a constant in model m's terms. A term with
+ * weight 0 is not added to the gradient at all, so a pair with zero mutual weights produces
+ * bit-for-bit the gradients of two separate single-model runs. */
+#include <math.h>
+#include <string.h>
+
+#include "cpu_ops.h"
+
+/* log-softmax of z/T into out (C). */
+static void log_softmax(const float *z, int C, float T, double *out) {
+    double mx = -INFINITY;
+    for (int c = 0; c < C; c++)
+        if ((double)z[c] / T > mx) mx = (double)z[c] / T;
+    double s = 0.0;
+    for (int c = 0; c < C; c++) s += exp((double)z[c] / T - mx);
+    const double lse = mx + log(s);
+    for (int c = 0; c < C; c++) out[c] = (double)z[c] / T - lse;
+}
+
+static int argmax(const float *z, int C) {
+    int best = 0;
+    for (int c = 1; c < C; c++)
+        if (z[c] > z[best]) best = c;
+    return best;
+}
+
+typedef struct sums {
+    double hard[2], mutual[2], correct[2];
+    int64_t labelled;
+} sums;
+
+/* Classification rows. lp: (2, C) log-probs at T=1; lq: (2, C) log-probs at T. */
+static ctcd_status ce_kl(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *s) {
+    const int C = d->classes, M = d->n_models;
+    const float T = d->temperature;
+    double lp[2][C], lq[2][C];
+    int64_t n_lab = 0;
+    for (int64_t r = 0; r < d->rows; r++) n_lab += io->labels[r] >= 0;
+    s->labelled = n_lab;
+    for (int64_t r = 0; r < d->rows; r++) {
+        const int y = io->labels[r];
+        if (y >= C)
+            return CTCD_ERR(CTCD_E_INVALID, "loss: label %d of row %lld outside %d classes", y,
+                            (long long)r, C);
+        for (int m = 0; m < M; m++) {
+            const float *z = (const float *)io->logits[m] + r * C;
+            log_softmax(z, C, 1.0f, lp[m]);
+            log_softmax(z, C, T, lq[m]);
+            if (y >= 0) {
+                s->hard[m] -= lp[m][y];
+                s->correct[m] += argmax(z, C) == y;
+            }
+        }
+        for (int m = 0; m < M; m++) {
+            const int peer = 1 - m;
+            if (M == 2) {
+                double kl = 0.0;
+                for (int c = 0; c < C; c++) kl += exp(lq[peer][c]) * (lq[peer][c] - lq[m][c]);
+                s->mutual[m] += (double)T * T * kl;
+            }
+            if (!io->dlogits[m]) continue;
+            float *dz = (float *)io->dlogits[m] + r * C;
+            const double wh = y >= 0 && n_lab > 0 ? d->hard_w[m] / (double)n_lab : 0.0;
+            for (int c = 0; c < C; c++) dz[c] = (float)(wh * (exp(lp[m][c]) - (c == y)));
+            if (M == 2 && d->mutual_w[m] != 0.0f) {
+                const double wm = (double)d->mutual_w[m] * T / (double)d->rows;
+                for (int c = 0; c < C; c++)
+                    dz[c] += (float)(wm * (exp(lq[m][c]) - exp(lq[peer][c])));
+            }
+        }
+    }
+    return CTCD_OK;
+}
+
+/* Regression rows (C == 1); NaN targets have no hard term. */
+static void mse(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *s) {
+    const int M = d->n_models;
+    int64_t n_lab = 0;
+    for (int64_t r = 0; r < d->rows; r++) n_lab += !isnan(io->targets[r]);
+    s->labelled = n_lab;
+    for (int64_t r = 0; r < d->rows; r++) {
+        const float y = io->targets[r];
+        for (int m = 0; m < M; m++) {
+            const float z = ((const float *)io->logits[m])[r];
+            const float zp = M == 2 ? ((const float *)io->logits[1 - m])[r] : 0.0f;
+            if (!isnan(y)) s->hard[m] += (double)(z - y) * (z - y);
+            if (M == 2) s->mutual[m] += (double)(z - zp) * (z - zp);
+            if (!io->dlogits[m]) continue;
+            float *dz = (float *)io->dlogits[m] + r;
+            *dz = !isnan(y) && n_lab > 0 ? (float)(d->hard_w[m] * 2.0 * (z - y) / (double)n_lab)
+                                         : 0.0f;
+            if (M == 2 && d->mutual_w[m] != 0.0f)
+                *dz += (float)(d->mutual_w[m] * 2.0 * (z - zp) / (double)d->rows);
+        }
+    }
+}
+
+ctcd_status cpu_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss_io *io) {
+    (void)be;
+    if (d->n_models < 1 || d->n_models > 2 || d->rows < 1 || d->classes < 1)
+        return CTCD_ERR(CTCD_E_INVALID, "loss: bad shape (models %d, rows %lld, classes %d)",
+                        d->n_models, (long long)d->rows, d->classes);
+    sums s;
+    memset(&s, 0, sizeof s);
+    if (d->kind == CTCD_LOSS_MSE) {
+        if (d->classes != 1)
+            return CTCD_ERR(CTCD_E_INVALID, "loss: MSE needs one output, got %d", d->classes);
+        mse(d, io, &s);
+    } else {
+        if (!(d->temperature > 0.0f))
+            return CTCD_ERR(CTCD_E_INVALID, "loss: temperature must be > 0 (got %g)",
+                            (double)d->temperature);
+        CTCD_TRY(ce_kl(d, io, &s));
+    }
+    float *t = io->terms;
+    memset(t, 0, CTCD_LOSS_NTERMS * sizeof(float));
+    for (int m = 0; m < d->n_models; m++) {
+        const float hard = s.labelled > 0 ? (float)(s.hard[m] / (double)s.labelled) : 0.0f;
+        const float mutual = (float)(s.mutual[m] / (double)d->rows);
+        t[CTCD_TERM_HARD0 + m] = hard;
+        t[CTCD_TERM_MUTUAL0 + m] = mutual;
+        t[CTCD_TERM_TOTAL0 + m] = d->hard_w[m] * hard + d->mutual_w[m] * mutual;
+        t[CTCD_TERM_CORRECT0 + m] = (float)s.correct[m];
+    }
+    return CTCD_OK;
+}

@@ -1,0 +1,78 @@
+/* bert_backward.c — the BERT backward pass, the exact reverse of bert_forward.c.
+ *
+ * Gradient buffers (m->acts): dh carries ∂L/∂h of the residual stream between layers;
+ * dres/dtmp/dbig are per-layer scratch. The input-gradient of each residual branch is
+ * accumulated straight into the residual gradient by the matmul (accumulate flag), so no
+ * separate add is needed. Parameter gradients accumulate into m->grads. */
+#include "bert_graph.h"
+
+static ctcd_status encoder_layer_bwd(ctcd_model *m, const ctcd_batch_dev *b, int l, float p_hid,
+                                     float p_att, int64_t step) {
+    ctcd_backend *be = m->be;
+    const ctcd_bert_config *c = &m->cfg;
+    const ctcd_layer_offsets *o = &m->lay.layer[l];
+    ctcd_layer_acts *y = &m->acts.layer[l];
+    ctcd_model_acts *x = &m->acts;
+    const int64_t BT = (int64_t)b->B * b->T;
+    const int H = c->hidden, NH = c->layer_heads[l], HD = c->head_dim, A = NH * HD;
+    const int I = c->layer_intermediate[l];
+
+    /* dh = ∂L/∂h_{l+1} → ds2 (in dres), which feeds both the FFN branch and h1. */
+    CTCD_TRY(be->layernorm_bwd(be, x->dres, bert_g(m, o->ln2_g), bert_g(m, o->ln2_b), x->dh,
+                               y->s2, y->mean2, y->rstd2, bert_w(m, o->ln2_g), BT, H));
+    CTCD_TRY(be->dropout_bwd(be, x->dtmp, x->dres, BT * H, p_hid,
+                             bert_key(m, step, l, SITE_FFN_OUT)));
+    CTCD_TRY(be->matmul_bwd(be, x->dbig, bert_g(m, o->fc2_w), bert_g(m, o->fc2_b), x->dtmp,
+                            y->fc1_out, bert_w(m, o->fc2_w), BT, I, H, 0));
+    CTCD_TRY(be->gelu_bwd(be, x->dbig, y->fc1_pre, x->dbig, BT * I));
+    /* dres += ∂L/∂h1 through the FFN: dres is now the full gradient of h1. */
+    CTCD_TRY(be->matmul_bwd(be, x->dres, bert_g(m, o->fc1_w), bert_g(m, o->fc1_b), x->dbig,
+                            y->h1, bert_w(m, o->fc1_w), BT, H, I, 1));
+    /* ds1 (in dh), which feeds both the attention branch and h_l. */
+    CTCD_TRY(be->layernorm_bwd(be, x->dh, bert_g(m, o->ln1_g), bert_g(m, o->ln1_b), x->dres,
+                               y->s1, y->mean1, y->rstd1, bert_w(m, o->ln1_g), BT, H));
+    CTCD_TRY(be->dropout_bwd(be, x->dtmp, x->dh, BT * H, p_hid,
+                             bert_key(m, step, l, SITE_ATTN_OUT)));
+    CTCD_TRY(be->matmul_bwd(be, x->dres, bert_g(m, o->ao_w), bert_g(m, o->ao_b), x->dtmp,
+                            y->ctx, bert_w(m, o->ao_w), BT, A, H, 0));
+    CTCD_TRY(be->attention_bwd(be, x->dbig, x->dres, y->qkv, y->att_aux, b->mask, b->B, b->T,
+                               NH, HD, p_att, bert_key(m, step, l, SITE_ATTN_PROBS)));
+    /* dh += ∂L/∂h_l through attention: dh is now the full gradient of h_l. */
+    CTCD_TRY(be->matmul_bwd(be, x->dh, bert_g(m, o->qkv_w), bert_g(m, o->qkv_b), x->dbig,
+                            x->h[l], bert_w(m, o->qkv_w), BT, H, 3 * A, 1));
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t step) {
+    ctcd_backend *be = m->be;
+    const ctcd_bert_config *c = &m->cfg;
+    const ctcd_model_layout *lay = &m->lay;
+    ctcd_model_acts *x = &m->acts;
+    const int64_t BT = (int64_t)b->B * b->T, BH = (int64_t)b->B * c->hidden;
+    const int H = c->hidden, C = c->n_labels;
+    const float p_hid = c->hidden_dropout, p_att = c->attn_dropout;
+
+    /* Head: classifier, pooler dropout, tanh, pooler dense. */
+    CTCD_TRY(be->matmul_bwd(be, x->d_pool_a, bert_g(m, lay->cls_w), bert_g(m, lay->cls_b),
+                            x->dlogits, x->pooled_drop, bert_w(m, lay->cls_w), b->B, H, C, 0));
+    CTCD_TRY(be->dropout_bwd(be, x->d_pool_a, x->d_pool_a, BH, p_hid,
+                             bert_key(m, step, c->n_layers, SITE_POOLER)));
+    CTCD_TRY(be->tanh_bwd(be, x->d_pool_a, x->pooled, x->d_pool_a, BH));
+    CTCD_TRY(be->matmul_bwd(be, x->d_pool_b, bert_g(m, lay->pool_w), bert_g(m, lay->pool_b),
+                            x->d_pool_a, x->cls, bert_w(m, lay->pool_w), b->B, H, H, 0));
+    /* Only the [CLS] rows of the last hidden state receive gradient. */
+    CTCD_TRY(be->memzero(be, x->dh, (size_t)BT * H * ctcd_dtype_size(be->act_dtype)));
+    CTCD_TRY(be->scatter_add_rows(be, x->dh, x->d_pool_b, b->cls_idx, b->B, H));
+
+    for (int l = c->n_layers - 1; l >= 0; l--)
+        CTCD_TRY(encoder_layer_bwd(m, b, l, p_hid, p_att, step));
+
+    /* Embeddings: dropout, LayerNorm (its input was the embedding sum), lookup tables. */
+    CTCD_TRY(be->dropout_bwd(be, x->dh, x->dh, BT * H, p_hid, bert_key(m, step, 0, SITE_EMB)));
+    CTCD_TRY(be->layernorm_bwd(be, x->dres, bert_g(m, lay->emb_ln_g), bert_g(m, lay->emb_ln_b),
+                               x->dh, x->emb_sum, x->emb_mean, x->emb_rstd,
+                               bert_w(m, lay->emb_ln_g), BT, H));
+    CTCD_TRY(be->embedding_bwd(be, bert_g(m, lay->wte), bert_g(m, lay->wpe),
+                               bert_g(m, lay->wtt), x->dres, b->ids, b->types, b->B, b->T, H));
+    return CTCD_OK;
+}

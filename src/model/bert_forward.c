@@ -1,0 +1,76 @@
+/* bert_forward.c — the BERT forward pass over the backend op table (post-LN, as HF
+ * BertForSequenceClassification):
+ *
+ *   h0 = dropout(LN(wte[ids] + wpe[t] + wtt[types]))
+ *   per layer:  s1 = h + dropout(Wo·attn(Wqkv·h))     h1 = LN1(s1)
+ *               s2 = h1 + dropout(W2·gelu(W1·h1))      h' = LN2(s2)
+ *   logits = Wc · dropout(tanh(Wp · h_L[CLS]))
+ *
+ * Everything backward needs is kept in m->acts; dropout masks are recomputed from keys. */
+#include "bert_graph.h"
+
+static ctcd_status encoder_layer_fwd(ctcd_model *m, const ctcd_batch_dev *b, int l, float p_hid,
+                                     float p_att, int64_t step) {
+    ctcd_backend *be = m->be;
+    const ctcd_bert_config *c = &m->cfg;
+    const ctcd_layer_offsets *o = &m->lay.layer[l];
+    ctcd_layer_acts *y = &m->acts.layer[l];
+    const int64_t BT = (int64_t)b->B * b->T;
+    const int H = c->hidden, NH = c->layer_heads[l], HD = c->head_dim, A = NH * HD;
+    const int I = c->layer_intermediate[l];
+    void *x = m->acts.h[l], *branch = m->acts.branch;
+
+    CTCD_TRY(be->matmul_fwd(be, y->qkv, NULL, x, bert_w(m, o->qkv_w), bert_w(m, o->qkv_b), BT,
+                            H, 3 * A, CTCD_ACT_NONE));
+    CTCD_TRY(be->attention_fwd(be, y->ctx, y->att_aux, y->qkv, b->mask, b->B, b->T, NH, HD,
+                               p_att, bert_key(m, step, l, SITE_ATTN_PROBS)));
+    CTCD_TRY(be->matmul_fwd(be, branch, NULL, y->ctx, bert_w(m, o->ao_w), bert_w(m, o->ao_b),
+                            BT, A, H, CTCD_ACT_NONE));
+    CTCD_TRY(be->dropout_fwd(be, branch, branch, BT * H, p_hid,
+                             bert_key(m, step, l, SITE_ATTN_OUT)));
+    CTCD_TRY(be->layernorm_fwd(be, y->h1, y->s1, y->mean1, y->rstd1, branch, x,
+                               bert_w(m, o->ln1_g), bert_w(m, o->ln1_b), BT, H, c->ln_eps));
+    CTCD_TRY(be->matmul_fwd(be, y->fc1_out, y->fc1_pre, y->h1, bert_w(m, o->fc1_w),
+                            bert_w(m, o->fc1_b), BT, H, I, CTCD_ACT_GELU));
+    CTCD_TRY(be->matmul_fwd(be, branch, NULL, y->fc1_out, bert_w(m, o->fc2_w),
+                            bert_w(m, o->fc2_b), BT, I, H, CTCD_ACT_NONE));
+    CTCD_TRY(be->dropout_fwd(be, branch, branch, BT * H, p_hid,
+                             bert_key(m, step, l, SITE_FFN_OUT)));
+    CTCD_TRY(be->layernorm_fwd(be, m->acts.h[l + 1], y->s2, y->mean2, y->rstd2, branch, y->h1,
+                               bert_w(m, o->ln2_g), bert_w(m, o->ln2_b), BT, H, c->ln_eps));
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_model_forward(ctcd_model *m, const ctcd_batch_dev *b, int train, int64_t step) {
+    ctcd_backend *be = m->be;
+    const ctcd_bert_config *c = &m->cfg;
+    const ctcd_model_layout *lay = &m->lay;
+    ctcd_model_acts *x = &m->acts;
+    if (b->B > m->B_max || b->T > m->T_max)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: batch %dx%d exceeds the model's capacity %dx%d",
+                        m->name, b->B, b->T, m->B_max, m->T_max);
+    const int64_t BT = (int64_t)b->B * b->T;
+    const int H = c->hidden, C = c->n_labels;
+    const float p_hid = train ? c->hidden_dropout : 0.0f;
+    const float p_att = train ? c->attn_dropout : 0.0f;
+
+    CTCD_TRY(be->embedding_fwd(be, x->emb_sum, b->ids, b->types, bert_w(m, lay->wte),
+                               bert_w(m, lay->wpe), bert_w(m, lay->wtt), b->B, b->T, H));
+    CTCD_TRY(be->layernorm_fwd(be, x->h[0], NULL, x->emb_mean, x->emb_rstd, x->emb_sum, NULL,
+                               bert_w(m, lay->emb_ln_g), bert_w(m, lay->emb_ln_b), BT, H,
+                               c->ln_eps));
+    CTCD_TRY(be->dropout_fwd(be, x->h[0], x->h[0], BT * H, p_hid,
+                             bert_key(m, step, 0, SITE_EMB)));
+    for (int l = 0; l < c->n_layers; l++)
+        CTCD_TRY(encoder_layer_fwd(m, b, l, p_hid, p_att, step));
+
+    CTCD_TRY(be->gather_rows(be, x->cls, x->h[c->n_layers], b->cls_idx, b->B, H));
+    CTCD_TRY(be->matmul_fwd(be, x->pool_pre, NULL, x->cls, bert_w(m, lay->pool_w),
+                            bert_w(m, lay->pool_b), b->B, H, H, CTCD_ACT_NONE));
+    CTCD_TRY(be->tanh_fwd(be, x->pooled, x->pool_pre, (int64_t)b->B * H));
+    CTCD_TRY(be->dropout_fwd(be, x->pooled_drop, x->pooled, (int64_t)b->B * H, p_hid,
+                             bert_key(m, step, c->n_layers, SITE_POOLER)));
+    CTCD_TRY(be->matmul_fwd(be, x->logits, NULL, x->pooled_drop, bert_w(m, lay->cls_w),
+                            bert_w(m, lay->cls_b), b->B, H, C, CTCD_ACT_NONE));
+    return CTCD_OK;
+}

@@ -1,0 +1,27 @@
+/* bert_graph.h — internal helpers shared by the BERT forward and backward passes. */
+#ifndef CTCD_BERT_GRAPH_H
+#define CTCD_BERT_GRAPH_H
+
+#include "ctcd/model.h"
+
+/* Dropout sites of one step (the op byte of ctcd_dropout_site). */
+enum { SITE_EMB = 0, SITE_ATTN_PROBS = 1, SITE_ATTN_OUT = 2, SITE_FFN_OUT = 3, SITE_POOLER = 4 };
+
+/* Pointer to element `off` of a flat act-dtype buffer. */
+static inline void *bert_at(const ctcd_model *m, void *base, int64_t off) {
+    return (char *)base + (size_t)off * ctcd_dtype_size(m->be->act_dtype);
+}
+/* Compute-copy parameter at offset off. */
+static inline void *bert_w(const ctcd_model *m, int64_t off) {
+    return bert_at(m, m->params, off);
+}
+/* F32 gradient at offset off. */
+static inline float *bert_g(const ctcd_model *m, int64_t off) { return m->grads + off; }
+
+static inline ctcd_dropout_key bert_key(const ctcd_model *m, int64_t step, int layer, int op) {
+    ctcd_dropout_key k = {m->dropout_seed, ctcd_dropout_site((uint64_t)step, (uint32_t)layer,
+                                                             (uint32_t)op)};
+    return k;
+}
+
+#endif

@@ -1,0 +1,113 @@
+/* bert_layout.c — the flat parameter buffer of a BERT model: offsets, HF names, shapes and
+ * weight-decay classes (include/ctcd/model.h).
+ *
+ * Order: every weight-decayed tensor (embeddings, Linear weights) first, then biases and
+ * LayerNorm parameters, matching the usual `no_decay = ["bias", "LayerNorm.weight"]` rule of
+ * HF fine-tuning scripts. Within a layer, query/key/value tensors are adjacent in that order,
+ * which makes them one fused projection. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctcd/model.h"
+
+typedef struct builder {
+    ctcd_model_layout *lay;
+    int cap;
+    ctcd_status err;
+} builder;
+
+/* Appends a named tensor and returns its offset. */
+static int64_t add(builder *b, int decay, int64_t rows, int64_t cols, const char *fmt, int l) {
+    ctcd_model_layout *lay = b->lay;
+    if (b->err) return 0;
+    if (lay->n_params == b->cap) {
+        int cap = b->cap ? 2 * b->cap : 64;
+        ctcd_param_info *p = realloc(lay->params, (size_t)cap * sizeof *p);
+        if (!p) {
+            b->err = CTCD_ERR(CTCD_E_NOMEM, "out of memory building the parameter table");
+            return 0;
+        }
+        lay->params = p;
+        b->cap = cap;
+    }
+    ctcd_param_info *p = &lay->params[lay->n_params++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, fmt, l);
+    p->offset = lay->n_total;
+    p->ndim = cols > 0 ? 2 : 1;
+    p->shape[0] = rows;
+    p->shape[1] = cols > 0 ? cols : 0;
+    p->numel = rows * (cols > 0 ? cols : 1);
+    p->decay = decay;
+    lay->n_total += p->numel;
+    return p->offset;
+}
+
+#define LP "bert.encoder.layer.%d."
+
+static void add_decayed(builder *b, const ctcd_bert_config *c) {
+    ctcd_model_layout *lay = b->lay;
+    const int64_t H = c->hidden, HD = c->head_dim;
+    lay->wte = add(b, 1, c->vocab_size, H, "bert.embeddings.word_embeddings.weight", 0);
+    lay->wpe = add(b, 1, c->max_position, H, "bert.embeddings.position_embeddings.weight", 0);
+    lay->wtt = add(b, 1, c->type_vocab, H, "bert.embeddings.token_type_embeddings.weight", 0);
+    for (int l = 0; l < c->n_layers; l++) {
+        ctcd_layer_offsets *o = &lay->layer[l];
+        const int64_t A = (int64_t)c->layer_heads[l] * HD, I = c->layer_intermediate[l];
+        o->qkv_w = add(b, 1, A, H, LP "attention.self.query.weight", l);
+        add(b, 1, A, H, LP "attention.self.key.weight", l);
+        add(b, 1, A, H, LP "attention.self.value.weight", l);
+        o->ao_w = add(b, 1, H, A, LP "attention.output.dense.weight", l);
+        o->fc1_w = add(b, 1, I, H, LP "intermediate.dense.weight", l);
+        o->fc2_w = add(b, 1, H, I, LP "output.dense.weight", l);
+    }
+    lay->pool_w = add(b, 1, H, H, "bert.pooler.dense.weight", 0);
+    lay->cls_w = add(b, 1, c->n_labels, H, "classifier.weight", 0);
+}
+
+static void add_undecayed(builder *b, const ctcd_bert_config *c) {
+    ctcd_model_layout *lay = b->lay;
+    const int64_t H = c->hidden, HD = c->head_dim;
+    lay->emb_ln_g = add(b, 0, H, 0, "bert.embeddings.LayerNorm.weight", 0);
+    lay->emb_ln_b = add(b, 0, H, 0, "bert.embeddings.LayerNorm.bias", 0);
+    for (int l = 0; l < c->n_layers; l++) {
+        ctcd_layer_offsets *o = &lay->layer[l];
+        const int64_t A = (int64_t)c->layer_heads[l] * HD, I = c->layer_intermediate[l];
+        o->qkv_b = add(b, 0, A, 0, LP "attention.self.query.bias", l);
+        add(b, 0, A, 0, LP "attention.self.key.bias", l);
+        add(b, 0, A, 0, LP "attention.self.value.bias", l);
+        o->ao_b = add(b, 0, H, 0, LP "attention.output.dense.bias", l);
+        o->ln1_g = add(b, 0, H, 0, LP "attention.output.LayerNorm.weight", l);
+        o->ln1_b = add(b, 0, H, 0, LP "attention.output.LayerNorm.bias", l);
+        o->fc1_b = add(b, 0, I, 0, LP "intermediate.dense.bias", l);
+        o->fc2_b = add(b, 0, H, 0, LP "output.dense.bias", l);
+        o->ln2_g = add(b, 0, H, 0, LP "output.LayerNorm.weight", l);
+        o->ln2_b = add(b, 0, H, 0, LP "output.LayerNorm.bias", l);
+    }
+    lay->pool_b = add(b, 0, H, 0, "bert.pooler.dense.bias", 0);
+    lay->cls_b = add(b, 0, c->n_labels, 0, "classifier.bias", 0);
+}
+
+ctcd_status ctcd_model_layout_build(const ctcd_bert_config *c, ctcd_model_layout *lay) {
+    memset(lay, 0, sizeof *lay);
+    CTCD_TRY(ctcd_bert_config_validate(c, "model"));
+    builder b = {lay, 0, CTCD_OK};
+    add_decayed(&b, c);
+    lay->n_decay = lay->n_total;
+    add_undecayed(&b, c);
+    if (b.err) ctcd_model_layout_free(lay);
+    return b.err;
+}
+
+void ctcd_model_layout_free(ctcd_model_layout *lay) {
+    free(lay->params);
+    lay->params = NULL;
+    lay->n_params = 0;
+}
+
+const ctcd_param_info *ctcd_model_layout_find(const ctcd_model_layout *lay, const char *name) {
+    for (int i = 0; i < lay->n_params; i++)
+        if (strcmp(lay->params[i].name, name) == 0) return &lay->params[i];
+    return NULL;
+}

@@ -1,0 +1,198 @@
+/* bert_model.c — creating a BERT model on a backend: flat parameter/optimizer buffers,
+ * activation arena, random initialisation, optimizer step (include/ctcd/model.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctcd/arena.h"
+#include "ctcd/model.h"
+
+static int max_i(int a, int b) { return a > b ? a : b; }
+
+/* Lays out every activation buffer in `a`. Called twice: once measuring, once over the
+ * real allocation, so both passes hand out identical offsets. */
+static ctcd_status layout_acts(ctcd_model *m, ctcd_arena *a) {
+    const ctcd_bert_config *c = &m->cfg;
+    ctcd_backend *be = m->be;
+    const size_t es = ctcd_dtype_size(be->act_dtype);
+    const size_t BT = (size_t)m->B_max * (size_t)m->T_max, B = (size_t)m->B_max;
+    const size_t H = (size_t)c->hidden;
+    ctcd_model_acts *x = &m->acts;
+    int maxA = 0, maxI = 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        maxA = max_i(maxA, c->layer_heads[l] * c->head_dim);
+        maxI = max_i(maxI, c->layer_intermediate[l]);
+    }
+#define A_(ptr, bytes, what) CTCD_TRY(ctcd_arena_alloc(a, (bytes), (what), (void **)&(ptr)))
+    A_(x->emb_sum, BT * H * es, "embedding sum");
+    A_(x->emb_mean, BT * 4, "embedding LN mean");
+    A_(x->emb_rstd, BT * 4, "embedding LN rstd");
+    for (int l = 0; l <= c->n_layers; l++) A_(x->h[l], BT * H * es, "hidden states");
+    for (int l = 0; l < c->n_layers; l++) {
+        ctcd_layer_acts *y = &x->layer[l];
+        const size_t A = (size_t)c->layer_heads[l] * (size_t)c->head_dim;
+        const size_t I = (size_t)c->layer_intermediate[l];
+        A_(y->qkv, BT * 3 * A * es, "qkv");
+        A_(y->att_aux, be->attention_aux_bytes(be, m->B_max, m->T_max, c->layer_heads[l]),
+           "attention state");
+        A_(y->ctx, BT * A * es, "attention context");
+        A_(y->s1, BT * H * es, "residual sum 1");
+        A_(y->mean1, BT * 4, "LN1 mean");
+        A_(y->rstd1, BT * 4, "LN1 rstd");
+        A_(y->h1, BT * H * es, "LN1 output");
+        A_(y->fc1_pre, BT * I * es, "FFN pre-activation");
+        A_(y->fc1_out, BT * I * es, "FFN activation");
+        A_(y->s2, BT * H * es, "residual sum 2");
+        A_(y->mean2, BT * 4, "LN2 mean");
+        A_(y->rstd2, BT * 4, "LN2 rstd");
+    }
+    const size_t C = (size_t)c->n_labels;
+    const size_t wide = (size_t)max_i((int)H, maxA), big = (size_t)max_i(maxI, 3 * maxA);
+    A_(x->branch, BT * H * es, "branch output");
+    A_(x->cls, B * H * es, "[CLS] rows");
+    A_(x->pool_pre, B * H * es, "pooler pre-activation");
+    A_(x->pooled, B * H * es, "pooler output");
+    A_(x->pooled_drop, B * H * es, "pooler dropout");
+    A_(x->logits, B * C * es, "logits");
+    A_(x->dlogits, B * C * es, "logit gradients");
+    A_(x->d_pool_a, B * H * es, "pooler gradient");
+    A_(x->d_pool_b, B * H * es, "pooler gradient");
+    A_(x->dh, BT * H * es, "hidden gradient");
+    A_(x->dres, BT * wide * es, "residual gradient");
+    A_(x->dtmp, BT * wide * es, "branch gradient");
+    A_(x->dbig, BT * big * es, "wide gradient");
+#undef A_
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, const char *name,
+                              int B_max, int T_max, ctcd_model **out) {
+    *out = NULL;
+    if (B_max < 1 || T_max < 1)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: batch capacity %dx%d", name, B_max, T_max);
+    if (T_max > cfg->max_position)
+        return CTCD_ERR(CTCD_E_INVALID,
+                        "%s: sequence length %d exceeds max_position %d", name, T_max,
+                        cfg->max_position);
+    ctcd_model *m = calloc(1, sizeof *m);
+    if (!m) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", name);
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->cfg = *cfg;
+    m->be = be;
+    m->B_max = B_max;
+    m->T_max = T_max;
+    ctcd_status st = ctcd_model_layout_build(cfg, &m->lay);
+    if (st) {
+        free(m);
+        return ctcd_error_wrap(st, "%s", name);
+    }
+    const size_t n = (size_t)m->lay.n_total;
+    st = be->alloc(be, n * 4, "master weights", (void **)&m->master);
+    if (!st && be->act_dtype == CTCD_F32) {
+        m->params = m->master;
+    } else if (!st) {
+        st = be->alloc(be, n * ctcd_dtype_size(be->act_dtype), "compute weights", &m->params);
+    }
+    if (!st) st = be->alloc(be, n * 4, "gradients", (void **)&m->grads);
+    if (!st) st = be->alloc(be, n * 4, "adam m", (void **)&m->adam_m);
+    if (!st) st = be->alloc(be, n * 4, "adam v", (void **)&m->adam_v);
+    if (!st) st = be->alloc(be, 4, "grad sumsq", (void **)&m->sumsq);
+    if (!st) st = be->memzero(be, m->adam_m, n * 4);
+    if (!st) st = be->memzero(be, m->adam_v, n * 4);
+    if (!st) st = be->memzero(be, m->grads, n * 4);
+    if (!st) {
+        ctcd_arena a;
+        memset(&m->acts, 0, sizeof m->acts);
+        ctcd_arena_measure(&a);
+        st = layout_acts(m, &a);
+        if (!st) {
+            m->act_bytes = a.used;
+            st = be->alloc(be, a.used, "activations", &m->act_mem);
+        }
+        if (!st) {
+            ctcd_arena_wrap(&a, m->act_mem, m->act_bytes);
+            st = layout_acts(m, &a);
+        }
+    }
+    if (st) {
+        ctcd_model_destroy(m);
+        return ctcd_error_wrap(st, "creating model %s", name);
+    }
+    *out = m;
+    return CTCD_OK;
+}
+
+void ctcd_model_destroy(ctcd_model *m) {
+    if (!m) return;
+    ctcd_backend *be = m->be;
+    if (m->params && m->params != m->master) be->free(be, m->params);
+    be->free(be, m->master);
+    be->free(be, m->grads);
+    be->free(be, m->adam_m);
+    be->free(be, m->adam_v);
+    be->free(be, m->sumsq);
+    be->free(be, m->act_mem);
+    ctcd_model_layout_free(&m->lay);
+    free(m);
+}
+
+int64_t ctcd_model_n_params(const ctcd_model *m) { return m->lay.n_total; }
+
+/* Copies the fp32 master weights into the compute copy (a no-op when they are one). */
+static ctcd_status sync_compute(ctcd_model *m) {
+    if (m->params == m->master) return CTCD_OK;
+    return m->be->cast(m->be, m->params, m->be->act_dtype, m->master, CTCD_F32,
+                       m->lay.n_total);
+}
+
+ctcd_status ctcd_model_init_random(ctcd_model *m, uint64_t seed) {
+    const size_t n = (size_t)m->lay.n_total;
+    float *host = malloc(n * sizeof *host);
+    if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory initialising", m->name);
+    ctcd_rng r;
+    ctcd_rng_init(&r, seed, 0);
+    const float sd = m->cfg.initializer_range;
+    for (int i = 0; i < m->lay.n_params; i++) {
+        const ctcd_param_info *p = &m->lay.params[i];
+        float *w = host + p->offset;
+        const int is_ln_weight = strstr(p->name, "LayerNorm.weight") != NULL;
+        for (int64_t j = 0; j < p->numel; j++) {
+            if (p->decay) {
+                w[j] = sd * ctcd_rng_normal(&r);
+            } else {
+                w[j] = is_ln_weight ? 1.0f : 0.0f;
+            }
+        }
+    }
+    /* nn.Embedding(padding_idx=pad) keeps the pad row at zero. */
+    memset(host + m->lay.wte + (int64_t)m->cfg.pad_id * m->cfg.hidden, 0,
+           (size_t)m->cfg.hidden * sizeof(float));
+    ctcd_status st = m->be->upload(m->be, m->master, host, n * sizeof *host);
+    free(host);
+    if (!st) st = sync_compute(m);
+    return st;
+}
+
+ctcd_status ctcd_model_zero_grad(ctcd_model *m) {
+    return m->be->memzero(m->be, m->grads, (size_t)m->lay.n_total * 4);
+}
+
+ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h,
+                                      float *grad_norm_out) {
+    ctcd_backend *be = m->be;
+    const int64_t n = m->lay.n_total;
+    CTCD_TRY(be->grad_sumsq(be, m->sumsq, m->grads, n));
+    void *compute = m->params == m->master ? NULL : m->params;
+    CTCD_TRY(be->adamw(be, m->master, compute, m->grads, m->adam_m, m->adam_v, n,
+                       m->lay.n_decay, m->sumsq, h));
+    if (grad_norm_out) {
+        float s = 0.0f;
+        CTCD_TRY(be->download(be, &s, m->sumsq, sizeof s));
+        *grad_norm_out = sqrtf(s);
+    }
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host) {
+    return m->be->download(m->be, host, m->master, (size_t)m->lay.n_total * sizeof(float));
+}

@@ -1,0 +1,83 @@
+/* run.c — the training loop: epochs (or max_steps) of lockstep steps with a progress line,
+ * JSONL logs and periodic dev evaluation. */
+#include <stdio.h>
+
+#include "ctcd/log.h"
+#include "ctcd/train.h"
+#include "train_internal.h"
+
+static void format_eta(double seconds, char *buf, size_t cap) {
+    if (seconds < 0) seconds = 0;
+    long s = (long)(seconds + 0.5);
+    if (s >= 3600) {
+        snprintf(buf, cap, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+    } else {
+        snprintf(buf, cap, "%ld:%02ld", s / 60, s % 60);
+    }
+}
+
+static void progress(const ctcd_trainer *t, const ctcd_step_stats *s, double ex_per_s,
+                     double elapsed) {
+    char line[512], eta[32];
+    int n = snprintf(line, sizeof line, "step %lld/%lld", (long long)t->step,
+                     (long long)t->total_steps);
+    for (int i = 0; i < t->n_models && n > 0 && (size_t)n < sizeof line; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, " | %s loss %.4f", t->models[i]->name,
+                      (double)s->terms[CTCD_TERM_TOTAL0 + i]);
+    double remaining = t->step > 0 ? elapsed / (double)t->step * (double)(t->total_steps - t->step)
+                                   : 0.0;
+    format_eta(remaining, eta, sizeof eta);
+    ctcd_progress("%s | %.0f ex/s | ETA %s", line, ex_per_s, eta);
+}
+
+static ctcd_status evaluate_and_log(ctcd_trainer *t, int64_t epoch, ctcd_eval_result *res) {
+    CTCD_TRY(ctcd_trainer_evaluate(t, res));
+    ctcd_progress_end();
+    char line[256];
+    int n = snprintf(line, sizeof line, "eval step %lld:", (long long)t->step);
+    for (int i = 0; i < t->n_models && n > 0 && (size_t)n < sizeof line; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, " %s %s %.4f", t->models[i]->name,
+                      res->metric, res->value[i]);
+    ctcd_info("%s", line);
+    ctcd_runlog_eval(t, res, epoch);
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
+    const int64_t log_every = t->rc.train.log_every, eval_every = t->rc.eval.every;
+    const double t0 = ctcd_now();
+    double window_t = t0;
+    int64_t window_ex = 0, last_eval_step = -1, epoch = 0;
+    ctcd_info("training %lld steps (%lld per epoch, batch %d) on %s", (long long)t->total_steps,
+              (long long)t->steps_per_epoch, t->rc.train.batch, t->be->name);
+    while (t->step < t->total_steps) {
+        const ctcd_batch *b;
+        if (!ctcd_batcher_next(&t->batcher, &b)) {
+            if (eval_every == 0 && last_eval_step != t->step) {
+                CTCD_TRY(evaluate_and_log(t, epoch, final));
+                last_eval_step = t->step;
+            }
+            epoch++;
+            continue;
+        }
+        ctcd_step_stats s;
+        CTCD_TRY(ctcd_trainer_step(t, b, &s));
+        window_ex += b->B;
+        if (t->step % log_every == 0 || t->step == t->total_steps) {
+            const double now = ctcd_now();
+            const double ex_per_s = (double)window_ex / (now - window_t + 1e-9);
+            progress(t, &s, ex_per_s, now - t0);
+            ctcd_runlog_step(t, &s, ex_per_s, epoch);
+            window_t = now;
+            window_ex = 0;
+        }
+        if (eval_every > 0 && t->step % eval_every == 0) {
+            CTCD_TRY(evaluate_and_log(t, epoch, final));
+            last_eval_step = t->step;
+        }
+    }
+    if (last_eval_step != t->step) CTCD_TRY(evaluate_and_log(t, epoch, final));
+    ctcd_progress_end();
+    ctcd_info("done: %lld steps in %.1f s", (long long)t->step, ctcd_now() - t0);
+    return CTCD_OK;
+}

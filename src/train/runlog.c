@@ -1,0 +1,34 @@
+/* runlog.c — the run directory's JSONL logs: log.jsonl (one line per logged step: every loss
+ * term per model, lr, grad norm, examples/s) and eval.jsonl (one line per evaluation).
+ * Lines are flushed as written so that a killed run keeps everything up to its last line. */
+#include "ctcd/train.h"
+#include "train_internal.h"
+
+void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
+                      int64_t epoch) {
+    if (!t->log) return;
+    fprintf(t->log, "{\"step\":%lld,\"epoch\":%lld,\"batch\":%d,\"seq\":%d,"
+                    "\"examples_per_s\":%.2f,\"models\":{",
+            (long long)t->step, (long long)epoch, s->B, s->T, examples_per_s);
+    for (int i = 0; i < t->n_models; i++) {
+        fprintf(t->log,
+                "%s\"%s\":{\"loss\":%.7g,\"hard\":%.7g,\"mutual\":%.7g,\"mutual_weight\":%.7g,"
+                "\"lr\":%.7g,\"grad_norm\":%.7g,\"train_correct\":%.0f}",
+                i ? "," : "", t->models[i]->name, (double)s->terms[CTCD_TERM_TOTAL0 + i],
+                (double)s->terms[CTCD_TERM_HARD0 + i], (double)s->terms[CTCD_TERM_MUTUAL0 + i],
+                (double)s->mutual_w[i], (double)s->lr[i], (double)s->grad_norm[i],
+                (double)s->terms[CTCD_TERM_CORRECT0 + i]);
+    }
+    fputs("}}\n", t->log);
+    fflush(t->log);
+}
+
+void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch) {
+    if (!t->evlog) return;
+    fprintf(t->evlog, "{\"step\":%lld,\"epoch\":%lld,\"examples\":%lld,\"metric\":\"%s\"",
+            (long long)t->step, (long long)epoch, (long long)r->examples, r->metric);
+    for (int i = 0; i < t->n_models; i++)
+        fprintf(t->evlog, ",\"%s\":%.6f", t->models[i]->name, r->value[i]);
+    fputs("}\n", t->evlog);
+    fflush(t->evlog);
+}

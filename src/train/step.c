@@ -1,0 +1,92 @@
+/* step.c — the lockstep co-training step, as a straight line (DESIGN.md section 1):
+ * upload the batch, forward every model, one fused loss over all logits, backward every
+ * model, clip + AdamW for each model with its own learning rate. */
+#include <math.h>
+
+#include "ctcd/train.h"
+
+static ctcd_status upload_batch(ctcd_trainer *t, const ctcd_batch *b) {
+    ctcd_backend *be = t->be;
+    const size_t BT = (size_t)b->B * (size_t)b->T * sizeof(int32_t);
+    CTCD_TRY(be->upload(be, t->d_ids, b->ids, BT));
+    CTCD_TRY(be->upload(be, t->d_types, b->types, BT));
+    CTCD_TRY(be->upload(be, t->d_mask, b->mask, BT));
+    CTCD_TRY(be->upload(be, t->d_cls, b->cls_idx, (size_t)b->B * sizeof(int32_t)));
+    if (b->labels) CTCD_TRY(be->upload(be, t->d_labels, b->labels, (size_t)b->B * 4));
+    if (b->targets) CTCD_TRY(be->upload(be, t->d_targets, b->targets, (size_t)b->B * 4));
+    return CTCD_OK;
+}
+
+/* The loss descriptor of this step: hard and (ramped) mutual weights per model slot. */
+static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int B, float ramp) {
+    ctcd_loss_desc d = {0};
+    d.kind = t->loss_kind;
+    d.n_models = t->n_models;
+    d.rows = B;
+    d.classes = t->models[0]->cfg.n_labels;
+    d.temperature = t->rc.distill.temperature;
+    for (int i = 0; i < t->n_models; i++) {
+        const int r = t->role[i];
+        d.hard_w[i] = t->rc.distill.hard[r];
+        /* small_to_large is the weight of the large model's term that pulls it to the small */
+        const float w = r == CTCD_LARGE ? t->rc.distill.small_to_large
+                                        : t->rc.distill.large_to_small;
+        d.mutual_w[i] = t->n_models == 2 ? w * ramp : 0.0f;
+    }
+    return d;
+}
+
+ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats) {
+    ctcd_backend *be = t->be;
+    const int64_t step = t->step;
+    CTCD_TRY(upload_batch(t, b));
+    const ctcd_batch_dev db = {b->B, b->T, t->d_ids, t->d_types, t->d_mask, t->d_cls};
+
+    for (int i = 0; i < t->n_models; i++) {
+        CTCD_TRY(ctcd_model_zero_grad(t->models[i]));
+        CTCD_TRY(ctcd_model_forward(t->models[i], &db, 1, step));
+    }
+
+    const float ramp = (float)ctcd_ramp_factor(step, t->rc.distill.ramp_steps);
+    const ctcd_loss_desc desc = loss_desc(t, b->B, ramp);
+    ctcd_loss_io io = {0};
+    for (int i = 0; i < t->n_models; i++) {
+        io.logits[i] = t->models[i]->acts.logits;
+        io.dlogits[i] = t->models[i]->acts.dlogits;
+    }
+    io.labels = t->d_labels;
+    io.targets = t->d_targets;
+    io.terms = t->d_terms;
+    CTCD_TRY(be->loss(be, &desc, &io));
+
+    for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_model_backward(t->models[i], &db, step));
+
+    const double f = ctcd_lr_factor(step, t->total_steps, t->warmup_steps);
+    for (int i = 0; i < t->n_models; i++) {
+        ctcd_adamw_hparams h = {
+            .lr = (float)(t->rc.train.lr[t->role[i]] * f),
+            .beta1 = t->rc.train.adam_beta1,
+            .beta2 = t->rc.train.adam_beta2,
+            .eps = t->rc.train.adam_eps,
+            .weight_decay = t->rc.train.weight_decay,
+            .step = step + 1,
+            .max_norm = t->rc.train.clip,
+        };
+        stats->lr[i] = h.lr;
+        stats->mutual_w[i] = desc.mutual_w[i];
+        CTCD_TRY(ctcd_model_optimizer_step(t->models[i], &h, &stats->grad_norm[i]));
+    }
+
+    CTCD_TRY(be->download(be, stats->terms, t->d_terms, sizeof stats->terms));
+    stats->B = b->B;
+    stats->T = b->T;
+    for (int i = 0; i < t->n_models; i++)
+        if (!isfinite(stats->terms[CTCD_TERM_TOTAL0 + i]))
+            return CTCD_ERR(CTCD_E_INVALID,
+                            "step %lld: the loss of model %s is not finite (%g); lower "
+                            "train.lr.%s or check the data",
+                            (long long)step, t->models[i]->name,
+                            (double)stats->terms[CTCD_TERM_TOTAL0 + i], t->models[i]->name);
+    t->step++;
+    return CTCD_OK;
+}

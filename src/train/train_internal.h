@@ -1,0 +1,15 @@
+/* train_internal.h — pieces of the trainer shared between its source files. */
+#ifndef CTCD_TRAIN_INTERNAL_H
+#define CTCD_TRAIN_INTERNAL_H
+
+#include "ctcd/train.h"
+
+/* Loads the train and dev splits of a GLUE task (t->rc.task) into t->train / t->dev. */
+ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
+/* Appends one JSON line for a training step to t->log (no-op without a run directory). */
+void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
+                      int64_t epoch);
+/* Appends one JSON line for an evaluation to t->evlog. */
+void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch);
+
+#endif

@@ -1,0 +1,171 @@
+/* trainer.c — building a co-training run from a recipe: data, backend, models, batch
+ * buffers and the run directory (include/ctcd/train.h). The step itself is in step.c, the
+ * loop in run.c, evaluation in evaluate.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctcd/log.h"
+#include "ctcd/train.h"
+#include "train_internal.h"
+
+static ctcd_status load_data(ctcd_trainer *t) {
+    const ctcd_recipe *rc = &t->rc;
+    if (strcmp(rc->task, "builtin:demo") == 0) {
+        ctcd_demo_config dc = {
+            .train_examples = rc->data.demo.train_examples,
+            .dev_examples = rc->data.demo.dev_examples,
+            .seed = rc->data.demo.seed,
+            .max_depth = rc->data.demo.max_depth,
+            .max_len = rc->data.max_len,
+        };
+        return ctcd_error_wrap(ctcd_demo_generate(&dc, &t->train, &t->dev), "builtin:demo");
+    }
+    return ctcd_trainer_load_glue(t);
+}
+
+/* mkdir -p for the run directory. */
+static ctcd_status make_dirs(const char *path) {
+    char buf[CTCD_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return CTCD_ERR(CTCD_E_IO, "cannot create directory '%s': %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return CTCD_ERR(CTCD_E_IO, "cannot create directory '%s': %s", buf, strerror(errno));
+    return CTCD_OK;
+}
+
+static ctcd_status open_run_dir(ctcd_trainer *t) {
+    const char *dir = t->rc.output;
+    if (!dir[0]) return CTCD_OK;
+    CTCD_TRY(make_dirs(dir));
+    char path[CTCD_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/recipe.yaml", dir);
+    CTCD_TRY(ctcd_recipe_write(&t->rc, path));
+    snprintf(path, sizeof path, "%s/log.jsonl", dir);
+    t->log = fopen(path, "w");
+    if (!t->log) return CTCD_ERR(CTCD_E_IO, "cannot create '%s': %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/eval.jsonl", dir);
+    t->evlog = fopen(path, "w");
+    if (!t->evlog) return CTCD_ERR(CTCD_E_IO, "cannot create '%s': %s", path, strerror(errno));
+    return CTCD_OK;
+}
+
+static ctcd_status create_models(ctcd_trainer *t) {
+    const ctcd_recipe *rc = &t->rc;
+    const int n_labels = t->train.n_classes;
+    for (int r = 0; r < CTCD_N_ROLES; r++) {
+        const ctcd_model_recipe *mr = &rc->models[r];
+        if (!mr->present) continue;
+        if (mr->init[0])
+            return CTCD_ERR(CTCD_E_UNSUPPORTED,
+                            "models.%s.init: loading checkpoints ('%s') is not supported by "
+                            "this build yet; leave init empty to start from random weights",
+                            ctcd_role_names[r], mr->init);
+        char who[32];
+        snprintf(who, sizeof who, "models.%s", ctcd_role_names[r]);
+        ctcd_bert_config cfg;
+        CTCD_TRY(ctcd_bert_config_init(&cfg, who, mr->layers, mr->hidden, mr->heads,
+                                       mr->intermediate, t->train.vocab_size, 512, 2, n_labels));
+        cfg.hidden_dropout = mr->hidden_dropout;
+        cfg.attn_dropout = mr->attn_dropout;
+        cfg.initializer_range = mr->initializer_range;
+        cfg.pad_id = t->train.special.pad;
+        const int i = t->n_models;
+        CTCD_TRY(ctcd_model_create(t->be, &cfg, ctcd_role_names[r], t->B_cap, t->T_cap,
+                                   &t->models[i]));
+        t->role[i] = r;
+        t->n_models++;
+        char name[64];
+        snprintf(name, sizeof name, "%s/init", ctcd_role_names[r]);
+        CTCD_TRY(ctcd_model_init_random(t->models[i], ctcd_seed_derive(rc->train.seed, name)));
+        snprintf(name, sizeof name, "%s/dropout", ctcd_role_names[r]);
+        t->models[i]->dropout_seed = ctcd_seed_derive(rc->train.seed, name);
+    }
+    return CTCD_OK;
+}
+
+static ctcd_status alloc_batch_buffers(ctcd_trainer *t) {
+    ctcd_backend *be = t->be;
+    const size_t BT = (size_t)t->B_cap * (size_t)t->T_cap * sizeof(int32_t);
+    const size_t B = (size_t)t->B_cap * sizeof(int32_t);
+    CTCD_TRY(be->alloc(be, BT, "batch ids", (void **)&t->d_ids));
+    CTCD_TRY(be->alloc(be, BT, "batch types", (void **)&t->d_types));
+    CTCD_TRY(be->alloc(be, BT, "batch mask", (void **)&t->d_mask));
+    CTCD_TRY(be->alloc(be, B, "batch cls index", (void **)&t->d_cls));
+    CTCD_TRY(be->alloc(be, B, "batch labels", (void **)&t->d_labels));
+    CTCD_TRY(be->alloc(be, B, "batch targets", (void **)&t->d_targets));
+    CTCD_TRY(be->alloc(be, CTCD_LOSS_NTERMS * sizeof(float), "loss terms",
+                       (void **)&t->d_terms));
+    return CTCD_OK;
+}
+
+static ctcd_status setup(ctcd_trainer *t) {
+    const ctcd_recipe *rc = &t->rc;
+    CTCD_TRY(load_data(t));
+    t->loss_kind = t->train.n_classes == 1 ? CTCD_LOSS_MSE : CTCD_LOSS_CE_KL;
+    CTCD_TRY(ctcd_backend_create(rc->train.backend, &t->be));
+    if (t->be->device == CTCD_DEVICE_CPU && strcmp(rc->train.precision, "bf16") == 0)
+        ctcd_info("backend cpu computes in fp32 (train.precision bf16 applies to CUDA only)");
+    ctcd_batcher_config bc = {
+        .batch = rc->train.batch,
+        .max_len = rc->data.max_len,
+        .pad_multiple = 8,
+        .shuffle = 1,
+        .bucket_batches = 50,
+        .seed = ctcd_seed_derive(rc->train.seed, "data/order"),
+    };
+    CTCD_TRY(ctcd_batcher_init(&t->batcher, &t->train, &bc));
+    t->B_cap = rc->train.batch > rc->eval.batch ? rc->train.batch : rc->eval.batch;
+    t->T_cap = (rc->data.max_len + 7) / 8 * 8;
+    CTCD_TRY(create_models(t));
+    CTCD_TRY(alloc_batch_buffers(t));
+    t->steps_per_epoch = t->batcher.n_batches;
+    t->total_steps = rc->train.max_steps > 0 ? rc->train.max_steps
+                                             : (int64_t)rc->train.epochs * t->steps_per_epoch;
+    t->warmup_steps = (int64_t)(rc->train.warmup * (double)t->total_steps + 0.5);
+    return open_run_dir(t);
+}
+
+ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
+    *out = NULL;
+    CTCD_TRY(ctcd_recipe_validate(rc));
+    ctcd_trainer *t = calloc(1, sizeof *t);
+    if (!t) return CTCD_ERR(CTCD_E_NOMEM, "out of memory creating the trainer");
+    t->rc = *rc;
+    ctcd_status st = setup(t);
+    if (st) {
+        ctcd_trainer_destroy(t);
+        return st;
+    }
+    *out = t;
+    return CTCD_OK;
+}
+
+void ctcd_trainer_destroy(ctcd_trainer *t) {
+    if (!t) return;
+    for (int i = 0; i < t->n_models; i++) ctcd_model_destroy(t->models[i]);
+    if (t->be) {
+        ctcd_backend *be = t->be;
+        be->free(be, t->d_ids);
+        be->free(be, t->d_types);
+        be->free(be, t->d_mask);
+        be->free(be, t->d_cls);
+        be->free(be, t->d_labels);
+        be->free(be, t->d_targets);
+        be->free(be, t->d_terms);
+        ctcd_backend_destroy(be);
+    }
+    if (t->log) fclose(t->log);
+    if (t->evlog) fclose(t->evlog);
+    ctcd_batcher_free(&t->batcher);
+    ctcd_dataset_free(&t->train);
+    ctcd_dataset_free(&t->dev);
+    free(t);
+}

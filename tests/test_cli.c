@@ -1,0 +1,131 @@
+/* test_cli.c — the ctcd command line: help, a complete small run with its run directory,
+ * and bad input (unknown key, negative learning rate, missing files) failing with messages
+ * that name the key or file. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+static char *write_recipe(const char *dir, const char *name, const char *text) {
+    char *path = malloc(4096);
+    snprintf(path, 4096, "%s/%s", dir, name);
+    cr_assert_eq(ctcd_test_write_file(path, text), 0, "cannot write %s", path);
+    return path;
+}
+
+static const char *TINY =
+    "task: builtin:demo\n"
+    "data: {max_len: 32, demo: {train_examples: 200, dev_examples: 50}}\n"
+    "models:\n"
+    "  large: {layers: 1, hidden: 16, heads: 2, intermediate: 32}\n"
+    "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
+    "train: {epochs: 1, batch: 16, backend: cpu, log_every: 2}\n";
+
+Test(cli, help_lists_train_command) {
+    char *out = NULL;
+    int rc = ctcd_test_run_cli("--help", &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert_not_null(strstr(out, "train RECIPE"), "help output: %s", out);
+    free(out);
+    rc = ctcd_test_run_cli("train --help", &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert_not_null(strstr(out, "--set"), "train help output: %s", out);
+    free(out);
+}
+
+Test(cli, unknown_command_fails) {
+    char *out = NULL;
+    int rc = ctcd_test_run_cli("fly", &out);
+    cr_assert_neq(rc, 0);
+    cr_assert_not_null(strstr(out, "unknown command 'fly'"), "output: %s", out);
+    free(out);
+}
+
+Test(cli, small_run_prints_table_and_writes_run_directory, .timeout = 300) {
+    char *dir = ctcd_test_tmpdir();
+    char *recipe = write_recipe(dir, "tiny.yaml", TINY);
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "train '%s' --set output='%s/run'", recipe, dir);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert_not_null(strstr(out, "results on builtin:demo dev"), "no table: %s", out);
+    cr_assert_not_null(strstr(out, "large"), "no large row: %s", out);
+    cr_assert_not_null(strstr(out, "small"), "no small row: %s", out);
+    cr_assert_not_null(strstr(out, "ETA"), "no progress line: %s", out);
+    const char *files[] = {"recipe.yaml", "log.jsonl", "eval.jsonl"};
+    for (int i = 0; i < 3; i++) {
+        char p[4096];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/run/%s", dir, files[i]);
+        cr_assert_eq(stat(p, &st), 0, "missing %s", p);
+        cr_assert_gt(st.st_size, 0, "empty %s", p);
+    }
+    free(out);
+    free(recipe);
+    free(dir);
+}
+
+Test(cli, unknown_recipe_key_names_key_and_file) {
+    char *dir = ctcd_test_tmpdir();
+    char *recipe = write_recipe(dir, "typo.yaml",
+                                "task: builtin:demo\n"
+                                "models: {large: {layers: 1, hidden: 16, heads: 2}}\n"
+                                "train:\n  lerning_rate: 0.1\n");
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "train '%s'", recipe);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_neq(rc, 0, "a recipe with an unknown key must fail: %s", out);
+    cr_assert_not_null(strstr(out, "lerning_rate"), "key not named: %s", out);
+    cr_assert_not_null(strstr(out, "typo.yaml:4"), "file:line not named: %s", out);
+    free(out);
+    free(recipe);
+    free(dir);
+}
+
+Test(cli, negative_learning_rate_is_rejected) {
+    char *dir = ctcd_test_tmpdir();
+    char *recipe = write_recipe(dir, "neg.yaml",
+                                "models: {small: {layers: 1, hidden: 16, heads: 2}}\n"
+                                "train: {lr: {small: -1e-4}}\n");
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "train '%s'", recipe);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_neq(rc, 0, "negative lr accepted: %s", out);
+    cr_assert_not_null(strstr(out, "train.lr.small"), "key not named: %s", out);
+    free(out);
+    snprintf(args, sizeof args, "train '%s' --set train.lr.small=1e-4 --set train.lr.large=-2",
+             recipe);
+    rc = ctcd_test_run_cli(args, &out);
+    cr_assert_neq(rc, 0, "negative lr override accepted: %s", out);
+    cr_assert_not_null(strstr(out, "train.lr.large"), "override key not named: %s", out);
+    free(out);
+    free(recipe);
+    free(dir);
+}
+
+Test(cli, missing_recipe_file_is_named) {
+    char *out = NULL;
+    int rc = ctcd_test_run_cli("train /nonexistent/dir/recipe.yaml", &out);
+    cr_assert_neq(rc, 0);
+    cr_assert_not_null(strstr(out, "/nonexistent/dir/recipe.yaml"), "path not named: %s", out);
+    free(out);
+}
+
+Test(cli, missing_data_directory_is_named) {
+    char *dir = ctcd_test_tmpdir();
+    char *recipe = write_recipe(dir, "glue.yaml",
+                                "task: sst2\n"
+                                "data: {dir: /nonexistent/glue/SST-2}\n"
+                                "models: {small: {layers: 1, hidden: 16, heads: 2}}\n");
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "train '%s'", recipe);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_neq(rc, 0, "missing data dir accepted: %s", out);
+    cr_assert_not_null(strstr(out, "/nonexistent/glue/SST-2"), "dir not named: %s", out);
+    free(out);
+    free(recipe);
+    free(dir);
+}

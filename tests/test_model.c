@@ -1,0 +1,178 @@
+/* test_model.c — the BERT graph on the CPU backend: parameter layout matches Hugging Face,
+ * a whole 2-layer model's backward matches finite differences (dropout on), and padding
+ * never changes a sequence's logits. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctcd/model.h"
+#include "testutil.h"
+
+Test(model_layout, bert_base_has_hf_parameter_count_and_names) {
+    ctcd_bert_config c;
+    ctcd_status st = ctcd_bert_config_init(&c, "bert-base", 12, 768, 12, 3072, 30522, 512, 2, 2);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    ctcd_model_layout lay;
+    st = ctcd_model_layout_build(&c, &lay);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    /* bert-base-uncased BertModel (with pooler) has 109,482,240 parameters; the 2-class
+     * classifier adds 768*2 + 2. */
+    cr_assert_eq(lay.n_total, 109482240LL + 1538, "parameter count %lld",
+                 (long long)lay.n_total);
+    const ctcd_param_info *q = ctcd_model_layout_find(&lay, "bert.encoder.layer.3.attention.self.query.weight");
+    const ctcd_param_info *k = ctcd_model_layout_find(&lay, "bert.encoder.layer.3.attention.self.key.weight");
+    const ctcd_param_info *v = ctcd_model_layout_find(&lay, "bert.encoder.layer.3.attention.self.value.weight");
+    cr_assert(q && k && v, "q/k/v of layer 3 missing");
+    cr_assert_eq(k->offset, q->offset + q->numel, "key must follow query");
+    cr_assert_eq(v->offset, k->offset + k->numel, "value must follow key");
+    cr_assert_eq(lay.layer[3].qkv_w, q->offset, "fused qkv starts at query");
+    /* Every decayed tensor lies before n_decay, every other one after. */
+    for (int i = 0; i < lay.n_params; i++) {
+        const ctcd_param_info *p = &lay.params[i];
+        const int no_decay = strstr(p->name, "bias") || strstr(p->name, "LayerNorm");
+        cr_assert_eq(p->decay, !no_decay, "%s decay flag", p->name);
+        if (p->decay)
+            cr_assert_leq(p->offset + p->numel, lay.n_decay, "%s after n_decay", p->name);
+        else
+            cr_assert_geq(p->offset, lay.n_decay, "%s before n_decay", p->name);
+    }
+    cr_assert_not_null(ctcd_model_layout_find(&lay, "bert.embeddings.LayerNorm.weight"));
+    cr_assert_not_null(ctcd_model_layout_find(&lay, "bert.pooler.dense.weight"));
+    cr_assert_not_null(ctcd_model_layout_find(&lay, "classifier.bias"));
+    ctcd_model_layout_free(&lay);
+}
+
+Test(model_layout, non_uniform_layers_size_their_tensors) {
+    ctcd_bert_config c;
+    ctcd_status st = ctcd_bert_config_init(&c, "ta", 2, 64, 4, 256, 100, 64, 2, 3);
+    cr_assert_null(st);
+    c.layer_heads[1] = 2;          /* pruned: 2 of 4 heads */
+    c.layer_intermediate[1] = 100; /* pruned FFN */
+    ctcd_model_layout lay;
+    st = ctcd_model_layout_build(&c, &lay);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    const ctcd_param_info *q = ctcd_model_layout_find(&lay, "bert.encoder.layer.1.attention.self.query.weight");
+    const ctcd_param_info *f = ctcd_model_layout_find(&lay, "bert.encoder.layer.1.intermediate.dense.weight");
+    cr_assert_eq(q->shape[0], 32, "pruned query rows %lld", (long long)q->shape[0]);
+    cr_assert_eq(f->shape[0], 100, "pruned FFN rows %lld", (long long)f->shape[0]);
+    ctcd_model_layout_free(&lay);
+}
+
+/* A tiny model and a padded batch shared by the graph tests. */
+typedef struct fixture {
+    ctcd_backend *be;
+    ctcd_model *m;
+    int32_t ids[24], types[24], mask[24], cls[4], labels[4];
+    ctcd_batch_dev b;
+    float *terms;
+} fixture;
+
+static void fixture_make(fixture *f, int B, int T, const int *lens, float dropout) {
+    memset(f, 0, sizeof *f);
+    ctcd_status st = ctcd_backend_create("cpu", &f->be);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    ctcd_bert_config c;
+    st = ctcd_bert_config_init(&c, "tiny", 2, 8, 2, 16, 11, 16, 2, 3);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    c.hidden_dropout = dropout;
+    c.attn_dropout = dropout;
+    c.initializer_range = 0.4f; /* large weights: gradients well above fp32 FD noise */
+    st = ctcd_model_create(f->be, &c, "tiny", 4, 8, &f->m);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    st = ctcd_model_init_random(f->m, 7);
+    cr_assert_null(st);
+    /* Perturb the LayerNorm/bias parameters away from (1, 0) so their gradients are generic. */
+    float *w = f->m->master;
+    ctcd_test_fill_uniform(w + f->m->lay.n_decay, f->m->lay.n_total - f->m->lay.n_decay, -0.5f,
+                           1.5f, 3);
+    f->m->dropout_seed = 99;
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            const int real = t < lens[b];
+            f->ids[b * T + t] = real ? 1 + (b * 7 + t * 3) % 10 : 0;
+            f->types[b * T + t] = real && t >= 2 ? 1 : 0;
+            f->mask[b * T + t] = real;
+        }
+        f->cls[b] = b * T;
+        f->labels[b] = b % 3;
+    }
+    f->b = (ctcd_batch_dev){B, T, f->ids, f->types, f->mask, f->cls};
+    f->terms = calloc(CTCD_LOSS_NTERMS, sizeof(float));
+}
+
+static void fixture_free(fixture *f) {
+    ctcd_model_destroy(f->m);
+    ctcd_backend_destroy(f->be);
+    free(f->terms);
+}
+
+/* Forward + loss; returns the loss (and leaves dlogits written). */
+static float loss_of(fixture *f) {
+    ctcd_status st = ctcd_model_forward(f->m, &f->b, 1, 5);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    ctcd_loss_desc d = {.kind = CTCD_LOSS_CE_KL, .n_models = 1, .rows = f->b.B,
+                        .classes = 3, .temperature = 1.0f, .hard_w = {1.0f, 0.0f}};
+    ctcd_loss_io io = {.logits = {f->m->acts.logits}, .dlogits = {f->m->acts.dlogits},
+                       .labels = f->labels, .terms = f->terms};
+    st = f->be->loss(f->be, &d, &io);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    return f->terms[CTCD_TERM_TOTAL0];
+}
+
+Test(model_grad, two_layer_model_backward_matches_finite_differences) {
+    fixture f;
+    const int lens[3] = {6, 4, 2};
+    fixture_make(&f, 3, 6, lens, 0.1f);
+    ctcd_model *m = f.m;
+    cr_assert_null(ctcd_model_zero_grad(m));
+    (void)loss_of(&f);
+    ctcd_status st = ctcd_model_backward(m, &f.b, 5);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    float *g = malloc((size_t)m->lay.n_total * sizeof(float));
+    memcpy(g, m->grads, (size_t)m->lay.n_total * sizeof(float));
+
+    ctcd_rng r;
+    ctcd_rng_init(&r, 5, 5);
+    int checked = 0, nonzero = 0;
+    for (int p = 0; p < m->lay.n_params; p++) {
+        const ctcd_param_info *pi = &m->lay.params[p];
+        for (int k = 0; k < 3; k++) {
+            int64_t j = pi->offset + (int64_t)ctcd_rng_below(&r, (uint32_t)pi->numel);
+            if (j >= m->lay.wte && j < m->lay.wte + 8) continue; /* pad row: never used */
+            float *x = &m->master[j];
+            const float x0 = *x, h = 1e-2f;
+            *x = x0 + h;
+            const double lp = loss_of(&f);
+            *x = x0 - h;
+            const double lm = loss_of(&f);
+            *x = x0;
+            const double num = (lp - lm) / (2.0 * h), ana = g[j];
+            const double tol = 5e-2 * fmax(fabs(num), fabs(ana)) + 3e-4;
+            cr_expect_leq(fabs(num - ana), tol, "%s[%lld]: analytic %.6g vs numeric %.6g",
+                          pi->name, (long long)(j - pi->offset), ana, num);
+            checked++;
+            nonzero += fabs(ana) > 1e-3;
+        }
+    }
+    cr_assert_gt(nonzero, checked / 2, "too few non-trivial gradients (%d of %d)", nonzero,
+                 checked);
+    free(g);
+    fixture_free(&f);
+}
+
+Test(model_graph, padding_does_not_change_logits) {
+    /* The same 4-token sequence padded to T=4 and to T=8 must give identical logits. */
+    fixture a, b;
+    const int lens4[1] = {4}, lens8[1] = {4};
+    fixture_make(&a, 1, 4, lens4, 0.0f);
+    fixture_make(&b, 1, 8, lens8, 0.0f);
+    cr_assert_null(ctcd_model_forward(a.m, &a.b, 0, 0));
+    cr_assert_null(ctcd_model_forward(b.m, &b.b, 0, 0));
+    const float *la = a.m->acts.logits, *lb = b.m->acts.logits;
+    for (int c = 0; c < 3; c++)
+        cr_assert_float_eq(la[c], lb[c], 1e-5f, "class %d: %g (T=4) vs %g (T=8)", c,
+                           (double)la[c], (double)lb[c]);
+    fixture_free(&a);
+    fixture_free(&b);
+}
