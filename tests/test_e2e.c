@@ -4,18 +4,22 @@
 
 #include "trainer_fixture.h"
 
+/* Chance is 0.5. Measured with this configuration (seed 42, Release, 2 cores):
+ * large 0.726, small 0.662; the bound leaves room for BLAS kernels that round differently. */
+#define E2E_MIN_ACC 0.60
+
 Test(e2e, demo_cotraining_beats_chance_for_both_models, .timeout = 600) {
     ctcd_recipe r = small_demo_recipe();
-    r.data.demo.train_examples = 4000;
+    r.data.demo.train_examples = 6000;
     r.data.demo.dev_examples = 500;
     r.data.max_len = 64;
     ctcd_model_recipe *L = &r.models[CTCD_LARGE], *S = &r.models[CTCD_SMALL];
-    L->layers = 2; L->hidden = 64; L->heads = 2; L->intermediate = 256;
-    S->layers = 1; S->hidden = 32; S->heads = 2; S->intermediate = 128;
+    L->layers = 2; L->hidden = 128; L->heads = 4; L->intermediate = 512;
+    S->layers = 1; S->hidden = 64; S->heads = 2; S->intermediate = 256;
     r.train.batch = 32;
-    r.train.max_steps = 300;
-    r.train.lr[CTCD_LARGE] = 2e-3f;
-    r.train.lr[CTCD_SMALL] = 2e-3f;
+    r.train.max_steps = 500;
+    r.train.lr[CTCD_LARGE] = 1e-3f;
+    r.train.lr[CTCD_SMALL] = 1e-3f;
     r.distill.ramp_steps = 50;
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);

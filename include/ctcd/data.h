@@ -85,6 +85,10 @@ typedef struct ctcd_batcher {
     ctcd_batcher_cursor cur;
     int64_t n_batches;       /* per epoch (the last one may be short) */
     int64_t *order;          /* [n] example order of the current epoch */
+    int64_t n_truncated;     /* rows cut to max_len so far (the caller may warn) */
+    void *sort_buf;          /* bucketing scratch, allocated once in init */
+    int64_t *block_buf;
+    int64_t *copy_buf;
     ctcd_batch batch;        /* storage reused by every call */
 } ctcd_batcher;
 

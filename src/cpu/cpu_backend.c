@@ -1,5 +1,6 @@
 /* cpu_backend.c — the CPU reference backend: memory ops and the op table wiring.
  * Everything is fp32 host memory; ops run synchronously (sync is a no-op). */
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,10 @@ static ctcd_status cpu_sync(ctcd_backend *be) {
 static void cpu_destroy(ctcd_backend *be) { free(be); }
 
 ctcd_status ctcd_backend_cpu_create(ctcd_backend **out) {
+    /* The ops parallelise over rows with OpenMP; OpenBLAS's own pthread pool competing with
+     * it made a co-training step ~3x slower on 2 cores (measured with cpu_step), so BLAS runs
+     * single-threaded unless the user asks otherwise. */
+    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
     ctcd_backend *be = calloc(1, sizeof *be);
     if (!be) return CTCD_ERR(CTCD_E_NOMEM, "cpu: out of memory creating the backend");
     be->name = "cpu";

@@ -1,0 +1,114 @@
+/* recipe_schema.c — every recipe key with its type, default, bounds and meaning (see
+ * recipe_schema.h). Documented for users in recipes/README.md; a test checks the two agree. */
+#include "recipe_schema.h"
+
+#include <math.h>
+
+#include "ctcd/recipe.h"
+
+#define OFF(f) offsetof(ctcd_recipe, f)
+#define SZ(f) sizeof(((ctcd_recipe *)0)->f)
+#define NB NAN
+#define TASKS "builtin:demo|cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli"
+
+#define MODEL_KEYS(R, I)                                                                     \
+    {"models." R ".init", KT_PATH, OFF(models[I].init), SZ(models[I].init), "\"\"", NB, NB, 0, \
+     0, NULL, I, "checkpoint directory to start from; empty = random initialisation"},      \
+    {"models." R ".layers", KT_INT, OFF(models[I].layers), 0, "2", 1, 48, 0, 0, NULL, I,      \
+     "number of encoder layers"},                                                           \
+    {"models." R ".hidden", KT_INT, OFF(models[I].hidden), 0, "128", 8, 8192, 0, 0, NULL, I,  \
+     "hidden size H"},                                                                      \
+    {"models." R ".heads", KT_INT, OFF(models[I].heads), 0, "2", 1, 128, 0, 0, NULL, I,       \
+     "attention heads (must divide hidden)"},                                               \
+    {"models." R ".intermediate", KT_INT, OFF(models[I].intermediate), 0, "0", 0, 65536, 0, 0, \
+     NULL, I, "feed-forward width; 0 = 4 x hidden"},                                        \
+    {"models." R ".dropout", KT_F32, OFF(models[I].hidden_dropout), 0, "0.1", 0, 1, 0, 1,     \
+     NULL, I, "hidden dropout probability"},                                                \
+    {"models." R ".attention_dropout", KT_F32, OFF(models[I].attn_dropout), 0, "0.1", 0, 1, 0, \
+     1, NULL, I, "attention-probability dropout"},                                          \
+    {"models." R ".initializer_range", KT_F32, OFF(models[I].initializer_range), 0, "0.02", 0, \
+     NB, 1, 0, NULL, I, "standard deviation of the random initialisation"}
+
+const key_def ctcd_recipe_keys[] = {
+    {"task", KT_ENUM, OFF(task), SZ(task), "builtin:demo", NB, NB, 0, 0, TASKS, -1,
+     "builtin:demo (generated, no download) or a GLUE task"},
+    {"data.dir", KT_PATH, OFF(data.dir), SZ(data.dir), "\"\"", NB, NB, 0, 0, NULL, -1,
+     "GLUE task directory holding train.tsv and dev.tsv (GLUE tasks only)"},
+    {"data.max_len", KT_INT, OFF(data.max_len), 0, "128", 8, 4096, 0, 0, NULL, -1,
+     "maximum sequence length in tokens ([CLS] and [SEP] included)"},
+    {"data.demo.train_examples", KT_I64, OFF(data.demo.train_examples), 0, "6000", 1, NB, 0, 0,
+     NULL, -1, "builtin:demo training examples"},
+    {"data.demo.dev_examples", KT_I64, OFF(data.demo.dev_examples), 0, "1000", 1, NB, 0, 0, NULL,
+     -1, "builtin:demo dev examples"},
+    {"data.demo.seed", KT_U64, OFF(data.demo.seed), 0, "1234", NB, NB, 0, 0, NULL, -1,
+     "seed of the generated dataset (independent of train.seed)"},
+    {"data.demo.max_depth", KT_INT, OFF(data.demo.max_depth), 0, "3", 1, 8, 0, 0, NULL, -1,
+     "deepest nesting of embedded clauses"},
+    MODEL_KEYS("large", 0),
+    MODEL_KEYS("small", 1),
+    {"distill.temperature", KT_F32, OFF(distill.temperature), 0, "1.0", 0, NB, 1, 0, NULL, -1,
+     "softmax temperature T of the mutual KL terms (scaled by T^2)"},
+    {"distill.hard.large", KT_F32, OFF(distill.hard[0]), 0, "1.0", 0, NB, 0, 0, NULL, -1,
+     "weight of the large model's loss on the labels"},
+    {"distill.hard.small", KT_F32, OFF(distill.hard[1]), 0, "1.0", 0, NB, 0, 0, NULL, -1,
+     "weight of the small model's loss on the labels"},
+    {"distill.mutual.small_to_large", KT_F32, OFF(distill.small_to_large), 0, "1.0", 0, NB, 0, 0,
+     NULL, -1, "weight of KL(p_small || p_large) in the large model's loss"},
+    {"distill.mutual.large_to_small", KT_F32, OFF(distill.large_to_small), 0, "1.0", 0, NB, 0, 0,
+     NULL, -1, "weight of KL(p_large || p_small) in the small model's loss"},
+    {"distill.ramp_steps", KT_I64, OFF(distill.ramp_steps), 0, "0", 0, NB, 0, 0, NULL, -1,
+     "mutual weights grow linearly from 0 over this many steps"},
+    {"train.epochs", KT_INT, OFF(train.epochs), 0, "3", 1, NB, 0, 0, NULL, -1,
+     "passes over the training set"},
+    {"train.max_steps", KT_I64, OFF(train.max_steps), 0, "0", 0, NB, 0, 0, NULL, -1,
+     "if > 0, the number of steps (overrides epochs)"},
+    {"train.batch", KT_INT, OFF(train.batch), 0, "32", 1, 65536, 0, 0, NULL, -1,
+     "examples per step (the same batch for both models)"},
+    {"train.lr.large", KT_F32, OFF(train.lr[0]), 0, "5e-5", 0, NB, 1, 0, NULL, -1,
+     "peak learning rate of the large model"},
+    {"train.lr.small", KT_F32, OFF(train.lr[1]), 0, "1e-4", 0, NB, 1, 0, NULL, -1,
+     "peak learning rate of the small model"},
+    {"train.warmup", KT_F32, OFF(train.warmup), 0, "0.1", 0, 1, 0, 0, NULL, -1,
+     "fraction of steps with linear warmup (then linear decay to 0)"},
+    {"train.weight_decay", KT_F32, OFF(train.weight_decay), 0, "0.01", 0, NB, 0, 0, NULL, -1,
+     "AdamW decoupled weight decay (not on biases and LayerNorm)"},
+    {"train.clip", KT_F32, OFF(train.clip), 0, "1.0", 0, NB, 0, 0, NULL, -1,
+     "global gradient-norm clip per model; 0 = off"},
+    {"train.adam_beta1", KT_F32, OFF(train.adam_beta1), 0, "0.9", 0, 1, 0, 1, NULL, -1,
+     "AdamW beta1"},
+    {"train.adam_beta2", KT_F32, OFF(train.adam_beta2), 0, "0.999", 0, 1, 0, 1, NULL, -1,
+     "AdamW beta2"},
+    {"train.adam_eps", KT_F32, OFF(train.adam_eps), 0, "1e-8", 0, NB, 1, 0, NULL, -1,
+     "AdamW epsilon"},
+    {"train.seed", KT_U64, OFF(train.seed), 0, "42", NB, NB, 0, 0, NULL, -1,
+     "seed of initialisation, dropout and data order"},
+    {"train.precision", KT_ENUM, OFF(train.precision), SZ(train.precision), "bf16", NB, NB, 0, 0,
+     "fp32|bf16", -1, "compute precision on CUDA (the CPU backend is always fp32)"},
+    {"train.backend", KT_ENUM, OFF(train.backend), SZ(train.backend), "auto", NB, NB, 0, 0,
+     "auto|cpu|cuda", -1, "compute backend; auto = CUDA when available, else CPU"},
+    {"train.deterministic", KT_BOOL, OFF(train.deterministic), 0, "false", NB, NB, 0, 0, NULL, -1,
+     "bitwise-reproducible runs on the same device"},
+    {"train.log_every", KT_I64, OFF(train.log_every), 0, "50", 1, NB, 0, 0, NULL, -1,
+     "steps between progress lines and log.jsonl records"},
+    {"eval.every", KT_I64, OFF(eval.every), 0, "0", 0, NB, 0, 0, NULL, -1,
+     "steps between dev evaluations; 0 = at the end of every epoch"},
+    {"eval.batch", KT_INT, OFF(eval.batch), 0, "64", 1, 65536, 0, 0, NULL, -1,
+     "examples per evaluation batch"},
+    {"output", KT_PATH, OFF(output), SZ(output), "\"\"", NB, NB, 0, 0, NULL, -1,
+     "run directory (resolved recipe, log.jsonl, eval.jsonl); empty = none"},
+};
+const int ctcd_recipe_n_keys = (int)(sizeof ctcd_recipe_keys / sizeof ctcd_recipe_keys[0]);
+
+const char *ctcd_key_type_name(key_type t) {
+    switch (t) {
+    case KT_STR: return "string";
+    case KT_PATH: return "path";
+    case KT_INT:
+    case KT_I64: return "integer";
+    case KT_U64: return "unsigned integer";
+    case KT_F32: return "number";
+    case KT_BOOL: return "boolean";
+    case KT_ENUM: return "choice";
+    }
+    return "?";
+}

@@ -1,0 +1,184 @@
+/* test_gradcheck.c — finite-difference checks of every CPU op's backward (the reference
+ * that CUDA kernels are later compared with). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctcd/backend.h"
+#include "gradcheck.h"
+#include "testutil.h"
+
+static ctcd_backend *cpu(void) {
+    ctcd_backend *be = NULL;
+    ctcd_status st = ctcd_backend_cpu_create(&be);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    return be;
+}
+
+static float *rnd(int64_t n, float lo, float hi, uint64_t seed) {
+    float *x = malloc((size_t)n * sizeof *x);
+    ctcd_test_fill_uniform(x, n, lo, hi, seed);
+    return x;
+}
+
+/* ---- matmul (+ bias, GELU epilogue) ---- */
+typedef struct mm_ctx {
+    ctcd_backend *be;
+    float *inp, *w, *b, *out, *pre, *r;
+    int M, K, N;
+    ctcd_act act;
+} mm_ctx;
+
+static double mm_f(void *p) {
+    mm_ctx *c = p;
+    c->be->matmul_fwd(c->be, c->out, c->pre, c->inp, c->w, c->b, c->M, c->K, c->N, c->act);
+    return gc_dot(c->out, c->r, (int64_t)c->M * c->N);
+}
+
+static void check_matmul(ctcd_act act) {
+    mm_ctx c = {.be = cpu(), .M = 5, .K = 7, .N = 6, .act = act};
+    c.inp = rnd(35, -1, 1, 1);
+    c.w = rnd(42, -1, 1, 2);
+    c.b = rnd(6, -1, 1, 3);
+    c.r = rnd(30, -1, 1, 4);
+    c.out = malloc(30 * 4);
+    c.pre = malloc(30 * 4);
+    float *dinp = calloc(35, 4), *dw = calloc(42, 4), *db = calloc(6, 4), *dpre = malloc(30 * 4);
+    mm_f(&c);
+    const float *dout = c.r;
+    if (act == CTCD_ACT_GELU) {
+        c.be->gelu_bwd(c.be, dpre, c.pre, c.r, 30);
+        dout = dpre;
+    }
+    c.be->matmul_bwd(c.be, dinp, dw, db, dout, c.inp, c.w, c.M, c.K, c.N, 0);
+    gc_check("matmul dinp", c.inp, dinp, 35, 1, mm_f, &c);
+    gc_check("matmul dw", c.w, dw, 42, 1, mm_f, &c);
+    gc_check("matmul dbias", c.b, db, 6, 1, mm_f, &c);
+    /* accumulate flag: dinp += instead of = */
+    float *acc = malloc(35 * 4);
+    for (int i = 0; i < 35; i++) acc[i] = 1.0f;
+    c.be->matmul_bwd(c.be, acc, NULL, NULL, dout, c.inp, c.w, c.M, c.K, c.N, 1);
+    for (int i = 0; i < 35; i++)
+        cr_assert_float_eq(acc[i], 1.0f + dinp[i], 1e-5f, "accumulate[%d]: %g vs %g", i,
+                           (double)acc[i], 1.0 + dinp[i]);
+    free(acc);
+    free(dinp); free(dw); free(db); free(dpre);
+    free(c.inp); free(c.w); free(c.b); free(c.r); free(c.out); free(c.pre);
+    ctcd_backend_destroy(c.be);
+}
+
+Test(gradcheck, matmul_bias) { check_matmul(CTCD_ACT_NONE); }
+Test(gradcheck, matmul_bias_gelu) { check_matmul(CTCD_ACT_GELU); }
+
+/* ---- tanh, dropout ---- */
+typedef struct ew_ctx {
+    ctcd_backend *be;
+    float *x, *out, *r;
+    int64_t n;
+    int op;
+    ctcd_dropout_key key;
+} ew_ctx;
+
+static double ew_f(void *p) {
+    ew_ctx *c = p;
+    if (c->op == 0) c->be->tanh_fwd(c->be, c->out, c->x, c->n);
+    if (c->op == 1) c->be->dropout_fwd(c->be, c->out, c->x, c->n, 0.3f, c->key);
+    if (c->op == 2) c->be->gelu_fwd(c->be, c->out, c->x, c->n);
+    return gc_dot(c->out, c->r, c->n);
+}
+
+Test(gradcheck, tanh_dropout_gelu) {
+    for (int op = 0; op < 3; op++) {
+        ew_ctx c = {.be = cpu(), .n = 64, .op = op, .key = {11, 5}};
+        c.x = rnd(64, -2, 2, 10 + op);
+        c.r = rnd(64, -1, 1, 20 + op);
+        c.out = malloc(64 * 4);
+        float *dx = malloc(64 * 4);
+        ew_f(&c);
+        if (op == 0) c.be->tanh_bwd(c.be, dx, c.out, c.r, 64);
+        if (op == 1) c.be->dropout_bwd(c.be, dx, c.r, 64, 0.3f, c.key);
+        if (op == 2) c.be->gelu_bwd(c.be, dx, c.x, c.r, 64);
+        const char *names[3] = {"tanh", "dropout", "gelu"};
+        gc_check(names[op], c.x, dx, 64, 1, ew_f, &c);
+        free(c.x); free(c.r); free(c.out); free(dx);
+        ctcd_backend_destroy(c.be);
+    }
+}
+
+/* ---- LayerNorm with residual ---- */
+typedef struct ln_ctx {
+    ctcd_backend *be;
+    float *x, *res, *g, *b, *out, *s, *mean, *rstd, *r;
+    int N, C;
+} ln_ctx;
+
+static double ln_f(void *p) {
+    ln_ctx *c = p;
+    c->be->layernorm_fwd(c->be, c->out, c->s, c->mean, c->rstd, c->x, c->res, c->g, c->b, c->N,
+                         c->C, 1e-5f);
+    return gc_dot(c->out, c->r, (int64_t)c->N * c->C);
+}
+
+Test(gradcheck, layernorm_with_residual) {
+    ln_ctx c = {.be = cpu(), .N = 4, .C = 9};
+    c.x = rnd(36, -2, 2, 30);
+    c.res = rnd(36, -2, 2, 31);
+    c.g = rnd(9, 0.5f, 1.5f, 32);
+    c.b = rnd(9, -1, 1, 33);
+    c.r = rnd(36, -1, 1, 34);
+    c.out = malloc(36 * 4); c.s = malloc(36 * 4); c.mean = malloc(16); c.rstd = malloc(16);
+    float *dx = malloc(36 * 4), *dg = calloc(9, 4), *db = calloc(9, 4);
+    ln_f(&c);
+    c.be->layernorm_bwd(c.be, dx, dg, db, c.r, c.s, c.mean, c.rstd, c.g, c.N, c.C);
+    gc_check("layernorm dinp", c.x, dx, 36, 1, ln_f, &c);
+    gc_check("layernorm dresidual", c.res, dx, 36, 1, ln_f, &c);
+    gc_check("layernorm dgamma", c.g, dg, 9, 1, ln_f, &c);
+    gc_check("layernorm dbeta", c.b, db, 9, 1, ln_f, &c);
+    free(c.x); free(c.res); free(c.g); free(c.b); free(c.r); free(c.out); free(c.s);
+    free(c.mean); free(c.rstd); free(dx); free(dg); free(db);
+    ctcd_backend_destroy(c.be);
+}
+
+/* ---- attention with padding and dropout ---- */
+typedef struct at_ctx {
+    ctcd_backend *be;
+    float *qkv, *out, *aux, *r;
+    int32_t mask[12];
+    int B, T, NH, HD;
+    float p;
+} at_ctx;
+
+static double at_f(void *q) {
+    at_ctx *c = q;
+    ctcd_dropout_key k = {7, 3};
+    c->be->attention_fwd(c->be, c->out, c->aux, c->qkv, c->mask, c->B, c->T, c->NH, c->HD, c->p, k);
+    return gc_dot(c->out, c->r, (int64_t)c->B * c->T * c->NH * c->HD);
+}
+
+static void check_attention(float p) {
+    at_ctx c = {.be = cpu(), .B = 2, .T = 6, .NH = 2, .HD = 3, .p = p};
+    const int n = c.B * c.T * 3 * c.NH * c.HD, no = c.B * c.T * c.NH * c.HD;
+    for (int t = 0; t < 6; t++) {
+        c.mask[t] = 1;
+        c.mask[6 + t] = t < 4; /* second row: 2 padding tokens */
+    }
+    c.qkv = rnd(n, -1.5f, 1.5f, 40);
+    c.r = rnd(no, -1, 1, 41);
+    c.out = malloc((size_t)no * 4);
+    c.aux = malloc(c.be->attention_aux_bytes(c.be, c.B, c.T, c.NH));
+    float *dqkv = malloc((size_t)n * 4);
+    at_f(&c);
+    ctcd_dropout_key k = {7, 3};
+    c.be->attention_bwd(c.be, dqkv, c.r, c.qkv, c.aux, c.mask, c.B, c.T, c.NH, c.HD, c.p, k);
+    gc_check(p > 0 ? "attention dqkv (dropout)" : "attention dqkv", c.qkv, dqkv, n, 1, at_f, &c);
+    /* padded keys get exactly zero probability */
+    const float *P = c.aux;
+    for (int h = 0; h < c.NH; h++)
+        for (int i = 0; i < c.T; i++)
+            for (int j = 4; j < 6; j++)
+                cr_assert_eq(P[((1 * c.NH + h) * c.T + i) * c.T + j], 0.0f, "padded key %d got weight", j);
+    free(c.qkv); free(c.r); free(c.out); free(c.aux); free(dqkv);
+    ctcd_backend_destroy(c.be);
+}
+
+Test(gradcheck, attention_padding) { check_attention(0.0f); }
+Test(gradcheck, attention_padding_dropout) { check_attention(0.25f); }
