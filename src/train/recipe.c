@@ -123,10 +123,15 @@ static ctcd_status set_value(ctcd_recipe *r, const key_def *k, const char *text,
                 c += len + (c[len] == '|');
             }
             if (!ok) {
-                char list[256];
-                snprintf(list, sizeof list, "%s", k->choices);
-                for (char *p = list; *p; p++)
-                    if (*p == '|') *p = ',';
+                char list[512] = "";
+                for (const char *q = k->choices; *q; q++) {
+                    if (*q == '|') {
+                        strncat(list, ", ", sizeof list - strlen(list) - 1);
+                    } else {
+                        const char ch[2] = {*q, '\0'};
+                        strncat(list, ch, sizeof list - strlen(list) - 1);
+                    }
+                }
                 return CTCD_ERR(CTCD_E_INVALID, "%s: %s: '%s' is not one of %s", where, k->path,
                                 text, list);
             }

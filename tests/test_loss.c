@@ -1,0 +1,168 @@
+/* test_loss.c — KD math of the fused lockstep loss: KL of identical distributions is 0, the
+ * mutual gradient is T·(softmax(z/T) − softmax(z_peer/T))/rows, stop-gradient holds, and
+ * finite differences agree for both models (T ≠ 1) and for the MSE variant. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctcd/backend.h"
+#include "gradcheck.h"
+#include "testutil.h"
+
+#define R 4
+#define C 5
+
+typedef struct loss_ctx {
+    ctcd_backend *be;
+    float z[2][R * C], dz[2][R * C], terms[CTCD_LOSS_NTERMS];
+    int32_t labels[R];
+    float targets[R];
+    ctcd_loss_desc d;
+    int which; /* total of which model FD differentiates */
+} loss_ctx;
+
+static void setup(loss_ctx *c, ctcd_loss_kind kind, float T) {
+    memset(c, 0, sizeof *c);
+    cr_assert_null(ctcd_backend_cpu_create(&c->be));
+    c->d = (ctcd_loss_desc){.kind = kind, .n_models = 2, .rows = R,
+                            .classes = kind == CTCD_LOSS_MSE ? 1 : C, .temperature = T,
+                            .hard_w = {0.7f, 1.3f}, .mutual_w = {0.9f, 0.4f}};
+    ctcd_test_fill_uniform(c->z[0], R * C, -2, 2, 1);
+    ctcd_test_fill_uniform(c->z[1], R * C, -2, 2, 2);
+    for (int r = 0; r < R; r++) {
+        c->labels[r] = r == 2 ? -1 : (r * 3) % C; /* row 2 unlabelled */
+        c->targets[r] = r == 2 ? NAN : 0.5f * (float)r;
+    }
+}
+
+static void run(loss_ctx *c) {
+    ctcd_loss_io io = {.logits = {c->z[0], c->z[1]}, .dlogits = {c->dz[0], c->dz[1]},
+                       .labels = c->labels, .targets = c->targets, .terms = c->terms};
+    ctcd_status st = c->be->loss(c->be, &c->d, &io);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+}
+
+static double total_of(void *p) {
+    loss_ctx *c = p;
+    run(c);
+    return c->terms[CTCD_TERM_TOTAL0 + c->which];
+}
+
+static void softmax(const float *z, int n, float T, double *p) {
+    double mx = -INFINITY, s = 0;
+    for (int i = 0; i < n; i++) mx = fmax(mx, z[i] / T);
+    for (int i = 0; i < n; i++) s += (p[i] = exp(z[i] / T - mx));
+    for (int i = 0; i < n; i++) p[i] /= s;
+}
+
+Test(loss, kl_of_identical_distributions_is_zero) {
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_CE_KL, 2.0f);
+    memcpy(c.z[1], c.z[0], sizeof c.z[0]);
+    run(&c);
+    cr_assert_float_eq(c.terms[CTCD_TERM_MUTUAL0], 0.0f, 1e-7, "KL %g", (double)c.terms[CTCD_TERM_MUTUAL0]);
+    cr_assert_float_eq(c.terms[CTCD_TERM_MUTUAL1], 0.0f, 1e-7, "KL %g", (double)c.terms[CTCD_TERM_MUTUAL1]);
+}
+
+Test(loss, mutual_gradient_is_T_times_softmax_difference_over_rows) {
+    loss_ctx c;
+    const float T = 3.0f;
+    setup(&c, CTCD_LOSS_CE_KL, T);
+    c.d.hard_w[0] = c.d.hard_w[1] = 0.0f;
+    c.d.mutual_w[0] = c.d.mutual_w[1] = 1.0f;
+    run(&c);
+    for (int m = 0; m < 2; m++)
+        for (int r = 0; r < R; r++) {
+            double p[C], q[C];
+            softmax(c.z[m] + r * C, C, T, p);
+            softmax(c.z[1 - m] + r * C, C, T, q);
+            for (int k = 0; k < C; k++) {
+                const double want = T * (p[k] - q[k]) / R;
+                cr_assert_float_eq(c.dz[m][r * C + k], want, 1e-6,
+                                   "model %d row %d class %d: %g vs %g", m, r, k,
+                                   (double)c.dz[m][r * C + k], want);
+            }
+        }
+}
+
+Test(loss, peer_gets_no_gradient_from_the_term_that_uses_it_as_target) {
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_CE_KL, 2.0f);
+    c.d.hard_w[0] = c.d.hard_w[1] = 0.0f;
+    c.d.mutual_w[0] = 1.0f; /* only the large model learns from the small one */
+    c.d.mutual_w[1] = 0.0f;
+    run(&c);
+    for (int i = 0; i < R * C; i++)
+        cr_assert_eq(c.dz[1][i], 0.0f, "small model got gradient %g at %d from large's term",
+                     (double)c.dz[1][i], i);
+    /* model 0's gradient treats the peer as a constant: FD on z0 alone matches it */
+    float g[R * C];
+    memcpy(g, c.dz[0], sizeof g);
+    c.which = 0;
+    gc_check("dz0 (peer constant)", c.z[0], g, R * C, 1, total_of, &c);
+}
+
+Test(loss, fused_ce_kl_gradients_match_finite_differences_for_both_models) {
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_CE_KL, 2.5f);
+    run(&c);
+    float g0[R * C], g1[R * C];
+    memcpy(g0, c.dz[0], sizeof g0);
+    memcpy(g1, c.dz[1], sizeof g1);
+    c.which = 0;
+    gc_check("dz large", c.z[0], g0, R * C, 1, total_of, &c);
+    c.which = 1;
+    gc_check("dz small", c.z[1], g1, R * C, 1, total_of, &c);
+}
+
+Test(loss, mse_variant_gradients_match_finite_differences) {
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_MSE, 1.0f);
+    run(&c);
+    float g0[R], g1[R];
+    memcpy(g0, c.dz[0], sizeof g0);
+    memcpy(g1, c.dz[1], sizeof g1);
+    c.which = 0;
+    gc_check("mse dz large", c.z[0], g0, R, 1, total_of, &c);
+    c.which = 1;
+    gc_check("mse dz small", c.z[1], g1, R, 1, total_of, &c);
+    /* hard term over the 3 labelled rows only */
+    double want = 0;
+    for (int r = 0; r < R; r++)
+        if (r != 2) want += pow(c.z[0][r] - c.targets[r], 2);
+    cr_assert_float_eq(c.terms[CTCD_TERM_HARD0], want / 3, 1e-5, "mse hard %g vs %g",
+                       (double)c.terms[CTCD_TERM_HARD0], want / 3);
+}
+
+Test(loss, unlabelled_rows_and_correct_counts) {
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_CE_KL, 1.0f);
+    run(&c);
+    double ce = 0;
+    int correct = 0;
+    for (int r = 0; r < R; r++) {
+        if (c.labels[r] < 0) continue;
+        double p[C];
+        softmax(c.z[0] + r * C, C, 1.0f, p);
+        ce -= log(p[c.labels[r]]);
+        int best = 0;
+        for (int k = 1; k < C; k++)
+            if (c.z[0][r * C + k] > c.z[0][r * C + best]) best = k;
+        correct += best == c.labels[r];
+    }
+    cr_assert_float_eq(c.terms[CTCD_TERM_HARD0], ce / 3, 1e-5, "CE over labelled rows %g vs %g",
+                       (double)c.terms[CTCD_TERM_HARD0], ce / 3);
+    cr_assert_eq((int)c.terms[CTCD_TERM_CORRECT0], correct, "correct %g vs %d",
+                 (double)c.terms[CTCD_TERM_CORRECT0], correct);
+    for (int k = 0; k < C; k++)
+        cr_assert(fabsf(c.dz[0][2 * C + k]) < 1.0f, "unlabelled row has only the mutual gradient");
+}
+
+Test(loss, single_model_has_no_mutual_term) {
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_CE_KL, 2.0f);
+    c.d.n_models = 1;
+    run(&c);
+    cr_assert_eq(c.terms[CTCD_TERM_MUTUAL0], 0.0f, "mutual %g", (double)c.terms[CTCD_TERM_MUTUAL0]);
+    cr_assert_float_eq(c.terms[CTCD_TERM_TOTAL0], c.d.hard_w[0] * c.terms[CTCD_TERM_HARD0], 1e-7);
+}
