@@ -75,7 +75,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
 /* Task from --task, else from the directory holding the file ("…/SST-2/train.tsv"). */
 static const ctcd_glue_task *pick_task(const bench_args *a) {
     if (a->task) return ctcd_glue_task_find(a->task);
-    char dir[1024];
+    char dir[4096];
     snprintf(dir, sizeof dir, "%s", a->file);
     char *slash = strrchr(dir, '/');
     if (!slash) return NULL;

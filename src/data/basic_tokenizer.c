@@ -117,7 +117,7 @@ static ctcd_status nfd_strip(ctcd_tok_scratch *s, size_t *n) {
 static ctcd_status flush_word(ctcd_tokenizer *t, ctcd_id_buf *out) {
     ctcd_tok_scratch *s = &t->s;
     if (s->word_len == 0) return CTCD_OK;
-    size_t n;
+    size_t n = 0;
     if (s->word_ascii) {
         CTCD_TRY(ctcd_tok_grow((void **)&s->cps, &s->cps_cap, s->word_len, sizeof(int32_t), "word"));
         for (size_t k = 0; k < s->word_len; k++) {

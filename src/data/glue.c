@@ -15,6 +15,7 @@
 
 #include "ctcd/glue.h"
 #include "data/tsv.h"
+#include "data/wordpiece.h"
 
 enum { COL_LAST = -1, COL_NONE = -2 };
 
@@ -128,6 +129,22 @@ static int parse_score(ctcd_tsv_field f, float *out) {
     return 1;
 }
 
+/* Offset of the first byte that is not valid UTF-8, or SIZE_MAX. Checked here, not left to
+ * the tokenizer, so that the message can name the column. */
+static size_t invalid_utf8_at(ctcd_tsv_field f) {
+    const uint8_t *s = (const uint8_t *)f.p;
+    size_t i = 0;
+    int32_t cp;
+    while (i < f.len) {
+        if (s[i] < 0x80) {
+            i++;
+        } else if (!ctcd_utf8_next(s, f.len, &i, &cp)) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
 static int find_label(const ctcd_glue_task *task, ctcd_tsv_field f) {
     for (int k = 0; k < task->n_classes; k++) {
         const char *name = task->label_names[k];
@@ -221,20 +238,17 @@ static ctcd_status parse_line(load_ctx *c, const ctcd_tsv *tsv, int64_t row, cha
         }
     }
     const ctcd_tsv_field *b = lay->b == COL_NONE ? NULL : &f[lay->b];
-    ctcd_encoding enc;
-    ctcd_status st = ctcd_tokenizer_encode(c->tok, f[lay->a].p, f[lay->a].len, b ? b->p : NULL,
-                                           b ? b->len : 0, c->opt->max_len, c->ids, c->types, &enc);
-    if (st && ctcd_status_code(st) == CTCD_E_INVALID) {
-        if (b) {
-            snprintf(reason, rcap, "text columns %d/%d: %s", lay->a + 1, lay->b + 1,
-                     ctcd_status_message(st));
-        } else {
-            snprintf(reason, rcap, "text column %d: %s", lay->a + 1, ctcd_status_message(st));
+    for (int k = 0; k < (b ? 2 : 1); k++) {
+        int col = k ? lay->b : lay->a;
+        size_t at = invalid_utf8_at(f[col]);
+        if (at != SIZE_MAX) {
+            snprintf(reason, rcap, "text column %d: invalid UTF-8 at byte %zu", col + 1, at);
+            return CTCD_OK;
         }
-        ctcd_status_free(st);
-        return CTCD_OK;
     }
-    CTCD_TRY(st);
+    ctcd_encoding enc;
+    CTCD_TRY(ctcd_tokenizer_encode(c->tok, f[lay->a].p, f[lay->a].len, b ? b->p : NULL,
+                                   b ? b->len : 0, c->opt->max_len, c->ids, c->types, &enc));
     *bad = 0;
     return push_example(c, &enc, label, target, index, tsv->line);
 }
