@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctcd/glue.h"
 #include "data/tsv.h"
@@ -51,6 +52,9 @@ static ctcd_tokenizer *char_vocab(void) {
     ctcd_tokenizer *t = NULL;
     ctcd_status st = ctcd_tokenizer_load(path, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
+    unlink(path);
+    *strrchr(path, '/') = '\0';
+    rmdir(path);
     return t;
 }
 
@@ -96,6 +100,15 @@ static void write_tmp(const char *sub, const char *file, const char *text, char 
     size_t n = strlen(buf);
     snprintf(buf + n, cap - n, "/%s", file);
     cr_assert_eq(ctcd_test_write_file(buf, text), 0, "write %s", buf);
+}
+
+/* Removes a file made by write_tmp and the two directories above it. */
+static void remove_tmp(char *path) {
+    unlink(path);
+    for (int i = 0; i < 2; i++) {
+        *strrchr(path, '/') = '\0';
+        rmdir(path);
+    }
 }
 
 /* ---- the task table ---- */
@@ -174,6 +187,7 @@ Test(glue_tsv, python_newlines_bom_and_literal_quotes) {
     cr_assert_null(ctcd_tsv_next(&r, &got), "eof");
     cr_assert_eq(got, 0, "no line after the last (unterminated) one");
     ctcd_tsv_close(&r);
+    remove_tmp(path);
 }
 
 Test(glue_tsv, lines_longer_than_the_buffer_are_read_whole) {
@@ -194,6 +208,7 @@ Test(glue_tsv, lines_longer_than_the_buffer_are_read_whole) {
     cr_assert_null(ctcd_tsv_next(&r, &got), "read");
     cr_assert(got && r.line == 2 && r.fields[0].len == 1, "second line after a long one");
     ctcd_tsv_close(&r);
+    remove_tmp(path);
 }
 
 /* ---- real data ---- */
@@ -417,8 +432,10 @@ Test(glue_malformed, strict_mode_names_file_line_and_reason) {
     char path[4096];
     write_tmp("SST-2", "dev.tsv", "sentence\tlabel\nfine\t1\nbad\t2\n", path, sizeof path);
     expect_strict_error("sst2", path, ":3: unknown label '2' in column 2 (expected one of: 0, 1)");
+    remove_tmp(path);
     write_tmp("CoLA", "dev.tsv", "s\t1\t\tok\ns\t0\t*\tbad \xFF text\n", path, sizeof path);
     expect_strict_error("cola", path, ":2: text column 4: invalid UTF-8 at byte 4");
+    remove_tmp(path);
 }
 
 Test(glue_malformed, lenient_mode_skips_counts_and_reports_lines) {
@@ -463,6 +480,7 @@ Test(glue_malformed, crlf_bom_empty_lines_lone_cr_and_missing_final_newline) {
     decode_example(tok, &s.data, 0, buf, sizeof buf);
     cr_assert_str_eq(buf, "[CLS] \" a \" b [SEP]", "quotes are literal characters");
     ctcd_glue_split_free(&s);
+    remove_tmp(path);
     ctcd_tokenizer_free(tok);
 }
 
@@ -477,6 +495,7 @@ Test(glue_malformed, bad_header_split_and_missing_file_are_errors) {
     cr_assert(strstr(ctcd_status_message(st), ":1: header has 4 columns, the mnli layout needs 11"),
               "message: %s", ctcd_status_message(st));
     ctcd_status_free(st);
+    remove_tmp(path);
     st = ctcd_glue_load(task("mnli"), FIXTURES "/MNLI", "dev", tok, &opt, &s);
     cr_assert_not_null(st, "mnli has no 'dev' split");
     cr_assert(strstr(ctcd_status_message(st), "'dev'") && strstr(ctcd_status_message(st), "dev_matched"),

@@ -153,6 +153,7 @@ static ctcd_status read_file(const char *path, char **out, size_t *len) {
     return CTCD_OK;
 }
 
+/* 1 when s[n] is entirely valid UTF-8. */
 static int valid_utf8(const uint8_t *s, size_t n) {
     size_t i = 0;
     int32_t cp;
@@ -178,7 +179,8 @@ static int32_t table_insert(ctcd_tokenizer *t, int32_t id) {
     }
 }
 
-/* Splits the file text (in place) into tokens; fills strings/off/len and n. */
+/* Splits the file text (in place: each line end becomes a NUL) into tokens and takes
+ * ownership of text as t->strings; fills off/len, max_bytes and n. Errors name path:line. */
 static ctcd_status split_lines(ctcd_tokenizer *t, char *text, size_t len) {
     size_t lines = 0;
     for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
@@ -212,6 +214,8 @@ static ctcd_status split_lines(ctcd_tokenizer *t, char *text, size_t len) {
     return CTCD_OK;
 }
 
+/* Builds the hash table (load factor <= 1/2); a token seen twice is an error naming both
+ * lines, since HF would silently keep only the later id. */
 static ctcd_status build_table(ctcd_tokenizer *t) {
     size_t cap = 16;
     while (cap < 2 * (size_t)t->n) cap *= 2;
@@ -229,6 +233,7 @@ static ctcd_status build_table(ctcd_tokenizer *t) {
     return CTCD_OK;
 }
 
+/* Looks up the five special tokens the encoder and the batcher rely on. */
 static ctcd_status find_specials(ctcd_tokenizer *t) {
     static const char *const names[5] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
     int32_t ids[5];
