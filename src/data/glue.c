@@ -269,6 +269,8 @@ static ctcd_status read_header(load_ctx *c, const ctcd_tsv *tsv) {
     return CTCD_OK;
 }
 
+/* Reads the header (if any), then every data line; empty lines are counted, malformed
+ * ones go to record_bad, the rest become examples. */
 static ctcd_status read_rows(load_ctx *c, ctcd_tsv *tsv) {
     ctcd_glue_report *r = &c->out->report;
     int64_t row = 0;
