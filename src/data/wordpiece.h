@@ -1,0 +1,97 @@
+/* wordpiece.h — internals shared by the two halves of the tokenizer: the vocabulary and
+ * WordPiece matcher (wordpiece.c) and the BERT basic tokenizer and encoder
+ * (basic_tokenizer.c). Not a public header: include/ctcd/tokenizer.h is the API. */
+#ifndef CTCD_DATA_WORDPIECE_H
+#define CTCD_DATA_WORDPIECE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctcd/tokenizer.h"
+
+/* A growable id array (scratch: reused between calls, never shrunk). */
+typedef struct ctcd_id_buf {
+    int32_t *v;
+    size_t n, cap;
+} ctcd_id_buf;
+
+/* Scratch buffers reused by every tokenize call; they only grow. */
+typedef struct ctcd_tok_scratch {
+    uint8_t *word;        /* [word_cap] UTF-8 bytes of the current whitespace word */
+    size_t word_len, word_cap;
+    int word_ascii;       /* 1 while every byte of word is < 0x80 */
+    int32_t *cps;         /* [cps_cap] code points of the word after lower/NFD/strip */
+    size_t cps_cap;
+    uint8_t *piece;       /* [piece_cap] UTF-8 of one piece being matched */
+    size_t piece_cap;
+    uint32_t *piece_off;  /* [CTCD_WORDPIECE_MAX_CHARS + 1] byte offset of each code point */
+    ctcd_id_buf a, b;     /* ids of the first / second text of an encode call */
+} ctcd_tok_scratch;
+
+struct ctcd_tokenizer {
+    char source[1024];     /* vocab path, for messages */
+    int32_t n;             /* vocabulary size */
+    char *strings;         /* every token NUL-terminated, in id order */
+    uint32_t *off;         /* [n] start of token id in strings */
+    uint32_t *len;         /* [n] its length in bytes */
+    int32_t *slot_id;      /* [mask+1] open-addressing hash table: id, or -1 when empty */
+    uint32_t *slot_hash;   /* [mask+1] full hash of the token in the slot */
+    uint32_t mask;         /* table size - 1 (a power of two, at least 2n) */
+    size_t max_bytes;      /* longest token, in bytes ("##" included) */
+    ctcd_special_ids special;
+    ctcd_tok_scratch s;
+};
+
+/* Makes *p hold at least need elements of size elem (doubling); *cap is updated.
+ * Fails with CTCD_E_NOMEM naming what. */
+ctcd_status ctcd_tok_grow(void **p, size_t *cap, size_t need, size_t elem, const char *what);
+
+static inline ctcd_status ctcd_id_push(ctcd_id_buf *b, int32_t id) {
+    if (b->n == b->cap) CTCD_TRY(ctcd_tok_grow((void **)&b->v, &b->cap, b->n + 1, sizeof(int32_t), "token ids"));
+    b->v[b->n++] = id;
+    return CTCD_OK;
+}
+
+/* Id of the token ("##" + bytes when cont) or -1. bytes need not be NUL-terminated. */
+int32_t ctcd_wp_lookup(const ctcd_tokenizer *t, int cont, const uint8_t *bytes, size_t len);
+
+/* Appends the WordPiece ids of one piece (n code points, already lower-cased, stripped
+ * and split on punctuation) to out: greedy longest match first, [UNK] for the whole piece
+ * when it is longer than CTCD_WORDPIECE_MAX_CHARS or some position matches nothing. */
+ctcd_status ctcd_wp_piece(ctcd_tokenizer *t, const int32_t *cps, size_t n, ctcd_id_buf *out);
+
+/* Decodes one UTF-8 sequence at s[*pos] (len bytes in all), as strictly as Python's
+ * decoder: no overlong forms, no surrogates, nothing above U+10FFFF. Returns 1 and
+ * advances *pos, or 0 (leaving *pos) when the bytes there are not valid UTF-8. */
+static inline int ctcd_utf8_next(const uint8_t *s, size_t len, size_t *pos, int32_t *cp) {
+    size_t i = *pos;
+    uint32_t c = s[i];
+    if (c < 0x80) {
+        *cp = (int32_t)c;
+        *pos = i + 1;
+        return 1;
+    }
+    int n;
+    uint32_t min;
+    if ((c & 0xE0) == 0xC0) {
+        n = 1, min = 0x80, c &= 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 2, min = 0x800, c &= 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 3, min = 0x10000, c &= 0x07;
+    } else {
+        return 0;
+    }
+    if (len - i <= (size_t)n) return 0;
+    for (int k = 1; k <= n; k++) {
+        uint32_t b = s[i + (size_t)k];
+        if ((b & 0xC0) != 0x80) return 0;
+        c = (c << 6) | (b & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *cp = (int32_t)c;
+    *pos = i + (size_t)n + 1;
+    return 1;
+}
+
+#endif
