@@ -182,3 +182,38 @@ static void check_attention(float p) {
 
 Test(gradcheck, attention_padding) { check_attention(0.0f); }
 Test(gradcheck, attention_padding_dropout) { check_attention(0.25f); }
+
+/* ---- embeddings (all three tables) and row gather/scatter ---- */
+typedef struct emb_ctx {
+    ctcd_backend *be;
+    float *wte, *wpe, *wtt, *out, *r, *rows;
+    int32_t ids[6], types[6], idx[3];
+} emb_ctx;
+
+static double emb_f(void *p) {
+    emb_ctx *c = p;
+    c->be->embedding_fwd(c->be, c->out, c->ids, c->types, c->wte, c->wpe, c->wtt, 2, 3, 4);
+    c->be->gather_rows(c->be, c->rows, c->out, c->idx, 3, 4);
+    return gc_dot(c->rows, c->r, 12);
+}
+
+Test(gradcheck, embeddings_and_row_gather) {
+    emb_ctx c = {.be = cpu(), .ids = {1, 4, 4, 0, 2, 4}, .types = {0, 1, 1, 0, 0, 1},
+                 .idx = {0, 4, 4}}; /* row 4 gathered twice: its gradient must add up */
+    c.wte = rnd(5 * 4, -1, 1, 50);
+    c.wpe = rnd(3 * 4, -1, 1, 51);
+    c.wtt = rnd(2 * 4, -1, 1, 52);
+    c.r = rnd(12, -1, 1, 53);
+    c.out = malloc(24 * 4);
+    c.rows = malloc(12 * 4);
+    emb_f(&c);
+    float *dout = calloc(24, 4), *dte = calloc(20, 4), *dpe = calloc(12, 4), *dtt = calloc(8, 4);
+    c.be->scatter_add_rows(c.be, dout, c.r, c.idx, 3, 4);
+    c.be->embedding_bwd(c.be, dte, dpe, dtt, dout, c.ids, c.types, 2, 3, 4);
+    gc_check("embedding dwte", c.wte, dte, 20, 1, emb_f, &c);
+    gc_check("embedding dwpe", c.wpe, dpe, 12, 1, emb_f, &c);
+    gc_check("embedding dwtt", c.wtt, dtt, 8, 1, emb_f, &c);
+    free(dout); free(dte); free(dpe); free(dtt);
+    free(c.wte); free(c.wpe); free(c.wtt); free(c.r); free(c.out); free(c.rows);
+    ctcd_backend_destroy(c.be);
+}
