@@ -62,6 +62,7 @@ Test(loss, kl_of_identical_distributions_is_zero) {
     run(&c);
     cr_assert_float_eq(c.terms[CTCD_TERM_MUTUAL0], 0.0f, 1e-7, "KL %g", (double)c.terms[CTCD_TERM_MUTUAL0]);
     cr_assert_float_eq(c.terms[CTCD_TERM_MUTUAL1], 0.0f, 1e-7, "KL %g", (double)c.terms[CTCD_TERM_MUTUAL1]);
+    ctcd_backend_destroy(c.be);
 }
 
 Test(loss, mutual_gradient_is_T_times_softmax_difference_over_rows) {
@@ -83,6 +84,7 @@ Test(loss, mutual_gradient_is_T_times_softmax_difference_over_rows) {
                                    (double)c.dz[m][r * C + k], want);
             }
         }
+    ctcd_backend_destroy(c.be);
 }
 
 Test(loss, peer_gets_no_gradient_from_the_term_that_uses_it_as_target) {
@@ -100,6 +102,7 @@ Test(loss, peer_gets_no_gradient_from_the_term_that_uses_it_as_target) {
     memcpy(g, c.dz[0], sizeof g);
     c.which = 0;
     gc_check("dz0 (peer constant)", c.z[0], g, R * C, 1, total_of, &c);
+    ctcd_backend_destroy(c.be);
 }
 
 Test(loss, fused_ce_kl_gradients_match_finite_differences_for_both_models) {
@@ -113,6 +116,7 @@ Test(loss, fused_ce_kl_gradients_match_finite_differences_for_both_models) {
     gc_check("dz large", c.z[0], g0, R * C, 1, total_of, &c);
     c.which = 1;
     gc_check("dz small", c.z[1], g1, R * C, 1, total_of, &c);
+    ctcd_backend_destroy(c.be);
 }
 
 Test(loss, mse_variant_gradients_match_finite_differences) {
@@ -132,6 +136,7 @@ Test(loss, mse_variant_gradients_match_finite_differences) {
         if (r != 2) want += pow(c.z[0][r] - c.targets[r], 2);
     cr_assert_float_eq(c.terms[CTCD_TERM_HARD0], want / 3, 1e-5, "mse hard %g vs %g",
                        (double)c.terms[CTCD_TERM_HARD0], want / 3);
+    ctcd_backend_destroy(c.be);
 }
 
 Test(loss, unlabelled_rows_and_correct_counts) {
@@ -156,6 +161,7 @@ Test(loss, unlabelled_rows_and_correct_counts) {
                  (double)c.terms[CTCD_TERM_CORRECT0], correct);
     for (int k = 0; k < C; k++)
         cr_assert(fabsf(c.dz[0][2 * C + k]) < 1.0f, "unlabelled row has only the mutual gradient");
+    ctcd_backend_destroy(c.be);
 }
 
 Test(loss, single_model_has_no_mutual_term) {
@@ -165,4 +171,5 @@ Test(loss, single_model_has_no_mutual_term) {
     run(&c);
     cr_assert_eq(c.terms[CTCD_TERM_MUTUAL0], 0.0f, "mutual %g", (double)c.terms[CTCD_TERM_MUTUAL0]);
     cr_assert_float_eq(c.terms[CTCD_TERM_TOTAL0], c.d.hard_w[0] * c.terms[CTCD_TERM_HARD0], 1e-7);
+    ctcd_backend_destroy(c.be);
 }
