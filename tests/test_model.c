@@ -63,13 +63,16 @@ Test(model_layout, non_uniform_layers_size_their_tensors) {
 typedef struct fixture {
     ctcd_backend *be;
     ctcd_model *m;
-    int32_t ids[24], types[24], mask[24], cls[4], labels[4];
+    int32_t ids[32], types[32], mask[32], cls[4], labels[32], pred[32];
+    int head;
     ctcd_batch_dev b;
     float *terms;
 } fixture;
 
-static void fixture_make(fixture *f, int B, int T, const int *lens, float dropout) {
+/* head CTCD_HEAD_MLM predicts every second real token (original id as the label). */
+static void fixture_make(fixture *f, int B, int T, const int *lens, float dropout, int head) {
     memset(f, 0, sizeof *f);
+    f->head = head;
     ctcd_status st = ctcd_backend_create("cpu", &f->be);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     ctcd_bert_config c;
@@ -78,6 +81,7 @@ static void fixture_make(fixture *f, int B, int T, const int *lens, float dropou
     c.hidden_dropout = dropout;
     c.attn_dropout = dropout;
     c.initializer_range = 0.4f; /* large weights: gradients well above fp32 FD noise */
+    c.head = head;
     st = ctcd_model_create(f->be, &c, "tiny", 4, 8, &f->m);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     st = ctcd_model_init_random(f->m, 7);
@@ -97,7 +101,16 @@ static void fixture_make(fixture *f, int B, int T, const int *lens, float dropou
         f->cls[b] = b * T;
         f->labels[b] = b % 3;
     }
-    f->b = (ctcd_batch_dev){B, T, f->ids, f->types, f->mask, f->cls};
+    f->b = (ctcd_batch_dev){.B = B, .T = T, .ids = f->ids, .types = f->types, .mask = f->mask,
+                            .cls_idx = f->cls};
+    if (head == CTCD_HEAD_MLM) {
+        for (int b = 0; b < B; b++)
+            for (int t = 1; t < lens[b]; t += 2) {
+                f->pred[f->b.n_pred] = b * T + t;
+                f->labels[f->b.n_pred++] = f->ids[b * T + t];
+            }
+        f->b.pred_idx = f->pred;
+    }
     f->terms = calloc(CTCD_LOSS_NTERMS, sizeof(float));
 }
 
@@ -111,8 +124,11 @@ static void fixture_free(fixture *f) {
 static float loss_of(fixture *f) {
     ctcd_status st = ctcd_model_forward(f->m, &f->b, 1, 5);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    ctcd_loss_desc d = {.kind = CTCD_LOSS_CE_KL, .n_models = 1, .rows = f->b.B,
-                        .classes = 3, .temperature = 1.0f, .hard_w = {1.0f, 0.0f}};
+    const int mlm = f->head == CTCD_HEAD_MLM;
+    ctcd_loss_desc d = {.kind = CTCD_LOSS_CE_KL, .n_models = 1,
+                        .rows = mlm ? f->b.n_pred : f->b.B,
+                        .classes = ctcd_bert_out_classes(&f->m->cfg), .temperature = 1.0f,
+                        .hard_w = {1.0f, 0.0f}};
     ctcd_loss_io io = {.logits = {f->m->acts.logits}, .dlogits = {f->m->acts.dlogits},
                        .labels = f->labels, .terms = f->terms};
     st = f->be->loss(f->be, &d, &io);
@@ -120,10 +136,12 @@ static float loss_of(fixture *f) {
     return f->terms[CTCD_TERM_TOTAL0];
 }
 
-Test(model_grad, two_layer_model_backward_matches_finite_differences) {
+/* Backward of the whole model against central differences on 3 random entries of every
+ * parameter tensor. */
+static void check_model_gradients(int head) {
     fixture f;
     const int lens[3] = {6, 4, 2};
-    fixture_make(&f, 3, 6, lens, 0.1f);
+    fixture_make(&f, 3, 6, lens, 0.1f, head);
     ctcd_model *m = f.m;
     cr_assert_null(ctcd_model_zero_grad(m));
     (void)loss_of(&f);
@@ -161,12 +179,22 @@ Test(model_grad, two_layer_model_backward_matches_finite_differences) {
     fixture_free(&f);
 }
 
+Test(model_grad, two_layer_model_backward_matches_finite_differences) {
+    check_model_gradients(CTCD_HEAD_CLASSIFY);
+}
+
+Test(model_grad, masked_lm_head_backward_matches_finite_differences) {
+    /* Covers the transform, its LayerNorm, the decoder bias and the tied decoder, whose
+     * gradient adds to the word embeddings' lookup gradient. */
+    check_model_gradients(CTCD_HEAD_MLM);
+}
+
 Test(model_graph, padding_does_not_change_logits) {
     /* The same 4-token sequence padded to T=4 and to T=8 must give identical logits. */
     fixture a, b;
     const int lens4[1] = {4}, lens8[1] = {4};
-    fixture_make(&a, 1, 4, lens4, 0.0f);
-    fixture_make(&b, 1, 8, lens8, 0.0f);
+    fixture_make(&a, 1, 4, lens4, 0.0f, CTCD_HEAD_CLASSIFY);
+    fixture_make(&b, 1, 8, lens8, 0.0f, CTCD_HEAD_CLASSIFY);
     cr_assert_null(ctcd_model_forward(a.m, &a.b, 0, 0));
     cr_assert_null(ctcd_model_forward(b.m, &b.b, 0, 0));
     const float *la = a.m->acts.logits, *lb = b.m->acts.logits;
@@ -175,4 +203,64 @@ Test(model_graph, padding_does_not_change_logits) {
                            (double)la[c], (double)lb[c]);
     fixture_free(&a);
     fixture_free(&b);
+}
+
+Test(model_layout, bert_base_masked_lm_matches_hf_count_and_ties_the_decoder) {
+    ctcd_bert_config c;
+    ctcd_status st = ctcd_bert_config_init(&c, "bert-base-mlm", 12, 768, 12, 3072, 30522, 512,
+                                           2, 2);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    c.head = CTCD_HEAD_MLM;
+    ctcd_model_layout lay;
+    st = ctcd_model_layout_build(&c, &lay);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    /* BertForMaskedLM(bert-base-uncased) has 109,514,298 parameters: the encoder without the
+     * pooler, the transform (768² + 768 + 2·768) and the decoder bias (30522); the decoder
+     * weight is the word-embedding table. */
+    cr_assert_eq(lay.n_total, 109514298LL, "parameter count %lld", (long long)lay.n_total);
+    cr_assert_null(ctcd_model_layout_find(&lay, "bert.pooler.dense.weight"));
+    cr_assert_null(ctcd_model_layout_find(&lay, "classifier.weight"));
+    cr_assert_null(ctcd_model_layout_find(&lay, "cls.predictions.decoder.weight"));
+    const ctcd_param_info *bias = ctcd_model_layout_find(&lay, "cls.predictions.bias");
+    cr_assert(bias && bias->numel == 30522 && !bias->decay, "cls.predictions.bias");
+    const ctcd_param_info *w =
+        ctcd_model_layout_find(&lay, "cls.predictions.transform.dense.weight");
+    cr_assert(w && w->decay && w->offset + w->numel <= lay.n_decay, "transform weight decayed");
+    ctcd_model_layout_free(&lay);
+}
+
+Test(model_graph, masked_lm_rows_depend_only_on_their_own_position) {
+    /* Predicting every token and predicting a subset must give the subset's rows exactly:
+     * the head gathers rows and never mixes them. */
+    fixture all, sub;
+    const int lens[2] = {5, 3};
+    fixture_make(&all, 2, 5, lens, 0.0f, CTCD_HEAD_MLM);
+    fixture_make(&sub, 2, 5, lens, 0.0f, CTCD_HEAD_MLM);
+    for (int i = 0; i < 10; i++) all.pred[i] = i;
+    all.b.n_pred = 10;
+    cr_assert_null(ctcd_model_forward(all.m, &all.b, 0, 0));
+    cr_assert_null(ctcd_model_forward(sub.m, &sub.b, 0, 0));
+    const int V = sub.m->cfg.vocab_size;
+    cr_assert_gt(sub.b.n_pred, 1);
+    for (int64_t i = 0; i < sub.b.n_pred; i++) {
+        const float *ra = (const float *)all.m->acts.logits + (int64_t)sub.pred[i] * V;
+        const float *rs = (const float *)sub.m->acts.logits + i * V;
+        for (int v = 0; v < V; v++)
+            cr_assert_float_eq(ra[v], rs[v], 1e-6f, "row %d vocab %d", sub.pred[i], v);
+    }
+    fixture_free(&all);
+    fixture_free(&sub);
+}
+
+Test(model_graph, masked_lm_batch_over_capacity_is_an_error) {
+    fixture f;
+    const int lens[1] = {4};
+    fixture_make(&f, 1, 4, lens, 0.0f, CTCD_HEAD_MLM);
+    f.b.n_pred = f.m->R_max + 1;
+    ctcd_status st = ctcd_model_forward(f.m, &f.b, 0, 0);
+    cr_assert_not_null(st, "over-capacity MLM batch accepted");
+    cr_assert(strstr(ctcd_status_message(st), "max_predictions"), "message: %s",
+              ctcd_status_message(st));
+    ctcd_status_free(st);
+    fixture_free(&f);
 }

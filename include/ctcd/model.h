@@ -25,6 +25,12 @@ extern "C" {
 #define CTCD_MAX_LAYERS 48
 #define CTCD_PARAM_NAME_MAX 96
 
+/* The head on top of the encoder. CLASSIFY is BertForSequenceClassification (pooler +
+ * classifier; n_labels == 1 is regression); MLM is BertForMaskedLM (transform dense + GELU
+ * + LayerNorm, decoder tied to the word embeddings, own output bias) applied only to the
+ * batch's masked rows. */
+typedef enum ctcd_head { CTCD_HEAD_CLASSIFY = 0, CTCD_HEAD_MLM = 1 } ctcd_head;
+
 typedef struct ctcd_bert_config {
     int n_layers;
     int hidden;                               /* H */
@@ -41,8 +47,16 @@ typedef struct ctcd_bert_config {
     float attn_dropout;
     float initializer_range;
     float ln_eps;                             /* 1e-12 as in BERT */
-    int n_labels;                             /* C classes; 1 = regression */
+    int n_labels;                             /* C classes; 1 = regression (CLASSIFY head) */
+    int head;                                 /* ctcd_head */
+    int max_predictions;                      /* MLM: masked rows per sequence the model is
+                                                 sized for (0 = the whole sequence) */
 } ctcd_bert_config;
+
+/* Width of the model's output rows: vocab_size for the MLM head, n_labels otherwise. */
+static inline int ctcd_bert_out_classes(const ctcd_bert_config *c) {
+    return c->head == CTCD_HEAD_MLM ? c->vocab_size : c->n_labels;
+}
 
 /* Fills a uniform config and validates it (messages name `who`, e.g. "models.large"). */
 ctcd_status ctcd_bert_config_init(ctcd_bert_config *c, const char *who, int layers, int hidden,
@@ -80,8 +94,11 @@ typedef struct ctcd_model_layout {
     int64_t wte, wpe, wtt;       /* (V, H), (P, H), (TV, H) */
     int64_t emb_ln_g, emb_ln_b;  /* (H) */
     ctcd_layer_offsets layer[CTCD_MAX_LAYERS];
-    int64_t pool_w, pool_b;      /* (H, H), (H) */
-    int64_t cls_w, cls_b;        /* (C, H), (C) */
+    int64_t pool_w, pool_b;      /* CLASSIFY: (H, H), (H) */
+    int64_t cls_w, cls_b;        /* CLASSIFY: (C, H), (C) */
+    int64_t mlm_w, mlm_b;        /* MLM: transform dense (H, H), (H) */
+    int64_t mlm_ln_g, mlm_ln_b;  /* MLM: transform LayerNorm (H) */
+    int64_t mlm_bias;            /* MLM: decoder bias (V); the decoder weight is wte */
     ctcd_param_info *params;     /* [n_params], in buffer order */
     int n_params;
     int64_t n_total;             /* elements in the flat buffer */
@@ -117,9 +134,15 @@ typedef struct ctcd_model_acts {
     void *pool_pre;          /* (B, H) */
     void *pooled;            /* (B, H) tanh output */
     void *pooled_drop;       /* (B, H) after dropout */
-    void *logits;            /* (B, C) */
+    void *mlm_rows;          /* MLM (R, H): final hidden states of the masked rows */
+    void *mlm_pre;           /* MLM (R, H) transform pre-activation */
+    void *mlm_act;           /* MLM (R, H) GELU output (LayerNorm input) */
+    float *mlm_mean, *mlm_rstd;  /* MLM (R) */
+    void *mlm_out;           /* MLM (R, H) transform output */
+    void *logits;            /* (B, C), or MLM (R, V) */
     /* backward scratch */
-    void *dlogits;           /* (B, C) written by the loss op */
+    void *dlogits;           /* like logits, written by the loss op */
+    void *d_mlm_a, *d_mlm_b; /* MLM (R, H) */
     void *d_pool_a, *d_pool_b;  /* (B, H) */
     void *dh;                /* (B·T, H) gradient of the residual stream */
     void *dres;              /* (B·T, max(H, A)) */
@@ -141,6 +164,7 @@ typedef struct ctcd_model {
     void *act_mem;               /* the one activation allocation */
     size_t act_bytes;
     int B_max, T_max;
+    int64_t R_max;               /* MLM: masked rows per batch the head is sized for */
     uint64_t dropout_seed;
 } ctcd_model;
 
@@ -151,6 +175,8 @@ typedef struct ctcd_batch_dev {
     const int32_t *types;    /* (B, T) */
     const int32_t *mask;     /* (B, T) */
     const int32_t *cls_idx;  /* (B) */
+    int64_t n_pred;          /* MLM: number of masked rows */
+    const int32_t *pred_idx; /* MLM: (n_pred) row indices b·T + t into the (B·T) tokens */
 } ctcd_batch_dev;
 
 /* Allocates parameters, optimizer state and activations for batches up to
@@ -163,7 +189,8 @@ void ctcd_model_destroy(ctcd_model *m);
 ctcd_status ctcd_model_init_random(ctcd_model *m, uint64_t seed);
 /* Zeroes the gradients and the AdamW moments' step-independent state is left alone. */
 ctcd_status ctcd_model_zero_grad(ctcd_model *m);
-/* Forward pass; logits land in m->acts.logits (B, C). With train == 0 dropout is off.
+/* Forward pass; logits land in m->acts.logits: (B, C) for the CLASSIFY head, (n_pred, V)
+ * for the MLM head (row i predicts token pred_idx[i]). With train == 0 dropout is off.
  * step selects the dropout masks (each step, layer and site has its own). */
 ctcd_status ctcd_model_forward(ctcd_model *m, const ctcd_batch_dev *b, int train, int64_t step);
 /* Backward pass from m->acts.dlogits; accumulates into m->grads. Must follow the forward of

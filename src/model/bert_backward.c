@@ -48,22 +48,11 @@ ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t 
     const ctcd_bert_config *c = &m->cfg;
     const ctcd_model_layout *lay = &m->lay;
     ctcd_model_acts *x = &m->acts;
-    const int64_t BT = (int64_t)b->B * b->T, BH = (int64_t)b->B * c->hidden;
-    const int H = c->hidden, C = c->n_labels;
+    const int64_t BT = (int64_t)b->B * b->T;
+    const int H = c->hidden;
     const float p_hid = c->hidden_dropout, p_att = c->attn_dropout;
 
-    /* Head: classifier, pooler dropout, tanh, pooler dense. */
-    CTCD_TRY(be->matmul_bwd(be, x->d_pool_a, bert_g(m, lay->cls_w), bert_g(m, lay->cls_b),
-                            x->dlogits, x->pooled_drop, bert_w(m, lay->cls_w), b->B, H, C, 0));
-    CTCD_TRY(be->dropout_bwd(be, x->d_pool_a, x->d_pool_a, BH, p_hid,
-                             bert_key(m, step, c->n_layers, SITE_POOLER)));
-    CTCD_TRY(be->tanh_bwd(be, x->d_pool_a, x->pooled, x->d_pool_a, BH));
-    CTCD_TRY(be->matmul_bwd(be, x->d_pool_b, bert_g(m, lay->pool_w), bert_g(m, lay->pool_b),
-                            x->d_pool_a, x->cls, bert_w(m, lay->pool_w), b->B, H, H, 0));
-    /* Only the [CLS] rows of the last hidden state receive gradient. */
-    CTCD_TRY(be->memzero(be, x->dh, (size_t)BT * H * ctcd_dtype_size(be->act_dtype)));
-    CTCD_TRY(be->scatter_add_rows(be, x->dh, x->d_pool_b, b->cls_idx, b->B, H));
-
+    CTCD_TRY(bert_head_bwd(m, b, p_hid, step));
     for (int l = c->n_layers - 1; l >= 0; l--)
         CTCD_TRY(encoder_layer_bwd(m, b, l, p_hid, p_att, step));
 

@@ -54,7 +54,12 @@ ctcd_status ctcd_bert_config_validate(const ctcd_bert_config *c, const char *who
     if (c->pad_id < 0 || c->pad_id >= c->vocab_size)
         return CTCD_ERR(CTCD_E_INVALID, "%s: pad id %d outside the vocabulary of %d", who,
                         c->pad_id, c->vocab_size);
-    if (c->n_labels < 1)
+    if (c->head != CTCD_HEAD_CLASSIFY && c->head != CTCD_HEAD_MLM)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: unknown head %d", who, c->head);
+    if (c->max_predictions < 0)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: max_predictions must be >= 0 (got %d)", who,
+                        c->max_predictions);
+    if (c->head == CTCD_HEAD_CLASSIFY && c->n_labels < 1)
         return CTCD_ERR(CTCD_E_INVALID, "%s: n_labels must be >= 1 (got %d)", who, c->n_labels);
     if (!(c->hidden_dropout >= 0.0f && c->hidden_dropout < 1.0f) ||
         !(c->attn_dropout >= 0.0f && c->attn_dropout < 1.0f))

@@ -4,7 +4,7 @@
  *   h0 = dropout(LN(wte[ids] + wpe[t] + wtt[types]))
  *   per layer:  s1 = h + dropout(Wo·attn(Wqkv·h))     h1 = LN1(s1)
  *               s2 = h1 + dropout(W2·gelu(W1·h1))      h' = LN2(s2)
- *   logits = Wc · dropout(tanh(Wp · h_L[CLS]))
+ *   then the head (bert_head.c): classifier on [CLS] or masked-LM on the masked rows
  *
  * Everything backward needs is kept in m->acts; dropout masks are recomputed from keys. */
 #include "bert_graph.h"
@@ -49,8 +49,9 @@ ctcd_status ctcd_model_forward(ctcd_model *m, const ctcd_batch_dev *b, int train
     if (b->B > m->B_max || b->T > m->T_max)
         return CTCD_ERR(CTCD_E_INVALID, "%s: batch %dx%d exceeds the model's capacity %dx%d",
                         m->name, b->B, b->T, m->B_max, m->T_max);
+    CTCD_TRY(bert_head_check(m, b));
     const int64_t BT = (int64_t)b->B * b->T;
-    const int H = c->hidden, C = c->n_labels;
+    const int H = c->hidden;
     const float p_hid = train ? c->hidden_dropout : 0.0f;
     const float p_att = train ? c->attn_dropout : 0.0f;
 
@@ -64,13 +65,5 @@ ctcd_status ctcd_model_forward(ctcd_model *m, const ctcd_batch_dev *b, int train
     for (int l = 0; l < c->n_layers; l++)
         CTCD_TRY(encoder_layer_fwd(m, b, l, p_hid, p_att, step));
 
-    CTCD_TRY(be->gather_rows(be, x->cls, x->h[c->n_layers], b->cls_idx, b->B, H));
-    CTCD_TRY(be->matmul_fwd(be, x->pool_pre, NULL, x->cls, bert_w(m, lay->pool_w),
-                            bert_w(m, lay->pool_b), b->B, H, H, CTCD_ACT_NONE));
-    CTCD_TRY(be->tanh_fwd(be, x->pooled, x->pool_pre, (int64_t)b->B * H));
-    CTCD_TRY(be->dropout_fwd(be, x->pooled_drop, x->pooled, (int64_t)b->B * H, p_hid,
-                             bert_key(m, step, c->n_layers, SITE_POOLER)));
-    CTCD_TRY(be->matmul_fwd(be, x->logits, NULL, x->pooled_drop, bert_w(m, lay->cls_w),
-                            bert_w(m, lay->cls_b), b->B, H, C, CTCD_ACT_NONE));
-    return CTCD_OK;
+    return bert_head_fwd(m, b, p_hid, step);
 }

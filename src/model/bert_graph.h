@@ -24,4 +24,10 @@ static inline ctcd_dropout_key bert_key(const ctcd_model *m, int64_t step, int l
     return k;
 }
 
+/* The head (bert_head.c): validates the batch for it, runs it forward from h_L into
+ * acts.logits, and backward from acts.dlogits into acts.dh (written in full). */
+ctcd_status bert_head_check(const ctcd_model *m, const ctcd_batch_dev *b);
+ctcd_status bert_head_fwd(ctcd_model *m, const ctcd_batch_dev *b, float p_hid, int64_t step);
+ctcd_status bert_head_bwd(ctcd_model *m, const ctcd_batch_dev *b, float p_hid, int64_t step);
+
 #endif

@@ -62,8 +62,12 @@ static void add_decayed(builder *b, const ctcd_bert_config *c) {
         o->fc1_w = add(b, 1, I, H, LP "intermediate.dense.weight", l);
         o->fc2_w = add(b, 1, H, I, LP "output.dense.weight", l);
     }
-    lay->pool_w = add(b, 1, H, H, "bert.pooler.dense.weight", 0);
-    lay->cls_w = add(b, 1, c->n_labels, H, "classifier.weight", 0);
+    if (c->head == CTCD_HEAD_MLM) {
+        lay->mlm_w = add(b, 1, H, H, "cls.predictions.transform.dense.weight", 0);
+    } else {
+        lay->pool_w = add(b, 1, H, H, "bert.pooler.dense.weight", 0);
+        lay->cls_w = add(b, 1, c->n_labels, H, "classifier.weight", 0);
+    }
 }
 
 static void add_undecayed(builder *b, const ctcd_bert_config *c) {
@@ -85,8 +89,17 @@ static void add_undecayed(builder *b, const ctcd_bert_config *c) {
         o->ln2_g = add(b, 0, H, 0, LP "output.LayerNorm.weight", l);
         o->ln2_b = add(b, 0, H, 0, LP "output.LayerNorm.bias", l);
     }
-    lay->pool_b = add(b, 0, H, 0, "bert.pooler.dense.bias", 0);
-    lay->cls_b = add(b, 0, c->n_labels, 0, "classifier.bias", 0);
+    if (c->head == CTCD_HEAD_MLM) {
+        /* HF ties cls.predictions.decoder.weight to the word embeddings and
+         * cls.predictions.decoder.bias to cls.predictions.bias: neither is stored twice. */
+        lay->mlm_b = add(b, 0, H, 0, "cls.predictions.transform.dense.bias", 0);
+        lay->mlm_ln_g = add(b, 0, H, 0, "cls.predictions.transform.LayerNorm.weight", 0);
+        lay->mlm_ln_b = add(b, 0, H, 0, "cls.predictions.transform.LayerNorm.bias", 0);
+        lay->mlm_bias = add(b, 0, c->vocab_size, 0, "cls.predictions.bias", 0);
+    } else {
+        lay->pool_b = add(b, 0, H, 0, "bert.pooler.dense.bias", 0);
+        lay->cls_b = add(b, 0, c->n_labels, 0, "classifier.bias", 0);
+    }
 }
 
 ctcd_status ctcd_model_layout_build(const ctcd_bert_config *c, ctcd_model_layout *lay) {

@@ -46,17 +46,31 @@ static ctcd_status layout_acts(ctcd_model *m, ctcd_arena *a) {
         A_(y->mean2, BT * 4, "LN2 mean");
         A_(y->rstd2, BT * 4, "LN2 rstd");
     }
-    const size_t C = (size_t)c->n_labels;
     const size_t wide = (size_t)max_i((int)H, maxA), big = (size_t)max_i(maxI, 3 * maxA);
     A_(x->branch, BT * H * es, "branch output");
-    A_(x->cls, B * H * es, "[CLS] rows");
-    A_(x->pool_pre, B * H * es, "pooler pre-activation");
-    A_(x->pooled, B * H * es, "pooler output");
-    A_(x->pooled_drop, B * H * es, "pooler dropout");
-    A_(x->logits, B * C * es, "logits");
-    A_(x->dlogits, B * C * es, "logit gradients");
-    A_(x->d_pool_a, B * H * es, "pooler gradient");
-    A_(x->d_pool_b, B * H * es, "pooler gradient");
+    if (c->head == CTCD_HEAD_MLM) {
+        const size_t R = (size_t)m->R_max, V = (size_t)c->vocab_size;
+        A_(x->mlm_rows, R * H * es, "MLM rows");
+        A_(x->mlm_pre, R * H * es, "MLM transform pre-activation");
+        A_(x->mlm_act, R * H * es, "MLM transform activation");
+        A_(x->mlm_mean, R * 4, "MLM LN mean");
+        A_(x->mlm_rstd, R * 4, "MLM LN rstd");
+        A_(x->mlm_out, R * H * es, "MLM transform output");
+        A_(x->logits, R * V * es, "MLM logits");
+        A_(x->dlogits, R * V * es, "MLM logit gradients");
+        A_(x->d_mlm_a, R * H * es, "MLM gradient");
+        A_(x->d_mlm_b, R * H * es, "MLM gradient");
+    } else {
+        const size_t C = (size_t)c->n_labels;
+        A_(x->cls, B * H * es, "[CLS] rows");
+        A_(x->pool_pre, B * H * es, "pooler pre-activation");
+        A_(x->pooled, B * H * es, "pooler output");
+        A_(x->pooled_drop, B * H * es, "pooler dropout");
+        A_(x->logits, B * C * es, "logits");
+        A_(x->dlogits, B * C * es, "logit gradients");
+        A_(x->d_pool_a, B * H * es, "pooler gradient");
+        A_(x->d_pool_b, B * H * es, "pooler gradient");
+    }
     A_(x->dh, BT * H * es, "hidden gradient");
     A_(x->dres, BT * wide * es, "residual gradient");
     A_(x->dtmp, BT * wide * es, "branch gradient");
@@ -81,6 +95,9 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
     m->be = be;
     m->B_max = B_max;
     m->T_max = T_max;
+    m->R_max = (int64_t)B_max * (cfg->max_predictions > 0 && cfg->max_predictions < T_max
+                                     ? cfg->max_predictions
+                                     : T_max);
     ctcd_status st = ctcd_model_layout_build(cfg, &m->lay);
     if (st) {
         free(m);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ctcd/metrics.h"
-#include "ctcd/train.h"
+#include "train_internal.h"
 
 typedef struct eval_buffers {
     float *logits;     /* (n, C) host, one model at a time */
@@ -30,12 +30,8 @@ static ctcd_status predict(ctcd_trainer *t, ctcd_model *m, ctcd_batcher *bt, eva
     const ctcd_batch *b;
     CTCD_TRY(ctcd_batcher_seek(bt, (ctcd_batcher_cursor){0, 0}));
     while (ctcd_batcher_next(bt, &b)) {
-        const size_t BT = (size_t)b->B * (size_t)b->T * sizeof(int32_t);
-        CTCD_TRY(be->upload(be, t->d_ids, b->ids, BT));
-        CTCD_TRY(be->upload(be, t->d_types, b->types, BT));
-        CTCD_TRY(be->upload(be, t->d_mask, b->mask, BT));
-        CTCD_TRY(be->upload(be, t->d_cls, b->cls_idx, (size_t)b->B * sizeof(int32_t)));
-        const ctcd_batch_dev db = {b->B, b->T, t->d_ids, t->d_types, t->d_mask, t->d_cls};
+        ctcd_batch_dev db;
+        CTCD_TRY(ctcd_trainer_upload_batch(t, b, &db));
         CTCD_TRY(ctcd_model_forward(m, &db, 0, 0));
         const size_t es = ctcd_dtype_size(be->act_dtype);
         if (be->act_dtype == CTCD_F32) {

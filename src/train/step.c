@@ -3,9 +3,10 @@
  * model, clip + AdamW for each model with its own learning rate. */
 #include <math.h>
 
-#include "ctcd/train.h"
+#include "train_internal.h"
 
-static ctcd_status upload_batch(ctcd_trainer *t, const ctcd_batch *b) {
+ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
+                                      ctcd_batch_dev *db) {
     ctcd_backend *be = t->be;
     const size_t BT = (size_t)b->B * (size_t)b->T * sizeof(int32_t);
     CTCD_TRY(be->upload(be, t->d_ids, b->ids, BT));
@@ -14,6 +15,8 @@ static ctcd_status upload_batch(ctcd_trainer *t, const ctcd_batch *b) {
     CTCD_TRY(be->upload(be, t->d_cls, b->cls_idx, (size_t)b->B * sizeof(int32_t)));
     if (b->labels) CTCD_TRY(be->upload(be, t->d_labels, b->labels, (size_t)b->B * 4));
     if (b->targets) CTCD_TRY(be->upload(be, t->d_targets, b->targets, (size_t)b->B * 4));
+    *db = (ctcd_batch_dev){.B = b->B, .T = b->T, .ids = t->d_ids, .types = t->d_types,
+                           .mask = t->d_mask, .cls_idx = t->d_cls};
     return CTCD_OK;
 }
 
@@ -39,8 +42,8 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int B, float ramp) {
 ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats) {
     ctcd_backend *be = t->be;
     const int64_t step = t->step;
-    CTCD_TRY(upload_batch(t, b));
-    const ctcd_batch_dev db = {b->B, b->T, t->d_ids, t->d_types, t->d_mask, t->d_cls};
+    ctcd_batch_dev db;
+    CTCD_TRY(ctcd_trainer_upload_batch(t, b, &db));
 
     for (int i = 0; i < t->n_models; i++) {
         CTCD_TRY(ctcd_model_zero_grad(t->models[i]));

@@ -6,6 +6,10 @@
 
 /* Loads the train and dev splits of a GLUE task (t->rc.task) into t->train / t->dev. */
 ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
+/* Uploads a host batch into the trainer's device buffers (labels and targets when present)
+ * and fills the device view every model's forward reads. */
+ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
+                                      ctcd_batch_dev *db);
 /* Appends one JSON line for a training step to t->log (no-op without a run directory). */
 void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
                       int64_t epoch);
