@@ -125,6 +125,12 @@ static int run(const bench_args *a, const ctcd_glue_task *task, ctcd_tokenizer *
                (long long)rep->skipped);
         printf("best of %d loads: %.3f s  %.0f pairs/s  %.0f tokens/s\n", a->repeat, best,
                (double)n / best, (double)ntok / best);
+        const char *fname = base ? base + 1 : a->file;
+        printf("{\"bench\":\"tokenize\",\"task\":\"%s\",\"file\":\"%s\",\"examples\":%lld,"
+               "\"tokens\":%lld,\"max_len\":%d,\"repeat\":%d,\"best_seconds\":%.4f,"
+               "\"pairs_per_s\":%.0f,\"tokens_per_s\":%.0f}\n",
+               task->name, fname, (long long)n, (long long)ntok, a->max_len, a->repeat, best,
+               (double)n / best, (double)ntok / best);
     }
     if (rep->skipped) fprintf(stderr, "tokenize_bench: skipped %lld malformed lines, first: %s\n",
                               (long long)rep->skipped, rep->first_error);
