@@ -3,9 +3,8 @@
  *
  *   tokenize_bench [--task NAME] [--max-len N] [--repeat N] [--vocab PATH] [--dump] [FILE]
  *
- * FILE defaults to glue/SST-2/train.tsv in the data directory: $CTCD_DATA_DIR, else the
- * first of ../shared/data, ../../shared/data, ../../../shared/data that exists (so it
- * works from the checkout and from build/benchmarks). The task is taken from the name of
+ * FILE defaults to glue/SST-2/train.tsv under the data roots (ctcd_data_find: $CTCD_DATA_DIR,
+ * ./data, ../shared/data and its parents' equivalents, so it works from build/benchmarks). The task is taken from the name of
  * FILE's directory unless --task says otherwise; files named test* are read unlabelled.
  *
  * Timing: the file is loaded (read, split, tokenised, stored) --repeat times; pairs/s and
@@ -27,20 +26,6 @@ typedef struct bench_args {
     const char *task, *vocab, *file;
     int max_len, repeat, dump;
 } bench_args;
-
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static const char *find_data_dir(void) {
-    const char *env = getenv("CTCD_DATA_DIR");
-    if (env && *env) return env;
-    static const char *const cands[] = {"../shared/data", "../../shared/data", "../../../shared/data"};
-    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
-        if (is_dir(cands[i])) return cands[i];
-    return NULL;
-}
 
 static int usage(void) {
     fprintf(stderr, "usage: tokenize_bench [--task NAME] [--max-len N] [--repeat N] "
@@ -141,19 +126,20 @@ static int run(const bench_args *a, const ctcd_glue_task *task, ctcd_tokenizer *
 int main(int argc, char **argv) {
     bench_args a;
     if (!parse_args(argc, argv, &a)) return usage();
-    const char *data = find_data_dir();
     char file[2048], vocab[2048];
-    if (!a.file || !a.vocab) {
-        if (!data) {
-            fprintf(stderr, "tokenize_bench: no data directory ($CTCD_DATA_DIR or ../shared/data); "
-                            "give FILE and --vocab\n");
+    const char *need[2][3] = {{a.file, "glue/SST-2/train.tsv", file},
+                              {a.vocab, "vocab/bert-base-uncased-vocab.txt", vocab}};
+    for (int k = 0; k < 2; k++) {
+        if (need[k][0]) continue;
+        ctcd_status st = ctcd_data_find(need[k][1], (char *)need[k][2], sizeof file);
+        if (st) {
+            fprintf(stderr, "tokenize_bench: %s; give FILE and --vocab\n", ctcd_status_message(st));
+            ctcd_status_free(st);
             return 2;
         }
-        snprintf(file, sizeof file, "%s/glue/SST-2/train.tsv", data);
-        snprintf(vocab, sizeof vocab, "%s/vocab/bert-base-uncased-vocab.txt", data);
-        if (!a.file) a.file = file;
-        if (!a.vocab) a.vocab = vocab;
     }
+    if (!a.file) a.file = file;
+    if (!a.vocab) a.vocab = vocab;
     const ctcd_glue_task *task = pick_task(&a);
     if (!task) {
         fprintf(stderr, "tokenize_bench: cannot tell the GLUE task of %s; use --task\n", a.file);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctcd/data.h"
+#include "ctcd/glue.h"
 #include "ctcd/metrics.h"
 
 static void demo(ctcd_dataset *tr, ctcd_dataset *dv, uint64_t seed, int64_t n) {
@@ -195,4 +196,67 @@ Test(metrics, hand_computed_values) {
     int32_t am[2];
     ctcd_argmax_rows(logits, 2, 3, am);
     cr_assert(am[0] == 1 && am[1] == 0);
+}
+
+/* A labelled dataset of n one-token examples (only labels/targets matter for metrics). */
+static void metric_data(ctcd_dataset *d, const int32_t *labels, const float *targets, int n,
+                        int C) {
+    cr_assert_null(ctcd_dataset_init(d, "metric/dev", C));
+    const int32_t id = 1, type = 0;
+    for (int i = 0; i < n; i++)
+        cr_assert_null(ctcd_dataset_push(d, &id, &type, 1, labels ? labels[i] : 0,
+                                         targets ? targets[i] : 0.0f));
+}
+
+Test(metrics, glue_task_metrics_and_score) {
+    /* Logits whose argmax is pred; gold as in hand_computed_values: acc 5/8, f1 6/9. */
+    const int32_t pred[8] = {1, 1, 0, 0, 1, 0, 1, 0}, gold[8] = {1, 0, 0, 1, 1, 0, 1, 1};
+    float logits[16];
+    for (int i = 0; i < 8; i++) {
+        logits[2 * i] = pred[i] ? -1.0f : 1.0f;
+        logits[2 * i + 1] = pred[i] ? 1.0f : -1.0f;
+    }
+    ctcd_dataset d;
+    metric_data(&d, gold, NULL, 8, 2);
+    const float *lg[1] = {logits};
+    const ctcd_dataset *gd[1] = {&d};
+    ctcd_metric_set m;
+    cr_assert_null(ctcd_glue_metrics(CTCD_GLUE_ACC_F1, 1, lg, gd, 2, &m));
+    cr_assert_eq(m.n, 2);
+    cr_assert_float_eq(ctcd_metric_get(&m, "acc"), 5.0 / 8, 1e-12);
+    cr_assert_float_eq(ctcd_metric_get(&m, "f1"), 6.0 / 9, 1e-12);
+    cr_assert_float_eq(m.score, (5.0 / 8 + 6.0 / 9) / 2, 1e-12, "MRPC/QQP score is the mean");
+    cr_assert(isnan(ctcd_metric_get(&m, "mcc")));
+    cr_assert_null(ctcd_glue_metrics(CTCD_GLUE_MCC, 1, lg, gd, 2, &m));
+    cr_assert_float_eq(m.score, (3.0 * 2 - 1 * 2) / sqrt(4.0 * 5 * 3 * 4), 1e-12);
+
+    /* MNLI: matched gets 5/8, mismatched (gold = pred) 1.0. */
+    ctcd_dataset d2;
+    metric_data(&d2, pred, NULL, 8, 2);
+    const float *lg2[2] = {logits, logits};
+    const ctcd_dataset *gd2[2] = {&d, &d2};
+    cr_assert_null(ctcd_glue_metrics(CTCD_GLUE_ACC_MM, 2, lg2, gd2, 2, &m));
+    cr_assert_float_eq(ctcd_metric_get(&m, "acc_m"), 5.0 / 8, 1e-12);
+    cr_assert_float_eq(ctcd_metric_get(&m, "acc_mm"), 1.0, 1e-12);
+    cr_assert_float_eq(m.score, (5.0 / 8 + 1.0) / 2, 1e-12);
+    cr_assert_not_null(ctcd_glue_metrics(CTCD_GLUE_ACC_MM, 1, lg2, gd2, 2, &m),
+                       "MNLI with one split must be an error");
+
+    /* STS-B: a perfect linear prediction has Pearson 1; ranks give Spearman 1. */
+    const float y[5] = {0.5f, 1.0f, 2.5f, 4.0f, 5.0f}, z[5] = {1.0f, 2.0f, 5.0f, 8.0f, 10.0f};
+    ctcd_dataset r;
+    metric_data(&r, NULL, y, 5, 1);
+    const float *lr[1] = {z};
+    const ctcd_dataset *gr[1] = {&r};
+    cr_assert_null(ctcd_glue_metrics(CTCD_GLUE_PEARSON_SPEARMAN, 1, lr, gr, 1, &m));
+    cr_assert_float_eq(ctcd_metric_get(&m, "pearson"), 1.0, 1e-6);
+    cr_assert_float_eq(ctcd_metric_get(&m, "spearman"), 1.0, 1e-12);
+    cr_assert_not_null(ctcd_glue_metrics(CTCD_GLUE_PEARSON_SPEARMAN, 1, lg, gd, 2, &m),
+                       "regression metric on 2-class logits must be an error");
+
+    const double tasks[3] = {0.5, 0.7, 0.9};
+    cr_assert_float_eq(ctcd_glue_score(tasks, 3), 0.7, 1e-12);
+    ctcd_dataset_free(&d);
+    ctcd_dataset_free(&d2);
+    ctcd_dataset_free(&r);
 }

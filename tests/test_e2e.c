@@ -27,10 +27,10 @@ Test(e2e, demo_cotraining_beats_chance_for_both_models, .timeout = 600) {
     ctcd_eval_result res;
     st = ctcd_trainer_run(t, &res);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    fprintf(stderr, "e2e dev accuracy: large %.4f small %.4f\n", res.value[0], res.value[1]);
-    cr_assert_geq(res.value[0], E2E_MIN_ACC, "large dev accuracy %.4f < %.2f", res.value[0],
+    fprintf(stderr, "e2e dev accuracy: large %.4f small %.4f\n", res.m[0].score, res.m[1].score);
+    cr_assert_geq(res.m[0].score, E2E_MIN_ACC, "large dev accuracy %.4f < %.2f", res.m[0].score,
                   E2E_MIN_ACC);
-    cr_assert_geq(res.value[1], E2E_MIN_ACC, "small dev accuracy %.4f < %.2f", res.value[1],
+    cr_assert_geq(res.m[1].score, E2E_MIN_ACC, "small dev accuracy %.4f < %.2f", res.m[1].score,
                   E2E_MIN_ACC);
     ctcd_trainer_destroy(t);
 }

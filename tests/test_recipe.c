@@ -110,7 +110,6 @@ Test(recipe, syntax_errors_duplicates_and_missing_files) {
 Test(recipe, validation_requires_a_model_and_divisible_heads) {
     expect_error("task: builtin:demo\n", "at least one of models.large and models.small", NULL);
     expect_error("models: {large: {hidden: 100, heads: 3}}\n", "models.large", "not divisible");
-    expect_error("task: rte\nmodels: {small: {}}\n", "needs data.dir", NULL);
     expect_error("task: rte\ndata: {dir: /no/such/RTE}\nmodels: {small: {}}\n", "/no/such/RTE", NULL);
 }
 

@@ -6,6 +6,7 @@
 #ifndef CTCD_DATA_H
 #define CTCD_DATA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ctcd/rng.h"
@@ -45,6 +46,11 @@ void ctcd_dataset_free(ctcd_dataset *d);
 static inline int ctcd_dataset_len(const ctcd_dataset *d, int64_t i) {
     return (int)(d->offsets[i + 1] - d->offsets[i]);
 }
+
+/* Locates `rel` (e.g. "glue/SST-2", "vocab/bert-base-uncased-vocab.txt") under the data
+ * roots: $CTCD_DATA_DIR when set, else the first of ./data, ../shared/data,
+ * ../../shared/data, ../../../shared/data that holds it. The error lists where it looked. */
+ctcd_status ctcd_data_find(const char *rel, char *out, size_t cap);
 
 /* ---- batching ----
  * Length-bucketed dynamic padding: each epoch the example order is shuffled with the

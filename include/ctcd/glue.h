@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "ctcd/data.h"
+#include "ctcd/metrics.h"
 #include "ctcd/status.h"
 #include "ctcd/tokenizer.h"
 
@@ -114,6 +115,19 @@ ctcd_status ctcd_glue_load_file(const ctcd_glue_task *task, const char *path, in
                                 ctcd_tokenizer *tok, const ctcd_glue_options *opt,
                                 ctcd_glue_split *out);
 void ctcd_glue_split_free(ctcd_glue_split *s);
+
+/* The metrics of a task kind from one model's predictions on each dev split (MNLI: matched
+ * then mismatched; every other kind reads split 0 only). logits[s] holds (gold[s]->n, C)
+ * values in the dataset's order; C == 1 is regression (targets), else argmax vs labels.
+ *   MCC -> mcc    ACC -> acc    ACC_F1 -> acc, f1    PEARSON_SPEARMAN -> pearson, spearman
+ *   ACC_MM -> acc_m, acc_mm
+ * score = mean of the values (MRPC/QQP: (acc + f1)/2, STS-B: (pearson + spearman)/2, MNLI:
+ * (m + mm)/2). */
+ctcd_status ctcd_glue_metrics(ctcd_glue_metric kind, int n_splits, const float *const *logits,
+                              const ctcd_dataset *const *gold, int C, ctcd_metric_set *out);
+/* The GLUE score: the unweighted mean of the task scores given (each a ctcd_metric_set
+ * score, i.e. already averaged over the task's metrics). */
+double ctcd_glue_score(const double *task_scores, int n_tasks);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 #ifndef CTCD_METRICS_H
 #define CTCD_METRICS_H
 
+#include <math.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -19,6 +20,20 @@ double ctcd_pearson(const float *x, const float *y, int64_t n);
 double ctcd_spearman(const float *x, const float *y, int64_t n);
 /* Row-wise argmax of logits [n, C]. */
 void ctcd_argmax_rows(const float *logits, int64_t n, int C, int32_t *out);
+
+/* A task's metrics for one model: names ("acc", "f1", "mcc", "pearson", "spearman",
+ * "acc_m", "acc_mm"), values as fractions (not percent), and the task score, the mean of
+ * the values, as the GLUE leaderboard scores a task with several metrics. */
+#define CTCD_MAX_METRICS 4
+typedef struct ctcd_metric_set {
+    int n;
+    const char *names[CTCD_MAX_METRICS];
+    double values[CTCD_MAX_METRICS];
+    double score;
+} ctcd_metric_set;
+
+/* Looks a metric up by name; NAN when absent. */
+double ctcd_metric_get(const ctcd_metric_set *m, const char *name);
 
 #ifdef __cplusplus
 }

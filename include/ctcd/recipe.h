@@ -47,8 +47,12 @@ typedef struct ctcd_recipe {
     char source[CTCD_PATH_MAX];  /* recipe file path ("" when built in code) */
     char task[CTCD_NAME_MAX];    /* "builtin:demo", or a GLUE task name */
     struct {
-        char dir[CTCD_PATH_MAX];
+        char dir[CTCD_PATH_MAX];     /* GLUE task directory ("" = found under the data roots) */
+        char vocab[CTCD_PATH_MAX];   /* WordPiece vocab ("" = checkpoint's, else data roots) */
         int max_len;
+        int strict;                  /* malformed TSV lines are errors (default: skipped) */
+        int64_t max_train_examples;  /* 0 = all; else the first N of train.tsv */
+        int64_t max_dev_examples;    /* 0 = all; else the first N of each dev split */
         ctcd_demo_recipe demo;
     } data;
     ctcd_model_recipe models[CTCD_N_ROLES];

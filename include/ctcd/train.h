@@ -12,6 +12,8 @@
 
 #include "ctcd/backend.h"
 #include "ctcd/data.h"
+#include "ctcd/glue.h"
+#include "ctcd/metrics.h"
 #include "ctcd/model.h"
 #include "ctcd/recipe.h"
 
@@ -33,11 +35,14 @@ typedef struct ctcd_step_stats {
     int B, T;
 } ctcd_step_stats;
 
+/* One evaluation of every model on every dev split of the task. */
 typedef struct ctcd_eval_result {
-    const char *metric;       /* "accuracy", "pearson", ... */
-    double value[2];          /* per model slot */
-    int64_t examples;
+    const char *task_metric;  /* the task's metric ("acc", "mcc", "acc+f1", ...) */
+    ctcd_metric_set m[2];     /* per model slot: each metric and the task score */
+    int64_t examples;         /* over all dev splits */
 } ctcd_eval_result;
+
+#define CTCD_MAX_DEV_SPLITS 2
 
 typedef struct ctcd_trainer {
     ctcd_recipe rc;
@@ -45,7 +50,14 @@ typedef struct ctcd_trainer {
     int n_models;
     ctcd_model *models[2];    /* model slots in role order (large first when present) */
     int role[2];              /* CTCD_LARGE / CTCD_SMALL of each slot */
-    ctcd_dataset train, dev;
+    const ctcd_glue_task *task;   /* NULL for builtin:demo */
+    ctcd_glue_metric metric;      /* how dev predictions are scored */
+    ctcd_tokenizer *tok;          /* GLUE tasks: the WordPiece tokenizer */
+    char vocab_path[CTCD_PATH_MAX];
+    ctcd_dataset train;
+    ctcd_dataset dev[CTCD_MAX_DEV_SPLITS];
+    const char *dev_names[CTCD_MAX_DEV_SPLITS];  /* "dev", "dev_matched", ... */
+    int n_dev;
     ctcd_batcher batcher;
     int B_cap, T_cap;
     ctcd_loss_kind loss_kind;
@@ -65,7 +77,12 @@ ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out);
 void ctcd_trainer_destroy(ctcd_trainer *t);
 /* One lockstep step on a host batch (src/train/step.c). */
 ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats);
-/* Evaluates every model on the dev set (dropout off). */
+/* Runs a classification/regression model over every example of d (dropout off) in
+ * batches of up to `batch` rows padded to at most max_len, writing logits (d->n, n_labels)
+ * in dataset order (src/train/predict.c). */
+ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, int max_len,
+                               float *logits);
+/* Evaluates every model on every dev split (dropout off) with the task's metrics. */
 ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
 /* The whole run: epochs/max_steps with progress, logs and periodic evaluation; *final
  * receives the last evaluation. */

@@ -2,6 +2,12 @@
 #ifndef CTCD_CLI_H
 #define CTCD_CLI_H
 
+#include "ctcd/status.h"
+
 int ctcd_cmd_train(int argc, char **argv);
+int ctcd_cmd_tokenize(int argc, char **argv);
+
+/* Prints "ctcd: error: <message>" (frees st) and returns 1; returns 0 for CTCD_OK. */
+int ctcd_cli_fail(ctcd_status st);
 
 #endif

@@ -25,30 +25,30 @@ static void usage(FILE *f) {
 }
 
 static void print_table(const ctcd_trainer *t, const ctcd_eval_result *r) {
-    printf("\nresults on %s dev (%lld examples)\n", t->rc.task, (long long)r->examples);
-    printf("%-8s %7s %7s %6s %10s %10s\n", "model", "layers", "hidden", "heads", "params",
-           r->metric);
+    const ctcd_metric_set *m0 = &r->m[0];
+    printf("\nresults on %s dev (%lld examples; task metric %s)\n", t->rc.task,
+           (long long)r->examples, r->task_metric);
+    printf("%-8s %7s %7s %6s %10s", "model", "layers", "hidden", "heads", "params");
+    for (int k = 0; k < m0->n; k++) printf(" %9s", m0->names[k]);
+    if (m0->n > 1) printf(" %9s", "score");
+    printf("\n");
     for (int i = 0; i < t->n_models; i++) {
         const ctcd_model *m = t->models[i];
-        printf("%-8s %7d %7d %6d %9.2fM %10.4f\n", m->name, m->cfg.n_layers, m->cfg.hidden,
-               m->cfg.n_heads, (double)ctcd_model_n_params(m) / 1e6, r->value[i]);
+        const ctcd_metric_set *ms = &r->m[i];
+        printf("%-8s %7d %7d %6d %9.2fM", m->name, m->cfg.n_layers, m->cfg.hidden,
+               m->cfg.n_heads, (double)ctcd_model_n_params(m) / 1e6);
+        for (int k = 0; k < ms->n; k++) printf(" %9.4f", ms->values[k]);
+        if (ms->n > 1) printf(" %9.4f", ms->score);
+        printf("\n");
     }
     fflush(stdout);
-}
-
-static int fail(ctcd_status st) {
-    ctcd_progress_end();
-    fprintf(stderr, "ctcd: error: %s\n", ctcd_status_message(st));
-    ctcd_debug("raised at %s", ctcd_status_source(st));
-    ctcd_status_free(st);
-    return 1;
 }
 
 int ctcd_cmd_train(int argc, char **argv) {
     const char *recipe_path = NULL;
     const char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
-    if (!sets) return fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
+    if (!sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -87,15 +87,15 @@ int ctcd_cmd_train(int argc, char **argv) {
     ctcd_recipe rc;
     ctcd_status st = ctcd_recipe_load(recipe_path, sets, n_sets, &rc);
     free(sets);
-    if (st) return fail(st);
+    if (st) return ctcd_cli_fail(st);
     ctcd_trainer *t = NULL;
     st = ctcd_trainer_create(&rc, &t);
-    if (st) return fail(st);
+    if (st) return ctcd_cli_fail(st);
     ctcd_eval_result res;
     st = ctcd_trainer_run(t, &res);
     if (st) {
         ctcd_trainer_destroy(t);
-        return fail(st);
+        return ctcd_cli_fail(st);
     }
     print_table(t, &res);
     ctcd_trainer_destroy(t);

@@ -306,10 +306,8 @@ ctcd_status ctcd_recipe_validate(const ctcd_recipe *r) {
     }
     if (strcmp(r->task, "builtin:demo") != 0) {
         struct stat st;
-        if (!r->data.dir[0])
-            return CTCD_ERR(CTCD_E_INVALID, "%s: task %s needs data.dir (the GLUE task "
-                            "directory with train.tsv and dev.tsv)", src, r->task);
-        if (stat(r->data.dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        /* An empty data.dir is searched for under the data roots when the trainer loads. */
+        if (r->data.dir[0] && (stat(r->data.dir, &st) != 0 || !S_ISDIR(st.st_mode)))
             return CTCD_ERR(CTCD_E_IO, "%s: data.dir '%s' is not a directory: %s", src,
                             r->data.dir, errno ? strerror(errno) : "not a directory");
     }

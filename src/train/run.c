@@ -33,11 +33,17 @@ static void progress(const ctcd_trainer *t, const ctcd_step_stats *s, double ex_
 static ctcd_status evaluate_and_log(ctcd_trainer *t, int64_t epoch, ctcd_eval_result *res) {
     CTCD_TRY(ctcd_trainer_evaluate(t, res));
     ctcd_progress_end();
-    char line[256];
+    char line[512];
     int n = snprintf(line, sizeof line, "eval step %lld:", (long long)t->step);
-    for (int i = 0; i < t->n_models && n > 0 && (size_t)n < sizeof line; i++)
-        n += snprintf(line + n, sizeof line - (size_t)n, " %s %s %.4f", t->models[i]->name,
-                      res->metric, res->value[i]);
+    for (int i = 0; i < t->n_models; i++) {
+        const ctcd_metric_set *m = &res->m[i];
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s %s", i ? " |" : "",
+                      t->models[i]->name);
+        for (int k = 0; k < m->n && (size_t)n < sizeof line; k++)
+            n += snprintf(line + n, sizeof line - (size_t)n, " %s %.4f", m->names[k],
+                          m->values[k]);
+        if ((size_t)n >= sizeof line) break;
+    }
     ctcd_info("%s", line);
     ctcd_runlog_eval(t, res, epoch);
     return CTCD_OK;

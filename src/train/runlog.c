@@ -25,10 +25,17 @@ void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples
 
 void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch) {
     if (!t->evlog) return;
-    fprintf(t->evlog, "{\"step\":%lld,\"epoch\":%lld,\"examples\":%lld,\"metric\":\"%s\"",
-            (long long)t->step, (long long)epoch, (long long)r->examples, r->metric);
-    for (int i = 0; i < t->n_models; i++)
-        fprintf(t->evlog, ",\"%s\":%.6f", t->models[i]->name, r->value[i]);
+    fprintf(t->evlog,
+            "{\"step\":%lld,\"epoch\":%lld,\"task\":\"%s\",\"examples\":%lld,"
+            "\"task_metric\":\"%s\"",
+            (long long)t->step, (long long)epoch, t->rc.task, (long long)r->examples,
+            r->task_metric);
+    for (int i = 0; i < t->n_models; i++) {
+        const ctcd_metric_set *m = &r->m[i];
+        fprintf(t->evlog, ",\"%s\":{", t->models[i]->name);
+        for (int k = 0; k < m->n; k++) fprintf(t->evlog, "\"%s\":%.6f,", m->names[k], m->values[k]);
+        fprintf(t->evlog, "\"score\":%.6f}", m->score);
+    }
     fputs("}\n", t->evlog);
     fflush(t->evlog);
 }

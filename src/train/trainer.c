@@ -20,7 +20,10 @@ static ctcd_status load_data(ctcd_trainer *t) {
             .max_depth = rc->data.demo.max_depth,
             .max_len = rc->data.max_len,
         };
-        return ctcd_error_wrap(ctcd_demo_generate(&dc, &t->train, &t->dev), "builtin:demo");
+        t->metric = CTCD_GLUE_ACC;
+        t->n_dev = 1;
+        t->dev_names[0] = "dev";
+        return ctcd_error_wrap(ctcd_demo_generate(&dc, &t->train, &t->dev[0]), "builtin:demo");
     }
     return ctcd_trainer_load_glue(t);
 }
@@ -166,6 +169,7 @@ void ctcd_trainer_destroy(ctcd_trainer *t) {
     if (t->evlog) fclose(t->evlog);
     ctcd_batcher_free(&t->batcher);
     ctcd_dataset_free(&t->train);
-    ctcd_dataset_free(&t->dev);
+    for (int i = 0; i < CTCD_MAX_DEV_SPLITS; i++) ctcd_dataset_free(&t->dev[i]);
+    ctcd_tokenizer_free(t->tok);
     free(t);
 }

@@ -1,0 +1,76 @@
+/* predict.c — running one model over a whole dataset (dropout off, dataset order) and
+ * bringing its logits back to the host: dev evaluation, `ctcd predict`, test submissions. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctcd/train.h"
+
+typedef struct dev_batch {
+    ctcd_backend *be;
+    int32_t *ids, *types, *mask, *cls;
+} dev_batch;
+
+static void dev_batch_free(dev_batch *d) {
+    ctcd_backend *be = d->be;
+    be->free(be, d->ids);
+    be->free(be, d->types);
+    be->free(be, d->mask);
+    be->free(be, d->cls);
+}
+
+static ctcd_status dev_batch_alloc(dev_batch *d, ctcd_backend *be, int B, int T) {
+    memset(d, 0, sizeof *d);
+    d->be = be;
+    const size_t BT = (size_t)B * (size_t)T * sizeof(int32_t);
+    CTCD_TRY(be->alloc(be, BT, "predict ids", (void **)&d->ids));
+    CTCD_TRY(be->alloc(be, BT, "predict types", (void **)&d->types));
+    CTCD_TRY(be->alloc(be, BT, "predict mask", (void **)&d->mask));
+    return be->alloc(be, (size_t)B * sizeof(int32_t), "predict cls index", (void **)&d->cls);
+}
+
+/* Forward of one host batch; its logits (B, C) land in host (F32). */
+static ctcd_status forward_batch(ctcd_model *m, dev_batch *d, const ctcd_batch *b, float *host) {
+    ctcd_backend *be = m->be;
+    const size_t BT = (size_t)b->B * (size_t)b->T * sizeof(int32_t);
+    CTCD_TRY(be->upload(be, d->ids, b->ids, BT));
+    CTCD_TRY(be->upload(be, d->types, b->types, BT));
+    CTCD_TRY(be->upload(be, d->mask, b->mask, BT));
+    CTCD_TRY(be->upload(be, d->cls, b->cls_idx, (size_t)b->B * sizeof(int32_t)));
+    const ctcd_batch_dev db = {.B = b->B, .T = b->T, .ids = d->ids, .types = d->types,
+                               .mask = d->mask, .cls_idx = d->cls};
+    CTCD_TRY(ctcd_model_forward(m, &db, 0, 0));
+    const int64_t n = (int64_t)b->B * m->cfg.n_labels;
+    if (be->act_dtype == CTCD_F32)
+        return be->download(be, host, m->acts.logits, (size_t)n * sizeof(float));
+    /* Cast on the device into the dlogits scratch, then copy the fp32 values back. */
+    CTCD_TRY(be->cast(be, m->acts.dlogits, CTCD_F32, m->acts.logits, be->act_dtype, n));
+    return be->download(be, host, m->acts.dlogits, (size_t)n * sizeof(float));
+}
+
+ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, int max_len,
+                               float *logits) {
+    if (m->cfg.head != CTCD_HEAD_CLASSIFY)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: prediction needs a classification/regression head",
+                        m->name);
+    if (batch > m->B_max) batch = m->B_max;
+    if (max_len > m->T_max) max_len = m->T_max / 8 * 8;
+    const int C = m->cfg.n_labels;
+    ctcd_batcher_config bc = {.batch = batch, .max_len = max_len, .pad_multiple = 8,
+                              .shuffle = 0, .bucket_batches = 1, .seed = 0};
+    ctcd_batcher bt;
+    CTCD_TRY(ctcd_batcher_init(&bt, d, &bc));
+    dev_batch db;
+    float *host = malloc((size_t)batch * (size_t)C * sizeof *host);
+    ctcd_status st = host ? dev_batch_alloc(&db, m->be, batch, (max_len + 7) / 8 * 8)
+                          : CTCD_ERR(CTCD_E_NOMEM, "out of memory predicting %s", d->name);
+    const ctcd_batch *b;
+    while (!st && ctcd_batcher_next(&bt, &b)) {
+        st = forward_batch(m, &db, b, host);
+        for (int i = 0; !st && i < b->B; i++)
+            memcpy(logits + b->example[i] * C, host + (size_t)i * C, (size_t)C * sizeof *host);
+    }
+    if (host) dev_batch_free(&db);
+    free(host);
+    ctcd_batcher_free(&bt);
+    return st;
+}
