@@ -321,6 +321,7 @@ static ctcd_status read_root(const reader *r, ctcd_hf_config *hf) {
     if (!cJSON_IsObject(r->root))
         return CTCD_ERR(CTCD_E_PARSE, "%s: top level is a JSON %s, expected an object", r->path,
                         ctcd_json_type_name(r->root));
+    CTCD_TRY(ctcd_json_check_unique_keys(r->root, r->path));
     CTCD_TRY(read_sizes(r, hf));
     CTCD_TRY(read_arch(r, hf));
     CTCD_TRY(read_activation(r));

@@ -70,6 +70,26 @@ ctcd_status ctcd_json_parse(const char *text, size_t n, int max_depth, const cha
     return CTCD_OK;
 }
 
+static int key_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+ctcd_status ctcd_json_check_unique_keys(const cJSON *obj, const char *what) {
+    const int n = cJSON_GetArraySize(obj);
+    if (n < 2) return CTCD_OK;
+    const char **keys = malloc((size_t)n * sizeof *keys);
+    if (!keys) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", what);
+    int i = 0;
+    for (const cJSON *e = obj->child; e; e = e->next) keys[i++] = e->string;
+    qsort(keys, (size_t)n, sizeof *keys, key_cmp);
+    ctcd_status st = CTCD_OK;
+    for (i = 1; i < n && !st; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0)
+            st = CTCD_ERR(CTCD_E_PARSE, "%s: key \"%.200s\" appears twice", what, keys[i]);
+    free(keys);
+    return st;
+}
+
 const char *ctcd_json_type_name(const cJSON *item) {
     if (!item) return "nothing";
     if (cJSON_IsNull(item)) return "null";

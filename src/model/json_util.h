@@ -19,6 +19,10 @@
 ctcd_status ctcd_json_parse(const char *text, size_t n, int max_depth, const char *what,
                             size_t base_offset, cJSON **out);
 
+/* Rejects an object with two members of the same name: cJSON would use the first,
+ * Python's json (and so Hugging Face) the last, and the two must not disagree. */
+ctcd_status ctcd_json_check_unique_keys(const cJSON *obj, const char *what);
+
 /* "null", "boolean", "number", "string", "array", "object" for messages. */
 const char *ctcd_json_type_name(const cJSON *item);
 
