@@ -1,8 +1,8 @@
 /* test_checkpoint.c — Hugging Face checkpoints: export -> import round trips (classifier,
- * regression, masked LM, non-uniform layers; F32 and BF16), HF naming variants (no "bert." prefix, gamma/beta, decoder aliases), heads
- * present in only one of file and model, load errors that leave the model untouched, and
- * a failed save that leaves the previous checkpoint intact. config.json alone is
- * test_hf_config.c. */
+ * regression, masked LM, non-uniform layers; F32 and BF16), HF naming variants (no "bert."
+ * prefix, gamma/beta, decoder aliases), heads present in only one of file and model, load
+ * errors that leave the model untouched, and a failed save that leaves the previous
+ * checkpoint intact. config.json on its own is test_hf_config.c. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -424,8 +424,8 @@ Test(checkpoint_heads, masked_lm_decoder_aliases) {
     const ctcd_bert_config c = tiny(CTCD_HEAD_MLM, 2);
     ctcd_model *a = model_new(&e, &c, 1), *b = model_new(&e, &c, 2);
     float *src = params_of(a);
-    const ctcd_param_info *wte = &a->lay.params[0], *bias = ctcd_model_layout_find(&a->lay,
-                                                                                   "cls.predictions.bias");
+    const ctcd_param_info *wte = &a->lay.params[0];
+    const ctcd_param_info *bias = ctcd_model_layout_find(&a->lay, "cls.predictions.bias");
     /* Old files: decoder.bias instead of predictions.bias, decoder.weight == embeddings. */
     st_builder sb;
     stb_init(&sb);

@@ -178,6 +178,8 @@ Test(checkpoint_config, bad_keys_are_errors_naming_file_and_key) {
     expect_config_error(&e, NULL, ", \"model_type\": \"roberta\"", "\"model_type\"", NULL);
     expect_config_error(&e, NULL, ", \"architectures\": [\"RobertaForMaskedLM\"]",
                         "\"architectures\"", NULL);
+    expect_config_error(&e, NULL, ", \"architectures\": \"BertModel\"",
+                        "\"architectures\" is string", NULL);
     expect_config_error(&e, NULL,
                         ", \"problem_type\": \"regression\", \"id2label\": "
                         "{\"0\": \"a\", \"1\": \"b\", \"2\": \"c\"}",

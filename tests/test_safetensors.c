@@ -217,7 +217,8 @@ Test(safetensors_corrupt, offsets_out_of_range_or_reversed) {
     write_header(t.path, "{\"enc.w\":{\"dtype\":\"F32\",\"shape\":[100],\"data_offsets\":[0,400]}}",
                  16);
     expect_open_error(t.path, "'enc.w'", "out of range of the 16-byte data section");
-    write_header(t.path, "{\"enc.w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 16);
+    write_header(t.path, "{\"enc.w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}",
+                 16);
     expect_open_error(t.path, "'enc.w'", "out of range");
     write_header(t.path, "{\"enc.w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}",
                  16);

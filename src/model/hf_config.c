@@ -90,9 +90,11 @@ static ctcd_status read_arch(const reader *r, ctcd_hf_config *hf) {
         return CTCD_ERR(CTCD_E_UNSUPPORTED, "%s: key \"model_type\" is \"%.64s\"; ctcd reads "
                         "BERT checkpoints only (\"bert\")", r->path, mt);
     const cJSON *a = key(r, "architectures");
-    if (!a || cJSON_IsNull(a) || cJSON_GetArraySize(a) == 0) return CTCD_OK;
-    if (!cJSON_IsArray(a) || !cJSON_IsString(a->child))
-        return wrong_type(r, "architectures", a, "an array of strings");
+    if (!a || cJSON_IsNull(a)) return CTCD_OK;
+    if (!cJSON_IsArray(a)) return wrong_type(r, "architectures", a, "an array of strings");
+    if (!a->child) return CTCD_OK;
+    if (!cJSON_IsString(a->child))
+        return wrong_type(r, "architectures", a->child, "an array of strings");
     const char *name = a->child->valuestring;
     if (strncmp(name, "Bert", 4) != 0)
         return CTCD_ERR(CTCD_E_UNSUPPORTED, "%s: key \"architectures\": %.64s is not a BERT "

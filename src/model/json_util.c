@@ -32,8 +32,8 @@ static ctcd_status check_depth(const char *text, size_t n, int max_depth, const 
                 return CTCD_ERR(CTCD_E_PARSE,
                                 "%s: JSON nested deeper than %d levels at byte offset %zu",
                                 what, max_depth, base + i);
-        } else if (c == '}' || c == ']') {
-            depth--;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--; /* a stray closer is cJSON's to report, not a reason to allow more depth */
         }
     }
     return CTCD_OK;
