@@ -1,6 +1,7 @@
 /* testutil.c — helpers shared by the Criterion suites. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,26 @@ char *ctcd_test_tmpdir(void) {
     snprintf(tmpl, sizeof tmpl, "%s/ctcd-test-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(tmpl)) return NULL;
     return strdup(tmpl);
+}
+
+int ctcd_test_rmtree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return -1;
+    if (!S_ISDIR(st.st_mode)) return unlink(path);
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        size_t n = strlen(path) + strlen(e->d_name) + 2;
+        char *child = malloc(n);
+        snprintf(child, n, "%s/%s", path, e->d_name);
+        rc |= ctcd_test_rmtree(child);
+        free(child);
+    }
+    closedir(d);
+    return rmdir(path) | rc;
 }
 
 int ctcd_test_write_file(const char *path, const char *text) {

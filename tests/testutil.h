@@ -13,6 +13,8 @@ const char *ctcd_test_data_dir(void);
 int ctcd_test_run_cli(const char *args, char **output);
 /* Creates a fresh temporary directory; returns its malloc'd path. */
 char *ctcd_test_tmpdir(void);
+/* Removes path and everything below it (files and directories); 0 on success. */
+int ctcd_test_rmtree(const char *path);
 /* Writes text to path; returns 0 on success. */
 int ctcd_test_write_file(const char *path, const char *text);
 /* Fills x[n] with uniform values in [lo, hi) from a simple seeded generator. */

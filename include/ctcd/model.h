@@ -202,6 +202,9 @@ ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h
                                       float *grad_norm_out);
 /* Copies all parameters (fp32 master) to a host buffer of n_total floats. */
 ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host);
+/* Replaces all parameters from a host buffer of n_total floats: uploads the fp32 master and
+ * re-casts the compute copy (checkpoint import, model surgery). */
+ctcd_status ctcd_model_upload_params(ctcd_model *m, const float *host);
 int64_t ctcd_model_n_params(const ctcd_model *m);
 
 #ifdef __cplusplus

@@ -213,3 +213,8 @@ ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h
 ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host) {
     return m->be->download(m->be, host, m->master, (size_t)m->lay.n_total * sizeof(float));
 }
+
+ctcd_status ctcd_model_upload_params(ctcd_model *m, const float *host) {
+    CTCD_TRY(m->be->upload(m->be, m->master, host, (size_t)m->lay.n_total * sizeof(float)));
+    return sync_compute(m);
+}

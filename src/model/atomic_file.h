@@ -1,0 +1,31 @@
+/* atomic_file.h — write-then-rename files for checkpoints (internal).
+ *
+ * Bytes go to a temp file in the destination's directory (so that rename stays on one
+ * file system); commit flushes, fsyncs, renames over the destination and fsyncs the
+ * directory. Until commit the destination is untouched; on any failure the temp file is
+ * removed. Readers therefore see the old file or the complete new one, never a mix. */
+#ifndef CTCD_ATOMIC_FILE_H
+#define CTCD_ATOMIC_FILE_H
+
+#include <stdio.h>
+
+#include "ctcd/status.h"
+
+typedef struct ctcd_atomic_file {
+    FILE *f;
+    char *path;     /* destination */
+    char *tmp_path; /* "<path>.tmp-XXXXXX" beside it */
+} ctcd_atomic_file;
+
+/* Creates the temp file. On error nothing is left behind and af needs no cleanup. */
+ctcd_status ctcd_atomic_open(ctcd_atomic_file *af, const char *path);
+/* Appends n bytes; on error the caller still calls ctcd_atomic_abort. */
+ctcd_status ctcd_atomic_write(ctcd_atomic_file *af, const void *p, size_t n);
+/* Publishes the file. Always releases af: on error the temp file is removed. */
+ctcd_status ctcd_atomic_commit(ctcd_atomic_file *af);
+/* Drops the temp file (safe on an af whose open failed or that was committed). */
+void ctcd_atomic_abort(ctcd_atomic_file *af);
+/* open + write + commit of one buffer. */
+ctcd_status ctcd_atomic_write_file(const char *path, const void *p, size_t n);
+
+#endif
