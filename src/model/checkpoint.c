@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "atomic_file.h"
+#include "ctcd/fileio.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/safetensors.h"
 
@@ -15,29 +15,6 @@ static char *join(const char *dir, const char *name) {
     char *p = malloc(n);
     if (p) snprintf(p, n, "%s/%s", dir, name);
     return p;
-}
-
-/* mkdir -p: creates dir and its missing parents. */
-static ctcd_status make_dirs(const char *dir) {
-    if (!*dir) return CTCD_ERR(CTCD_E_INVALID, "empty checkpoint directory name");
-    char *p = strdup(dir);
-    if (!p) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", dir);
-    ctcd_status st = CTCD_OK;
-    for (char *s = p + 1; !st; s++) {
-        const char c = *s;
-        if (c != '/' && c != '\0') continue;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            st = CTCD_ERR(CTCD_E_IO, "%s: cannot create directory %s: %s", dir, p,
-                          strerror(errno));
-        *s = c;
-        if (c == '\0') break;
-    }
-    struct stat sb;
-    if (!st && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
-        st = CTCD_ERR(CTCD_E_IO, "%s: not a directory", dir);
-    free(p);
-    return st;
 }
 
 /* model.safetensors from the host copy of the parameters, in layout order. */
@@ -69,7 +46,7 @@ ctcd_status ctcd_model_save_hf(const ctcd_model *m, const char *dir,
     char *wpath = join(dir, "model.safetensors"), *cpath = join(dir, "config.json");
     float *host = malloc((size_t)m->lay.n_total * sizeof *host);
     if (!wpath || !cpath || !host) st = CTCD_ERR(CTCD_E_NOMEM, "out of memory");
-    if (!st) st = make_dirs(dir);
+    if (!st) st = ctcd_mkdirs(dir);
     if (!st) st = ctcd_model_download_params(m, host);
     if (!st) st = write_weights(m, wpath, host, opts->dtype);
     if (!st) st = ctcd_atomic_write_file(cpath, config, strlen(config));

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "atomic_file.h"
+#include "ctcd/fileio.h"
 #include "ctcd/checkpoint.h"
 #include "json_util.h"
 

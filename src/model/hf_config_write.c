@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic_file.h"
+#include "ctcd/fileio.h"
 #include "ctcd/checkpoint.h"
 #include "json_util.h"
 

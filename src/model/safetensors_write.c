@@ -3,11 +3,11 @@
  * Output matches HF's save_file: "__metadata__" first, tensors back to back in the
  * caller's order with no holes (the Rust reader insists on that), header padded with
  * spaces so the data section starts at a multiple of 8 bytes. The file is written through
- * atomic_file.h, so it appears whole or not at all. */
+ * ctcd/fileio.h, so it appears whole or not at all. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic_file.h"
+#include "ctcd/fileio.h"
 #include "ctcd/safetensors.h"
 #include "json_util.h"
 

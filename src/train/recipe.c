@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctcd/fileio.h"
 #include "ctcd/recipe.h"
 #include "recipe_schema.h"
 #include "yaml_tree.h"
@@ -366,17 +367,16 @@ static void write_yaml(FILE *f, const ctcd_recipe *r) {
 }
 
 ctcd_status ctcd_recipe_write(const ctcd_recipe *r, const char *path) {
-    char tmp[CTCD_PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
     write_yaml(f, r);
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        const int e = errno;
-        unlink(tmp);
-        return CTCD_ERR(CTCD_E_IO, "cannot write '%s': %s", path, strerror(e));
+    if (fclose(f) != 0) {
+        free(text);
+        return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
     }
-    return CTCD_OK;
+    ctcd_status st = ctcd_atomic_write_file(path, text, len);
+    free(text);
+    return st;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/train.h"
 #include "train_internal.h"
@@ -28,26 +29,10 @@ static ctcd_status load_data(ctcd_trainer *t) {
     return ctcd_trainer_load_glue(t);
 }
 
-/* mkdir -p for the run directory. */
-static ctcd_status make_dirs(const char *path) {
-    char buf[CTCD_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return CTCD_ERR(CTCD_E_IO, "cannot create directory '%s': %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return CTCD_ERR(CTCD_E_IO, "cannot create directory '%s': %s", buf, strerror(errno));
-    return CTCD_OK;
-}
-
 static ctcd_status open_run_dir(ctcd_trainer *t) {
     const char *dir = t->rc.output;
     if (!dir[0]) return CTCD_OK;
-    CTCD_TRY(make_dirs(dir));
+    CTCD_TRY(ctcd_mkdirs(dir));
     char path[CTCD_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/recipe.yaml", dir);
     CTCD_TRY(ctcd_recipe_write(&t->rc, path));

@@ -1,11 +1,12 @@
-/* atomic_file.h — write-then-rename files for checkpoints (internal).
+/* fileio.h — files that are never half-written (write to a temp file, fsync, rename) and
+ * mkdir -p. Every output ctcd writes (checkpoints, recipes, predictions) goes through here.
  *
  * Bytes go to a temp file in the destination's directory (so that rename stays on one
  * file system); commit flushes, fsyncs, renames over the destination and fsyncs the
  * directory. Until commit the destination is untouched; on any failure the temp file is
  * removed. Readers therefore see the old file or the complete new one, never a mix. */
-#ifndef CTCD_ATOMIC_FILE_H
-#define CTCD_ATOMIC_FILE_H
+#ifndef CTCD_FILEIO_H
+#define CTCD_FILEIO_H
 
 #include <stdio.h>
 
@@ -27,5 +28,7 @@ ctcd_status ctcd_atomic_commit(ctcd_atomic_file *af);
 void ctcd_atomic_abort(ctcd_atomic_file *af);
 /* open + write + commit of one buffer. */
 ctcd_status ctcd_atomic_write_file(const char *path, const void *p, size_t n);
+/* mkdir -p: creates dir and its missing parents; an existing non-directory is an error. */
+ctcd_status ctcd_mkdirs(const char *dir);
 
 #endif

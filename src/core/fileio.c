@@ -1,5 +1,5 @@
-/* atomic_file.c — write-then-rename files for checkpoints (src/model/atomic_file.h). */
-#include "atomic_file.h"
+/* fileio.c — write-then-rename files for checkpoints (src/model/atomic_file.h). */
+#include "ctcd/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,4 +100,26 @@ ctcd_status ctcd_atomic_write_file(const char *path, const void *p, size_t n) {
         return st;
     }
     return ctcd_atomic_commit(&af);
+}
+
+ctcd_status ctcd_mkdirs(const char *dir) {
+    if (!*dir) return CTCD_ERR(CTCD_E_INVALID, "empty directory name");
+    char *p = strdup(dir);
+    if (!p) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", dir);
+    ctcd_status st = CTCD_OK;
+    for (char *s = p + 1; !st; s++) {
+        const char c = *s;
+        if (c != '/' && c != '\0') continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            st = CTCD_ERR(CTCD_E_IO, "%s: cannot create directory %s: %s", dir, p,
+                          strerror(errno));
+        *s = c;
+        if (c == '\0') break;
+    }
+    struct stat sb;
+    if (!st && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+        st = CTCD_ERR(CTCD_E_IO, "%s: not a directory", dir);
+    free(p);
+    return st;
 }
