@@ -125,6 +125,18 @@ void ctcd_glue_split_free(ctcd_glue_split *s);
  * (m + mm)/2). */
 ctcd_status ctcd_glue_metrics(ctcd_glue_metric kind, int n_splits, const float *const *logits,
                               const ctcd_dataset *const *gold, int C, ctcd_metric_set *out);
+/* Leaderboard file name of a split's predictions: "<Dir>.tsv", and for MNLI "MNLI-m.tsv" /
+ * "MNLI-mm.tsv" (matched / mismatched). */
+void ctcd_glue_submission_name(const ctcd_glue_task *task, const char *split, char *buf,
+                               size_t cap);
+/* GLUE submission file: a header "index\tprediction", then one row per example in file
+ * order with the file's index and the predicted label string as the task's TSV spells it
+ * (argmax of logits (n, C)), or the predicted score for STS-B. Written atomically. */
+ctcd_status ctcd_glue_write_submission(const ctcd_glue_task *task, const ctcd_glue_split *s,
+                                       const float *logits, const char *path);
+/* Raw logits, one tab-separated row of C values per example (%.9g: float round trip). */
+ctcd_status ctcd_write_logits_tsv(const char *path, const float *logits, int64_t n, int C);
+
 /* The GLUE score: the unweighted mean of the task scores given (each a ctcd_metric_set
  * score, i.e. already averaged over the task's metrics). */
 double ctcd_glue_score(const double *task_scores, int n_tasks);

@@ -13,6 +13,8 @@ static void usage(FILE *f) {
           "commands:\n"
           "  train RECIPE    co-train the models described by a YAML recipe\n"
           "                  (try: ctcd train recipes/demo.yaml)\n"
+          "  predict CKPT    run a fine-tuned checkpoint on a GLUE split: metrics, logits,\n"
+          "                  leaderboard submission files\n"
           "  tokenize        print the WordPiece ids of stdin lines (--vocab FILE)\n"
           "\n"
           "Run 'ctcd <command> --help' for the options of a command.\n",
@@ -30,6 +32,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(argv[1], "train") == 0) return ctcd_cmd_train(argc - 1, argv + 1);
+    if (strcmp(argv[1], "predict") == 0) return ctcd_cmd_predict(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return ctcd_cmd_tokenize(argc - 1, argv + 1);
     fprintf(stderr, "ctcd: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

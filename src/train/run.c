@@ -30,8 +30,15 @@ static void progress(const ctcd_trainer *t, const ctcd_step_stats *s, double ex_
     ctcd_progress("%s | %.0f ex/s | ETA %s", line, ex_per_s, eta);
 }
 
-static ctcd_status evaluate_and_log(ctcd_trainer *t, int64_t epoch, ctcd_eval_result *res) {
+/* Evaluates, logs, and saves each model whose task score is its best so far. */
+static ctcd_status evaluate_and_log(ctcd_trainer *t, int64_t epoch, ctcd_eval_result *res,
+                                    double *best) {
     CTCD_TRY(ctcd_trainer_evaluate(t, res));
+    for (int i = 0; i < t->n_models; i++)
+        if (res->m[i].score > best[i]) {
+            best[i] = res->m[i].score;
+            CTCD_TRY(ctcd_trainer_save(t, i, "best"));
+        }
     ctcd_progress_end();
     char line[512];
     int n = snprintf(line, sizeof line, "eval step %lld:", (long long)t->step);
@@ -54,13 +61,14 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
     const double t0 = ctcd_now();
     double window_t = t0;
     int64_t window_ex = 0, last_eval_step = -1, epoch = 0;
+    double best[2] = {-1e300, -1e300};
     ctcd_info("training %lld steps (%lld per epoch, batch %d) on %s", (long long)t->total_steps,
               (long long)t->steps_per_epoch, t->rc.train.batch, t->be->name);
     while (t->step < t->total_steps) {
         const ctcd_batch *b;
         if (!ctcd_batcher_next(&t->batcher, &b)) {
             if (eval_every == 0 && last_eval_step != t->step) {
-                CTCD_TRY(evaluate_and_log(t, epoch, final));
+                CTCD_TRY(evaluate_and_log(t, epoch, final, best));
                 last_eval_step = t->step;
             }
             epoch++;
@@ -78,11 +86,12 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
             window_ex = 0;
         }
         if (eval_every > 0 && t->step % eval_every == 0) {
-            CTCD_TRY(evaluate_and_log(t, epoch, final));
+            CTCD_TRY(evaluate_and_log(t, epoch, final, best));
             last_eval_step = t->step;
         }
     }
-    if (last_eval_step != t->step) CTCD_TRY(evaluate_and_log(t, epoch, final));
+    if (last_eval_step != t->step) CTCD_TRY(evaluate_and_log(t, epoch, final, best));
+    for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_trainer_save(t, i, "last"));
     ctcd_progress_end();
     ctcd_info("done: %lld steps in %.1f s", (long long)t->step, ctcd_now() - t0);
     return CTCD_OK;

@@ -10,6 +10,8 @@ ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
  * and fills the device view every model's forward reads. */
 ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
                                       ctcd_batch_dev *db);
+/* Writes model slot's checkpoint to <output>/<role>/<which> (no-op without output). */
+ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which);
 /* Appends one JSON line for a training step to t->log (no-op without a run directory). */
 void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
                       int64_t epoch);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctcd/checkpoint.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/train.h"
@@ -45,34 +46,61 @@ static ctcd_status open_run_dir(ctcd_trainer *t) {
     return CTCD_OK;
 }
 
+/* Starts a model from an HF checkpoint: its config.json gives the architecture (the recipe's
+ * layers/hidden/heads/intermediate are not used), the task gives the head. */
+static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_model **out) {
+    const ctcd_model_recipe *mr = &t->rc.models[r];
+    ctcd_hf_open_opts o = {.name = ctcd_role_names[r], .B_max = t->B_cap, .T_max = t->T_cap,
+                           .seed = seed, .head = CTCD_HEAD_CLASSIFY,
+                           .n_labels = t->train.n_classes};
+    ctcd_hf_load_report rep;
+    memset(&rep, 0, sizeof rep);
+    ctcd_status st = ctcd_model_open_hf(t->be, mr->init, &o, out, NULL, &rep);
+    if (st) return ctcd_error_wrap(st, "models.%s.init", ctcd_role_names[r]);
+    const ctcd_bert_config *c = &(*out)->cfg;
+    ctcd_info("models.%s: %s (%d layers, hidden %d, %d heads), %d tensors loaded, %d fresh "
+              "(%s), %d unused",
+              ctcd_role_names[r], mr->init, c->n_layers, c->hidden, c->n_heads, rep.n_loaded,
+              rep.n_fresh, rep.n_fresh ? rep.fresh[0] : "-", rep.n_unused);
+    ctcd_hf_load_report_free(&rep);
+    if (t->train.vocab_size > c->vocab_size)
+        return CTCD_ERR(CTCD_E_INVALID,
+                        "models.%s.init: the checkpoint's vocabulary has %d entries but the "
+                        "data's tokenizer produces ids up to %d (use the checkpoint's vocab.txt "
+                        "as data.vocab)",
+                        ctcd_role_names[r], c->vocab_size, t->train.vocab_size - 1);
+    return CTCD_OK;
+}
+
 static ctcd_status create_models(ctcd_trainer *t) {
     const ctcd_recipe *rc = &t->rc;
     const int n_labels = t->train.n_classes;
     for (int r = 0; r < CTCD_N_ROLES; r++) {
         const ctcd_model_recipe *mr = &rc->models[r];
         if (!mr->present) continue;
-        if (mr->init[0])
-            return CTCD_ERR(CTCD_E_UNSUPPORTED,
-                            "models.%s.init: loading checkpoints ('%s') is not supported by "
-                            "this build yet; leave init empty to start from random weights",
-                            ctcd_role_names[r], mr->init);
-        char who[32];
-        snprintf(who, sizeof who, "models.%s", ctcd_role_names[r]);
-        ctcd_bert_config cfg;
-        CTCD_TRY(ctcd_bert_config_init(&cfg, who, mr->layers, mr->hidden, mr->heads,
-                                       mr->intermediate, t->train.vocab_size, 512, 2, n_labels));
-        cfg.hidden_dropout = mr->hidden_dropout;
-        cfg.attn_dropout = mr->attn_dropout;
-        cfg.initializer_range = mr->initializer_range;
-        cfg.pad_id = t->train.special.pad;
         const int i = t->n_models;
-        CTCD_TRY(ctcd_model_create(t->be, &cfg, ctcd_role_names[r], t->B_cap, t->T_cap,
-                                   &t->models[i]));
-        t->role[i] = r;
-        t->n_models++;
         char name[64];
         snprintf(name, sizeof name, "%s/init", ctcd_role_names[r]);
-        CTCD_TRY(ctcd_model_init_random(t->models[i], ctcd_seed_derive(rc->train.seed, name)));
+        const uint64_t init_seed = ctcd_seed_derive(rc->train.seed, name);
+        if (mr->init[0]) {
+            CTCD_TRY(open_checkpoint(t, r, init_seed, &t->models[i]));
+        } else {
+            char who[32];
+            snprintf(who, sizeof who, "models.%s", ctcd_role_names[r]);
+            ctcd_bert_config cfg;
+            CTCD_TRY(ctcd_bert_config_init(&cfg, who, mr->layers, mr->hidden, mr->heads,
+                                           mr->intermediate, t->train.vocab_size, 512, 2,
+                                           n_labels));
+            cfg.hidden_dropout = mr->hidden_dropout;
+            cfg.attn_dropout = mr->attn_dropout;
+            cfg.initializer_range = mr->initializer_range;
+            cfg.pad_id = t->train.special.pad;
+            CTCD_TRY(ctcd_model_create(t->be, &cfg, ctcd_role_names[r], t->B_cap, t->T_cap,
+                                       &t->models[i]));
+            CTCD_TRY(ctcd_model_init_random(t->models[i], init_seed));
+        }
+        t->role[i] = r;
+        t->n_models++;
         snprintf(name, sizeof name, "%s/dropout", ctcd_role_names[r]);
         t->models[i]->dropout_seed = ctcd_seed_derive(rc->train.seed, name);
     }
