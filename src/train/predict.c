@@ -42,9 +42,15 @@ static ctcd_status forward_batch(ctcd_model *m, dev_batch *d, const ctcd_batch *
     const int64_t n = (int64_t)b->B * m->cfg.n_labels;
     if (be->act_dtype == CTCD_F32)
         return be->download(be, host, m->acts.logits, (size_t)n * sizeof(float));
-    /* Cast on the device into the dlogits scratch, then copy the fp32 values back. */
-    CTCD_TRY(be->cast(be, m->acts.dlogits, CTCD_F32, m->acts.logits, be->act_dtype, n));
-    return be->download(be, host, m->acts.dlogits, (size_t)n * sizeof(float));
+    if (be->act_dtype != CTCD_BF16)
+        return CTCD_ERR(CTCD_E_UNSUPPORTED, "%s: logits of dtype %s", m->name,
+                        ctcd_dtype_name(be->act_dtype));
+    /* bf16 logits come back as they are (the device has no F32 scratch of this size) and
+     * widen here, in place from the back so no value is overwritten before it is read. */
+    uint16_t *h16 = (uint16_t *)host;
+    CTCD_TRY(be->download(be, h16, m->acts.logits, (size_t)n * sizeof(uint16_t)));
+    for (int64_t i = n - 1; i >= 0; i--) host[i] = ctcd_bf16_to_f32(h16[i]);
+    return CTCD_OK;
 }
 
 ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, int max_len,
