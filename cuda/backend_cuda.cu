@@ -101,6 +101,9 @@ static ctcd_status check_device(cuda_impl *c) {
         int rt = 0, drv = 0;
         (void)cudaRuntimeGetVersion(&rt);
         (void)cudaDriverGetVersion(&drv);
+        if (drv == 0)
+            return ctcd_error_new(CTCD_E_DEVICE, __FILE__, __LINE__,
+                                  "cuda: no CUDA device found (no NVIDIA driver is loaded)");
         return ctcd_error_new(CTCD_E_DEVICE, __FILE__, __LINE__,
                               "cuda: the NVIDIA driver (CUDA %d.%d) is older than this build's "
                               "CUDA runtime %d.%d; update the driver",
