@@ -142,7 +142,7 @@ static ctcd_status gemm_fallback(ctcd_backend *be, const gemm_args *g) {
 /* Finds (or asks the heuristic for, and caches) the algorithm for this key. */
 static ctcd_status lookup_algo(ctcd_backend *be, const gemm_key *key, cublasLtMatmulDesc_t desc,
                                cublasLtMatrixLayout_t la, cublasLtMatrixLayout_t lb,
-                               cublasLtMatrixLayout_t ld, const gemm_cache_entry **out) {
+                               cublasLtMatrixLayout_t ld, gemm_cache_entry **out) {
     cuda_impl *c = cuda_of(be);
     for (int i = 0; i < c->gemm_cache_n; i++)
         if (memcmp(&c->gemm_cache[i].key, key, sizeof *key) == 0) {
@@ -248,16 +248,21 @@ static ctcd_status lt_try(ctcd_backend *be, const gemm_args *g, int *used_lt) {
         key.align_a = ptr_align(g->A);
         key.align_b = ptr_align(g->B);
         key.align_c = key.align_d = ptr_align(g->D);
-        const gemm_cache_entry *e = NULL;
+        gemm_cache_entry *e = NULL;
         st = lookup_algo(be, &key, desc, la, lb, ld, &e);
         if (!st && e->found) {
             const float alpha = 1.0f, beta = g->beta;
             s = cublasLtMatmul(c->lt, desc, &alpha, g->A, la, g->B, lb, &beta, g->D, ld, g->D,
                                ld, &e->algo, c->lt_ws, c->lt_ws_bytes, c->stream);
-            if (s == CUBLAS_STATUS_SUCCESS)
+            if (s == CUBLAS_STATUS_SUCCESS) {
                 *used_lt = 1;
-            else if (s != CUBLAS_STATUS_NOT_SUPPORTED)
+            } else if (s == CUBLAS_STATUS_NOT_SUPPORTED || s == CUBLAS_STATUS_INVALID_VALUE) {
+                /* The heuristic's choice refused this problem (alignment, say): remember
+                 * that, and let the fallback kernel run it from now on. */
+                e->found = 0;
+            } else {
                 st = cublas_error_status(s, "cublasLtMatmul", __FILE__, __LINE__);
+            }
         }
     }
     if (ld) (void)cublasLtMatrixLayoutDestroy(ld);

@@ -12,6 +12,7 @@
 #      per-op max abs / rel error lines are the point of the run);
 #   4. compute-sanitizer memcheck over the CUDA suites (Criterion re-executes the binary per
 #      test; --target-processes all follows those children);
+#   5. (information) `ctcd train recipes/demo.yaml` for one epoch on the CUDA backend;
 # and copies the logs to $OUT (at most 8 files). The last lines printed are a summary table.
 #
 # Local checks without a GPU (this machine): GPU_CHECK_MODE=cpu builds the CPU-only project
@@ -25,6 +26,10 @@ P=${GPU_CHECK_PREFIX:-$root/.gpu-prefix}
 B=${GPU_CHECK_BUILD:-$root/build-gpu}
 OUT=${OUT:-$root/gpu-check-out}
 mkdir -p "$OUT"
+# Whole-script deadline (seconds since start): each step's timeout is capped by what is left,
+# so a slow step shortens the later ones instead of overrunning the call.
+DEADLINE=${GPU_CHECK_DEADLINE:-480}
+tl() { local left=$((DEADLINE - SECONDS)); [ "$left" -lt "$1" ] && echo $((left > 10 ? left : 10)) || echo "$1"; }
 log() { printf '[gpu-check %(%H:%M:%S)T] %s\n' -1 "$*"; }
 declare -A result
 
@@ -91,11 +96,11 @@ configure_build() {
   # (libgit2, nanomsg, ...) are found in the prefix too, with no LD_LIBRARY_PATH.
   local ldflags="-Wl,--disable-new-dtags -Wl,-rpath,$LIBDIRS -Wl,-rpath-link,$LIBDIRS"
   rm -rf "$B"
-  timeout 120 cmake -S "$root" -B "$B" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+  timeout "$(tl 120)" cmake -S "$root" -B "$B" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DCTCD_CUDA="$cuda_flag" "${nvcc_arg[@]}" -DCTCD_TESTS=ON \
     -DCMAKE_EXE_LINKER_FLAGS="$ldflags" > "$OUT/build.log" 2>&1 || return 1
   local jobs; jobs=$(nproc); [ "$mode" = cpu ] && jobs=2
-  timeout 300 cmake --build "$B" -j "$jobs" >> "$OUT/build.log" 2>&1
+  timeout "$(tl 300)" cmake --build "$B" -j "$jobs" >> "$OUT/build.log" 2>&1
 }
 
 # ---- 3./4. tests -------------------------------------------------------------------------
@@ -103,12 +108,12 @@ run_ctest() {
   local excl=(-E 'test_cuda_')
   local par=8; [ "$mode" = cpu ] && par=2
   local sel=(); [ "$mode" = cpu ] && sel=(-R 'test_(loss|adamw)$')
-  OMP_NUM_THREADS=2 timeout 240 ctest --test-dir "$B" --output-on-failure -j "$par" \
+  OMP_NUM_THREADS=2 timeout "$(tl 180)" ctest --test-dir "$B" --output-on-failure -j "$par" \
     "${excl[@]}" "${sel[@]}" --timeout 200 > "$OUT/ctest.log" 2>&1
 }
 
 run_cuda_suite() {  # $1 = suite binary name
-  timeout 180 "$B/$1" -j1 --verbose --timeout 120 > "$OUT/$1.log" 2>&1
+  timeout "$(tl 150)" "$B/$1" -j1 --verbose --timeout 120 > "$OUT/$1.log" 2>&1
 }
 
 run_sanitizer() {
@@ -116,10 +121,18 @@ run_sanitizer() {
   : > "$OUT/sanitizer.log"
   local rc=0
   for t in test_cuda_ops test_cuda_model; do
-    timeout 240 compute-sanitizer --tool memcheck --target-processes all --error-exitcode 99 \
+    [ $((DEADLINE - SECONDS)) -lt 40 ] && { echo "skipped $t: deadline" >> "$OUT/sanitizer.log"; rc=1; continue; }
+    timeout "$(tl 150)" compute-sanitizer --tool memcheck --target-processes all --error-exitcode 99 \
       --print-limit 50 "$B/$t" -j1 --timeout 200 >> "$OUT/sanitizer.log" 2>&1 || rc=1
   done
   return $rc
+}
+
+# Informational: the trainer end to end on CUDA (bf16) for one epoch of the demo task.
+run_e2e() {
+  local run; run=$(mktemp -d)
+  timeout "$(tl 90)" "$B/ctcd" train "$root/recipes/demo.yaml" --set train.backend=cuda \
+    --set train.epochs=1 --set output="$run/demo" > "$OUT/e2e_cuda.log" 2>&1
 }
 
 step() {  # step NAME FUNCTION [ARGS...]: runs it, records ok/FAIL (rc) and its time
@@ -150,6 +163,8 @@ step() {  # step NAME FUNCTION [ARGS...]: runs it, records ok/FAIL (rc) and its 
       step test_cuda_ops run_cuda_suite test_cuda_ops
       step test_cuda_model run_cuda_suite test_cuda_model
       step sanitizer run_sanitizer
+      order+=(e2e_cuda)
+      step e2e_cuda run_e2e || tail -15 "$OUT/e2e_cuda.log"
       # The per-op error lines, failures first.
       grep -h -E 'FAIL|\[(FAIL|SKIP)|Synthesis' "$OUT"/test_cuda_*.log | head -60
       grep -h -E 'ERROR SUMMARY|Invalid|out of bounds' "$OUT/sanitizer.log" | sort | uniq -c | head -20
