@@ -10,9 +10,9 @@
 #   2. configure (Ninja, Release, CUDA sm_90) and build everything with -j16;
 #   3. ctest for the CPU suites (-j8), then the CUDA suites directly with --verbose (their
 #      per-op max abs / rel error lines are the point of the run);
-#   4. compute-sanitizer memcheck over the CUDA suites (Criterion re-executes the binary per
-#      test; --target-processes all follows those children);
-#   5. (information) `ctcd train recipes/demo.yaml` for one epoch on the CUDA backend;
+#   4. (information) `ctcd train recipes/demo.yaml` for one epoch on the CUDA backend;
+#   5. compute-sanitizer memcheck over the CUDA suites (Criterion re-executes the binary per
+#      test; --target-processes all follows those children), in whatever time is left;
 # and copies the logs to $OUT (at most 8 files). The last lines printed are a summary table.
 #
 # Local checks without a GPU (this machine): GPU_CHECK_MODE=cpu builds the CPU-only project
@@ -97,7 +97,7 @@ configure_build() {
   local ldflags="-Wl,--disable-new-dtags -Wl,-rpath,$LIBDIRS -Wl,-rpath-link,$LIBDIRS"
   rm -rf "$B"
   timeout "$(tl 120)" cmake -S "$root" -B "$B" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DCTCD_CUDA="$cuda_flag" "${nvcc_arg[@]}" -DCTCD_TESTS=ON \
+    -DCTCD_CUDA="$cuda_flag" "${nvcc_arg[@]}" -DCTCD_TESTS=ON -DCTCD_WERROR=OFF \
     -DCMAKE_EXE_LINKER_FLAGS="$ldflags" > "$OUT/build.log" 2>&1 || return 1
   local jobs; jobs=$(nproc); [ "$mode" = cpu ] && jobs=2
   timeout "$(tl 300)" cmake --build "$B" -j "$jobs" >> "$OUT/build.log" 2>&1
@@ -120,9 +120,10 @@ run_sanitizer() {
   command -v compute-sanitizer >/dev/null || { echo "compute-sanitizer not found" > "$OUT/sanitizer.log"; return 1; }
   : > "$OUT/sanitizer.log"
   local rc=0
-  for t in test_cuda_ops test_cuda_model; do
+  # Each Criterion test is its own process: the sanitizer's start-up cost is paid per test.
+  for t in test_cuda_model test_cuda_ops; do
     [ $((DEADLINE - SECONDS)) -lt 40 ] && { echo "skipped $t: deadline" >> "$OUT/sanitizer.log"; rc=1; continue; }
-    timeout "$(tl 150)" compute-sanitizer --tool memcheck --target-processes all --error-exitcode 99 \
+    timeout "$(tl 240)" compute-sanitizer --tool memcheck --target-processes all --error-exitcode 99 \
       --print-limit 50 "$B/$t" -j1 --timeout 200 >> "$OUT/sanitizer.log" 2>&1 || rc=1
   done
   return $rc
@@ -131,7 +132,7 @@ run_sanitizer() {
 # Informational: the trainer end to end on CUDA (bf16) for one epoch of the demo task.
 run_e2e() {
   local run; run=$(mktemp -d)
-  timeout "$(tl 90)" "$B/ctcd" train "$root/recipes/demo.yaml" --set train.backend=cuda \
+  timeout "$(tl 60)" "$B/ctcd" train "$root/recipes/demo.yaml" --set train.backend=cuda \
     --set train.epochs=1 --set output="$run/demo" > "$OUT/e2e_cuda.log" 2>&1
 }
 
@@ -159,12 +160,12 @@ step() {  # step NAME FUNCTION [ARGS...]: runs it, records ok/FAIL (rc) and its 
     order+=(ctest)
     step ctest run_ctest || tail -30 "$OUT/ctest.log"
     if [ "$mode" = gpu ]; then
-      order+=(test_cuda_ops test_cuda_model sanitizer)
+      order+=(test_cuda_ops test_cuda_model)
       step test_cuda_ops run_cuda_suite test_cuda_ops
       step test_cuda_model run_cuda_suite test_cuda_model
-      step sanitizer run_sanitizer
-      order+=(e2e_cuda)
+      order+=(e2e_cuda sanitizer)
       step e2e_cuda run_e2e || tail -15 "$OUT/e2e_cuda.log"
+      step sanitizer run_sanitizer
       # The per-op error lines, failures first.
       grep -h -E 'FAIL|\[(FAIL|SKIP)|Synthesis' "$OUT"/test_cuda_*.log | head -60
       grep -h -E 'ERROR SUMMARY|Invalid|out of bounds' "$OUT/sanitizer.log" | sort | uniq -c | head -20
