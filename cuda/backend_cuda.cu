@@ -1,0 +1,204 @@
+/* backend_cuda.cu — the CUDA backend's wiring: device check and creation, memory ops
+ * (alloc/free/upload/download/memzero/sync, cast lives in elementwise.cu), the shared scratch
+ * buffer, and the op table. One stream for now; every op is queued on it in call order. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_common.cuh"
+#include "ctcd/backend_cuda.h"
+
+ctcd_status cuda_scratch(ctcd_backend *be, size_t bytes, void **out) {
+    cuda_impl *c = cuda_of(be);
+    if (bytes > c->scratch_bytes) {
+        /* Queued work may still read the old buffer. */
+        CUDA_CHECK(cudaStreamSynchronize(c->stream));
+        if (c->scratch) CUDA_CHECK(cudaFree(c->scratch));
+        c->scratch = NULL;
+        c->scratch_bytes = 0;
+        size_t want = bytes < ((size_t)1 << 20) ? ((size_t)1 << 20) : bytes + bytes / 4;
+        cudaError_t e = cudaMalloc(&c->scratch, want);
+        if (e != cudaSuccess) {
+            (void)cudaGetLastError();
+            c->scratch = NULL;
+            return ctcd_error_new(CTCD_E_NOMEM, __FILE__, __LINE__,
+                                  "cuda: out of device memory for %zu bytes of op scratch (%s)",
+                                  want, cudaGetErrorString(e));
+        }
+        c->scratch_bytes = want;
+    }
+    *out = c->scratch;
+    return CTCD_OK;
+}
+
+static ctcd_status cu_alloc(ctcd_backend *be, size_t bytes, const char *what, void **out) {
+    *out = NULL;
+    cudaError_t e = cudaMalloc(out, bytes ? bytes : 256);
+    if (e == cudaSuccess) return CTCD_OK;
+    (void)cudaGetLastError(); /* an allocation failure is not sticky; clear it */
+    *out = NULL;
+    size_t free_b = 0, total_b = 0;
+    (void)cudaMemGetInfo(&free_b, &total_b);
+    return ctcd_error_new(e == cudaErrorMemoryAllocation ? CTCD_E_NOMEM : CTCD_E_DEVICE,
+                          __FILE__, __LINE__,
+                          "cuda: cannot allocate %zu bytes (%.1f MiB) for %s on %s: %s "
+                          "(%.1f of %.1f MiB free)",
+                          bytes, bytes / 1048576.0, what ? what : "buffer",
+                          cuda_of(be)->device_name, cudaGetErrorString(e), free_b / 1048576.0,
+                          total_b / 1048576.0);
+}
+
+static void cu_free(ctcd_backend *be, void *p) {
+    (void)be;
+    if (p) (void)cudaFree(p);
+}
+
+/* Upload waits for the copy: callers may reuse or free the host buffer at once (pinned or
+ * pageable alike). Uploads are rare (weights, one batch per step). */
+static ctcd_status cu_upload(ctcd_backend *be, void *dst, const void *src, size_t bytes) {
+    if (!bytes) return CTCD_OK;
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(be)));
+    CUDA_CHECK(cudaStreamSynchronize(stream_of(be)));
+    return CTCD_OK;
+}
+
+static ctcd_status cu_download(ctcd_backend *be, void *dst, const void *src, size_t bytes) {
+    if (!bytes) return CTCD_OK;
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_of(be)));
+    CUDA_CHECK(cudaStreamSynchronize(stream_of(be)));
+    return CTCD_OK;
+}
+
+static ctcd_status cu_memzero(ctcd_backend *be, void *p, size_t bytes) {
+    if (!bytes) return CTCD_OK;
+    CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_of(be)));
+    return CTCD_OK;
+}
+
+static ctcd_status cu_sync(ctcd_backend *be) {
+    CUDA_CHECK(cudaStreamSynchronize(stream_of(be)));
+    return CTCD_OK;
+}
+
+static void cu_destroy(ctcd_backend *be) {
+    if (!be) return;
+    cuda_impl *c = cuda_of(be);
+    if (c) {
+        if (c->stream) (void)cudaStreamSynchronize(c->stream);
+        cuda_gemm_destroy(be);
+        if (c->scratch) (void)cudaFree(c->scratch);
+        if (c->stream) (void)cudaStreamDestroy(c->stream);
+        free(c);
+    }
+    free(be);
+}
+
+/* Checks that a usable device exists, with a message a user can act on. */
+static ctcd_status check_device(cuda_impl *c) {
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e == cudaErrorInsufficientDriver) {
+        (void)cudaGetLastError();
+        int rt = 0, drv = 0;
+        (void)cudaRuntimeGetVersion(&rt);
+        (void)cudaDriverGetVersion(&drv);
+        if (drv == 0)
+            return ctcd_error_new(CTCD_E_DEVICE, __FILE__, __LINE__,
+                                  "cuda: no CUDA device found (no NVIDIA driver is loaded)");
+        return ctcd_error_new(CTCD_E_DEVICE, __FILE__, __LINE__,
+                              "cuda: the NVIDIA driver (CUDA %d.%d) is older than this build's "
+                              "CUDA runtime %d.%d; update the driver",
+                              drv / 1000, (drv % 1000) / 10, rt / 1000, (rt % 1000) / 10);
+    }
+    if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0)) {
+        (void)cudaGetLastError();
+        return ctcd_error_new(CTCD_E_DEVICE, __FILE__, __LINE__, "cuda: no CUDA device found");
+    }
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        return ctcd_error_new(CTCD_E_DEVICE, __FILE__, __LINE__,
+                              "cuda: cannot query devices: %s (%s)", cudaGetErrorName(e),
+                              cudaGetErrorString(e));
+    }
+    CUDA_CHECK(cudaGetDevice(&c->device));
+    cudaDeviceProp prop;
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, c->device));
+    snprintf(c->device_name, sizeof c->device_name, "%s", prop.name);
+    c->sm_count = prop.multiProcessorCount;
+    c->smem_optin = prop.sharedMemPerBlockOptin;
+    /* The build embeds sm_90 machine code (and compute_90 PTX, which older chips cannot run). */
+    if (prop.major < 9)
+        return ctcd_error_new(CTCD_E_UNSUPPORTED, __FILE__, __LINE__,
+                              "cuda: device %d (%s) has compute capability %d.%d; this build "
+                              "targets sm_90 (Hopper) and newer",
+                              c->device, prop.name, prop.major, prop.minor);
+    return CTCD_OK;
+}
+
+static int env_is(const char *name, const char *value) {
+    const char *v = getenv(name);
+    return v && strcmp(v, value) == 0;
+}
+
+extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_backend **out) {
+    *out = NULL;
+    if (act_dtype != CTCD_BF16 && act_dtype != CTCD_F32)
+        return ctcd_error_new(CTCD_E_INVALID, __FILE__, __LINE__,
+                              "cuda: activation dtype must be BF16 or F32");
+    ctcd_backend *be = (ctcd_backend *)calloc(1, sizeof *be);
+    cuda_impl *c = (cuda_impl *)calloc(1, sizeof *c);
+    if (!be || !c) {
+        free(be);
+        free(c);
+        return ctcd_error_new(CTCD_E_NOMEM, __FILE__, __LINE__, "cuda: out of host memory");
+    }
+    be->impl = c;
+    be->destroy = cu_destroy;
+    ctcd_status st = check_device(c);
+    if (!st) {
+        cudaError_t e = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking);
+        if (e != cudaSuccess) st = cuda_error_status(e, "cudaStreamCreate", __FILE__, __LINE__);
+    }
+    c->lt_gelu = env_is("CTCD_CUDA_LT_GELU", "1");
+    c->nvtx = env_is("CTCD_NVTX", "detail");
+    if (!st) st = cuda_gemm_init(be);
+    if (st) {
+        cu_destroy(be);
+        return st;
+    }
+    be->name = "cuda";
+    be->device = CTCD_DEVICE_CUDA;
+    be->act_dtype = act_dtype;
+    be->alloc = cu_alloc;
+    be->free = cu_free;
+    be->upload = cu_upload;
+    be->download = cu_download;
+    be->memzero = cu_memzero;
+    be->cast = cuda_cast;
+    be->sync = cu_sync;
+    be->matmul_fwd = cuda_matmul_fwd;
+    be->matmul_bwd = cuda_matmul_bwd;
+    be->gelu_fwd = cuda_gelu_fwd;
+    be->gelu_bwd = cuda_gelu_bwd;
+    be->tanh_fwd = cuda_tanh_fwd;
+    be->tanh_bwd = cuda_tanh_bwd;
+    be->dropout_fwd = cuda_dropout_fwd;
+    be->dropout_bwd = cuda_dropout_bwd;
+    be->layernorm_fwd = cuda_layernorm_fwd;
+    be->layernorm_bwd = cuda_layernorm_bwd;
+    be->attention_aux_bytes = cuda_attention_aux_bytes;
+    be->attention_fwd = cuda_attention_fwd;
+    be->attention_bwd = cuda_attention_bwd;
+    be->embedding_fwd = cuda_embedding_fwd;
+    be->embedding_bwd = cuda_embedding_bwd;
+    be->gather_rows = cuda_gather_rows;
+    be->scatter_add_rows = cuda_scatter_add_rows;
+    be->loss = cuda_loss;
+    be->grad_sumsq = cuda_grad_sumsq;
+    be->adamw = cuda_adamw;
+    *out = be;
+    return CTCD_OK;
+}
+
+extern "C" ctcd_status ctcd_backend_cuda_create(ctcd_backend **out) {
+    return ctcd_backend_cuda_create_ex(CTCD_BF16, out);
+}

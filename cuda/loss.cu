@@ -1,0 +1,287 @@
+/* loss.cu — the fused lockstep loss on the device (contract: ctcd_loss_desc in backend.h;
+ * reference: src/cpu/cpu_loss.c).
+ *
+ * Three launches, all deterministic:
+ *   1. count labelled rows (integer, one block)           -> n_lab in scratch
+ *   2. one block per row: for both models, online max / Σexp at T = 1 and at T in one read of
+ *      the row, argmax, CE; a second read computes T²·KL(p_peer ‖ p_m) and writes both
+ *      logit gradients. Per-row values go to scratch partials[row][6].
+ *   3. one block sums the partials in a fixed order (double) and writes the terms.
+ * Statistics are fp32 (logits are read as act dtype and widened), exponentials use expf.
+ * The MSE variant (C == 1) uses one thread per row in step 2.
+ * Labels >= C are treated as unlabelled (the CPU reference reports them as an error; the
+ * batcher never produces them, and a device kernel cannot return an error cheaply). */
+#include <limits.h>
+#include <math.h>
+
+#include "cuda_common.cuh"
+
+enum { P_HARD0 = 0, P_HARD1, P_MUT0, P_MUT1, P_COR0, P_COR1, P_N };
+
+typedef struct loss_params {
+    int n_models, C;
+    int64_t rows;
+    float T, hard_w[2], mutual_w[2];
+    int kind;
+} loss_params;
+
+/* ---- block reductions (fixed order: warp shuffles, then warp 0 over the warp results) ---- */
+__device__ float block_sum(float v, float *sh) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+    v = warp_sum(v);
+    __syncthreads(); /* sh may still be read by a previous reduction */
+    if (lane == 0) sh[warp] = v;
+    __syncthreads();
+    float r = lane < nw ? sh[lane] : 0.0f;
+    return warp_sum(r); /* every warp reduces the same values in the same order */
+}
+
+__device__ float block_max(float v, float *sh) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) sh[warp] = v;
+    __syncthreads();
+    float r = lane < nw ? sh[lane] : -INFINITY;
+    return warp_max(r);
+}
+
+/* Larger value wins; ties go to the smaller index (the CPU's first maximum). */
+__device__ __forceinline__ void argmax_merge(float &v, int &i, float ov, int oi) {
+    if (ov > v || (ov == v && oi < i)) {
+        v = ov;
+        i = oi;
+    }
+}
+__device__ int block_argmax(float v, int i, float *shv, int *shi) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+    for (int o = 16; o > 0; o >>= 1)
+        argmax_merge(v, i, __shfl_xor_sync(0xffffffffu, v, o), __shfl_xor_sync(0xffffffffu, i, o));
+    __syncthreads();
+    if (lane == 0) {
+        shv[warp] = v;
+        shi[warp] = i;
+    }
+    __syncthreads();
+    v = lane < nw ? shv[lane] : -INFINITY;
+    i = lane < nw ? shi[lane] : INT_MAX;
+    for (int o = 16; o > 0; o >>= 1)
+        argmax_merge(v, i, __shfl_xor_sync(0xffffffffu, v, o), __shfl_xor_sync(0xffffffffu, i, o));
+    return i;
+}
+
+/* ---- 1. labelled rows ---- */
+__global__ void count_labelled_kernel(int64_t *n_lab, const int32_t *labels, const float *targets,
+                                      int64_t rows, int C, int mse) {
+    __shared__ long long sh[256];
+    long long c = 0;
+    for (int64_t r = threadIdx.x; r < rows; r += blockDim.x)
+        c += mse ? !isnan(targets[r]) : (labels[r] >= 0 && labels[r] < C);
+    sh[threadIdx.x] = c;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        long long s = 0;
+        for (int t = 0; t < (int)blockDim.x; t++) s += sh[t];
+        *n_lab = s;
+    }
+}
+
+/* ---- 2a. classification rows ---- */
+template <typename T>
+__global__ void ce_kl_row_kernel(float *partial, const T *z0, const T *z1, T *dz0, T *dz1,
+                                 const int32_t *labels, const int64_t *n_lab_p, loss_params P) {
+    __shared__ float sh[32];
+    __shared__ float shv[32];
+    __shared__ int shi[32];
+    const int64_t row = blockIdx.x;
+    const int C = P.C, M = P.n_models;
+    const float Tm = P.T, invT = 1.0f / P.T;
+    const T *z[2] = {z0 + (size_t)row * C, M == 2 ? z1 + (size_t)row * C : NULL};
+    T *dz[2] = {dz0 ? dz0 + (size_t)row * C : NULL, dz1 ? dz1 + (size_t)row * C : NULL};
+    const int y = labels[row];
+    const bool labelled = y >= 0 && y < C;
+    const int64_t n_lab = *n_lab_p;
+    float lse1[2] = {0.0f, 0.0f}, lseT[2] = {0.0f, 0.0f}, hard[2] = {0.0f, 0.0f};
+    int amax[2] = {0, 0};
+
+    /* Pass A: online max and both partition sums in one read. */
+    for (int m = 0; m < M; m++) {
+        float mx = -INFINITY, s1 = 0.0f, sT = 0.0f, bv = -INFINITY;
+        int bi = INT_MAX;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) {
+            const float v = ld(z[m], (size_t)c);
+            if (v > mx) {
+                if (mx != -INFINITY) {
+                    s1 *= expf(mx - v);
+                    sT *= expf((mx - v) * invT);
+                }
+                mx = v;
+            }
+            s1 += expf(v - mx);
+            sT += expf((v - mx) * invT);
+            if (v > bv) { /* c ascends per thread: strict > keeps the first maximum */
+                bv = v;
+                bi = c;
+            }
+        }
+        const float gmx = block_max(mx, sh);
+        const float f = mx == -INFINITY ? 0.0f : 1.0f;
+        const float S1 = block_sum(f * s1 * expf(mx - gmx), sh);
+        const float ST = block_sum(f * sT * expf((mx - gmx) * invT), sh);
+        lse1[m] = gmx + logf(S1);
+        lseT[m] = gmx * invT + logf(ST);
+        amax[m] = block_argmax(bv, bi, shv, shi);
+        if (labelled) hard[m] = lse1[m] - ld(z[m], (size_t)y);
+    }
+
+    /* Pass B: KL to the peer and the gradients. */
+    float wh[2], wm[2];
+    for (int m = 0; m < 2; m++) {
+        wh[m] = labelled && n_lab > 0 ? P.hard_w[m] / (float)n_lab : 0.0f;
+        wm[m] = M == 2 && P.mutual_w[m] != 0.0f ? P.mutual_w[m] * Tm / (float)P.rows : 0.0f;
+    }
+    float kl[2] = {0.0f, 0.0f};
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float v[2], lq[2], q[2];
+        for (int m = 0; m < M; m++) {
+            v[m] = ld(z[m], (size_t)c);
+            lq[m] = v[m] * invT - lseT[m];
+            q[m] = expf(lq[m]);
+        }
+        if (M == 2) {
+            kl[0] += q[1] * (lq[1] - lq[0]);
+            kl[1] += q[0] * (lq[0] - lq[1]);
+        }
+        for (int m = 0; m < M; m++) {
+            if (!dz[m]) continue;
+            float g = wh[m] * (expf(v[m] - lse1[m]) - (c == y ? 1.0f : 0.0f));
+            if (wm[m] != 0.0f) g += wm[m] * (q[m] - q[1 - m]);
+            st(dz[m], (size_t)c, g);
+        }
+    }
+    float klr[2] = {0.0f, 0.0f};
+    if (M == 2) {
+        klr[0] = block_sum(kl[0], sh);
+        klr[1] = block_sum(kl[1], sh);
+    }
+    if (threadIdx.x == 0) {
+        float *pr = partial + (size_t)row * P_N;
+        for (int m = 0; m < 2; m++) {
+            const bool on = m < M;
+            pr[P_HARD0 + m] = on ? hard[m] : 0.0f;
+            pr[P_MUT0 + m] = on ? Tm * Tm * klr[m] : 0.0f;
+            pr[P_COR0 + m] = on && labelled && amax[m] == y ? 1.0f : 0.0f;
+        }
+    }
+}
+
+/* ---- 2b. regression rows (C == 1) ---- */
+template <typename T>
+__global__ void mse_row_kernel(float *partial, const T *z0, const T *z1, T *dz0, T *dz1,
+                               const float *targets, const int64_t *n_lab_p, loss_params P) {
+    const int64_t n_lab = *n_lab_p;
+    for (int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; r < P.rows;
+         r += (int64_t)gridDim.x * blockDim.x) {
+        const float y = targets[r];
+        const bool lab = !isnan(y);
+        const float zz[2] = {ld(z0, (size_t)r), P.n_models == 2 ? ld(z1, (size_t)r) : 0.0f};
+        T *dz[2] = {dz0, dz1};
+        float *pr = partial + (size_t)r * P_N;
+        for (int m = 0; m < 2; m++) {
+            pr[P_HARD0 + m] = pr[P_MUT0 + m] = pr[P_COR0 + m] = 0.0f;
+            if (m >= P.n_models) continue;
+            const float z = zz[m], zp = P.n_models == 2 ? zz[1 - m] : 0.0f;
+            if (lab) pr[P_HARD0 + m] = (z - y) * (z - y);
+            if (P.n_models == 2) pr[P_MUT0 + m] = (z - zp) * (z - zp);
+            if (!dz[m]) continue;
+            float g = lab && n_lab > 0 ? P.hard_w[m] * 2.0f * (z - y) / (float)n_lab : 0.0f;
+            if (P.n_models == 2 && P.mutual_w[m] != 0.0f)
+                g += P.mutual_w[m] * 2.0f * (z - zp) / (float)P.rows;
+            st(dz[m], (size_t)r, g);
+        }
+    }
+}
+
+/* ---- 3. terms ---- */
+#define FIN_THREADS 256
+__global__ void loss_finish_kernel(float *terms, const float *partial, const int64_t *n_lab_p,
+                                   loss_params P) {
+    __shared__ double sh[P_N][FIN_THREADS];
+    double acc[P_N];
+    for (int k = 0; k < P_N; k++) acc[k] = 0.0;
+    for (int64_t r = threadIdx.x; r < P.rows; r += FIN_THREADS)
+        for (int k = 0; k < P_N; k++) acc[k] += (double)partial[(size_t)r * P_N + k];
+    for (int k = 0; k < P_N; k++) sh[k][threadIdx.x] = acc[k];
+    __syncthreads();
+    for (int w = FIN_THREADS / 2; w > 0; w >>= 1) { /* fixed tree: deterministic */
+        if ((int)threadIdx.x < w)
+            for (int k = 0; k < P_N; k++) sh[k][threadIdx.x] += sh[k][threadIdx.x + w];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        const int64_t n_lab = *n_lab_p;
+        for (int i = 0; i < CTCD_LOSS_NTERMS; i++) terms[i] = 0.0f;
+        for (int m = 0; m < P.n_models; m++) {
+            const float hard = n_lab > 0 ? (float)(sh[P_HARD0 + m][0] / (double)n_lab) : 0.0f;
+            const float mutual = (float)(sh[P_MUT0 + m][0] / (double)P.rows);
+            terms[CTCD_TERM_HARD0 + m] = hard;
+            terms[CTCD_TERM_MUTUAL0 + m] = mutual;
+            terms[CTCD_TERM_TOTAL0 + m] = P.hard_w[m] * hard + P.mutual_w[m] * mutual;
+            terms[CTCD_TERM_CORRECT0 + m] = (float)sh[P_COR0 + m][0];
+        }
+    }
+}
+
+ctcd_status cuda_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss_io *io) {
+    NVTX_OP(be, "loss");
+    if (d->n_models < 1 || d->n_models > 2 || d->rows < 1 || d->classes < 1)
+        return ctcd_error_new(CTCD_E_INVALID, __FILE__, __LINE__,
+                              "loss: bad shape (models %d, rows %lld, classes %d)", d->n_models,
+                              (long long)d->rows, d->classes);
+    const int mse = d->kind == CTCD_LOSS_MSE;
+    if (mse && d->classes != 1)
+        return ctcd_error_new(CTCD_E_INVALID, __FILE__, __LINE__,
+                              "loss: MSE needs one output, got %d", d->classes);
+    if (!mse && !(d->temperature > 0.0f))
+        return ctcd_error_new(CTCD_E_INVALID, __FILE__, __LINE__,
+                              "loss: temperature must be > 0 (got %g)", (double)d->temperature);
+    if (!mse && d->rows > 0x7fffffffLL)
+        return ctcd_error_new(CTCD_E_UNSUPPORTED, __FILE__, __LINE__, "loss: too many rows");
+    loss_params P;
+    P.n_models = d->n_models;
+    P.C = d->classes;
+    P.rows = d->rows;
+    P.T = mse ? 1.0f : d->temperature;
+    for (int m = 0; m < 2; m++) {
+        P.hard_w[m] = d->hard_w[m];
+        P.mutual_w[m] = d->mutual_w[m];
+    }
+    P.kind = d->kind;
+    char *s = NULL;
+    const size_t part_bytes = ((size_t)d->rows * P_N * sizeof(float) + 255) & ~(size_t)255;
+    CTCD_TRY(cuda_scratch(be, part_bytes + 256, (void **)&s));
+    float *partial = (float *)s;
+    int64_t *n_lab = (int64_t *)(s + part_bytes);
+    cudaStream_t stream = stream_of(be);
+    count_labelled_kernel<<<1, 256, 0, stream>>>(n_lab, io->labels, io->targets, d->rows,
+                                                 d->classes, mse);
+    LAUNCH_CHECK("loss count");
+    const int threads = d->classes >= 4096 ? 512 : d->classes >= 256 ? 128 : 32;
+    ACT_DISPATCH(be->act_dtype, T, {
+        const T *z0 = (const T *)io->logits[0];
+        const T *z1 = d->n_models == 2 ? (const T *)io->logits[1] : NULL;
+        T *dz0 = (T *)io->dlogits[0];
+        T *dz1 = d->n_models == 2 ? (T *)io->dlogits[1] : NULL;
+        if (mse) {
+            mse_row_kernel<T><<<grid_1d(d->rows, 256), 256, 0, stream>>>(partial, z0, z1, dz0,
+                                                                       dz1, io->targets, n_lab, P);
+        } else {
+            ce_kl_row_kernel<T><<<(unsigned)d->rows, threads, 0, stream>>>(
+                partial, z0, z1, dz0, dz1, io->labels, n_lab, P);
+        }
+    });
+    LAUNCH_CHECK("loss rows");
+    loss_finish_kernel<<<1, FIN_THREADS, 0, stream>>>(io->terms, partial, n_lab, P);
+    LAUNCH_CHECK("loss finish");
+    return CTCD_OK;
+}

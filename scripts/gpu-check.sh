@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# gpu-check.sh — build ctcd with CUDA and run every suite on the GPU machine, in one call.
+#
+# Run from the repository root ON the device machine, with .gpu-debs carried
+# (made here by scripts/fetch-gpu-debs.sh), e.g. through the `run` tool:
+#     command: bash scripts/gpu-check.sh      carry: [".gpu-debs"]      timeout_s: 600
+# Steps, each under its own time limit so that the whole stays within ~8 minutes:
+#   1. unpack the .debs into .gpu-prefix/ (dpkg-deb -x, never into /), point the .pc files
+#      there, and use the prefix's pkg-config when the machine has none;
+#   2. configure (Ninja, Release, CUDA sm_90) and build everything with -j16;
+#   3. ctest for the CPU suites (-j8), then the CUDA suites directly with --verbose (their
+#      per-op max abs / rel error lines are the point of the run);
+#   4. (information) `ctcd train recipes/demo.yaml` for one epoch on the CUDA backend;
+#   5. compute-sanitizer memcheck over the CUDA suites (Criterion re-executes the binary per
+#      test; --target-processes all follows those children), in whatever time is left;
+# and copies the logs to $OUT (at most 8 files). The last lines printed are a summary table.
+#
+# Local checks without a GPU (this machine): GPU_CHECK_MODE=cpu builds the CPU-only project
+# against the unpacked prefix and runs two CPU suites, proving the prefix works:
+#     GPU_CHECK_MODE=cpu GPU_CHECK_BUILD=/tmp/gc-build bash scripts/gpu-check.sh
+set -uo pipefail
+
+root=$(pwd)
+mode=${GPU_CHECK_MODE:-gpu}
+P=${GPU_CHECK_PREFIX:-$root/.gpu-prefix}
+B=${GPU_CHECK_BUILD:-$root/build-gpu}
+OUT=${OUT:-$root/gpu-check-out}
+mkdir -p "$OUT"
+# Whole-script deadline (seconds since start): each step's timeout is capped by what is left,
+# so a slow step shortens the later ones instead of overrunning the call.
+DEADLINE=${GPU_CHECK_DEADLINE:-480}
+tl() { local left=$((DEADLINE - SECONDS)); [ "$left" -lt "$1" ] && echo $((left > 10 ? left : 10)) || echo "$1"; }
+log() { printf '[gpu-check %(%H:%M:%S)T] %s\n' -1 "$*"; }
+declare -A result
+
+# ---- 1. prefix -------------------------------------------------------------------------
+unpack_prefix() {
+  local n=0
+  [ -d .gpu-debs ] || { log "no .gpu-debs/ (run scripts/fetch-gpu-debs.sh here and carry it)"; return 1; }
+  rm -rf "$P"
+  mkdir -p "$P/pc" "$P/bin"
+  for f in .gpu-debs/*.deb; do
+    if command -v dpkg-deb >/dev/null; then
+      dpkg-deb -x "$f" "$P" || return 1
+    else  # no dpkg: a .deb is an ar archive holding data.tar.*
+      local tmp; tmp=$(mktemp -d)
+      (cd "$tmp" && ar x "$root/$f" && tar -xf data.tar.* -C "$P") || return 1
+      rm -rf "$tmp"
+    fi
+    n=$((n + 1))
+  done
+  # .pc files: real files only (Debian's openblas.pc symlink goes through /etc/alternatives,
+  # which dpkg-deb -x never creates); absolute /usr paths are moved into the prefix.
+  find "$P/usr" -name '*.pc' -type f | while read -r pc; do
+    sed -E "s#(^|[=[:space:]]|-I|-L)/usr(/|[[:space:]]|\$)#\1$P/usr\2#g" "$pc" > "$P/pc/$(basename "$pc")"
+  done
+  # Criterion's .pc lists Requires.private (libgit2, nanomsg, ...) whose -dev packages we do
+  # not carry; a shared-library link needs none of them.
+  cat > "$P/pc/criterion.pc" <<PC
+prefix=$P/usr
+includedir=\${prefix}/include
+libdir=\${prefix}/lib/x86_64-linux-gnu
+Name: criterion
+Description: Criterion (unpacked from Debian)
+Version: 2.4.1
+Libs: -L\${libdir} -lcriterion
+Cflags: -I\${includedir}
+PC
+  LIBDIRS="$P/usr/lib/x86_64-linux-gnu:$P/usr/lib/x86_64-linux-gnu/openblas-pthread"
+  if ! command -v pkg-config >/dev/null; then
+    cat > "$P/bin/pkg-config" <<SH
+#!/bin/sh
+LD_LIBRARY_PATH="$P/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$P/usr/bin/pkgconf" "\$@"
+SH
+    chmod +x "$P/bin/pkg-config"
+    export PATH="$P/bin:$PATH"
+    log "using the prefix's pkgconf as pkg-config"
+  fi
+  # Only the prefix's .pc files: nothing resolves to a system copy by accident.
+  # (No CMAKE_PREFIX_PATH: CMake would add the prefix's unpatched pkgconfig dirs in front.)
+  export PKG_CONFIG_LIBDIR="$P/pc"
+  unset PKG_CONFIG_PATH
+  log "unpacked $n packages into $P; pkg-config yaml-0.1 -> $(pkg-config --libs yaml-0.1)"
+}
+
+# ---- 2. configure + build ----------------------------------------------------------------
+configure_build() {
+  local cuda_flag=ON nvcc_arg=()
+  if [ "$mode" = cpu ]; then cuda_flag=OFF; fi
+  if [ "$cuda_flag" = ON ]; then
+    local nvcc; nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+    nvcc_arg=(-DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_CUDA_ARCHITECTURES=90)
+  fi
+  local gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
+  # DT_RPATH (not RUNPATH: --disable-new-dtags) so that libcriterion's own dependencies
+  # (libgit2, nanomsg, ...) are found in the prefix too, with no LD_LIBRARY_PATH.
+  local ldflags="-Wl,--disable-new-dtags -Wl,-rpath,$LIBDIRS -Wl,-rpath-link,$LIBDIRS"
+  rm -rf "$B"
+  timeout "$(tl 120)" cmake -S "$root" -B "$B" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DCTCD_CUDA="$cuda_flag" "${nvcc_arg[@]}" -DCTCD_TESTS=ON -DCTCD_WERROR=OFF \
+    -DCMAKE_EXE_LINKER_FLAGS="$ldflags" > "$OUT/build.log" 2>&1 || return 1
+  local jobs; jobs=$(nproc); [ "$mode" = cpu ] && jobs=2
+  timeout "$(tl 300)" cmake --build "$B" -j "$jobs" >> "$OUT/build.log" 2>&1
+}
+
+# ---- 3./4. tests -------------------------------------------------------------------------
+run_ctest() {
+  local excl=(-E 'test_cuda_')
+  local par=8; [ "$mode" = cpu ] && par=2
+  local sel=(); [ "$mode" = cpu ] && sel=(-R 'test_(loss|adamw)$')
+  OMP_NUM_THREADS=2 timeout "$(tl 180)" ctest --test-dir "$B" --output-on-failure -j "$par" \
+    "${excl[@]}" "${sel[@]}" --timeout 200 > "$OUT/ctest.log" 2>&1
+}
+
+run_cuda_suite() {  # $1 = suite binary name
+  timeout "$(tl 150)" "$B/$1" -j1 --verbose --timeout 120 > "$OUT/$1.log" 2>&1
+}
+
+run_sanitizer() {
+  command -v compute-sanitizer >/dev/null || { echo "compute-sanitizer not found" > "$OUT/sanitizer.log"; return 1; }
+  : > "$OUT/sanitizer.log"
+  local rc=0
+  # Each Criterion test is its own process: the sanitizer's start-up cost is paid per test.
+  for t in test_cuda_model test_cuda_ops; do
+    [ $((DEADLINE - SECONDS)) -lt 40 ] && { echo "skipped $t: deadline" >> "$OUT/sanitizer.log"; rc=1; continue; }
+    timeout "$(tl 240)" compute-sanitizer --tool memcheck --target-processes all --error-exitcode 99 \
+      --print-limit 50 "$B/$t" -j1 --timeout 200 >> "$OUT/sanitizer.log" 2>&1 || rc=1
+  done
+  return $rc
+}
+
+# Informational: the trainer end to end on CUDA (bf16) for one epoch of the demo task.
+run_e2e() {
+  local run; run=$(mktemp -d)
+  timeout "$(tl 60)" "$B/ctcd" train "$root/recipes/demo.yaml" --set train.backend=cuda \
+    --set train.epochs=1 --set output="$run/demo" > "$OUT/e2e_cuda.log" 2>&1
+}
+
+step() {  # step NAME FUNCTION [ARGS...]: runs it, records ok/FAIL (rc) and its time
+  local name=$1; shift
+  local t0=$SECONDS
+  log "$name ..."
+  "$@"; local rc=$?
+  result[$name]="$([ $rc -eq 0 ] && echo ok || echo "FAIL (rc $rc)") in $((SECONDS - t0)) s"
+  log "$name: ${result[$name]}"
+  return $rc
+}
+
+{
+  log "mode $mode; root $root; out $OUT"
+  if [ "$mode" = gpu ]; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -2
+    (nvcc --version || /usr/local/cuda/bin/nvcc --version) 2>&1 | tail -1
+  fi
+  cmake --version | head -1
+  order=(prefix build)
+  step prefix unpack_prefix || { log "prefix failed"; exit 1; }
+  step build configure_build || { tail -40 "$OUT/build.log"; log "build failed"; }
+  if [ "${result[build]:0:2}" = ok ]; then
+    order+=(ctest)
+    step ctest run_ctest || tail -30 "$OUT/ctest.log"
+    if [ "$mode" = gpu ]; then
+      order+=(test_cuda_ops test_cuda_model)
+      step test_cuda_ops run_cuda_suite test_cuda_ops
+      step test_cuda_model run_cuda_suite test_cuda_model
+      order+=(e2e_cuda sanitizer)
+      step e2e_cuda run_e2e || tail -15 "$OUT/e2e_cuda.log"
+      step sanitizer run_sanitizer
+      # The per-op error lines, failures first.
+      grep -h -E 'FAIL|\[(FAIL|SKIP)|Synthesis' "$OUT"/test_cuda_*.log | head -60
+      grep -h -E 'ERROR SUMMARY|Invalid|out of bounds' "$OUT/sanitizer.log" | sort | uniq -c | head -20
+    else
+      ldd "$B/test_loss" | grep -E 'yaml|cjson|utf8proc|openblas|criterion|git2'
+    fi
+  fi
+  echo
+  echo "==== gpu-check summary ($mode) ===="
+  for k in "${order[@]}"; do printf '  %-16s %s\n' "$k" "${result[$k]:-not run}"; done
+} 2>&1 | tee "$OUT/gpu-check.log"
