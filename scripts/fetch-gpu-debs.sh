@@ -30,3 +30,18 @@ rm -f "$out"/*.deb
 (cd "$out" && apt-get download "${dev[@]}" $closure)
 echo "fetched $(ls "$out"/*.deb | wc -l) packages into $out ($(du -sh "$out" | cut -f1)):"
 ls "$out"
+
+# Third-party data the GPU checks read (never committed; .data/ is git-ignored): the BERT
+# vocabulary and every GLUE dev file present, for the tokenizer comparison with transformers.
+data=${CTCD_DATA_DIR:-../shared/data}
+if [ -d "$data" ]; then
+    mkdir -p .data/vocab
+    cp "$data/vocab/bert-base-uncased-vocab.txt" .data/vocab/ 2>/dev/null || true
+    for f in "$data"/glue/*/dev*.tsv; do
+        [ -f "$f" ] || continue
+        t=$(basename "$(dirname "$f")")
+        mkdir -p ".data/glue/$t"
+        cp "$f" ".data/glue/$t/"
+    done
+    echo "copied the vocabulary and GLUE dev files into .data ($(du -sh .data | cut -f1)); carry [\".gpu-debs\", \".data\"]"
+fi

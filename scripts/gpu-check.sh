@@ -3,7 +3,7 @@
 #
 # Run from the repository root ON the device machine, with .gpu-debs carried
 # (made here by scripts/fetch-gpu-debs.sh), e.g. through the `run` tool:
-#     command: bash scripts/gpu-check.sh      carry: [".gpu-debs"]      timeout_s: 600
+#     command: bash scripts/gpu-check.sh   carry: [".gpu-debs", ".data"]   timeout_s: 600
 # Steps, each under its own time limit so that the whole stays within ~8 minutes:
 #   1. unpack the .debs into .gpu-prefix/ (dpkg-deb -x, never into /), point the .pc files
 #      there, and use the prefix's pkg-config when the machine has none;
@@ -11,6 +11,7 @@
 #   3. ctest for the CPU suites (-j8), then the CUDA suites directly with --verbose (their
 #      per-op max abs / rel error lines are the point of the run);
 #   4. (information) `ctcd train recipes/demo.yaml` for one epoch on the CUDA backend;
+#      then tests/hf/check_hf.py (transformers <-> ctcd checkpoints and logits);
 #   5. compute-sanitizer memcheck over the CUDA suites (Criterion re-executes the binary per
 #      test; --target-processes all follows those children), in whatever time is left;
 # and copies the logs to $OUT (at most 8 files). The last lines printed are a summary table.
@@ -136,6 +137,28 @@ run_e2e() {
     --set train.epochs=1 --set output="$run/demo" > "$OUT/e2e_cuda.log" 2>&1
 }
 
+# tests/hf/check_hf.py: HF checkpoints into ctcd (CPU fp32 and CUDA bf16 logits) and ctcd's
+# exports into transformers (no missing/unexpected keys, same logits).
+# With .data/ carried (scripts/fetch-gpu-debs.sh copies the vocabulary and GLUE dev files
+# there), also the tokenizer: tricky inputs and every carried dev file, ids diffed with HF.
+run_hf() {
+  local v="$root/.data/vocab/bert-base-uncased-vocab.txt" va=() rc=0
+  [ -f "$v" ] && va=(--vocab "$v")
+  timeout "$(tl 120)" python3 "$root/tests/hf/check_hf.py" --ctcd "$B/ctcd" --cuda "${va[@]}" \
+    > "$OUT/hf_check.log" 2>&1 || rc=1
+  [ -f "$v" ] || return $rc
+  for f in "$root"/.data/glue/*/dev*.tsv; do
+    [ -f "$f" ] || continue
+    local a b; a=$(mktemp); b=$(mktemp)
+    python3 "$root/scripts/check_tokenizer_hf.py" --vocab "$v" --max-len 128 "$f" > "$a" 2>>"$OUT/hf_check.log"
+    "$B/benchmarks/tokenize_bench" --dump --vocab "$v" --max-len 128 "$f" > "$b" 2>>"$OUT/hf_check.log"
+    if cmp -s "$a" "$b"; then echo "PASS tokenizer $f: $(wc -l < "$a") examples identical" >> "$OUT/hf_check.log"
+    else echo "FAIL tokenizer $f: $(diff "$a" "$b" | grep -c '^<') lines differ" >> "$OUT/hf_check.log"; rc=1; fi
+    rm -f "$a" "$b"
+  done
+  return $rc
+}
+
 step() {  # step NAME FUNCTION [ARGS...]: runs it, records ok/FAIL (rc) and its time
   local name=$1; shift
   local t0=$SECONDS
@@ -163,8 +186,9 @@ step() {  # step NAME FUNCTION [ARGS...]: runs it, records ok/FAIL (rc) and its 
       order+=(test_cuda_ops test_cuda_model)
       step test_cuda_ops run_cuda_suite test_cuda_ops
       step test_cuda_model run_cuda_suite test_cuda_model
-      order+=(e2e_cuda sanitizer)
+      order+=(e2e_cuda hf_check sanitizer)
       step e2e_cuda run_e2e || tail -15 "$OUT/e2e_cuda.log"
+      step hf_check run_hf; grep -E '^(PASS|FAIL)|hf check' "$OUT/hf_check.log"
       step sanitizer run_sanitizer
       # The per-op error lines, failures first.
       grep -h -E 'FAIL|\[(FAIL|SKIP)|Synthesis' "$OUT"/test_cuda_*.log | head -60
