@@ -26,6 +26,9 @@
 #endif
 #endif
 
+/* lt_loader.cu: loads libcublasLt on first use; an error names what is missing. */
+extern "C" ctcd_status ctcd_cuda_lt_load(void);
+
 /* ---- errors ---------------------------------------------------------------------------- */
 
 static inline ctcd_status cuda_error_status(cudaError_t e, const char *expr, const char *file,

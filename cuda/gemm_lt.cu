@@ -28,6 +28,7 @@
 
 ctcd_status cuda_gemm_init(ctcd_backend *be) {
     cuda_impl *c = cuda_of(be);
+    CTCD_TRY(ctcd_cuda_lt_load()); /* a missing libcublasLt is an error, not a crash */
     CUBLAS_CHECK(cublasLtCreate(&c->lt));
     CUDA_CHECK(cudaMalloc(&c->lt_ws, LT_WORKSPACE_BYTES));
     c->lt_ws_bytes = LT_WORKSPACE_BYTES;
