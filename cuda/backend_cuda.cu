@@ -139,6 +139,24 @@ static int env_is(const char *name, const char *value) {
     return v && strcmp(v, value) == 0;
 }
 
+/* Phase ranges (DESIGN.md section 4) are always on: a handful per step costs nothing;
+ * per-op ranges are the CTCD_NVTX=detail ones (NVTX_OP). */
+static void cu_range_push(ctcd_backend *be, const char *name) {
+    (void)be;
+#ifdef CTCD_HAVE_NVTX
+    nvtxRangePushA(name);
+#else
+    (void)name;
+#endif
+}
+
+static void cu_range_pop(ctcd_backend *be) {
+    (void)be;
+#ifdef CTCD_HAVE_NVTX
+    nvtxRangePop();
+#endif
+}
+
 extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_backend **out) {
     *out = NULL;
     if (act_dtype != CTCD_BF16 && act_dtype != CTCD_F32)
@@ -175,6 +193,8 @@ extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_ba
     be->memzero = cu_memzero;
     be->cast = cuda_cast;
     be->sync = cu_sync;
+    be->range_push = cu_range_push;
+    be->range_pop = cu_range_pop;
     be->matmul_fwd = cuda_matmul_fwd;
     be->matmul_bwd = cuda_matmul_bwd;
     be->gelu_fwd = cuda_gelu_fwd;

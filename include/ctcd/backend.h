@@ -108,6 +108,10 @@ struct ctcd_backend {
     ctcd_status (*cast)(ctcd_backend *be, void *dst, ctcd_dtype dst_dt, const void *src,
                         ctcd_dtype src_dt, int64_t n);
     ctcd_status (*sync)(ctcd_backend *be);
+    /* Profiler ranges around phases of the step (NVTX on CUDA: "step", "fwd/large", "loss",
+     * ...). NULL when the backend has no profiler; use ctcd_range_push/pop. */
+    void (*range_push)(ctcd_backend *be, const char *name);
+    void (*range_pop)(ctcd_backend *be);
 
     /* ---- linear layers ----
      * out[M,N] = act(inp[M,K] · w[N,K]ᵀ + bias[N]). bias may be NULL. With act == GELU,
@@ -202,6 +206,13 @@ struct ctcd_backend {
                          float *m, float *v, int64_t n, int64_t n_decay,
                          const float *sumsq, const ctcd_adamw_hparams *h);
 };
+
+static inline void ctcd_range_push(ctcd_backend *be, const char *name) {
+    if (be->range_push) be->range_push(be, name);
+}
+static inline void ctcd_range_pop(ctcd_backend *be) {
+    if (be->range_pop) be->range_pop(be);
+}
 
 /* The CPU reference backend (always available). */
 ctcd_status ctcd_backend_cpu_create(ctcd_backend **out);

@@ -30,6 +30,7 @@ ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
         if (!logits[s])
             st = CTCD_ERR(CTCD_E_NOMEM, "out of memory evaluating %s", t->dev[s].name);
     }
+    ctcd_range_push(t->be, "eval");
     for (int i = 0; !st && i < t->n_models; i++) {
         for (int s = 0; !st && s < t->n_dev; s++)
             st = ctcd_model_predict(t->models[i], &t->dev[s], t->rc.eval.batch,
@@ -38,6 +39,7 @@ ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
             st = ctcd_glue_metrics(t->metric, t->n_dev, (const float *const *)logits, gold, C,
                                    &res->m[i]);
     }
+    ctcd_range_pop(t->be);
     for (int s = 0; s < t->n_dev; s++) free(logits[s]);
     return st;
 }

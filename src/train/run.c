@@ -66,7 +66,10 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
               (long long)t->steps_per_epoch, t->rc.train.batch, t->be->name);
     while (t->step < t->total_steps) {
         const ctcd_batch *b;
-        if (!ctcd_batcher_next(&t->batcher, &b)) {
+        ctcd_range_push(t->be, "data");
+        const int got = ctcd_batcher_next(&t->batcher, &b);
+        ctcd_range_pop(t->be);
+        if (!got) {
             if (eval_every == 0 && last_eval_step != t->step) {
                 CTCD_TRY(evaluate_and_log(t, epoch, final, best));
                 last_eval_step = t->step;

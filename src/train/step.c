@@ -39,15 +39,25 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int B, float ramp) {
     return d;
 }
 
-ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats) {
+/* Names of the profiler ranges of each model slot's phases (NVTX on CUDA). */
+static const char *range_name(const ctcd_trainer *t, int i, int bwd) {
+    static const char *const names[2][2] = {{"fwd/large", "bwd/large"}, {"fwd/small", "bwd/small"}};
+    return names[t->role[i]][bwd];
+}
+
+/* The step itself: every phase inside its own profiler range. */
+static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats,
+                               int64_t step) {
     ctcd_backend *be = t->be;
-    const int64_t step = t->step;
     ctcd_batch_dev db;
     CTCD_TRY(ctcd_trainer_upload_batch(t, b, &db));
 
     for (int i = 0; i < t->n_models; i++) {
-        CTCD_TRY(ctcd_model_zero_grad(t->models[i]));
-        CTCD_TRY(ctcd_model_forward(t->models[i], &db, 1, step));
+        ctcd_range_push(be, range_name(t, i, 0));
+        ctcd_status st = ctcd_model_zero_grad(t->models[i]);
+        if (!st) st = ctcd_model_forward(t->models[i], &db, 1, step);
+        ctcd_range_pop(be);
+        CTCD_TRY(st);
     }
 
     const float ramp = (float)ctcd_ramp_factor(step, t->rc.distill.ramp_steps);
@@ -60,12 +70,21 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
     io.labels = t->d_labels;
     io.targets = t->d_targets;
     io.terms = t->d_terms;
-    CTCD_TRY(be->loss(be, &desc, &io));
+    ctcd_range_push(be, "loss");
+    ctcd_status st = be->loss(be, &desc, &io);
+    ctcd_range_pop(be);
+    CTCD_TRY(st);
 
-    for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_model_backward(t->models[i], &db, step));
+    for (int i = 0; i < t->n_models; i++) {
+        ctcd_range_push(be, range_name(t, i, 1));
+        st = ctcd_model_backward(t->models[i], &db, step);
+        ctcd_range_pop(be);
+        CTCD_TRY(st);
+    }
 
     const double f = ctcd_lr_factor(step, t->total_steps, t->warmup_steps);
-    for (int i = 0; i < t->n_models; i++) {
+    ctcd_range_push(be, "optim");
+    for (int i = 0; !st && i < t->n_models; i++) {
         ctcd_adamw_hparams h = {
             .lr = (float)(t->rc.train.lr[t->role[i]] * f),
             .beta1 = t->rc.train.adam_beta1,
@@ -77,10 +96,20 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
         };
         stats->lr[i] = h.lr;
         stats->mutual_w[i] = desc.mutual_w[i];
-        CTCD_TRY(ctcd_model_optimizer_step(t->models[i], &h, &stats->grad_norm[i]));
+        st = ctcd_model_optimizer_step(t->models[i], &h, &stats->grad_norm[i]);
     }
+    ctcd_range_pop(be);
+    CTCD_TRY(st);
+    return be->download(be, stats->terms, t->d_terms, sizeof stats->terms);
+}
 
-    CTCD_TRY(be->download(be, stats->terms, t->d_terms, sizeof stats->terms));
+ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats) {
+    ctcd_backend *be = t->be;
+    const int64_t step = t->step;
+    ctcd_range_push(be, "step");
+    ctcd_status st = step_phases(t, b, stats, step);
+    ctcd_range_pop(be);
+    CTCD_TRY(st);
     stats->B = b->B;
     stats->T = b->T;
     for (int i = 0; i < t->n_models; i++)
