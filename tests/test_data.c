@@ -239,8 +239,9 @@ Test(metrics, glue_task_metrics_and_score) {
     cr_assert_float_eq(ctcd_metric_get(&m, "acc_m"), 5.0 / 8, 1e-12);
     cr_assert_float_eq(ctcd_metric_get(&m, "acc_mm"), 1.0, 1e-12);
     cr_assert_float_eq(m.score, (5.0 / 8 + 1.0) / 2, 1e-12);
-    cr_assert_not_null(ctcd_glue_metrics(CTCD_GLUE_ACC_MM, 1, lg2, gd2, 2, &m),
-                       "MNLI with one split must be an error");
+    ctcd_status st = ctcd_glue_metrics(CTCD_GLUE_ACC_MM, 1, lg2, gd2, 2, &m);
+    cr_assert_not_null(st, "MNLI with one split must be an error");
+    ctcd_status_free(st);
 
     /* STS-B: a perfect linear prediction has Pearson 1; ranks give Spearman 1. */
     const float y[5] = {0.5f, 1.0f, 2.5f, 4.0f, 5.0f}, z[5] = {1.0f, 2.0f, 5.0f, 8.0f, 10.0f};
@@ -251,8 +252,9 @@ Test(metrics, glue_task_metrics_and_score) {
     cr_assert_null(ctcd_glue_metrics(CTCD_GLUE_PEARSON_SPEARMAN, 1, lr, gr, 1, &m));
     cr_assert_float_eq(ctcd_metric_get(&m, "pearson"), 1.0, 1e-6);
     cr_assert_float_eq(ctcd_metric_get(&m, "spearman"), 1.0, 1e-12);
-    cr_assert_not_null(ctcd_glue_metrics(CTCD_GLUE_PEARSON_SPEARMAN, 1, lg, gd, 2, &m),
-                       "regression metric on 2-class logits must be an error");
+    st = ctcd_glue_metrics(CTCD_GLUE_PEARSON_SPEARMAN, 1, lg, gd, 2, &m);
+    cr_assert_not_null(st, "regression metric on 2-class logits must be an error");
+    ctcd_status_free(st);
 
     const double tasks[3] = {0.5, 0.7, 0.9};
     cr_assert_float_eq(ctcd_glue_score(tasks, 3), 0.7, 1e-12);
