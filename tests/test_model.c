@@ -264,3 +264,34 @@ Test(model_graph, masked_lm_batch_over_capacity_is_an_error) {
     ctcd_status_free(st);
     fixture_free(&f);
 }
+
+Test(model_grad, masked_lm_gathered_rows_equal_the_full_sequence_path) {
+    /* The head on the masked rows only must give the loss and every gradient of the head on
+     * all B·T rows with the unmasked rows unlabelled (label -1). */
+    fixture g, full;
+    const int lens[3] = {6, 4, 2};
+    fixture_make(&g, 3, 6, lens, 0.1f, CTCD_HEAD_MLM);
+    fixture_make(&full, 3, 6, lens, 0.1f, CTCD_HEAD_MLM);
+    for (int i = 0; i < 18; i++) {
+        full.pred[i] = i;
+        full.labels[i] = -1;
+    }
+    for (int64_t k = 0; k < g.b.n_pred; k++) full.labels[g.pred[k]] = g.labels[k];
+    full.b.n_pred = 18;
+    cr_assert_null(ctcd_model_zero_grad(g.m));
+    cr_assert_null(ctcd_model_zero_grad(full.m));
+    const float lg = loss_of(&g), lf = loss_of(&full);
+    cr_assert_float_eq(lg, lf, 1e-6f * fabsf(lf), "gathered loss %.8g vs full %.8g", lg, lf);
+    cr_assert_null(ctcd_model_backward(g.m, &g.b, 5));
+    cr_assert_null(ctcd_model_backward(full.m, &full.b, 5));
+    double max_abs = 0, max_diff = 0;
+    for (int64_t j = 0; j < g.m->lay.n_total; j++) {
+        max_abs = fmax(max_abs, fabs(full.m->grads[j]));
+        max_diff = fmax(max_diff, fabs(g.m->grads[j] - full.m->grads[j]));
+    }
+    cr_assert_gt(max_abs, 1e-3, "no gradient");
+    cr_assert_leq(max_diff, 1e-5 * max_abs, "gradients differ by %.3g (max %.3g)", max_diff,
+                  max_abs);
+    fixture_free(&g);
+    fixture_free(&full);
+}
