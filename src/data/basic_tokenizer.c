@@ -264,12 +264,12 @@ ctcd_status ctcd_tokenizer_encode(ctcd_tokenizer *t, const char *a, size_t a_len
     }
     size_t n = 0;
     ids[n++] = t->special.cls;
-    memcpy(ids + n, s->a.v, la * sizeof *ids);
+    if (la) memcpy(ids + n, s->a.v, la * sizeof *ids); /* an empty text has no buffer yet */
     n += la;
     ids[n++] = t->special.sep;
     size_t n0 = n;
     if (b) {
-        memcpy(ids + n, s->b.v, lb * sizeof *ids);
+        if (lb) memcpy(ids + n, s->b.v, lb * sizeof *ids);
         n += lb;
         ids[n++] = t->special.sep;
     }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# run.sh — builds the libFuzzer targets (clang, ASan + UBSan, build-fuzz/) and runs each for
+# SECONDS (default 60) starting from our seed corpus in tests/fuzz/corpus/<target>/.
+# Exit status non-zero on any crash, leak, timeout or sanitizer report; the reproducer is
+# left in build-fuzz/artifacts/. usage: tests/fuzz/run.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(recipe glue tokenizer safetensors shard)
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTCD_FUZZ=ON \
+    -DCTCD_CUDA=OFF -DCTCD_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" >/dev/null
+mkdir -p build-fuzz/artifacts
+status=0
+for t in "${targets[@]}"; do
+    work=build-fuzz/corpus-$t
+    mkdir -p "$work"
+    cp -n tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
+    echo "== fuzz_$t for ${secs}s"
+    # Corpus entries found here stay in build-fuzz (not committed); -rss_limit_mb bounds
+    # memory, -timeout flags inputs that take over 10 s.
+    if ! OMP_NUM_THREADS=1 build-fuzz/fuzz/fuzz_"$t" "$work" -max_total_time="$secs" \
+        -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1 \
+        -artifact_prefix=build-fuzz/artifacts/"$t"- 2>build-fuzz/fuzz_"$t".log; then
+        echo "fuzz_$t FAILED: see build-fuzz/fuzz_$t.log and build-fuzz/artifacts/"
+        tail -30 build-fuzz/fuzz_"$t".log
+        status=1
+    else
+        grep -E "stat::number_of_executed_units|stat::peak_rss_mb" build-fuzz/fuzz_"$t".log | tr '\n' ' '
+        echo
+    fi
+done
+exit $status
