@@ -55,6 +55,16 @@ typedef struct ctcd_recipe {
         int64_t max_dev_examples;    /* 0 = all; else the first N of each dev split */
         ctcd_demo_recipe demo;
     } data;
+    struct {
+        char corpus[CTCD_PATH_MAX];  /* task mlm: a text file or a directory of them */
+        float dev_fraction;          /* share of the corpus held out for evaluation */
+        int doc_per_line;            /* one document per line (else blank-line blocks) */
+        float mask_prob;             /* 0.15 */
+        int whole_word;
+        int max_predictions;         /* masked rows per sequence; 0 = from mask_prob */
+        int64_t eval_batches;        /* held-out batches per evaluation */
+        char cache[CTCD_PATH_MAX];   /* directory of tokenised corpus shards */
+    } pretrain;
     ctcd_model_recipe models[CTCD_N_ROLES];
     struct {
         float temperature;

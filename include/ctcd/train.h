@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "ctcd/backend.h"
+#include "ctcd/corpus.h"
 #include "ctcd/data.h"
 #include "ctcd/glue.h"
 #include "ctcd/metrics.h"
@@ -67,6 +68,14 @@ typedef struct ctcd_trainer {
     int32_t *d_ids, *d_types, *d_mask, *d_cls, *d_labels;  /* (B_cap·T_cap) / (B_cap) */
     float *d_targets;         /* (B_cap) */
     float *d_terms;           /* F32[CTCD_LOSS_NTERMS] */
+    /* masked-LM pre-training (task "mlm", src/train/pretrain.c) */
+    int head;                 /* ctcd_head of the models */
+    int max_predictions;      /* masked rows per sequence the models are sized for */
+    int64_t R_cap;            /* masked rows per batch (B_cap · max_predictions) */
+    int32_t *d_pred_idx, *d_pred_labels;  /* (R_cap) */
+    ctcd_shard shard;         /* the corpus (train and dev views below point into it) */
+    ctcd_shard train_view, dev_view;
+    ctcd_mlm_batcher mlm, mlm_dev;
     FILE *log;                /* <output>/log.jsonl or NULL */
     FILE *evlog;              /* <output>/eval.jsonl or NULL */
 } ctcd_trainer;
@@ -77,6 +86,9 @@ ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out);
 void ctcd_trainer_destroy(ctcd_trainer *t);
 /* One lockstep step on a host batch (src/train/step.c). */
 ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats);
+/* The same step on a masked-LM batch: the loss runs over the masked rows only. */
+ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
+                                  ctcd_step_stats *stats);
 /* Runs a classification/regression model over every example of d (dropout off) in
  * batches of up to `batch` rows padded to at most max_len, writing logits (d->n, n_labels)
  * in dataset order (src/train/predict.c). */
@@ -84,6 +96,11 @@ ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, 
                                float *logits);
 /* Evaluates every model on every dev split (dropout off) with the task's metrics. */
 ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
+/* Masked-LM pre-training (task "mlm", src/train/pretrain.c): corpus shard, held-out split,
+ * both models with the masked-LM head; ctcd_trainer_run then pre-trains them. */
+ctcd_status ctcd_pretrainer_create(const ctcd_recipe *rc, ctcd_trainer **out);
+/* Masked-LM loss and accuracy of every model on the fixed held-out batches. */
+ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
 /* The whole run: epochs/max_steps with progress, logs and periodic evaluation; *final
  * receives the last evaluation. */
 ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final);

@@ -89,7 +89,8 @@ int ctcd_cmd_train(int argc, char **argv) {
     free(sets);
     if (st) return ctcd_cli_fail(st);
     ctcd_trainer *t = NULL;
-    st = ctcd_trainer_create(&rc, &t);
+    st = strcmp(rc.task, "mlm") == 0 ? ctcd_pretrainer_create(&rc, &t)
+                                     : ctcd_trainer_create(&rc, &t);
     if (st) return ctcd_cli_fail(st);
     ctcd_eval_result res;
     st = ctcd_trainer_run(t, &res);

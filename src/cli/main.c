@@ -13,6 +13,7 @@ static void usage(FILE *f) {
           "commands:\n"
           "  train RECIPE    co-train the models described by a YAML recipe\n"
           "                  (try: ctcd train recipes/demo.yaml)\n"
+          "  pretrain RECIPE masked-LM co-training from scratch on a text corpus (task: mlm)\n"
           "  predict CKPT    run a fine-tuned checkpoint on a GLUE split: metrics, logits,\n"
           "                  leaderboard submission files\n"
           "  tokenize        print the WordPiece ids of stdin lines (--vocab FILE)\n"
@@ -31,7 +32,8 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "train") == 0) return ctcd_cmd_train(argc - 1, argv + 1);
+    if (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "pretrain") == 0)
+        return ctcd_cmd_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "predict") == 0) return ctcd_cmd_predict(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return ctcd_cmd_tokenize(argc - 1, argv + 1);
     fprintf(stderr, "ctcd: unknown command '%s'\n\n", argv[1]);

@@ -305,7 +305,15 @@ ctcd_status ctcd_recipe_validate(const ctcd_recipe *r) {
             return CTCD_ERR(CTCD_E_INVALID, "%s: models.%s: hidden %d is not divisible by heads "
                             "%d", src, ctcd_role_names[i], m->hidden, m->heads);
     }
-    if (strcmp(r->task, "builtin:demo") != 0) {
+    if (strcmp(r->task, "mlm") == 0) {
+        struct stat st;
+        if (!r->pretrain.corpus[0])
+            return CTCD_ERR(CTCD_E_INVALID, "%s: task mlm needs pretrain.corpus (a text file or "
+                            "a directory of them)", src);
+        if (stat(r->pretrain.corpus, &st) != 0)
+            return CTCD_ERR(CTCD_E_IO, "%s: pretrain.corpus '%s': %s", src, r->pretrain.corpus,
+                            strerror(errno));
+    } else if (strcmp(r->task, "builtin:demo") != 0) {
         struct stat st;
         /* An empty data.dir is searched for under the data roots when the trainer loads. */
         if (r->data.dir[0] && (stat(r->data.dir, &st) != 0 || !S_ISDIR(st.st_mode)))

@@ -9,7 +9,7 @@
 #define OFF(f) offsetof(ctcd_recipe, f)
 #define SZ(f) sizeof(((ctcd_recipe *)0)->f)
 #define NB NAN
-#define TASKS "builtin:demo|cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli"
+#define TASKS "builtin:demo|mlm|cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli"
 
 #define MODEL_KEYS(R, I)                                                                     \
     {"models." R ".init", KT_PATH, OFF(models[I].init), SZ(models[I].init), "\"\"", NB, NB, 0, \
@@ -31,7 +31,7 @@
 
 const key_def ctcd_recipe_keys[] = {
     {"task", KT_ENUM, OFF(task), SZ(task), "builtin:demo", NB, NB, 0, 0, TASKS, -1,
-     "builtin:demo (generated, no download) or a GLUE task"},
+     "builtin:demo (generated, no download), mlm (masked-LM pre-training) or a GLUE task"},
     {"data.dir", KT_PATH, OFF(data.dir), SZ(data.dir), "\"\"", NB, NB, 0, 0, NULL, -1,
      "GLUE task directory with train.tsv and dev*.tsv; empty = glue/<Task> under "
      "$CTCD_DATA_DIR, ./data or ../shared/data"},
@@ -54,6 +54,24 @@ const key_def ctcd_recipe_keys[] = {
      "seed of the generated dataset (independent of train.seed)"},
     {"data.demo.max_depth", KT_INT, OFF(data.demo.max_depth), 0, "3", 1, 8, 0, 0, NULL, -1,
      "deepest nesting of embedded clauses"},
+    {"pretrain.corpus", KT_PATH, OFF(pretrain.corpus), SZ(pretrain.corpus), "\"\"", NB, NB, 0,
+     0, NULL, -1, "task mlm: a UTF-8 text file, or a directory whose *.txt and *.tokens files "
+     "are read in name order"},
+    {"pretrain.dev_fraction", KT_F32, OFF(pretrain.dev_fraction), 0, "0.01", 0, 0.5, 1, 0, NULL,
+     -1, "share of the corpus (its end) held out for evaluation"},
+    {"pretrain.doc_per_line", KT_BOOL, OFF(pretrain.doc_per_line), 0, "false", NB, NB, 0, 0,
+     NULL, -1, "every line is a document (default: blank-line-separated blocks)"},
+    {"pretrain.mask_prob", KT_F32, OFF(pretrain.mask_prob), 0, "0.15", 0, 1, 1, 1, NULL, -1,
+     "share of tokens selected for prediction (80% [MASK], 10% random, 10% kept)"},
+    {"pretrain.whole_word", KT_BOOL, OFF(pretrain.whole_word), 0, "false", NB, NB, 0, 0, NULL,
+     -1, "select whole words (a token and its ## continuations) together"},
+    {"pretrain.max_predictions", KT_INT, OFF(pretrain.max_predictions), 0, "0", 0, 4096, 0, 0,
+     NULL, -1, "masked rows per sequence; 0 = ceil(mask_prob x max_len) + 1"},
+    {"pretrain.eval_batches", KT_I64, OFF(pretrain.eval_batches), 0, "20", 1, NB, 0, 0, NULL,
+     -1, "held-out batches per evaluation (masked-LM loss and accuracy)"},
+    {"pretrain.cache", KT_PATH, OFF(pretrain.cache), SZ(pretrain.cache), "runs/corpus-cache",
+     NB, NB, 0, 0, NULL, -1, "directory of tokenised corpus shards, reused while the corpus, "
+     "vocabulary and pretrain.doc_per_line are unchanged"},
     MODEL_KEYS("large", 0),
     MODEL_KEYS("small", 1),
     {"distill.temperature", KT_F32, OFF(distill.temperature), 0, "1.0", 0, NB, 1, 0, NULL, -1,

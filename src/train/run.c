@@ -33,7 +33,8 @@ static void progress(const ctcd_trainer *t, const ctcd_step_stats *s, double ex_
 /* Evaluates, logs, and saves each model whose task score is its best so far. */
 static ctcd_status evaluate_and_log(ctcd_trainer *t, int64_t epoch, ctcd_eval_result *res,
                                     double *best) {
-    CTCD_TRY(ctcd_trainer_evaluate(t, res));
+    CTCD_TRY(t->head == CTCD_HEAD_MLM ? ctcd_pretrainer_evaluate(t, res)
+                                      : ctcd_trainer_evaluate(t, res));
     for (int i = 0; i < t->n_models; i++)
         if (res->m[i].score > best[i]) {
             best[i] = res->m[i].score;
@@ -65,10 +66,13 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
     ctcd_info("training %lld steps (%lld per epoch, batch %d) on %s", (long long)t->total_steps,
               (long long)t->steps_per_epoch, t->rc.train.batch, t->be->name);
     while (t->step < t->total_steps) {
-        const ctcd_batch *b;
+        const ctcd_batch *b = NULL;
+        const ctcd_mlm_batch *mb = NULL;
         ctcd_range_push(t->be, "data");
-        const int got = ctcd_batcher_next(&t->batcher, &b);
+        const int got = t->head == CTCD_HEAD_MLM ? ctcd_mlm_batcher_next(&t->mlm, &mb)
+                                                 : ctcd_batcher_next(&t->batcher, &b);
         ctcd_range_pop(t->be);
+        if (mb) b = &mb->b;
         if (!got) {
             if (eval_every == 0 && last_eval_step != t->step) {
                 CTCD_TRY(evaluate_and_log(t, epoch, final, best));
@@ -78,7 +82,7 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
             continue;
         }
         ctcd_step_stats s;
-        CTCD_TRY(ctcd_trainer_step(t, b, &s));
+        CTCD_TRY(mb ? ctcd_trainer_step_mlm(t, mb, &s) : ctcd_trainer_step(t, b, &s));
         window_ex += b->B;
         if (t->step % log_every == 0 || t->step == t->total_steps) {
             const double now = ctcd_now();

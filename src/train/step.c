@@ -20,13 +20,29 @@ ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
     return CTCD_OK;
 }
 
-/* The loss descriptor of this step: hard and (ramped) mutual weights per model slot. */
-static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int B, float ramp) {
+ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch *mb,
+                                          ctcd_batch_dev *db) {
+    ctcd_backend *be = t->be;
+    if (mb->n_pred > t->R_cap)
+        return CTCD_ERR(CTCD_E_INVALID, "%lld masked rows exceed the capacity %lld",
+                        (long long)mb->n_pred, (long long)t->R_cap);
+    CTCD_TRY(ctcd_trainer_upload_batch(t, &mb->b, db));
+    const size_t n = (size_t)mb->n_pred * sizeof(int32_t);
+    if (n) CTCD_TRY(be->upload(be, t->d_pred_idx, mb->pred_idx, n));
+    if (n) CTCD_TRY(be->upload(be, t->d_pred_labels, mb->pred_labels, n));
+    db->n_pred = mb->n_pred;
+    db->pred_idx = t->d_pred_idx;
+    return CTCD_OK;
+}
+
+/* The loss descriptor of this step: hard and (ramped) mutual weights per model slot, over
+ * `rows` rows of the models' output width. */
+static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp) {
     ctcd_loss_desc d = {0};
     d.kind = t->loss_kind;
     d.n_models = t->n_models;
-    d.rows = B;
-    d.classes = t->models[0]->cfg.n_labels;
+    d.rows = rows;
+    d.classes = ctcd_bert_out_classes(&t->models[0]->cfg);
     d.temperature = t->rc.distill.temperature;
     for (int i = 0; i < t->n_models; i++) {
         const int r = t->role[i];
@@ -45,12 +61,12 @@ static const char *range_name(const ctcd_trainer *t, int i, int bwd) {
     return names[t->role[i]][bwd];
 }
 
-/* The step itself: every phase inside its own profiler range. */
-static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats,
-                               int64_t step) {
+/* The step itself on an uploaded batch: every phase inside its own profiler range. The loss
+ * runs over `rows` output rows with class labels `labels` (device memory). */
+static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64_t rows,
+                               const int32_t *labels, ctcd_step_stats *stats, int64_t step) {
     ctcd_backend *be = t->be;
-    ctcd_batch_dev db;
-    CTCD_TRY(ctcd_trainer_upload_batch(t, b, &db));
+    const ctcd_batch_dev db = *pdb;
 
     for (int i = 0; i < t->n_models; i++) {
         ctcd_range_push(be, range_name(t, i, 0));
@@ -61,13 +77,13 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_s
     }
 
     const float ramp = (float)ctcd_ramp_factor(step, t->rc.distill.ramp_steps);
-    const ctcd_loss_desc desc = loss_desc(t, b->B, ramp);
+    const ctcd_loss_desc desc = loss_desc(t, rows, ramp);
     ctcd_loss_io io = {0};
     for (int i = 0; i < t->n_models; i++) {
         io.logits[i] = t->models[i]->acts.logits;
         io.dlogits[i] = t->models[i]->acts.dlogits;
     }
-    io.labels = t->d_labels;
+    io.labels = labels;
     io.targets = t->d_targets;
     io.terms = t->d_terms;
     ctcd_range_push(be, "loss");
@@ -103,11 +119,13 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_s
     return be->download(be, stats->terms, t->d_terms, sizeof stats->terms);
 }
 
-ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats) {
+/* Runs the step on an uploaded batch and checks the losses; advances t->step. */
+static ctcd_status step_checked(ctcd_trainer *t, const ctcd_batch *b, const ctcd_batch_dev *db,
+                                int64_t rows, const int32_t *labels, ctcd_step_stats *stats) {
     ctcd_backend *be = t->be;
     const int64_t step = t->step;
     ctcd_range_push(be, "step");
-    ctcd_status st = step_phases(t, b, stats, step);
+    ctcd_status st = step_phases(t, db, rows, labels, stats, step);
     ctcd_range_pop(be);
     CTCD_TRY(st);
     stats->B = b->B;
@@ -121,4 +139,23 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
                             (double)stats->terms[CTCD_TERM_TOTAL0 + i], t->models[i]->name);
     t->step++;
     return CTCD_OK;
+}
+
+ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats) {
+    ctcd_batch_dev db;
+    ctcd_range_push(t->be, "upload");
+    ctcd_status st = ctcd_trainer_upload_batch(t, b, &db);
+    ctcd_range_pop(t->be);
+    CTCD_TRY(st);
+    return step_checked(t, b, &db, b->B, t->d_labels, stats);
+}
+
+ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
+                                  ctcd_step_stats *stats) {
+    ctcd_batch_dev db;
+    ctcd_range_push(t->be, "upload");
+    ctcd_status st = ctcd_trainer_upload_mlm_batch(t, mb, &db);
+    ctcd_range_pop(t->be);
+    CTCD_TRY(st);
+    return step_checked(t, &mb->b, &db, mb->n_pred, t->d_pred_labels, stats);
 }

@@ -13,8 +13,7 @@ static int is_file(const char *p) {
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* data.vocab, else the vocab.txt of an init checkpoint, else the data roots. */
-static ctcd_status find_vocab(const ctcd_recipe *rc, char *out, size_t cap) {
+ctcd_status ctcd_trainer_find_vocab(const ctcd_recipe *rc, char *out, size_t cap) {
     if (rc->data.vocab[0]) {
         if (!is_file(rc->data.vocab))
             return CTCD_ERR(CTCD_E_IO, "data.vocab: '%s' is not a readable file", rc->data.vocab);
@@ -75,7 +74,7 @@ ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t) {
         CTCD_TRY(ctcd_error_wrap(ctcd_data_find(rel, dir, sizeof dir),
                                  "task %s: data.dir is empty", t->task->name));
     }
-    CTCD_TRY(find_vocab(rc, t->vocab_path, sizeof t->vocab_path));
+    CTCD_TRY(ctcd_trainer_find_vocab(rc, t->vocab_path, sizeof t->vocab_path));
     CTCD_TRY(ctcd_tokenizer_load(t->vocab_path, &t->tok));
     ctcd_info("task %s from %s, vocabulary %s", t->task->name, dir, t->vocab_path);
     CTCD_TRY(load_split(t, dir, "train", rc->data.max_train_examples, &t->train));

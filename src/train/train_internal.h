@@ -10,6 +10,15 @@ ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
  * and fills the device view every model's forward reads. */
 ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
                                       ctcd_batch_dev *db);
+/* The same for a masked-LM batch: also the masked rows and their labels. */
+ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch *mb,
+                                          ctcd_batch_dev *db);
+/* trainer.c pieces the masked-LM pre-training setup (pretrain.c) shares. */
+ctcd_status ctcd_trainer_create_models(ctcd_trainer *t);
+ctcd_status ctcd_trainer_alloc_batch_buffers(ctcd_trainer *t);
+ctcd_status ctcd_trainer_open_run_dir(ctcd_trainer *t);
+/* The vocabulary: data.vocab, an init checkpoint's vocab.txt, or the data roots. */
+ctcd_status ctcd_trainer_find_vocab(const ctcd_recipe *rc, char *out, size_t cap);
 /* Writes model slot's checkpoint to <output>/<role>/<which> (no-op without output). */
 ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which);
 /* Appends one JSON line for a training step to t->log (no-op without a run directory). */

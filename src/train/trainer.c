@@ -30,7 +30,7 @@ static ctcd_status load_data(ctcd_trainer *t) {
     return ctcd_trainer_load_glue(t);
 }
 
-static ctcd_status open_run_dir(ctcd_trainer *t) {
+ctcd_status ctcd_trainer_open_run_dir(ctcd_trainer *t) {
     const char *dir = t->rc.output;
     if (!dir[0]) return CTCD_OK;
     CTCD_TRY(ctcd_mkdirs(dir));
@@ -51,8 +51,9 @@ static ctcd_status open_run_dir(ctcd_trainer *t) {
 static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_model **out) {
     const ctcd_model_recipe *mr = &t->rc.models[r];
     ctcd_hf_open_opts o = {.name = ctcd_role_names[r], .B_max = t->B_cap, .T_max = t->T_cap,
-                           .seed = seed, .head = CTCD_HEAD_CLASSIFY,
-                           .n_labels = t->train.n_classes};
+                           .seed = seed, .head = t->head,
+                           .n_labels = t->head == CTCD_HEAD_MLM ? 0 : t->train.n_classes,
+                           .max_predictions = t->max_predictions};
     ctcd_hf_load_report rep;
     memset(&rep, 0, sizeof rep);
     ctcd_status st = ctcd_model_open_hf(t->be, mr->init, &o, out, NULL, &rep);
@@ -63,18 +64,21 @@ static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_m
               ctcd_role_names[r], mr->init, c->n_layers, c->hidden, c->n_heads, rep.n_loaded,
               rep.n_fresh, rep.n_fresh ? rep.fresh[0] : "-", rep.n_unused);
     ctcd_hf_load_report_free(&rep);
-    if (t->train.vocab_size > c->vocab_size)
+    const int32_t data_vocab = t->head == CTCD_HEAD_MLM ? t->shard.vocab_size : t->train.vocab_size;
+    if (data_vocab > c->vocab_size)
         return CTCD_ERR(CTCD_E_INVALID,
                         "models.%s.init: the checkpoint's vocabulary has %d entries but the "
                         "data's tokenizer produces ids up to %d (use the checkpoint's vocab.txt "
                         "as data.vocab)",
-                        ctcd_role_names[r], c->vocab_size, t->train.vocab_size - 1);
+                        ctcd_role_names[r], c->vocab_size, data_vocab - 1);
     return CTCD_OK;
 }
 
-static ctcd_status create_models(ctcd_trainer *t) {
+ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
     const ctcd_recipe *rc = &t->rc;
-    const int n_labels = t->train.n_classes;
+    const int mlm = t->head == CTCD_HEAD_MLM;
+    const int n_labels = mlm ? 1 : t->train.n_classes;
+    const int vocab = mlm ? t->shard.vocab_size : t->train.vocab_size;
     for (int r = 0; r < CTCD_N_ROLES; r++) {
         const ctcd_model_recipe *mr = &rc->models[r];
         if (!mr->present) continue;
@@ -89,12 +93,13 @@ static ctcd_status create_models(ctcd_trainer *t) {
             snprintf(who, sizeof who, "models.%s", ctcd_role_names[r]);
             ctcd_bert_config cfg;
             CTCD_TRY(ctcd_bert_config_init(&cfg, who, mr->layers, mr->hidden, mr->heads,
-                                           mr->intermediate, t->train.vocab_size, 512, 2,
-                                           n_labels));
+                                           mr->intermediate, vocab, 512, 2, n_labels));
+            cfg.head = t->head;
+            cfg.max_predictions = t->max_predictions;
             cfg.hidden_dropout = mr->hidden_dropout;
             cfg.attn_dropout = mr->attn_dropout;
             cfg.initializer_range = mr->initializer_range;
-            cfg.pad_id = t->train.special.pad;
+            cfg.pad_id = mlm ? 0 : t->train.special.pad;
             CTCD_TRY(ctcd_model_create(t->be, &cfg, ctcd_role_names[r], t->B_cap, t->T_cap,
                                        &t->models[i]));
             CTCD_TRY(ctcd_model_init_random(t->models[i], init_seed));
@@ -107,7 +112,7 @@ static ctcd_status create_models(ctcd_trainer *t) {
     return CTCD_OK;
 }
 
-static ctcd_status alloc_batch_buffers(ctcd_trainer *t) {
+ctcd_status ctcd_trainer_alloc_batch_buffers(ctcd_trainer *t) {
     ctcd_backend *be = t->be;
     const size_t BT = (size_t)t->B_cap * (size_t)t->T_cap * sizeof(int32_t);
     const size_t B = (size_t)t->B_cap * sizeof(int32_t);
@@ -119,6 +124,11 @@ static ctcd_status alloc_batch_buffers(ctcd_trainer *t) {
     CTCD_TRY(be->alloc(be, B, "batch targets", (void **)&t->d_targets));
     CTCD_TRY(be->alloc(be, CTCD_LOSS_NTERMS * sizeof(float), "loss terms",
                        (void **)&t->d_terms));
+    if (t->R_cap > 0) {
+        const size_t R = (size_t)t->R_cap * sizeof(int32_t);
+        CTCD_TRY(be->alloc(be, R, "masked rows", (void **)&t->d_pred_idx));
+        CTCD_TRY(be->alloc(be, R, "masked labels", (void **)&t->d_pred_labels));
+    }
     return CTCD_OK;
 }
 
@@ -140,13 +150,13 @@ static ctcd_status setup(ctcd_trainer *t) {
     CTCD_TRY(ctcd_batcher_init(&t->batcher, &t->train, &bc));
     t->B_cap = rc->train.batch > rc->eval.batch ? rc->train.batch : rc->eval.batch;
     t->T_cap = (rc->data.max_len + 7) / 8 * 8;
-    CTCD_TRY(create_models(t));
-    CTCD_TRY(alloc_batch_buffers(t));
+    CTCD_TRY(ctcd_trainer_create_models(t));
+    CTCD_TRY(ctcd_trainer_alloc_batch_buffers(t));
     t->steps_per_epoch = t->batcher.n_batches;
     t->total_steps = rc->train.max_steps > 0 ? rc->train.max_steps
                                              : (int64_t)rc->train.epochs * t->steps_per_epoch;
     t->warmup_steps = (int64_t)(rc->train.warmup * (double)t->total_steps + 0.5);
-    return open_run_dir(t);
+    return ctcd_trainer_open_run_dir(t);
 }
 
 ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
@@ -176,11 +186,16 @@ void ctcd_trainer_destroy(ctcd_trainer *t) {
         be->free(be, t->d_labels);
         be->free(be, t->d_targets);
         be->free(be, t->d_terms);
+        be->free(be, t->d_pred_idx);
+        be->free(be, t->d_pred_labels);
         ctcd_backend_destroy(be);
     }
     if (t->log) fclose(t->log);
     if (t->evlog) fclose(t->evlog);
     ctcd_batcher_free(&t->batcher);
+    ctcd_mlm_batcher_free(&t->mlm);
+    ctcd_mlm_batcher_free(&t->mlm_dev);
+    ctcd_shard_close(&t->shard);
     ctcd_dataset_free(&t->train);
     for (int i = 0; i < CTCD_MAX_DEV_SPLITS; i++) ctcd_dataset_free(&t->dev[i]);
     ctcd_tokenizer_free(t->tok);
