@@ -179,3 +179,24 @@ Test(recipe, readme_documents_every_key) {
         cr_expect_not_null(strstr(text, want), "recipes/README.md does not document %s", want);
     }
 }
+
+Test(recipe, shipped_recipes_load_and_validate) {
+    /* Every recipe in recipes/ must load with the current schema (the pre-training ones with
+     * a corpus that exists here, since validation checks it). */
+    static const char *const files[] = {
+        "demo.yaml", "glue/cola-ctcd.yaml", "glue/sst2-ctcd.yaml", "glue/mrpc-ctcd.yaml",
+        "glue/stsb-ctcd.yaml", "glue/qqp-ctcd.yaml", "glue/mnli-ctcd.yaml",
+        "glue/qnli-ctcd.yaml", "glue/rte-ctcd.yaml", "glue/wnli-ctcd.yaml",
+        "pretrain/quick-pair.yaml", "pretrain/ctcd-6l768-4l768.yaml",
+        "pretrain/bert-base-small.yaml"};
+    const char *sets[1] = {"pretrain.corpus=" CTCD_SOURCE_DIR "/recipes"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/recipes/%s", CTCD_SOURCE_DIR, files[i]);
+        ctcd_recipe r;
+        const int pre = strncmp(files[i], "pretrain/", 9) == 0;
+        ctcd_status st = ctcd_recipe_load(path, pre ? sets : NULL, pre, &r);
+        cr_expect_null(st, "%s: %s", files[i], ctcd_status_message(st));
+        ctcd_status_free(st);
+    }
+}
