@@ -4,6 +4,10 @@
 
 #include "ctcd/train.h"
 
+/* ctcd_trainer_create, or with append_logs (a resumed run, src/train/resume.c): log.jsonl
+ * and eval.jsonl opened for appending and recipe.yaml left for the caller to rewrite. */
+ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
+                                     ctcd_trainer **out);
 /* Loads the train and dev splits of a GLUE task (t->rc.task) into t->train / t->dev. */
 ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
 /* Uploads a host batch into the trainer's device buffers (labels and targets when present)
