@@ -1,6 +1,7 @@
 /* resume_fixture.h — helpers for the resume suites (static): a run that records every
  * step's loss terms through ctcd_trainer_run's on_step hook and can stop itself at a given
- * step as SIGINT would, and host copies of a trainer's master weights and moments. */
+ * step as SIGINT would, host copies of a trainer's master weights and moments, and
+ * comparison of run-directory logs. */
 #ifndef CTCD_RESUME_FIXTURE_H
 #define CTCD_RESUME_FIXTURE_H
 
@@ -72,6 +73,49 @@ static inline void assert_same_state(const ctcd_trainer *t, int i, const float *
                 cr_assert(memcmp(&a[k * n + j], &b[k * n + j], sizeof(float)) == 0,
                           "%s.%s[%lld] differs: %.9g vs %.9g", t->models[i]->name, what[k],
                           (long long)j, (double)a[k * n + j], (double)b[k * n + j]);
+}
+
+static inline char *path_in(const char *dir, const char *name) {
+    char *p = malloc(4096);
+    snprintf(p, 4096, "%s/%s", dir, name);
+    return p;
+}
+
+/* The file's text without the timing field "examples_per_s":N, (the only
+ * run-to-run difference of log.jsonl). */
+static inline char *read_log(const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    static const char key[] = "\"examples_per_s\":";
+    size_t cap = 1 << 16, n = 0;
+    char *out = malloc(cap), line[4096];
+    while (fgets(line, sizeof line, f)) {
+        char *k = strstr(line, key);
+        if (k) {
+            char *comma = strchr(k, ',');
+            if (comma) memmove(k, comma + 1, strlen(comma + 1) + 1);
+        }
+        const size_t len = strlen(line);
+        if (n + len + 1 > cap) out = realloc(out, cap = 2 * (n + len + 1));
+        memcpy(out + n, line, len);
+        n += len;
+    }
+    out[n] = '\0';
+    fclose(f);
+    return out;
+}
+
+static inline void assert_same_file(const char *a_dir, const char *b_dir, const char *name) {
+    char *pa = path_in(a_dir, name), *pb = path_in(b_dir, name);
+    char *a = read_log(pa), *b = read_log(pb);
+    size_t i = 0;
+    while (a[i] && a[i] == b[i]) i++;
+    cr_assert(a[i] == b[i], "%s and %s differ at byte %zu:\n%.200s\nvs\n%.200s", pa, pb, i,
+              a + i, b + i);
+    free(a);
+    free(b);
+    free(pa);
+    free(pb);
 }
 
 #endif

@@ -16,49 +16,6 @@
 
 #define TOTAL 50 /* 2 epochs of 25 steps */
 
-static char *path_in(const char *dir, const char *name) {
-    char *p = malloc(4096);
-    snprintf(p, 4096, "%s/%s", dir, name);
-    return p;
-}
-
-/* The file's text without the timing field "examples_per_s":N, (the only
- * run-to-run difference of log.jsonl). */
-static char *read_log(const char *path) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    static const char key[] = "\"examples_per_s\":";
-    size_t cap = 1 << 16, n = 0;
-    char *out = malloc(cap), line[4096];
-    while (fgets(line, sizeof line, f)) {
-        char *k = strstr(line, key);
-        if (k) {
-            char *comma = strchr(k, ',');
-            if (comma) memmove(k, comma + 1, strlen(comma + 1) + 1);
-        }
-        const size_t len = strlen(line);
-        if (n + len + 1 > cap) out = realloc(out, cap = 2 * (n + len + 1));
-        memcpy(out + n, line, len);
-        n += len;
-    }
-    out[n] = '\0';
-    fclose(f);
-    return out;
-}
-
-static void assert_same_file(const char *a_dir, const char *b_dir, const char *name) {
-    char *pa = path_in(a_dir, name), *pb = path_in(b_dir, name);
-    char *a = read_log(pa), *b = read_log(pb);
-    size_t i = 0;
-    while (a[i] && a[i] == b[i]) i++;
-    cr_assert(a[i] == b[i], "%s and %s differ at byte %zu:\n%.200s\nvs\n%.200s", pa, pb, i,
-              a + i, b + i);
-    free(a);
-    free(b);
-    free(pa);
-    free(pb);
-}
-
 static void assert_same_terms(const step_record *a, const step_record *b, int64_t from,
                               int64_t to) {
     for (int64_t s = from; s <= to; s++)
