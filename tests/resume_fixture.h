@@ -30,10 +30,11 @@ static inline void record_step(ctcd_trainer *t, const ctcd_step_stats *s, void *
     if (t->step == r->stop_at) ctcd_interrupt_request(SIGINT);
 }
 
-/* A 2-epoch builtin:demo pair (25 steps per epoch), dropout on, a mutual-weight ramp and
- * warmup, writing its run directory to dir. */
+/* A 2-epoch builtin:demo pair (13 steps per epoch, the last one a short batch of 8), dropout
+ * on, a mutual-weight ramp and warmup, writing its run directory to dir. */
 static inline ctcd_recipe resume_recipe(const char *dir) {
     ctcd_recipe r = small_demo_recipe();
+    r.data.demo.train_examples = 200;
     r.train.max_steps = 0;
     r.train.epochs = 2;
     r.train.log_every = 1;
