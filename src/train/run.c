@@ -79,9 +79,8 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
     double window_t = t0;
     int64_t window_ex = 0, epoch = t->batcher.cur.epoch;
     t->stop_signal = 0;
-    ctcd_info("training %lld steps (%lld per epoch, batch %d) on %s%s",
-              (long long)t->total_steps, (long long)t->steps_per_epoch, t->rc.train.batch,
-              t->be->name, step0 ? " (resumed)" : "");
+    ctcd_info("training %lld steps (%lld per epoch, batch %d) on %s", (long long)t->total_steps,
+              (long long)t->steps_per_epoch, t->rc.train.batch, t->be->name);
     if (step0) ctcd_info("resuming at step %lld (epoch %lld, batch %lld)", (long long)step0,
                          (long long)epoch, (long long)t->batcher.cur.batch);
     while (t->step < t->total_steps) {
