@@ -18,8 +18,8 @@
  * backend a resumed run is therefore bitwise identical to an uninterrupted one (tests check
  * it). On CUDA with train.deterministic the same should hold on the same GPU: the compute
  * copy is re-cast from the master with the rounding AdamW uses (not yet checked on a GPU).
- * The state holds fp32 values only,
- * so a run may also continue on another backend (train.backend: auto), just not bitwise.
+ * The state holds fp32 values only, so a run may also continue on another backend
+ * (train.backend: auto), just not bitwise.
  *
  * Keys that may differ between the saved run and the resumed one (they do not change the
  * steps already taken): output (the run directory may have moved), train.max_steps and
