@@ -87,6 +87,7 @@ typedef struct ctcd_recipe {
         char backend[16];            /* "auto" | "cpu" | "cuda" */
         int deterministic;
         int64_t log_every;           /* steps between log lines */
+        int64_t checkpoint_every;    /* steps between training-state writes, 0 = end/signal */
     } train;
     struct {
         int64_t every;               /* steps between dev evaluations, 0 = end of epoch */

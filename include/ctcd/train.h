@@ -78,6 +78,14 @@ typedef struct ctcd_trainer {
     ctcd_mlm_batcher mlm, mlm_dev;
     FILE *log;                /* <output>/log.jsonl or NULL */
     FILE *evlog;              /* <output>/eval.jsonl or NULL */
+    /* run progress (run.c), part of the resumable state (include/ctcd/resume.h) */
+    int64_t last_eval_step;   /* step of the latest evaluation, -1 before the first */
+    double best[2];           /* best dev task score of each slot so far */
+    int stop_signal;          /* SIGINT/SIGTERM when ctcd_trainer_run stopped early, else 0 */
+    /* Optional observer called by ctcd_trainer_run after every step (tests, experiment
+     * drivers); it may call ctcd_interrupt_request() to stop the run as a signal would. */
+    void (*on_step)(struct ctcd_trainer *t, const ctcd_step_stats *s, void *ctx);
+    void *on_step_ctx;
 } ctcd_trainer;
 
 /* Builds datasets, backend, models (randomly initialised from train.seed and each role's
@@ -102,7 +110,11 @@ ctcd_status ctcd_pretrainer_create(const ctcd_recipe *rc, ctcd_trainer **out);
 /* Masked-LM loss and accuracy of every model on the fixed held-out batches. */
 ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
 /* The whole run: epochs/max_steps with progress, logs and periodic evaluation; *final
- * receives the last evaluation. */
+ * receives the last evaluation. The training state is written every
+ * train.checkpoint_every steps and at the end (include/ctcd/resume.h). When a stop is
+ * requested (SIGINT/SIGTERM, ctcd_interrupt_request) it writes the state and the last
+ * checkpoints at the next step boundary, sets t->stop_signal and returns CTCD_OK without
+ * a final evaluation (*final is then unset). */
 ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final);
 
 #ifdef __cplusplus

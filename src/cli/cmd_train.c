@@ -1,23 +1,33 @@
-/* cmd_train.c — `ctcd train RECIPE [--set key=value]...`: loads and validates the recipe,
- * runs the lockstep co-training, and prints a table of dev results per model. */
+/* cmd_train.c — `ctcd train RECIPE [--set key=value]...` and `ctcd train --resume RUN_DIR`:
+ * loads and validates the recipe (or rebuilds a saved run), runs the lockstep co-training,
+ * and prints a table of dev results per model. SIGINT/SIGTERM stop the run at a step
+ * boundary with the state saved; the exit status is then 128 + the signal (130, 143). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "ctcd/log.h"
+#include "ctcd/resume.h"
 #include "ctcd/train.h"
 
 static void usage(FILE *f) {
     fputs("usage: ctcd train RECIPE [options]\n"
+          "       ctcd train --resume RUN_DIR [--set train.max_steps=N] [options]\n"
           "\n"
           "Co-trains the models of RECIPE (models.large and/or models.small) in lockstep on\n"
           "the same batches with the fused bidirectional distillation loss, evaluates them on\n"
           "the dev set and prints a results table. See recipes/README.md for every key.\n"
+          "Ctrl-C (SIGINT) or SIGTERM stops at the next step with the training state saved\n"
+          "in <output>/state/ (exit status 130 / 143); --resume continues it bit for bit.\n"
           "\n"
           "options:\n"
           "  --set KEY=VALUE   override a recipe key, e.g. --set train.lr.small=1e-4\n"
           "                    (repeatable; applied after the file, before validation)\n"
+          "  --resume RUN_DIR  continue the run saved in RUN_DIR (its recipe.yaml and\n"
+          "                    state/train_state.safetensors); only train.max_steps,\n"
+          "                    train.epochs, train.checkpoint_every and train.log_every\n"
+          "                    may be --set (to extend a run)\n"
           "  --quiet           only errors and the final table\n"
           "  --verbose         debug messages\n"
           "  -h, --help        this help\n",
@@ -44,8 +54,38 @@ static void print_table(const ctcd_trainer *t, const ctcd_eval_result *r) {
     fflush(stdout);
 }
 
+/* Builds the trainer: from a recipe file, or from a saved run. */
+static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir,
+                                const char *const *sets, int n_sets, ctcd_trainer **t) {
+    if (resume_dir) return ctcd_trainer_resume(resume_dir, sets, n_sets, t);
+    ctcd_recipe rc;
+    CTCD_TRY(ctcd_recipe_load(recipe_path, sets, n_sets, &rc));
+    return ctcd_trainer_create(&rc, t);
+}
+
+/* Runs t to the end (table on stdout) or to a stop request (resume hint on stderr); the
+ * exit status. */
+static int run_trainer(ctcd_trainer *t) {
+    ctcd_eval_result res;
+    ctcd_interrupt_install();
+    ctcd_status st = ctcd_trainer_run(t, &res);
+    if (st) return ctcd_cli_fail(st);
+    if (t->stop_signal) {
+        ctcd_progress_end();
+        if (t->rc.output[0])
+            fprintf(stderr, "interrupted at step %lld; resume with: ctcd train --resume %s\n",
+                    (long long)t->step, t->rc.output);
+        else
+            fprintf(stderr, "interrupted at step %lld (no output directory: nothing to "
+                    "resume)\n", (long long)t->step);
+        return 128 + t->stop_signal;
+    }
+    print_table(t, &res);
+    return 0;
+}
+
 int ctcd_cmd_train(int argc, char **argv) {
-    const char *recipe_path = NULL;
+    const char *recipe_path = NULL, *resume_dir = NULL;
     const char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
     if (!sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
@@ -59,13 +99,19 @@ int ctcd_cmd_train(int argc, char **argv) {
             sets[n_sets++] = argv[++i];
         } else if (strncmp(a, "--set=", 6) == 0) {
             sets[n_sets++] = a + 6;
+        } else if (strcmp(a, "--resume") == 0 && i + 1 < argc) {
+            resume_dir = argv[++i];
+        } else if (strncmp(a, "--resume=", 9) == 0) {
+            resume_dir = a + 9;
         } else if (strcmp(a, "--quiet") == 0) {
             ctcd_log_set_level(CTCD_LOG_WARN);
         } else if (strcmp(a, "--verbose") == 0) {
             ctcd_log_set_level(CTCD_LOG_DEBUG);
         } else if (a[0] == '-') {
             fprintf(stderr, "ctcd train: unknown option '%s'%s\n\n", a,
-                    strcmp(a, "--set") == 0 ? " (needs KEY=VALUE)" : "");
+                    strcmp(a, "--set") == 0      ? " (needs KEY=VALUE)"
+                    : strcmp(a, "--resume") == 0 ? " (needs RUN_DIR)"
+                                                 : "");
             usage(stderr);
             free(sets);
             return 2;
@@ -78,27 +124,20 @@ int ctcd_cmd_train(int argc, char **argv) {
             return 2;
         }
     }
-    if (!recipe_path) {
-        fputs("ctcd train: missing RECIPE\n\n", stderr);
+    if (!recipe_path == !resume_dir) {
+        fputs(recipe_path ? "ctcd train: give either RECIPE or --resume RUN_DIR, not both "
+                            "(a resumed run uses RUN_DIR/recipe.yaml)\n\n"
+                          : "ctcd train: missing RECIPE\n\n",
+              stderr);
         usage(stderr);
         free(sets);
         return 2;
     }
-    ctcd_recipe rc;
-    ctcd_status st = ctcd_recipe_load(recipe_path, sets, n_sets, &rc);
+    ctcd_trainer *t = NULL;
+    ctcd_status st = open_trainer(recipe_path, resume_dir, sets, n_sets, &t);
     free(sets);
     if (st) return ctcd_cli_fail(st);
-    ctcd_trainer *t = NULL;
-    st = strcmp(rc.task, "mlm") == 0 ? ctcd_pretrainer_create(&rc, &t)
-                                     : ctcd_trainer_create(&rc, &t);
-    if (st) return ctcd_cli_fail(st);
-    ctcd_eval_result res;
-    st = ctcd_trainer_run(t, &res);
-    if (st) {
-        ctcd_trainer_destroy(t);
-        return ctcd_cli_fail(st);
-    }
-    print_table(t, &res);
+    const int rc = run_trainer(t);
     ctcd_trainer_destroy(t);
-    return 0;
+    return rc;
 }

@@ -153,7 +153,7 @@ static ctcd_status setup_batches(ctcd_trainer *t, ctcd_tokenizer *tok) {
     return CTCD_OK;
 }
 
-static ctcd_status setup(ctcd_trainer *t) {
+ctcd_status ctcd_pretrain_setup(ctcd_trainer *t, int append) {
     const ctcd_recipe *rc = &t->rc;
     t->head = CTCD_HEAD_MLM;
     t->loss_kind = CTCD_LOSS_CE_KL;
@@ -166,25 +166,17 @@ static ctcd_status setup(ctcd_trainer *t) {
     CTCD_TRY(ctcd_backend_create_precision(rc->train.backend, rc->train.precision, &t->be));
     CTCD_TRY(ctcd_trainer_create_models(t));
     CTCD_TRY(ctcd_trainer_alloc_batch_buffers(t));
-    return ctcd_trainer_open_run_dir(t);
+    t->last_eval_step = -1;
+    t->best[0] = t->best[1] = -1e300;
+    return ctcd_trainer_open_run_dir(t, append);
 }
 
 ctcd_status ctcd_pretrainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
     *out = NULL;
-    CTCD_TRY(ctcd_recipe_validate(rc));
     if (strcmp(rc->task, "mlm") != 0)
         return CTCD_ERR(CTCD_E_INVALID, "%s: pre-training needs task: mlm (got %s)",
                         rc->source[0] ? rc->source : "recipe", rc->task);
-    ctcd_trainer *t = calloc(1, sizeof *t);
-    if (!t) return CTCD_ERR(CTCD_E_NOMEM, "out of memory creating the trainer");
-    t->rc = *rc;
-    ctcd_status st = setup(t);
-    if (st) {
-        ctcd_trainer_destroy(t);
-        return st;
-    }
-    *out = t;
-    return CTCD_OK;
+    return ctcd_trainer_create(rc, out);
 }
 
 ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {

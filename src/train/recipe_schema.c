@@ -118,6 +118,9 @@ const key_def ctcd_recipe_keys[] = {
      "bitwise-reproducible runs on the same device"},
     {"train.log_every", KT_I64, OFF(train.log_every), 0, "50", 1, NB, 0, 0, NULL, -1,
      "steps between progress lines and log.jsonl records"},
+    {"train.checkpoint_every", KT_I64, OFF(train.checkpoint_every), 0, "0", 0, NB, 0, 0, NULL,
+     -1, "steps between writes of <output>/state/train_state.safetensors (for ctcd train "
+     "--resume); 0 = only at the end and when interrupted"},
     {"eval.every", KT_I64, OFF(eval.every), 0, "0", 0, NB, 0, 0, NULL, -1,
      "steps between dev evaluations; 0 = at the end of every epoch"},
     {"eval.batch", KT_INT, OFF(eval.batch), 0, "64", 1, 65536, 0, 0, NULL, -1,

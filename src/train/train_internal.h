@@ -4,6 +4,10 @@
 
 #include "ctcd/train.h"
 
+/* ctcd_trainer_create, or with append_logs (a resumed run, src/train/resume.c): log.jsonl
+ * and eval.jsonl opened for appending and recipe.yaml left for the caller to rewrite. */
+ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
+                                     ctcd_trainer **out);
 /* Loads the train and dev splits of a GLUE task (t->rc.task) into t->train / t->dev. */
 ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
 /* Uploads a host batch into the trainer's device buffers (labels and targets when present)
@@ -16,7 +20,12 @@ ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch 
 /* trainer.c pieces the masked-LM pre-training setup (pretrain.c) shares. */
 ctcd_status ctcd_trainer_create_models(ctcd_trainer *t);
 ctcd_status ctcd_trainer_alloc_batch_buffers(ctcd_trainer *t);
-ctcd_status ctcd_trainer_open_run_dir(ctcd_trainer *t);
+ctcd_status ctcd_trainer_open_run_dir(ctcd_trainer *t, int append);
+/* Everything a masked-LM (task mlm) trainer needs, in place of the task data (pretrain.c). */
+ctcd_status ctcd_pretrain_setup(ctcd_trainer *t, int append);
+/* The data position of either kind of trainer, and repositioning it. */
+ctcd_batcher_cursor ctcd_trainer_cursor(const ctcd_trainer *t);
+ctcd_status ctcd_trainer_seek(ctcd_trainer *t, ctcd_batcher_cursor cur);
 /* The vocabulary: data.vocab, an init checkpoint's vocab.txt, or the data roots. */
 ctcd_status ctcd_trainer_find_vocab(const ctcd_recipe *rc, char *out, size_t cap);
 /* Writes model slot's checkpoint to <output>/<role>/<which> (no-op without output). */

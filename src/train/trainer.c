@@ -30,18 +30,20 @@ static ctcd_status load_data(ctcd_trainer *t) {
     return ctcd_trainer_load_glue(t);
 }
 
-ctcd_status ctcd_trainer_open_run_dir(ctcd_trainer *t) {
+/* append: a resumed run keeps the lines already logged, and its recipe.yaml is rewritten
+ * by resume.c only once the state has loaded (include/ctcd/resume.h). */
+ctcd_status ctcd_trainer_open_run_dir(ctcd_trainer *t, int append) {
     const char *dir = t->rc.output;
     if (!dir[0]) return CTCD_OK;
     CTCD_TRY(ctcd_mkdirs(dir));
     char path[CTCD_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/recipe.yaml", dir);
-    CTCD_TRY(ctcd_recipe_write(&t->rc, path));
+    if (!append) CTCD_TRY(ctcd_recipe_write(&t->rc, path));
     snprintf(path, sizeof path, "%s/log.jsonl", dir);
-    t->log = fopen(path, "w");
+    t->log = fopen(path, append ? "a" : "w");
     if (!t->log) return CTCD_ERR(CTCD_E_IO, "cannot create '%s': %s", path, strerror(errno));
     snprintf(path, sizeof path, "%s/eval.jsonl", dir);
-    t->evlog = fopen(path, "w");
+    t->evlog = fopen(path, append ? "a" : "w");
     if (!t->evlog) return CTCD_ERR(CTCD_E_IO, "cannot create '%s': %s", path, strerror(errno));
     return CTCD_OK;
 }
@@ -132,7 +134,8 @@ ctcd_status ctcd_trainer_alloc_batch_buffers(ctcd_trainer *t) {
     return CTCD_OK;
 }
 
-static ctcd_status setup(ctcd_trainer *t) {
+static ctcd_status setup(ctcd_trainer *t, int append) {
+    if (strcmp(t->rc.task, "mlm") == 0) return ctcd_pretrain_setup(t, append);
     const ctcd_recipe *rc = &t->rc;
     CTCD_TRY(load_data(t));
     t->loss_kind = t->train.n_classes == 1 ? CTCD_LOSS_MSE : CTCD_LOSS_CE_KL;
@@ -156,22 +159,29 @@ static ctcd_status setup(ctcd_trainer *t) {
     t->total_steps = rc->train.max_steps > 0 ? rc->train.max_steps
                                              : (int64_t)rc->train.epochs * t->steps_per_epoch;
     t->warmup_steps = (int64_t)(rc->train.warmup * (double)t->total_steps + 0.5);
-    return ctcd_trainer_open_run_dir(t);
+    t->last_eval_step = -1;
+    t->best[0] = t->best[1] = -1e300;
+    return ctcd_trainer_open_run_dir(t, append);
 }
 
-ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
+ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
+                                     ctcd_trainer **out) {
     *out = NULL;
     CTCD_TRY(ctcd_recipe_validate(rc));
     ctcd_trainer *t = calloc(1, sizeof *t);
     if (!t) return CTCD_ERR(CTCD_E_NOMEM, "out of memory creating the trainer");
     t->rc = *rc;
-    ctcd_status st = setup(t);
+    ctcd_status st = setup(t, append_logs);
     if (st) {
         ctcd_trainer_destroy(t);
         return st;
     }
     *out = t;
     return CTCD_OK;
+}
+
+ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
+    return ctcd_trainer_create_mode(rc, 0, out);
 }
 
 void ctcd_trainer_destroy(ctcd_trainer *t) {
@@ -200,4 +210,13 @@ void ctcd_trainer_destroy(ctcd_trainer *t) {
     for (int i = 0; i < CTCD_MAX_DEV_SPLITS; i++) ctcd_dataset_free(&t->dev[i]);
     ctcd_tokenizer_free(t->tok);
     free(t);
+}
+
+ctcd_batcher_cursor ctcd_trainer_cursor(const ctcd_trainer *t) {
+    return t->head == CTCD_HEAD_MLM ? t->mlm.cur : t->batcher.cur;
+}
+
+ctcd_status ctcd_trainer_seek(ctcd_trainer *t, ctcd_batcher_cursor cur) {
+    return t->head == CTCD_HEAD_MLM ? ctcd_mlm_batcher_seek(&t->mlm, cur)
+                                    : ctcd_batcher_seek(&t->batcher, cur);
 }

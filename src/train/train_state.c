@@ -1,0 +1,264 @@
+/* train_state.c — writing and reading the training-state file (include/ctcd/resume.h):
+ * per model slot the fp32 master weights and both AdamW moments as flat F32 tensors, and
+ * in __metadata__ the step, data cursor, evaluation bookkeeping and the recipe identity
+ * (state_recipe.c). The file goes through ctcd_st_write, i.e. temp file + fsync + rename:
+ * a failed or interrupted write leaves the previous state as it was. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctcd/fileio.h"
+#include "ctcd/log.h"
+#include "ctcd/resume.h"
+#include "ctcd/safetensors.h"
+#include "state_recipe.h"
+#include "train_internal.h"
+
+/* The three flat buffers of a slot, in file order. */
+enum { ST_MASTER, ST_ADAM_M, ST_ADAM_V, ST_N_BUFS };
+static const char *const buf_names[ST_N_BUFS] = {"master", "adam_m", "adam_v"};
+
+void ctcd_train_state_path(const char *run_dir, char *out, size_t cap) {
+    snprintf(out, cap, "%s/state/train_state.safetensors", run_dir);
+}
+
+/* Current size of a log file (after flushing it); -1 without one. */
+static long long log_size(FILE *f) {
+    struct stat sb;
+    if (!f || fflush(f) != 0 || fstat(fileno(f), &sb) != 0) return -1;
+    return (long long)sb.st_size;
+}
+
+static ctcd_status progress_metadata(const ctcd_trainer *t, state_md *md) {
+    CTCD_TRY(state_md_add(md, "format", CTCD_STATE_FORMAT));
+    CTCD_TRY(state_md_add(md, "version", "%d", CTCD_STATE_VERSION));
+    CTCD_TRY(state_md_add(md, "step", "%" PRId64, t->step));
+    CTCD_TRY(state_md_add(md, "total_steps", "%" PRId64, t->total_steps));
+    CTCD_TRY(state_md_add(md, "steps_per_epoch", "%" PRId64, t->steps_per_epoch));
+    CTCD_TRY(state_md_add(md, "train_examples", "%" PRId64, t->train.n));
+    const ctcd_batcher_cursor cur = ctcd_trainer_cursor(t);
+    CTCD_TRY(state_md_add(md, "epoch", "%" PRId64, cur.epoch));
+    CTCD_TRY(state_md_add(md, "cursor_epoch", "%" PRId64, cur.epoch));
+    CTCD_TRY(state_md_add(md, "cursor_batch", "%" PRId64, cur.batch));
+    CTCD_TRY(state_md_add(md, "last_eval_step", "%" PRId64, t->last_eval_step));
+    CTCD_TRY(state_md_add(md, "final_eval", "%s",
+                          t->step == t->total_steps && t->last_eval_step == t->step ? "true"
+                                                                                    : "false"));
+    for (int i = 0; i < t->n_models; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "best.%s", t->models[i]->name);
+        CTCD_TRY(state_md_add(md, key, "%.17g", t->best[i]));
+    }
+    CTCD_TRY(state_md_add(md, "log_bytes", "%lld", log_size(t->log)));
+    CTCD_TRY(state_md_add(md, "eval_bytes", "%lld", log_size(t->evlog)));
+    return state_recipe_metadata(&t->rc, md);
+}
+
+/* Downloads the slot's three buffers into host[ST_N_BUFS · n_total]. */
+static ctcd_status download_slot(const ctcd_model *m, float *host) {
+    const int64_t n = m->lay.n_total;
+    const size_t bytes = (size_t)n * sizeof(float);
+    CTCD_TRY(ctcd_model_download_params(m, host + ST_MASTER * n));
+    CTCD_TRY(m->be->download(m->be, host + ST_ADAM_M * n, m->adam_m, bytes));
+    return m->be->download(m->be, host + ST_ADAM_V * n, m->adam_v, bytes);
+}
+
+/* Creates the directory that will hold path. */
+static ctcd_status make_parent(const char *path) {
+    char dir[CTCD_PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return CTCD_OK;
+    *slash = '\0';
+    return ctcd_mkdirs(dir);
+}
+
+ctcd_status ctcd_train_state_save(ctcd_trainer *t, const char *path) {
+    float *host[2] = {NULL, NULL};
+    char names[2][ST_N_BUFS][48];
+    ctcd_st_entry e[2 * ST_N_BUFS];
+    state_md md = {0};
+    ctcd_status st = progress_metadata(t, &md);
+    for (int i = 0; !st && i < t->n_models; i++) {
+        const ctcd_model *m = t->models[i];
+        const int64_t n = m->lay.n_total;
+        host[i] = malloc((size_t)n * ST_N_BUFS * sizeof(float));
+        if (!host[i]) {
+            st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory for the state of model %s", path,
+                          m->name);
+            break;
+        }
+        st = download_slot(m, host[i]);
+        for (int b = 0; b < ST_N_BUFS; b++) {
+            snprintf(names[i][b], sizeof names[i][b], "%s.%s", m->name, buf_names[b]);
+            e[i * ST_N_BUFS + b] = (ctcd_st_entry){.name = names[i][b], .dtype = CTCD_F32,
+                                                  .src_dtype = CTCD_F32, .ndim = 1,
+                                                  .shape = {n}, .data = host[i] + b * n};
+        }
+    }
+    if (!st) st = make_parent(path);
+    if (!st) st = ctcd_st_write(path, e, t->n_models * ST_N_BUFS, (const char *const *)md.kv);
+    free(host[0]);
+    free(host[1]);
+    state_md_free(&md);
+    if (st) return ctcd_error_wrap(st, "saving the training state at step %lld",
+                                   (long long)t->step);
+    ctcd_debug("saved training state at step %lld to %s", (long long)t->step, path);
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_train_state_save_run(ctcd_trainer *t) {
+    if (!t->rc.output[0]) return CTCD_OK;
+    char path[CTCD_PATH_MAX + 64];
+    ctcd_train_state_path(t->rc.output, path, sizeof path);
+    return ctcd_train_state_save(t, path);
+}
+
+/* ---- loading ---- */
+
+static ctcd_status md_text(const ctcd_st_file *f, const char *key, const char **out) {
+    *out = ctcd_st_metadata(f, key);
+    if (!*out)
+        return CTCD_ERR(CTCD_E_PARSE, "%s: __metadata__ key '%s' missing", ctcd_st_path(f), key);
+    return CTCD_OK;
+}
+
+static ctcd_status md_i64(const ctcd_st_file *f, const char *key, int64_t lo, int64_t *out) {
+    const char *s;
+    CTCD_TRY(md_text(f, key, &s));
+    char *end;
+    errno = 0;
+    const long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < lo)
+        return CTCD_ERR(CTCD_E_PARSE, "%s: __metadata__ key '%s' is '%s', expected an integer "
+                        ">= %lld", ctcd_st_path(f), key, s, (long long)lo);
+    *out = v;
+    return CTCD_OK;
+}
+
+static ctcd_status md_f64(const ctcd_st_file *f, const char *key, double *out) {
+    const char *s;
+    CTCD_TRY(md_text(f, key, &s));
+    char *end;
+    errno = 0;
+    *out = strtod(s, &end);
+    if (!*s || *end || errno)
+        return CTCD_ERR(CTCD_E_PARSE, "%s: __metadata__ key '%s' is '%s', expected a number",
+                        ctcd_st_path(f), key, s);
+    return CTCD_OK;
+}
+
+static ctcd_status check_format(const ctcd_st_file *f) {
+    const char *format = ctcd_st_metadata(f, "format");
+    if (!format || strcmp(format, CTCD_STATE_FORMAT) != 0)
+        return CTCD_ERR(CTCD_E_PARSE, "%s: not a ctcd training state (__metadata__ 'format' is "
+                        "'%s', expected '%s')", ctcd_st_path(f), format ? format : "(missing)",
+                        CTCD_STATE_FORMAT);
+    int64_t version;
+    CTCD_TRY(md_i64(f, "version", 0, &version));
+    if (version != CTCD_STATE_VERSION)
+        return CTCD_ERR(CTCD_E_UNSUPPORTED, "%s: training state version %lld; this ctcd reads "
+                        "version %d", ctcd_st_path(f), (long long)version, CTCD_STATE_VERSION);
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_train_state_check_recipe(const char *path, const ctcd_recipe *rc) {
+    ctcd_st_file *f = NULL;
+    CTCD_TRY(ctcd_st_open(path, &f));
+    ctcd_status st = check_format(f);
+    if (!st) st = state_recipe_check(f, rc);
+    ctcd_st_close(f);
+    return st;
+}
+
+/* The tensor "<model>.<buf>": F32 of shape (n_total). */
+static ctcd_status find_buf(const ctcd_st_file *f, const ctcd_model *m, int b,
+                            const ctcd_st_tensor **out) {
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s", m->name, buf_names[b]);
+    const ctcd_st_tensor *x = ctcd_st_find(f, name);
+    if (!x) return CTCD_ERR(CTCD_E_PARSE, "%s: tensor '%s' missing", ctcd_st_path(f), name);
+    if (strcmp(x->dtype, "F32") != 0 || x->ndim != 1 || x->shape[0] != m->lay.n_total)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: tensor '%s' is %s with %lld elements in %d "
+                        "dimension(s); model %s needs F32 (%lld)", ctcd_st_path(f), name,
+                        x->dtype, (long long)x->numel, x->ndim, m->name,
+                        (long long)m->lay.n_total);
+    *out = x;
+    return CTCD_OK;
+}
+
+/* Uploads master (re-casting the compute copy) and both moments of one slot. */
+static ctcd_status load_slot(const ctcd_st_file *f, ctcd_model *m) {
+    const ctcd_st_tensor *x[ST_N_BUFS];
+    for (int b = 0; b < ST_N_BUFS; b++) CTCD_TRY(find_buf(f, m, b, &x[b]));
+    const int64_t n = m->lay.n_total;
+    float *host = malloc((size_t)n * sizeof(float));
+    if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", ctcd_st_path(f));
+    float *dst[ST_N_BUFS] = {NULL, m->adam_m, m->adam_v};
+    ctcd_status st = CTCD_OK;
+    for (int b = 0; !st && b < ST_N_BUFS; b++) {
+        st = ctcd_st_read_f32(f, x[b], host);
+        if (st) break;
+        st = b == ST_MASTER ? ctcd_model_upload_params(m, host)
+                            : m->be->upload(m->be, dst[b], host, (size_t)n * sizeof(float));
+    }
+    free(host);
+    return st;
+}
+
+/* Step, cursor and run bookkeeping, checked against what t's recipe and data give. */
+static ctcd_status load_progress(const ctcd_st_file *f, ctcd_trainer *t) {
+    const char *path = ctcd_st_path(f);
+    int64_t step, total, per_epoch, examples, epoch, last_eval;
+    ctcd_batcher_cursor cur;
+    CTCD_TRY(md_i64(f, "step", 0, &step));
+    CTCD_TRY(md_i64(f, "total_steps", 0, &total));
+    CTCD_TRY(md_i64(f, "steps_per_epoch", 1, &per_epoch));
+    CTCD_TRY(md_i64(f, "train_examples", 1, &examples));
+    CTCD_TRY(md_i64(f, "epoch", 0, &epoch));
+    CTCD_TRY(md_i64(f, "cursor_epoch", 0, &cur.epoch));
+    CTCD_TRY(md_i64(f, "cursor_batch", 0, &cur.batch));
+    CTCD_TRY(md_i64(f, "last_eval_step", -1, &last_eval));
+    if (examples != t->train.n || per_epoch != t->steps_per_epoch)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: saved with %lld training examples in %lld batches "
+                        "per epoch, but the data of %s now gives %lld in %lld (the training data "
+                        "changed)", path, (long long)examples, (long long)per_epoch,
+                        t->rc.task, (long long)t->train.n, (long long)t->steps_per_epoch);
+    if (step > total || epoch != cur.epoch || last_eval > step ||
+        step != cur.epoch * per_epoch + cur.batch)
+        return CTCD_ERR(CTCD_E_PARSE, "%s: inconsistent progress (step %lld of %lld, epoch %lld, "
+                        "cursor epoch %lld batch %lld, last evaluation at step %lld)", path,
+                        (long long)step, (long long)total, (long long)epoch,
+                        (long long)cur.epoch, (long long)cur.batch, (long long)last_eval);
+    if (t->total_steps < step)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: the state is at step %lld but the recipe now asks "
+                        "for %lld steps (train.max_steps / train.epochs)", path,
+                        (long long)step, (long long)t->total_steps);
+    if (t->total_steps != total)
+        ctcd_info("run length changed from %lld to %lld steps (the learning-rate schedule "
+                  "follows the new length)", (long long)total, (long long)t->total_steps);
+    for (int i = 0; i < t->n_models; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "best.%s", t->models[i]->name);
+        CTCD_TRY(md_f64(f, key, &t->best[i]));
+    }
+    CTCD_TRY(ctcd_error_wrap(ctcd_trainer_seek(t, cur), "%s", path));
+    t->step = step;
+    t->last_eval_step = last_eval;
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_train_state_load(ctcd_trainer *t, const char *path) {
+    ctcd_st_file *f = NULL;
+    CTCD_TRY(ctcd_st_open(path, &f));
+    ctcd_status st = check_format(f);
+    if (!st) st = state_recipe_check(f, &t->rc);
+    if (!st) st = load_progress(f, t);
+    for (int i = 0; !st && i < t->n_models; i++) st = load_slot(f, t->models[i]);
+    ctcd_st_close(f);
+    if (!st) ctcd_debug("loaded training state at step %lld from %s", (long long)t->step, path);
+    return st;
+}

@@ -1,0 +1,122 @@
+/* resume_fixture.h — helpers for the resume suites (static): a run that records every
+ * step's loss terms through ctcd_trainer_run's on_step hook and can stop itself at a given
+ * step as SIGINT would, host copies of a trainer's master weights and moments, and
+ * comparison of run-directory logs. */
+#ifndef CTCD_RESUME_FIXTURE_H
+#define CTCD_RESUME_FIXTURE_H
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctcd/resume.h"
+#include "testutil.h"
+#include "trainer_fixture.h"
+
+#define REC_MAX_STEPS 256
+
+typedef struct step_record {
+    float terms[REC_MAX_STEPS][CTCD_LOSS_NTERMS]; /* [step - 1] */
+    int64_t stop_at;                              /* request a stop after this step, 0 = no */
+    int64_t first, last;                          /* steps recorded (1-based) */
+} step_record;
+
+static inline void record_step(ctcd_trainer *t, const ctcd_step_stats *s, void *ctx) {
+    step_record *r = ctx;
+    cr_assert_leq(t->step, REC_MAX_STEPS, "test run longer than REC_MAX_STEPS");
+    memcpy(r->terms[t->step - 1], s->terms, sizeof s->terms);
+    if (!r->first) r->first = t->step;
+    r->last = t->step;
+    if (t->step == r->stop_at) ctcd_interrupt_request(SIGINT);
+}
+
+/* A 2-epoch builtin:demo pair (13 steps per epoch, the last one a short batch of 8), dropout
+ * on, a mutual-weight ramp and warmup, writing its run directory to dir. */
+static inline ctcd_recipe resume_recipe(const char *dir) {
+    ctcd_recipe r = small_demo_recipe();
+    r.data.demo.train_examples = 200;
+    r.train.max_steps = 0;
+    r.train.epochs = 2;
+    r.train.log_every = 1;
+    r.distill.ramp_steps = 20;
+    snprintf(r.output, sizeof r.output, "%s", dir);
+    return r;
+}
+
+/* Runs t to its end (or its stop) recording steps into rec. */
+static inline void run_recorded(ctcd_trainer *t, step_record *rec, ctcd_eval_result *res) {
+    t->on_step = record_step;
+    t->on_step_ctx = rec;
+    ctcd_status st = ctcd_trainer_run(t, res);
+    cr_assert_null(st, "run: %s", ctcd_status_message(st));
+}
+
+/* Host copy of master, adam_m and adam_v of slot i (3 · n_total floats, caller frees). */
+static inline float *download_state(const ctcd_trainer *t, int i) {
+    const ctcd_model *m = t->models[i];
+    const size_t n = (size_t)m->lay.n_total;
+    float *h = malloc(3 * n * sizeof(float));
+    cr_assert_not_null(h);
+    cr_assert_null(ctcd_model_download_params(m, h));
+    cr_assert_null(m->be->download(m->be, h + n, m->adam_m, n * sizeof(float)));
+    cr_assert_null(m->be->download(m->be, h + 2 * n, m->adam_v, n * sizeof(float)));
+    return h;
+}
+
+/* Asserts two host states of slot i are bitwise equal, naming the first differing element. */
+static inline void assert_same_state(const ctcd_trainer *t, int i, const float *a,
+                                     const float *b) {
+    const int64_t n = t->models[i]->lay.n_total;
+    static const char *const what[3] = {"master", "adam_m", "adam_v"};
+    for (int k = 0; k < 3; k++)
+        if (memcmp(a + k * n, b + k * n, (size_t)n * sizeof(float)) != 0)
+            for (int64_t j = 0; j < n; j++)
+                cr_assert(memcmp(&a[k * n + j], &b[k * n + j], sizeof(float)) == 0,
+                          "%s.%s[%lld] differs: %.9g vs %.9g", t->models[i]->name, what[k],
+                          (long long)j, (double)a[k * n + j], (double)b[k * n + j]);
+}
+
+static inline char *path_in(const char *dir, const char *name) {
+    char *p = malloc(4096);
+    snprintf(p, 4096, "%s/%s", dir, name);
+    return p;
+}
+
+/* The file's text without the timing field "examples_per_s":N, (the only
+ * run-to-run difference of log.jsonl). */
+static inline char *read_log(const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    static const char key[] = "\"examples_per_s\":";
+    size_t cap = 1 << 16, n = 0;
+    char *out = malloc(cap), line[4096];
+    while (fgets(line, sizeof line, f)) {
+        char *k = strstr(line, key);
+        if (k) {
+            char *comma = strchr(k, ',');
+            if (comma) memmove(k, comma + 1, strlen(comma + 1) + 1);
+        }
+        const size_t len = strlen(line);
+        if (n + len + 1 > cap) out = realloc(out, cap = 2 * (n + len + 1));
+        memcpy(out + n, line, len);
+        n += len;
+    }
+    out[n] = '\0';
+    fclose(f);
+    return out;
+}
+
+static inline void assert_same_file(const char *a_dir, const char *b_dir, const char *name) {
+    char *pa = path_in(a_dir, name), *pb = path_in(b_dir, name);
+    char *a = read_log(pa), *b = read_log(pb);
+    size_t i = 0;
+    while (a[i] && a[i] == b[i]) i++;
+    cr_assert(a[i] == b[i], "%s and %s differ at byte %zu:\n%.200s\nvs\n%.200s", pa, pb, i,
+              a + i, b + i);
+    free(a);
+    free(b);
+    free(pa);
+    free(pb);
+}
+
+#endif
