@@ -236,6 +236,20 @@ Test(wordnet, finds_known_synonyms) {
         for (const char *c = ctcd_strlist_at(&syn, i); *c; c++)
             cr_assert(*c == ' ' || (*c >= 'a' && *c <= 'z'), "synonym '%s' has '%c'",
                       ctcd_strlist_at(&syn, i), *c);
+    /* Inflected forms are reduced like WordNet's morphy: exception lists and suffix rules. */
+    static const char *const cases[][2] = {{"children", "kid"}, {"ran", "scat"},
+                                           {"dogs", "domestic dog"}, {"walked", "take the air"},
+                                           {"happier", "glad"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ctcd_strlist_clear(&syn);
+        cr_assert_null(ctcd_wordnet_synonyms(wn, cases[i][0], &syn));
+        cr_assert(ctcd_strlist_contains(&syn, cases[i][1]), "%s: '%s' missing (%d synonyms)",
+                  cases[i][0], cases[i][1], syn.n);
+    }
+    ctcd_strlist_clear(&syn);
+    cr_assert_null(ctcd_wordnet_synonyms(wn, "secretions", &syn));
+    cr_assert(syn.n > 0 && !ctcd_strlist_contains(&syn, "secretion"),
+              "a base form of the word is not its synonym");
     ctcd_strlist_clear(&syn);
     cr_assert_null(ctcd_wordnet_synonyms(wn, "qzxwvj", &syn));
     cr_assert_eq(syn.n, 0, "an unknown word has no synonyms");

@@ -63,12 +63,14 @@ int ctcd_is_stop_word(const char *word);
 /* ---- WordNet ----
  * A reader of the WordNet 3.0 database (index.{noun,verb,adj,adv} and data.*, format
  * wndb(5)), as installed by Debian's wordnet-base package. Synonyms of a word are the
- * lemmas of every synset its exact (lower-case) form is a lemma of, over the four parts of
- * speech in the order noun, verb, adj, adv; no morphological reduction ("walked" is not
- * looked up as "walk"). Lemmas are lower-cased, '_' and '-' become spaces (multi-word
+ * lemmas of every synset of the word's base forms, over the four parts of speech in the
+ * order noun, verb, adj, adv. Base forms are found like WordNet's morphy (and NLTK, which
+ * EDA uses): the <pos>.exc exception lists ("ran" -> "run", "children" -> "child"), else the
+ * word itself and its one-step suffix detachments that are lemmas ("walked" -> "walk",
+ * "dogs" -> "dog"). Synonyms are base forms: no re-inflection. Lemmas are lower-cased, '_' and '-' become spaces (multi-word
  * synonyms are kept, as in EDA), adjective markers "(a)" "(p)" "(ip)" are dropped; lemmas
- * with characters other than a-z and space are skipped, as are duplicates and the word
- * itself. The whole database (about 30 MB) is read into memory. */
+ * with characters other than a-z and space are skipped, as are duplicates, the word itself
+ * and its base forms. The whole database (about 30 MB) is read into memory. */
 typedef struct ctcd_wordnet ctcd_wordnet;
 
 #define CTCD_WORDNET_DEFAULT_DIR "/usr/share/wordnet"

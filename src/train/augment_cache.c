@@ -23,6 +23,11 @@
 #include "ctcd/log.h"
 #include "data/tsv.h"
 
+/* Part of every key: bump it whenever the rows produced for the same settings change (a
+ * fix in EDA, the WordNet reader or the masked-LM sampler), so old cache files are not
+ * reused. 2: WordNet base forms (morphy), which are not synonyms of the word. */
+#define AUGMENT_CACHE_VERSION 2
+
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
     const unsigned char *s = p;
     for (size_t i = 0; i < n; i++) {
@@ -60,7 +65,8 @@ static ctcd_status key_printf(ctcd_strbuf *k, const char *fmt, ...) {
 
 /* The key text of a job: everything its rows depend on. */
 static ctcd_status job_key(const ctcd_augment_job *j, const char *vocab, ctcd_strbuf *k) {
-    CTCD_TRY(key_printf(k, "ctcd augmentation cache v1\ntask=%s\n", j->task->name));
+    CTCD_TRY(key_printf(k, "ctcd augmentation cache v%d\ntask=%s\n", AUGMENT_CACHE_VERSION,
+                        j->task->name));
     CTCD_TRY(key_file(k, "source", j->src_path));
     const uint64_t lh = fnv1a(0xcbf29ce484222325ull, j->lines, (size_t)j->n_lines * sizeof *j->lines);
     CTCD_TRY(key_printf(k, "lines=%lld hash=%016llx\nseed=%llu\n", (long long)j->n_lines,
