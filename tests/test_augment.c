@@ -687,6 +687,28 @@ Test(augment_trainer, mnli_augmented_rows_train_without_hard_labels, .timeout = 
     mlm_env_free(&e);
 }
 
+Test(augment_trainer, without_cache_or_output_a_temporary_directory_is_used_and_removed,
+     .timeout = 60) {
+    mlm_env e;
+    mlm_env_make(&e);
+    ctcd_recipe r = mnli_aug_recipe(&e);
+    r.data.augment.cache[0] = '\0';
+    r.output[0] = '\0';
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%.4000s/tmpdir", e.tmp);
+    cr_assert_null(ctcd_mkdirs(tmp));
+    setenv("TMPDIR", tmp, 1); /* this test's own process (Criterion forks per test) */
+    ctcd_trainer *t = NULL;
+    ctcd_status st = ctcd_trainer_create(&r, &t);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    cr_assert_gt(t->train.n, 4, "augmented rows missing");
+    ctcd_trainer_destroy(t);
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", tmp);
+    cr_assert_eq(system(cmd), 0, "%s is not empty after loading", tmp);
+    mlm_env_free(&e);
+}
+
 Test(augment_trainer, eda_on_mnli_with_wordnet, .timeout = 120) {
     wordnet_dir_or_skip();
     mlm_env e;

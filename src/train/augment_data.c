@@ -118,43 +118,53 @@ static void remove_tmp_dir(const char *dir) {
     rmdir(dir);
 }
 
+static ctcd_status run_eda(ctcd_trainer *t, ctcd_augment_job job, int64_t *added) {
+    const ctcd_augment_recipe *a = &t->rc.data.augment;
+    job.method = CTCD_AUGMENT_EDA;
+    job.eda.num_aug = a->eda.num_aug;
+    job.eda.strength[CTCD_EDA_SR] = eda_strength(a, a->eda.alpha_sr);
+    job.eda.strength[CTCD_EDA_RI] = eda_strength(a, a->eda.alpha_ri);
+    job.eda.strength[CTCD_EDA_RS] = eda_strength(a, a->eda.alpha_rs);
+    job.eda.strength[CTCD_EDA_RD] = eda_strength(a, a->eda.p_rd);
+    return ctcd_error_wrap(run_job(t, &job, added), "data.augment.eda");
+}
+
+static ctcd_status run_mlm(ctcd_trainer *t, ctcd_augment_job job, int64_t *added) {
+    const ctcd_augment_recipe *a = &t->rc.data.augment;
+    char path[CTCD_PATH_MAX + 16];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/config.json", a->mlm.checkpoint);
+    if (stat(path, &sb) != 0)
+        return CTCD_ERR(CTCD_E_IO, "data.augment.mlm.checkpoint: '%s' is not a checkpoint "
+                        "directory (no config.json)", a->mlm.checkpoint);
+    /* A checkpoint without its own vocab.txt is read with the data's vocabulary. */
+    snprintf(path, sizeof path, "%s/vocab.txt", a->mlm.checkpoint);
+    job.method = CTCD_AUGMENT_MLM;
+    job.mlm_checkpoint = a->mlm.checkpoint;
+    job.mlm_vocab = stat(path, &sb) == 0 ? path : t->vocab_path;
+    job.mlm = (ctcd_mlm_aug_config){.p = a->mlm.p, .top_k = a->mlm.top_k,
+                                    .max_len = t->rc.data.max_len, .batch = 32};
+    job.mlm_num_aug = a->mlm.num_aug;
+    return ctcd_error_wrap(run_job(t, &job, added), "data.augment.mlm");
+}
+
 ctcd_status ctcd_trainer_augment(ctcd_trainer *t, const char *dir, const int64_t *lines,
                                  int64_t n_lines) {
     const ctcd_recipe *rc = &t->rc;
     if (!ctcd_augment_enabled(rc)) return CTCD_OK;
     CTCD_TRY(check_recipe(rc));
     const ctcd_augment_recipe *a = &rc->data.augment;
-    char src[CTCD_PATH_MAX + 16], cdir[CTCD_PATH_MAX + 32], vocab[CTCD_PATH_MAX + 16];
+    char src[CTCD_PATH_MAX + 16], cdir[CTCD_PATH_MAX + 32];
     snprintf(src, sizeof src, "%s/train.tsv", dir);
     int tmp;
     CTCD_TRY(cache_dir(rc, cdir, sizeof cdir, &tmp));
-    ctcd_augment_job job = {.task = t->task, .src_path = src, .lines = lines,
-                            .n_lines = n_lines, .seed = a->seed, .cache_dir = cdir};
+    const ctcd_augment_job job = {.task = t->task, .src_path = src, .lines = lines,
+                                  .n_lines = n_lines, .seed = a->seed, .cache_dir = cdir};
     const int64_t n0 = t->train.n;
     int64_t n_eda = 0, n_mlm = 0;
     ctcd_status st = CTCD_OK;
-    if (a->eda.num_aug > 0) {
-        job.method = CTCD_AUGMENT_EDA;
-        job.eda.num_aug = a->eda.num_aug;
-        job.eda.strength[CTCD_EDA_SR] = eda_strength(a, a->eda.alpha_sr);
-        job.eda.strength[CTCD_EDA_RI] = eda_strength(a, a->eda.alpha_ri);
-        job.eda.strength[CTCD_EDA_RS] = eda_strength(a, a->eda.alpha_rs);
-        job.eda.strength[CTCD_EDA_RD] = eda_strength(a, a->eda.p_rd);
-        st = run_job(t, &job, &n_eda);
-    }
-    if (!st && a->mlm.checkpoint[0] && a->mlm.num_aug > 0) {
-        struct stat sb;
-        snprintf(vocab, sizeof vocab, "%s/vocab.txt", a->mlm.checkpoint);
-        job.method = CTCD_AUGMENT_MLM;
-        job.mlm_checkpoint = a->mlm.checkpoint;
-        /* A checkpoint without its own vocab.txt is read with the data's vocabulary. */
-        job.mlm_vocab = stat(vocab, &sb) == 0 ? vocab : t->vocab_path;
-        job.mlm = (ctcd_mlm_aug_config){.p = a->mlm.p, .top_k = a->mlm.top_k,
-                                        .max_len = rc->data.max_len, .batch = 32};
-        job.mlm_num_aug = a->mlm.num_aug;
-        st = ctcd_error_wrap(run_job(t, &job, &n_mlm), "data.augment.mlm.checkpoint %s",
-                             a->mlm.checkpoint);
-    }
+    if (a->eda.num_aug > 0) st = run_eda(t, job, &n_eda);
+    if (!st && a->mlm.checkpoint[0] && a->mlm.num_aug > 0) st = run_mlm(t, job, &n_mlm);
     if (tmp) remove_tmp_dir(cdir);
     CTCD_TRY(st);
     ctcd_info("%s: %lld examples + %lld augmented (eda %lld, mlm %lld), hard labels of "
