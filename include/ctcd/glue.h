@@ -115,6 +115,10 @@ ctcd_status ctcd_glue_load_file(const ctcd_glue_task *task, const char *path, in
                                 ctcd_tokenizer *tok, const ctcd_glue_options *opt,
                                 ctcd_glue_split *out);
 void ctcd_glue_split_free(ctcd_glue_split *s);
+/* Where the text of a task's train/dev files is, for tools that rewrite those files (data
+ * augmentation): 0-based columns of the first and second text (*b = -1 for single-sentence
+ * tasks), and whether line 1 is a header. */
+void ctcd_glue_text_columns(const ctcd_glue_task *task, int *a, int *b, int *header);
 
 /* The metrics of a task kind from one model's predictions on each dev split (MNLI: matched
  * then mismatched; every other kind reads split 0 only). logits[s] holds (gold[s]->n, C)

@@ -43,6 +43,23 @@ typedef struct ctcd_demo_recipe {
     int max_depth;               /* data.demo.max_depth: nesting of embedded clauses */
 } ctcd_demo_recipe;
 
+/* data.augment: training-set augmentation (include/ctcd/augment.h). */
+typedef struct ctcd_augment_recipe {
+    struct {
+        int num_aug;             /* data.augment.eda.num_aug: copies per example, 0 = off */
+        float alpha;             /* strength of every operation unless overridden */
+        float alpha_sr, alpha_ri, alpha_rs, p_rd; /* < 0 = alpha; 0 = operation off */
+    } eda;
+    struct {
+        char checkpoint[CTCD_PATH_MAX]; /* HF masked-LM checkpoint, "" = off */
+        float p;                 /* replacement probability per eligible word */
+        int top_k;               /* candidates per word */
+        int num_aug;             /* copies per example, 0 = off */
+    } mlm;
+    uint64_t seed;               /* data.augment.seed (independent of train.seed) */
+    char cache[CTCD_PATH_MAX];   /* "" = <output>/augment-cache */
+} ctcd_augment_recipe;
+
 typedef struct ctcd_recipe {
     char source[CTCD_PATH_MAX];  /* recipe file path ("" when built in code) */
     char task[CTCD_NAME_MAX];    /* "builtin:demo", or a GLUE task name */
@@ -54,6 +71,7 @@ typedef struct ctcd_recipe {
         int64_t max_train_examples;  /* 0 = all; else the first N of train.tsv */
         int64_t max_dev_examples;    /* 0 = all; else the first N of each dev split */
         ctcd_demo_recipe demo;
+        ctcd_augment_recipe augment;
     } data;
     struct {
         char corpus[CTCD_PATH_MAX];  /* task mlm: a text file or a directory of them */
@@ -72,6 +90,7 @@ typedef struct ctcd_recipe {
         float small_to_large;        /* distill.mutual.small_to_large: weight on large's KL */
         float large_to_small;        /* distill.mutual.large_to_small: weight on small's KL */
         int64_t ramp_steps;          /* mutual weights ramp linearly from 0 over this */
+        float hard_augmented;        /* 0: augmented rows have no hard label; 1: keep it */
     } distill;
     struct {
         int epochs;

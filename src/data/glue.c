@@ -365,3 +365,11 @@ void ctcd_glue_split_free(ctcd_glue_split *s) {
     free(s->line);
     memset(s, 0, sizeof *s);
 }
+
+void ctcd_glue_text_columns(const ctcd_glue_task *task, int *a, int *b, int *header) {
+    const task_def *def = def_of(task);
+    CTCD_ASSERT(def, "task %s is not from the GLUE task table", task ? task->name : "(null)");
+    *a = def->labelled.a;
+    *b = def->labelled.b == COL_NONE ? -1 : def->labelled.b;
+    *header = def->labelled.header;
+}

@@ -29,6 +29,35 @@
     {"models." R ".initializer_range", KT_F32, OFF(models[I].initializer_range), 0, "0.02", 0, \
      NB, 1, 0, NULL, I, "standard deviation of the random initialisation"}
 
+/* data.augment.*: include/ctcd/augment.h, src/train/augment_data.c. */
+#define EDA_OP_KEY(K, F, WHAT)                                                              \
+    {"data.augment.eda." K, KT_F32, OFF(data.augment.eda.F), 0, "-1", -1, 1, 0, 0, NULL, -1, \
+     WHAT "; negative = data.augment.eda.alpha, 0 = off"}
+#define AUGMENT_KEYS                                                                          \
+    {"data.augment.eda.num_aug", KT_INT, OFF(data.augment.eda.num_aug), 0, "0", 0, 1000, 0, 0,  \
+     NULL, -1, "EDA copies per training example; 0 = EDA off"},                             \
+    {"data.augment.eda.alpha", KT_F32, OFF(data.augment.eda.alpha), 0, "0.1", 0, 1, 0, 0, NULL, \
+     -1, "strength of every EDA operation unless overridden below"},                         \
+    EDA_OP_KEY("alpha_sr", alpha_sr, "synonym replacement: n = max(1, round(alpha x words))"),  \
+    EDA_OP_KEY("alpha_ri", alpha_ri, "random insertion of synonyms: n as for alpha_sr"),       \
+    EDA_OP_KEY("alpha_rs", alpha_rs, "random swaps: n as for alpha_sr"),                      \
+    EDA_OP_KEY("p_rd", p_rd, "random deletion: probability of deleting each word"),          \
+    {"data.augment.mlm.checkpoint", KT_PATH, OFF(data.augment.mlm.checkpoint),                 \
+     SZ(data.augment.mlm.checkpoint), "\"\"", NB, NB, 0, 0, NULL, -1,                          \
+     "HF BertForMaskedLM checkpoint directory for masked-LM replacement; empty = off"},      \
+    {"data.augment.mlm.p", KT_F32, OFF(data.augment.mlm.p), 0, "0.4", 0, 1, 0, 0, NULL, -1,     \
+     "probability that an eligible word is replaced in a masked-LM copy"},                   \
+    {"data.augment.mlm.top_k", KT_INT, OFF(data.augment.mlm.top_k), 0, "15", 1, 1000, 0, 0,     \
+     NULL, -1, "replacement candidates per word: the K most likely single-piece words"},     \
+    {"data.augment.mlm.num_aug", KT_INT, OFF(data.augment.mlm.num_aug), 0, "4", 0, 1000, 0, 0,  \
+     NULL, -1, "masked-LM copies per training example; 0 = off"},                           \
+    {"data.augment.seed", KT_U64, OFF(data.augment.seed), 0, "1", NB, NB, 0, 0, NULL, -1,       \
+     "seed of the augmented copies (independent of train.seed)"},                           \
+    {"data.augment.cache", KT_PATH, OFF(data.augment.cache), SZ(data.augment.cache), "\"\"",   \
+     NB, NB, 0, 0, NULL, -1,                                                                 \
+     "directory of the augmentation cache; empty = <output>/augment-cache (no output: not "  \
+     "cached)"}
+
 const key_def ctcd_recipe_keys[] = {
     {"task", KT_ENUM, OFF(task), SZ(task), "builtin:demo", NB, NB, 0, 0, TASKS, -1,
      "builtin:demo (generated, no download), mlm (masked-LM pre-training) or a GLUE task"},
@@ -54,6 +83,7 @@ const key_def ctcd_recipe_keys[] = {
      "seed of the generated dataset (independent of train.seed)"},
     {"data.demo.max_depth", KT_INT, OFF(data.demo.max_depth), 0, "3", 1, 8, 0, 0, NULL, -1,
      "deepest nesting of embedded clauses"},
+    AUGMENT_KEYS,
     {"pretrain.corpus", KT_PATH, OFF(pretrain.corpus), SZ(pretrain.corpus), "\"\"", NB, NB, 0,
      0, NULL, -1, "task mlm: a UTF-8 text file, or a directory whose *.txt and *.tokens files "
      "are read in name order"},
@@ -86,6 +116,9 @@ const key_def ctcd_recipe_keys[] = {
      NULL, -1, "weight of KL(p_large || p_small) in the small model's loss"},
     {"distill.ramp_steps", KT_I64, OFF(distill.ramp_steps), 0, "0", 0, NB, 0, 0, NULL, -1,
      "mutual weights grow linearly from 0 over this many steps"},
+    {"distill.hard_augmented", KT_F32, OFF(distill.hard_augmented), 0, "0", 0, 1, 0, 0, NULL, -1,
+     "hard-label weight of augmented rows: 0 = no hard label (trained by the mutual terms "
+     "only), 1 = keep the original label; nothing in between"},
     {"train.epochs", KT_INT, OFF(train.epochs), 0, "3", 1, NB, 0, 0, NULL, -1,
      "passes over the training set"},
     {"train.max_steps", KT_I64, OFF(train.max_steps), 0, "0", 0, NB, 0, 0, NULL, -1,

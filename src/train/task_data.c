@@ -2,6 +2,7 @@
  * the tokenizer, the train split and every dev split (MNLI: matched and mismatched).
  * Malformed lines are skipped and reported (or fatal with data.strict). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -42,15 +43,20 @@ static void report_split(const ctcd_glue_split *s) {
                   s->data.name, (long long)r->skipped, r->first_error);
 }
 
-/* Loads one split and moves its dataset into *dst, keeping the first `limit` examples. */
+/* Loads one split and moves its dataset into *dst, keeping the first `limit` examples.
+ * lines (may be NULL) receives the malloc'd file lines of the examples kept. */
 static ctcd_status load_split(ctcd_trainer *t, const char *dir, const char *split, int64_t limit,
-                              ctcd_dataset *dst) {
+                              ctcd_dataset *dst, int64_t **lines) {
     ctcd_glue_options opt = {.max_len = t->rc.data.max_len, .strict = t->rc.data.strict};
     ctcd_glue_split s;
     CTCD_TRY(ctcd_glue_load(t->task, dir, split, t->tok, &opt, &s));
     report_split(&s);
     *dst = s.data;
     memset(&s.data, 0, sizeof s.data);
+    if (lines) {
+        *lines = s.line;
+        s.line = NULL;
+    }
     ctcd_glue_split_free(&s);
     if (limit > 0 && dst->n > limit) {
         ctcd_info("%s: using the first %lld of %lld examples", dst->name, (long long)limit,
@@ -77,10 +83,14 @@ ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t) {
     CTCD_TRY(ctcd_trainer_find_vocab(rc, t->vocab_path, sizeof t->vocab_path));
     CTCD_TRY(ctcd_tokenizer_load(t->vocab_path, &t->tok));
     ctcd_info("task %s from %s, vocabulary %s", t->task->name, dir, t->vocab_path);
-    CTCD_TRY(load_split(t, dir, "train", rc->data.max_train_examples, &t->train));
+    int64_t *lines = NULL;
+    ctcd_status st = load_split(t, dir, "train", rc->data.max_train_examples, &t->train, &lines);
+    if (!st) st = ctcd_trainer_augment(t, dir, lines, t->train.n); /* no-op unless asked */
+    free(lines);
+    CTCD_TRY(st);
     for (int i = 0; i < t->task->n_dev_splits && i < CTCD_MAX_DEV_SPLITS; i++) {
         t->dev_names[i] = t->task->dev_splits[i];
-        CTCD_TRY(load_split(t, dir, t->dev_names[i], rc->data.max_dev_examples, &t->dev[i]));
+        CTCD_TRY(load_split(t, dir, t->dev_names[i], rc->data.max_dev_examples, &t->dev[i], NULL));
         t->n_dev++;
     }
     return CTCD_OK;

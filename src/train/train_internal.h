@@ -10,6 +10,11 @@ ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
                                      ctcd_trainer **out);
 /* Loads the train and dev splits of a GLUE task (t->rc.task) into t->train / t->dev. */
 ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
+/* Appends the augmented copies the recipe asks for (data.augment.*) of the train examples
+ * at the given 1-based lines of <dir>/train.tsv to t->train (src/train/augment_data.c).
+ * A no-op when augmentation is off. */
+ctcd_status ctcd_trainer_augment(ctcd_trainer *t, const char *dir, const int64_t *lines,
+                                 int64_t n_lines);
 /* Uploads a host batch into the trainer's device buffers (labels and targets when present)
  * and fills the device view every model's forward reads. */
 ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,

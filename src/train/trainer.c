@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctcd/augment.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
@@ -22,6 +23,9 @@ static ctcd_status load_data(ctcd_trainer *t) {
             .max_depth = rc->data.demo.max_depth,
             .max_len = rc->data.max_len,
         };
+        if (ctcd_augment_enabled(rc))
+            return CTCD_ERR(CTCD_E_INVALID, "data.augment: augmentation needs a GLUE task's "
+                            "text; builtin:demo has none");
         t->metric = CTCD_GLUE_ACC;
         t->n_dev = 1;
         t->dev_names[0] = "dev";
