@@ -64,7 +64,10 @@ def make_model(torch, transformers, shape, args):
               num_attention_heads=heads, intermediate_size=inter, hidden_act="gelu",
               max_position_embeddings=512, type_vocab_size=2, num_labels=args.classes,
               hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
-    cfg = transformers.BertConfig(attn_implementation="sdpa", **kw)
+    try:
+        cfg = transformers.BertConfig(attn_implementation="sdpa", **kw)
+    except TypeError:  # a transformers that does not take it: its default attention
+        cfg = transformers.BertConfig(**kw)
     cls = transformers.BertForMaskedLM if args.mlm else transformers.BertForSequenceClassification
     return cls(cfg).to("cuda").train()
 
