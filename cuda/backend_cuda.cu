@@ -184,6 +184,7 @@ extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_ba
         return st;
     }
     be->name = "cuda";
+    be->device_name = c->device_name;
     be->device = CTCD_DEVICE_CUDA;
     be->act_dtype = act_dtype;
     be->alloc = cu_alloc;

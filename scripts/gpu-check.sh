@@ -34,75 +34,10 @@ tl() { local left=$((DEADLINE - SECONDS)); [ "$left" -lt "$1" ] && echo $((left 
 log() { printf '[gpu-check %(%H:%M:%S)T] %s\n' -1 "$*"; }
 declare -A result
 
-# ---- 1. prefix -------------------------------------------------------------------------
-unpack_prefix() {
-  local n=0
-  [ -d .gpu-debs ] || { log "no .gpu-debs/ (run scripts/fetch-gpu-debs.sh here and carry it)"; return 1; }
-  rm -rf "$P"
-  mkdir -p "$P/pc" "$P/bin"
-  for f in .gpu-debs/*.deb; do
-    if command -v dpkg-deb >/dev/null; then
-      dpkg-deb -x "$f" "$P" || return 1
-    else  # no dpkg: a .deb is an ar archive holding data.tar.*
-      local tmp; tmp=$(mktemp -d)
-      (cd "$tmp" && ar x "$root/$f" && tar -xf data.tar.* -C "$P") || return 1
-      rm -rf "$tmp"
-    fi
-    n=$((n + 1))
-  done
-  # .pc files: real files only (Debian's openblas.pc symlink goes through /etc/alternatives,
-  # which dpkg-deb -x never creates); absolute /usr paths are moved into the prefix.
-  find "$P/usr" -name '*.pc' -type f | while read -r pc; do
-    sed -E "s#(^|[=[:space:]]|-I|-L)/usr(/|[[:space:]]|\$)#\1$P/usr\2#g" "$pc" > "$P/pc/$(basename "$pc")"
-  done
-  # Criterion's .pc lists Requires.private (libgit2, nanomsg, ...) whose -dev packages we do
-  # not carry; a shared-library link needs none of them.
-  cat > "$P/pc/criterion.pc" <<PC
-prefix=$P/usr
-includedir=\${prefix}/include
-libdir=\${prefix}/lib/x86_64-linux-gnu
-Name: criterion
-Description: Criterion (unpacked from Debian)
-Version: 2.4.1
-Libs: -L\${libdir} -lcriterion
-Cflags: -I\${includedir}
-PC
-  LIBDIRS="$P/usr/lib/x86_64-linux-gnu:$P/usr/lib/x86_64-linux-gnu/openblas-pthread"
-  if ! command -v pkg-config >/dev/null; then
-    cat > "$P/bin/pkg-config" <<SH
-#!/bin/sh
-LD_LIBRARY_PATH="$P/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$P/usr/bin/pkgconf" "\$@"
-SH
-    chmod +x "$P/bin/pkg-config"
-    export PATH="$P/bin:$PATH"
-    log "using the prefix's pkgconf as pkg-config"
-  fi
-  # Only the prefix's .pc files: nothing resolves to a system copy by accident.
-  # (No CMAKE_PREFIX_PATH: CMake would add the prefix's unpatched pkgconfig dirs in front.)
-  export PKG_CONFIG_LIBDIR="$P/pc"
-  unset PKG_CONFIG_PATH
-  log "unpacked $n packages into $P; pkg-config yaml-0.1 -> $(pkg-config --libs yaml-0.1)"
-}
-
-# ---- 2. configure + build ----------------------------------------------------------------
-configure_build() {
-  local cuda_flag=ON nvcc_arg=()
-  if [ "$mode" = cpu ]; then cuda_flag=OFF; fi
-  if [ "$cuda_flag" = ON ]; then
-    local nvcc; nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-    nvcc_arg=(-DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_CUDA_ARCHITECTURES=90)
-  fi
-  local gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
-  # DT_RPATH (not RUNPATH: --disable-new-dtags) so that libcriterion's own dependencies
-  # (libgit2, nanomsg, ...) are found in the prefix too, with no LD_LIBRARY_PATH.
-  local ldflags="-Wl,--disable-new-dtags -Wl,-rpath,$LIBDIRS -Wl,-rpath-link,$LIBDIRS"
-  rm -rf "$B"
-  timeout "$(tl 120)" cmake -S "$root" -B "$B" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DCTCD_CUDA="$cuda_flag" "${nvcc_arg[@]}" -DCTCD_TESTS=ON -DCTCD_WERROR=OFF \
-    -DCMAKE_EXE_LINKER_FLAGS="$ldflags" > "$OUT/build.log" 2>&1 || return 1
-  local jobs; jobs=$(nproc); [ "$mode" = cpu ] && jobs=2
-  timeout "$(tl 300)" cmake --build "$B" -j "$jobs" >> "$OUT/build.log" 2>&1
-}
+# ---- 1./2. prefix, configure + build: unpack_prefix, configure_build (shared with
+# benchmarks/run.sh) ----------------------------------------------------------------------
+# shellcheck source=scripts/gpu-env.sh
+. "$root/scripts/gpu-env.sh"
 
 # ---- 3./4. tests -------------------------------------------------------------------------
 run_ctest() {

@@ -92,6 +92,8 @@ typedef struct ctcd_backend ctcd_backend;
 
 struct ctcd_backend {
     const char *name;       /* "cpu", "cuda" */
+    const char *device_name; /* the device as its driver names it ("NVIDIA H200"), "cpu" for
+                              * the CPU backend; may be NULL (benchmarks pick peaks from it) */
     ctcd_device device;
     ctcd_dtype act_dtype;
     void *impl;             /* backend private state */

@@ -17,6 +17,7 @@ static void usage(FILE *f) {
           "  predict CKPT    run a fine-tuned checkpoint on a GLUE split: metrics, logits,\n"
           "                  leaderboard submission files\n"
           "  tokenize        print the WordPiece ids of stdin lines (--vocab FILE)\n"
+          "  bench step      time the co-training step on synthetic batches (examples/s, MFU)\n"
           "\n"
           "Run 'ctcd <command> --help' for the options of a command.\n",
           f);
@@ -36,6 +37,7 @@ int main(int argc, char **argv) {
         return ctcd_cmd_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "predict") == 0) return ctcd_cmd_predict(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return ctcd_cmd_tokenize(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bench") == 0) return ctcd_cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "ctcd: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

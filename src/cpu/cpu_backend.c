@@ -71,6 +71,7 @@ ctcd_status ctcd_backend_cpu_create(ctcd_backend **out) {
     ctcd_backend *be = calloc(1, sizeof *be);
     if (!be) return CTCD_ERR(CTCD_E_NOMEM, "cpu: out of memory creating the backend");
     be->name = "cpu";
+    be->device_name = "cpu";
     be->device = CTCD_DEVICE_CPU;
     be->act_dtype = CTCD_F32;
     be->destroy = cpu_destroy;
