@@ -78,6 +78,8 @@ ctcd_stat ctcd_stat_of(const double *x, int n);
 
 /* ---- runs of an experiment ---- */
 
+#define CTCD_MAX_SEEDS 256  /* seeds per arm or grid point */
+
 /* Reported to a caller as each run starts (done = 0) and finishes (done = 1). */
 typedef struct ctcd_run_event {
     int index, total;         /* 1-based position among the experiment's runs */
@@ -123,7 +125,7 @@ ctcd_status ctcd_arm_parse_list(const char *list, unsigned *mask);
 ctcd_status ctcd_arm_recipe(const ctcd_recipe *base, ctcd_arm arm, ctcd_recipe *out);
 
 typedef struct ctcd_compare_opts {
-    int n_seeds;          /* >= 1 */
+    int n_seeds;          /* 1..CTCD_MAX_SEEDS */
     unsigned arms;        /* mask of arms to run; 0 = all four */
     const char *out_dir;  /* NULL or "" = ctcd_experiment_dir(rc, NULL, "compare") */
     ctcd_run_cb on_run;   /* may be NULL */
@@ -167,8 +169,9 @@ typedef struct ctcd_compare_summary {
     ctcd_compare_delta deltas[CTCD_COMPARE_MAX_DELTAS];
 } ctcd_compare_summary;
 
-/* Run directory of one arm and seed: <dir>/<arm>/seed<seed>. */
-void ctcd_compare_run_dir(const char *dir, ctcd_arm arm, uint64_t seed, char *buf, size_t cap);
+/* Run directory of one arm and seed: <dir>/<arm>/seed<seed> (an error when over cap). */
+ctcd_status ctcd_compare_run_dir(const char *dir, ctcd_arm arm, uint64_t seed, char *buf,
+                                 size_t cap);
 
 /* Runs every chosen arm x seed (arm-major), then summarises and writes the outputs
  * (ctcd_compare_write). The first failing run stops the experiment; its error names the

@@ -24,9 +24,9 @@ int cli_exp_option(int argc, char **argv, int *i, cli_exp_args *a) {
         } else {
             char *end;
             const long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 1 || n > 256) {
-                fprintf(stderr, "ctcd %s: --seeds must be an integer in 1..256 (got '%s')\n",
-                        a->cmd, v);
+            if (!*v || *end || n < 1 || n > CTCD_MAX_SEEDS) {
+                fprintf(stderr, "ctcd %s: --seeds must be an integer in 1..%d (got '%s')\n",
+                        a->cmd, CTCD_MAX_SEEDS, v);
                 return -1;
             }
             a->n_seeds = (int)n;

@@ -9,8 +9,14 @@
 #include "ctcd/fileio.h"
 #include "experiment_internal.h"
 
-void ctcd_compare_run_dir(const char *dir, ctcd_arm arm, uint64_t seed, char *buf, size_t cap) {
-    snprintf(buf, cap, "%s/%s/seed%llu", dir, ctcd_arm_names[arm], (unsigned long long)seed);
+ctcd_status ctcd_compare_run_dir(const char *dir, ctcd_arm arm, uint64_t seed, char *buf,
+                                 size_t cap) {
+    const int n = snprintf(buf, cap, "%s/%s/seed%llu", dir, ctcd_arm_names[arm],
+                           (unsigned long long)seed);
+    if (n < 0 || (size_t)n >= cap)
+        return CTCD_ERR(CTCD_E_INVALID, "run directory '%s/%s/seed%llu' is too long", dir,
+                        ctcd_arm_names[arm], (unsigned long long)seed);
+    return CTCD_OK;
 }
 
 /* The series of the summary, in table order; each belongs to an arm and a model role. */
@@ -44,8 +50,9 @@ ctcd_status ctcd_compare_run(const ctcd_recipe *rc, const ctcd_compare_opts *o,
                              ctcd_compare_summary *out) {
     memset(out, 0, sizeof *out);
     const unsigned arms = o->arms ? o->arms : (1u << CTCD_N_ARMS) - 1;
-    if (o->n_seeds < 1)
-        return CTCD_ERR(CTCD_E_INVALID, "--seeds must be at least 1 (got %d)", o->n_seeds);
+    if (o->n_seeds < 1 || o->n_seeds > CTCD_MAX_SEEDS)
+        return CTCD_ERR(CTCD_E_INVALID, "--seeds must be in 1..%d (got %d)", CTCD_MAX_SEEDS,
+                        o->n_seeds);
     char dir[CTCD_PATH_MAX];
     ctcd_experiment_dir(rc, o->out_dir, "compare", dir, sizeof dir);
     CTCD_TRY(ctcd_mkdirs(dir));
@@ -58,11 +65,8 @@ ctcd_status ctcd_compare_run(const ctcd_recipe *rc, const ctcd_compare_opts *o,
         for (int k = 0; k < o->n_seeds; k++) {
             ctcd_recipe run = arm_rc;
             run.train.seed = rc->train.seed + (uint64_t)k;
-            char run_dir[CTCD_PATH_MAX + 64];
-            ctcd_compare_run_dir(dir, (ctcd_arm)a, run.train.seed, run_dir, sizeof run_dir);
-            if (strlen(run_dir) >= sizeof run.output)
-                return CTCD_ERR(CTCD_E_INVALID, "run directory '%s' is too long", run_dir);
-            snprintf(run.output, sizeof run.output, "%s", run_dir);
+            CTCD_TRY(ctcd_compare_run_dir(dir, (ctcd_arm)a, run.train.seed, run.output,
+                                          sizeof run.output));
             const ctcd_run_event ev = {.index = ++index, .total = total,
                                        .label = ctcd_arm_names[a], .seed = run.train.seed,
                                        .dir = run.output};
@@ -115,8 +119,7 @@ static ctcd_status fill_series(ctcd_compare_summary *s, int si, const ctcd_eval_
         }
         if (se->n_points < 0 || log->n < se->n_points) se->n_points = log->n;
     }
-    double x[64], *vals = n <= 64 ? x : malloc((size_t)n * sizeof *vals);
-    if (!vals) return CTCD_ERR(CTCD_E_NOMEM, "out of memory summarising %s", s->dir);
+    double vals[CTCD_MAX_SEEDS];
     for (int c = 0; c < s->n_cols; c++) {
         for (int k = 0; k < n; k++) vals[k] = se->final[(size_t)k * CTCD_COMPARE_MAX_COLS + (size_t)c];
         se->col[c] = ctcd_stat_of(vals, n);
@@ -133,7 +136,6 @@ static ctcd_status fill_series(ctcd_compare_summary *s, int si, const ctcd_eval_
         }
         se->curve[i] = ctcd_stat_of(vals, n).mean;
     }
-    if (vals != x) free(vals);
     return st;
 }
 
@@ -152,8 +154,8 @@ static void fill_deltas(ctcd_compare_summary *s) {
         de->a = a;
         de->b = b;
         for (int c = 0; c < s->n_cols; c++) {
-            double diff[256];
-            const int n = s->n_seeds < 256 ? s->n_seeds : 256;
+            double diff[CTCD_MAX_SEEDS];
+            const int n = s->n_seeds;
             for (int k = 0; k < n; k++) {
                 const size_t i = (size_t)k * CTCD_COMPARE_MAX_COLS + (size_t)c;
                 diff[k] = s->series[a].final[i] - s->series[b].final[i];
@@ -167,8 +169,8 @@ static void fill_deltas(ctcd_compare_summary *s) {
 static ctcd_status read_arm(const char *dir, ctcd_arm arm, uint64_t seed0, int n_seeds,
                             ctcd_eval_log *logs, char (*paths)[CTCD_PATH_MAX + 96]) {
     for (int k = 0; k < n_seeds; k++) {
-        char run_dir[CTCD_PATH_MAX + 64];
-        ctcd_compare_run_dir(dir, arm, seed0 + (uint64_t)k, run_dir, sizeof run_dir);
+        char run_dir[CTCD_PATH_MAX];
+        CTCD_TRY(ctcd_compare_run_dir(dir, arm, seed0 + (uint64_t)k, run_dir, sizeof run_dir));
         snprintf(paths[k], sizeof paths[k], "%s/eval.jsonl", run_dir);
         CTCD_TRY(ctcd_eval_log_read(paths[k], &logs[k]));
     }
@@ -178,8 +180,9 @@ static ctcd_status read_arm(const char *dir, ctcd_arm arm, uint64_t seed0, int n
 ctcd_status ctcd_compare_summarize(const char *dir, unsigned arms, uint64_t seed0, int n_seeds,
                                    ctcd_compare_summary *out) {
     memset(out, 0, sizeof *out);
-    if (n_seeds < 1 || n_seeds > 256)
-        return CTCD_ERR(CTCD_E_INVALID, "number of seeds %d out of range (1..256)", n_seeds);
+    if (n_seeds < 1 || n_seeds > CTCD_MAX_SEEDS)
+        return CTCD_ERR(CTCD_E_INVALID, "number of seeds %d out of range (1..%d)", n_seeds,
+                        CTCD_MAX_SEEDS);
     snprintf(out->dir, sizeof out->dir, "%s", dir);
     out->n_seeds = n_seeds;
     out->seed0 = seed0;

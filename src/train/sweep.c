@@ -105,7 +105,7 @@ static ctcd_status point_recipe(const ctcd_recipe *ctcd_rc, const ctcd_grid *g,
 
 /* Reads every seed's last evaluation of point pt (run directories under dir). */
 static ctcd_status summarize_point(ctcd_sweep_summary *s, ctcd_sweep_point *pt) {
-    double score[CTCD_N_ROLES][256];
+    double score[CTCD_N_ROLES][CTCD_MAX_SEEDS];
     for (int k = 0; k < s->n_seeds; k++) {
         char path[CTCD_PATH_MAX * 2];
         snprintf(path, sizeof path, "%s/%s/seed%llu/eval.jsonl", s->dir, pt->dir_name,
@@ -130,8 +130,9 @@ static ctcd_status summarize_point(ctcd_sweep_summary *s, ctcd_sweep_point *pt) 
 ctcd_status ctcd_sweep_run(const ctcd_recipe *rc, const ctcd_grid *g, const ctcd_sweep_opts *o,
                            ctcd_sweep_summary *out) {
     memset(out, 0, sizeof *out);
-    if (o->n_seeds < 1 || o->n_seeds > 256)
-        return CTCD_ERR(CTCD_E_INVALID, "--seeds must be in 1..256 (got %d)", o->n_seeds);
+    if (o->n_seeds < 1 || o->n_seeds > CTCD_MAX_SEEDS)
+        return CTCD_ERR(CTCD_E_INVALID, "--seeds must be in 1..%d (got %d)", CTCD_MAX_SEEDS,
+                        o->n_seeds);
     const int64_t n_points = ctcd_grid_n_points(g);
     if (n_points > 4096)
         return CTCD_ERR(CTCD_E_INVALID, "the grid has %lld points (at most 4096)",
