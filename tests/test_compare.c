@@ -427,3 +427,21 @@ Test(compare, png_encoder_round_trips_pixels) {
     free(png);
     free(rgb);
 }
+
+Test(compare, help_lists_experiment_commands) {
+    char *out = NULL;
+    int rc = ctcd_test_run_cli("--help", &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert_not_null(strstr(out, "compare RECIPE"), "help: %s", out);
+    cr_assert_not_null(strstr(out, "sweep RECIPE"), "help: %s", out);
+    cr_assert_not_null(strstr(out, "glue-table"), "help: %s", out);
+    free(out);
+    static const char *cmds[3][2] = {{"compare --help", "--arms"}, {"sweep --help", "--grid"},
+                                     {"glue-table --help", "--best"}};
+    for (int i = 0; i < 3; i++) {
+        rc = ctcd_test_run_cli(cmds[i][0], &out);
+        cr_assert_eq(rc, 0, "%s: exit %d: %s", cmds[i][0], rc, out);
+        cr_assert_not_null(strstr(out, cmds[i][1]), "%s: %s", cmds[i][0], out);
+        free(out);
+    }
+}
