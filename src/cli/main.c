@@ -18,6 +18,10 @@ static void usage(FILE *f) {
           "                  leaderboard submission files\n"
           "  tokenize        print the WordPiece ids of stdin lines (--vocab FILE)\n"
           "  bench step      time the co-training step on synthetic batches (examples/s, MFU)\n"
+          "  compare RECIPE  large alone, small alone, one-way KD and CTCD over seeds:\n"
+          "                  summary table (mean ± std), deltas and learning curves\n"
+          "  sweep RECIPE    CTCD runs over a grid of recipe values (--grid key=v1,v2)\n"
+          "  glue-table DIR...  GLUE-score table of runs of different tasks\n"
           "\n"
           "Run 'ctcd <command> --help' for the options of a command.\n",
           f);
@@ -38,6 +42,9 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "predict") == 0) return ctcd_cmd_predict(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return ctcd_cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0) return ctcd_cmd_bench(argc - 1, argv + 1);
+    if (strcmp(argv[1], "compare") == 0) return ctcd_cmd_compare(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sweep") == 0) return ctcd_cmd_sweep(argc - 1, argv + 1);
+    if (strcmp(argv[1], "glue-table") == 0) return ctcd_cmd_glue_table(argc - 1, argv + 1);
     fprintf(stderr, "ctcd: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -1,0 +1,277 @@
+/* experiment.h — experiments made of many ordinary runs (DESIGN.md sections 1 and 7):
+ *
+ *   compare  the four arms of the CTCD paper on identical data, over several seeds:
+ *            large alone, small alone, online one-way KD (large -> small) and CTCD;
+ *   sweep    a grid of recipe values (temperature, mutual weights, ...), each a CTCD run;
+ *   glue     the GLUE-score table of runs of different tasks.
+ *
+ * Every run goes through the normal trainer (ctcd_trainer_create + ctcd_trainer_run) into
+ * its own run directory; summaries are then built from the runs' eval.jsonl files, so a
+ * table can always be traced to the lines it came from. Seeds are train.seed, train.seed+1,
+ * ...: train.seed derives the data order, each model's initialisation and its dropout, so
+ * every arm sees the same batches in the same order and a model starts from the same
+ * weights in every arm of a seed.
+ *
+ * Numbers are fractions as the task metrics give them (not percent). Means are over seeds;
+ * "std" is the sample standard deviation (n - 1 in the denominator; 0 for a single seed). */
+#ifndef CTCD_EXPERIMENT_H
+#define CTCD_EXPERIMENT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ctcd/metrics.h"
+#include "ctcd/recipe.h"
+#include "ctcd/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- eval.jsonl, read back (the format src/train/runlog.c writes) ---- */
+
+#define CTCD_METRIC_NAME_MAX 32
+
+/* One model's entry of an evaluation line: {"acc": 0.81, ..., "score": 0.81}. */
+typedef struct ctcd_eval_model {
+    char name[CTCD_NAME_MAX];                      /* "large", "small" */
+    int n;                                         /* metrics besides the score */
+    char metric[CTCD_MAX_METRICS][CTCD_METRIC_NAME_MAX];
+    double value[CTCD_MAX_METRICS];
+    double score;                                  /* the task score */
+} ctcd_eval_model;
+
+/* One line of eval.jsonl. */
+typedef struct ctcd_eval_point {
+    int64_t step, epoch, examples;
+    char task[CTCD_NAME_MAX];
+    char task_metric[CTCD_METRIC_NAME_MAX];
+    int n_models;
+    ctcd_eval_model models[CTCD_N_ROLES];
+} ctcd_eval_point;
+
+typedef struct ctcd_eval_log {
+    int n;
+    ctcd_eval_point *points;  /* (n), file order */
+} ctcd_eval_log;
+
+/* Reads a run's eval.jsonl. Empty lines are skipped; any other line that is not an
+ * evaluation record is an error naming path:line and what is wrong. An empty log is an
+ * error too (the run never evaluated). */
+ctcd_status ctcd_eval_log_read(const char *path, ctcd_eval_log *out);
+void ctcd_eval_log_free(ctcd_eval_log *log);
+/* The entry of model `name` in p, NULL when p has none. */
+const ctcd_eval_model *ctcd_eval_point_model(const ctcd_eval_point *p, const char *name);
+/* Index of the point where model `name` has its highest score (the first on ties); -1 when
+ * no point has the model. */
+int ctcd_eval_log_best(const ctcd_eval_log *log, const char *name);
+
+/* ---- statistics over seeds ---- */
+
+typedef struct ctcd_stat {
+    double mean, std;
+    int n;
+} ctcd_stat;
+
+/* Mean and sample standard deviation of x[0..n); NAN mean for n == 0. */
+ctcd_stat ctcd_stat_of(const double *x, int n);
+
+/* ---- runs of an experiment ---- */
+
+#define CTCD_MAX_SEEDS 256  /* seeds per arm or grid point */
+
+/* Reported to a caller as each run starts (done = 0) and finishes (done = 1). */
+typedef struct ctcd_run_event {
+    int index, total;         /* 1-based position among the experiment's runs */
+    const char *label;        /* arm name or grid point */
+    uint64_t seed;            /* the run's train.seed */
+    const char *dir;          /* its run directory */
+    int done;
+    double seconds;           /* done: wall time of the run */
+    const ctcd_eval_point *final; /* done: its last evaluation */
+} ctcd_run_event;
+
+typedef void (*ctcd_run_cb)(void *ctx, const ctcd_run_event *ev);
+
+/* The experiment directory: `out` when given, else the recipe's output, else
+ * runs/<prefix>-<recipe file name without extension>. */
+void ctcd_experiment_dir(const ctcd_recipe *rc, const char *out, const char *prefix, char *buf,
+                         size_t cap);
+
+/* ---- compare: four arms x seeds ---- */
+
+typedef enum ctcd_arm {
+    CTCD_ARM_LARGE_ALONE = 0, /* models.large only */
+    CTCD_ARM_SMALL_ALONE,     /* models.small only */
+    CTCD_ARM_KD,              /* both; small_to_large = 0: online one-way KD large -> small */
+    CTCD_ARM_CTCD,            /* both; both mutual weights > 0 */
+    CTCD_N_ARMS
+} ctcd_arm;
+
+/* "large-alone", "small-alone", "kd", "ctcd": the arms' directory and option names. */
+extern const char *const ctcd_arm_names[CTCD_N_ARMS];
+
+/* Parses a comma-separated list of arm names into a bit mask (bit a = arm a). An unknown
+ * name is an error naming it and listing the arms. */
+ctcd_status ctcd_arm_parse_list(const char *list, unsigned *mask);
+
+/* The recipe of one arm, derived from base (which must have both models):
+ *   large-alone  models.small removed;    small-alone  models.large removed;
+ *   kd           distill.mutual.small_to_large = 0, large_to_small as in base (1 if 0):
+ *                "online one-way KD" — the teacher is trained jointly on the same batches
+ *                and, with small_to_large = 0, learns from the labels only;
+ *   ctcd         both mutual weights as in base, each one that is 0 set to 1.
+ * Everything else (data, seeds, schedules, output) is base's. */
+ctcd_status ctcd_arm_recipe(const ctcd_recipe *base, ctcd_arm arm, ctcd_recipe *out);
+
+typedef struct ctcd_compare_opts {
+    int n_seeds;          /* 1..CTCD_MAX_SEEDS */
+    unsigned arms;        /* mask of arms to run; 0 = all four */
+    const char *out_dir;  /* NULL or "" = ctcd_experiment_dir(rc, NULL, "compare") */
+    ctcd_run_cb on_run;   /* may be NULL */
+    void *ctx;
+} ctcd_compare_opts;
+
+#define CTCD_COMPARE_MAX_SERIES 6
+#define CTCD_COMPARE_MAX_DELTAS 5
+#define CTCD_COMPARE_MAX_COLS (CTCD_MAX_METRICS + 1)
+
+/* One model of one arm over the seeds ("CTCD-small"). */
+typedef struct ctcd_compare_series {
+    ctcd_arm arm;
+    int role;                       /* CTCD_LARGE / CTCD_SMALL */
+    char label[32];
+    ctcd_stat col[CTCD_COMPARE_MAX_COLS];  /* per column of the summary (see n_cols) */
+    double *final;                  /* (n_seeds, n_cols) each seed's last evaluation */
+    int n_points;                   /* evaluations every seed has */
+    double *steps, *curve;          /* (n_points) step, mean task score over seeds */
+} ctcd_compare_series;
+
+/* A paired difference (same seed) of two series, per column. */
+typedef struct ctcd_compare_delta {
+    char label[64];                 /* "CTCD-small - large-alone" */
+    int a, b;                       /* series indices: a - b */
+    ctcd_stat col[CTCD_COMPARE_MAX_COLS];
+} ctcd_compare_delta;
+
+typedef struct ctcd_compare_summary {
+    char dir[CTCD_PATH_MAX];
+    char recipe[CTCD_PATH_MAX];     /* the recipe file compared */
+    char task[CTCD_NAME_MAX];
+    char task_metric[CTCD_METRIC_NAME_MAX];
+    int n_seeds;
+    uint64_t seed0;                 /* seeds are seed0 .. seed0 + n_seeds - 1 */
+    int n_cols;                     /* the task's metrics, then "score" when there are 2+ */
+    char col[CTCD_COMPARE_MAX_COLS][CTCD_METRIC_NAME_MAX];
+    int n_series;
+    ctcd_compare_series series[CTCD_COMPARE_MAX_SERIES];
+    int n_deltas;
+    ctcd_compare_delta deltas[CTCD_COMPARE_MAX_DELTAS];
+} ctcd_compare_summary;
+
+/* Run directory of one arm and seed: <dir>/<arm>/seed<seed> (an error when over cap). */
+ctcd_status ctcd_compare_run_dir(const char *dir, ctcd_arm arm, uint64_t seed, char *buf,
+                                 size_t cap);
+
+/* Runs every chosen arm x seed (arm-major), then summarises and writes the outputs
+ * (ctcd_compare_write). The first failing run stops the experiment; its error names the
+ * arm and seed. */
+ctcd_status ctcd_compare_run(const ctcd_recipe *rc, const ctcd_compare_opts *o,
+                             ctcd_compare_summary *out);
+/* Builds the summary of arms `arms` x seeds seed0.. from the run directories under dir:
+ * the last line of each run's eval.jsonl gives the numbers, all lines the curves. The
+ * deltas are those the CTCD paper reports (CTCD-small - large-alone, CTCD-large -
+ * large-alone, CTCD-small - small-alone) plus KD-small - small-alone and CTCD-small -
+ * KD-small, each when both series were run. */
+ctcd_status ctcd_compare_summarize(const char *dir, unsigned arms, uint64_t seed0, int n_seeds,
+                                   ctcd_compare_summary *out);
+/* <dir>/summary.md, <dir>/summary.json and <dir>/curves.png (dev task score vs step, mean
+ * over seeds, one line per arm and model). */
+ctcd_status ctcd_compare_write(const ctcd_compare_summary *s);
+/* The markdown table (means +- std, then the deltas). */
+void ctcd_compare_print_table(FILE *f, const ctcd_compare_summary *s);
+void ctcd_compare_summary_free(ctcd_compare_summary *s);
+
+/* ---- sweep: a grid of recipe values, each point a CTCD run over seeds ---- */
+
+#define CTCD_GRID_MAX_AXES 8
+#define CTCD_GRID_MAX_VALUES 64
+
+typedef struct ctcd_grid_axis {
+    char key[128];                  /* a recipe key, "distill.temperature" */
+    int n;
+    char value[CTCD_GRID_MAX_VALUES][64];
+} ctcd_grid_axis;
+
+typedef struct ctcd_grid {
+    int n_axes;
+    ctcd_grid_axis axes[CTCD_GRID_MAX_AXES];
+} ctcd_grid;
+
+/* Adds an axis from "key=v1,v2,...". Every value is checked by applying it to a copy of
+ * rc (an unknown key or a bad value is an error naming it); train.seed and output are
+ * refused (seeds come from --seeds, directories from the sweep). */
+ctcd_status ctcd_grid_add(ctcd_grid *g, const char *spec, const ctcd_recipe *rc);
+/* Number of grid points (product of the axes' sizes; 1 for an empty grid). */
+int64_t ctcd_grid_n_points(const ctcd_grid *g);
+
+typedef struct ctcd_sweep_opts {
+    int n_seeds;
+    const char *out_dir;  /* NULL or "" = ctcd_experiment_dir(rc, NULL, "sweep") */
+    ctcd_run_cb on_run;
+    void *ctx;
+} ctcd_sweep_opts;
+
+typedef struct ctcd_sweep_point {
+    char label[512];                /* "distill.temperature=2, distill.mutual.small_to_large=0.5" */
+    char dir_name[512];             /* the same, usable as a directory name */
+    int value[CTCD_GRID_MAX_AXES];  /* index into each axis' values */
+    ctcd_stat score[CTCD_N_ROLES];  /* task score per role over seeds (last evaluation) */
+} ctcd_sweep_point;
+
+typedef struct ctcd_sweep_summary {
+    char dir[CTCD_PATH_MAX];
+    char task[CTCD_NAME_MAX];
+    char task_metric[CTCD_METRIC_NAME_MAX];
+    int n_seeds;
+    uint64_t seed0;
+    ctcd_grid grid;
+    int n_points;
+    ctcd_sweep_point *points;       /* (n_points), the first axis varying slowest */
+    int best[CTCD_N_ROLES];         /* point with the highest mean score per role */
+} ctcd_sweep_summary;
+
+/* Runs every grid point x seed (a CTCD run: ctcd_arm_recipe(rc, CTCD_ARM_CTCD) with the
+ * point's values applied after), into <dir>/<point dir>/seed<seed>, then writes
+ * <dir>/sweep.md and <dir>/sweep.json. */
+ctcd_status ctcd_sweep_run(const ctcd_recipe *rc, const ctcd_grid *g, const ctcd_sweep_opts *o,
+                           ctcd_sweep_summary *out);
+void ctcd_sweep_print_table(FILE *f, const ctcd_sweep_summary *s);
+ctcd_status ctcd_sweep_write(const ctcd_sweep_summary *s);
+void ctcd_sweep_summary_free(ctcd_sweep_summary *s);
+
+/* ---- GLUE table: runs of different tasks ---- */
+
+#define CTCD_GLUE_TABLE_MAX 16
+
+typedef struct ctcd_glue_table {
+    int n_tasks;                                 /* columns, GLUE order */
+    char task[CTCD_GLUE_TABLE_MAX][CTCD_NAME_MAX];   /* as eval.jsonl names it ("sst2") */
+    char column[CTCD_GLUE_TABLE_MAX][CTCD_NAME_MAX]; /* header ("SST-2") */
+    int n_rows;                                  /* model names seen, first-seen order */
+    char row[CTCD_N_ROLES * 2][CTCD_NAME_MAX];
+    double score[CTCD_N_ROLES * 2][CTCD_GLUE_TABLE_MAX]; /* NAN where a run lacks the model */
+    double glue[CTCD_N_ROLES * 2];               /* ctcd_glue_score over the row; NAN when a
+                                                    task is missing from it */
+} ctcd_glue_table;
+
+/* Reads <dir>/eval.jsonl of every run directory (a path to an eval.jsonl file is accepted
+ * too): the last evaluation, or with best = 1 each model's best one. Two runs of the same
+ * task are an error naming both. */
+ctcd_status ctcd_glue_table_read(const char *const *dirs, int n, int best, ctcd_glue_table *out);
+void ctcd_glue_table_print(FILE *f, const ctcd_glue_table *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

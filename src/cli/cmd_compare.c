@@ -1,0 +1,103 @@
+/* cmd_compare.c — `ctcd compare RECIPE [--seeds N] [--arms LIST] [--set k=v]... [--out DIR]`:
+ * large alone, small alone, online one-way KD and CTCD on identical data over N seeds, then
+ * summary.md / summary.json / curves.png in DIR and the table on stdout
+ * (src/train/compare.c does the work). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_experiment.h"
+
+static void usage(FILE *f) {
+    fputs("usage: ctcd compare RECIPE [options]\n"
+          "\n"
+          "Runs the four arms of the CTCD comparison on identical data (same batches in the\n"
+          "same order, same initial weights per seed), each as a normal training run in\n"
+          "DIR/<arm>/seed<seed>/:\n"
+          "  large-alone   only models.large, trained on the labels\n"
+          "  small-alone   only models.small, trained on the labels\n"
+          "  kd            online one-way KD large -> small: both models in lockstep with\n"
+          "                distill.mutual.small_to_large = 0 (the large teacher is trained\n"
+          "                jointly and learns from the labels only)\n"
+          "  ctcd          both mutual weights as in RECIPE (a weight at 0 becomes 1)\n"
+          "Seeds are train.seed, train.seed+1, ... Writes DIR/summary.md, DIR/summary.json\n"
+          "(mean ± std over seeds of each model's last dev evaluation, and the deltas the\n"
+          "CTCD paper reports) and DIR/curves.png (dev score vs step), and prints the table.\n"
+          "\n"
+          "options:\n"
+          "  --seeds N         seeds per arm (default 1)\n"
+          "  --arms LIST       comma-separated subset of large-alone,small-alone,kd,ctcd\n"
+          "                    (default: all four)\n"
+          "  --set KEY=VALUE   override a recipe key before the arms are derived (repeatable)\n"
+          "  --out DIR         experiment directory (default: the recipe's output, else\n"
+          "                    runs/compare-<recipe name>)\n"
+          "  --quiet           no per-run progress lines\n"
+          "  --verbose         the runs' own logs too\n"
+          "  -h, --help        this help\n",
+          f);
+}
+
+int ctcd_cmd_compare(int argc, char **argv) {
+    cli_exp_args a = {.cmd = "compare", .n_seeds = 1, .sets = calloc((size_t)argc, sizeof(char *))};
+    if (!a.sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
+    unsigned arms = 0;
+    int rc_exit = -1;
+    for (int i = 1; i < argc && rc_exit < 0; i++) {
+        const char *s = argv[i];
+        const int got = cli_exp_option(argc, argv, &i, &a);
+        if (got < 0) {
+            rc_exit = 2;
+        } else if (got > 0) {
+            continue;
+        } else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+            usage(stdout);
+            rc_exit = 0;
+        } else if (strcmp(s, "--arms") == 0 || strncmp(s, "--arms=", 7) == 0) {
+            const char *v = s[6] == '=' ? s + 7 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v) {
+                fputs("ctcd compare: --arms needs a value\n", stderr);
+                rc_exit = 2;
+            } else {
+                ctcd_status st = ctcd_arm_parse_list(v, &arms);
+                if (st) {
+                    ctcd_cli_fail(st);
+                    rc_exit = 2;
+                }
+            }
+        } else if (s[0] == '-') {
+            fprintf(stderr, "ctcd compare: unknown option '%s'\n\n", s);
+            usage(stderr);
+            rc_exit = 2;
+        } else if (!a.recipe) {
+            a.recipe = s;
+        } else {
+            fprintf(stderr, "ctcd compare: more than one recipe given ('%s' and '%s')\n",
+                    a.recipe, s);
+            rc_exit = 2;
+        }
+    }
+    if (rc_exit < 0 && !a.recipe) {
+        fputs("ctcd compare: missing RECIPE\n\n", stderr);
+        usage(stderr);
+        rc_exit = 2;
+    }
+    if (rc_exit >= 0) {
+        free(a.sets);
+        return rc_exit;
+    }
+    ctcd_recipe rc;
+    ctcd_status st = cli_exp_load(&a, &rc);
+    const ctcd_compare_opts o = {.n_seeds = a.n_seeds, .arms = arms, .out_dir = a.out,
+                                 .on_run = cli_exp_progress, .ctx = &a};
+    ctcd_compare_summary sum;
+    memset(&sum, 0, sizeof sum);
+    if (!st) st = ctcd_compare_run(&rc, &o, &sum);
+    free(a.sets);
+    if (st) return ctcd_cli_fail(st);
+    printf("\n");
+    ctcd_compare_print_table(stdout, &sum);
+    printf("\nwrote %s/summary.md, summary.json, curves.png\n", sum.dir);
+    ctcd_compare_summary_free(&sum);
+    return 0;
+}

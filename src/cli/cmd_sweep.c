@@ -1,0 +1,99 @@
+/* cmd_sweep.c — `ctcd sweep RECIPE --grid key=v1,v2,... [--grid ...] [--seeds N]`: every point
+ * of the grid's cartesian product as a CTCD run over N seeds, then DIR/sweep.md and
+ * DIR/sweep.json and the table on stdout (src/train/sweep.c does the work). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_experiment.h"
+
+static void usage(FILE *f) {
+    fputs("usage: ctcd sweep RECIPE --grid KEY=V1,V2,... [--grid ...] [options]\n"
+          "\n"
+          "Runs the cartesian product of the grids, each point a CTCD run (both models,\n"
+          "both mutual weights on; a recipe weight at 0 becomes 1 unless the grid sets it)\n"
+          "over N seeds (train.seed, train.seed+1, ...) in DIR/<point>/seed<seed>/, then\n"
+          "writes DIR/sweep.md and DIR/sweep.json: the task score of each model per point,\n"
+          "mean ± std over seeds, the best point per model marked with '*'.\n"
+          "\n"
+          "options:\n"
+          "  --grid KEY=V1,V2  a recipe key and its values, e.g. distill.temperature=1,2,4\n"
+          "                    or distill.mutual.small_to_large=0.5,1 (repeatable)\n"
+          "  --seeds N         seeds per point (default 1)\n"
+          "  --set KEY=VALUE   override a recipe key (repeatable)\n"
+          "  --out DIR         experiment directory (default: the recipe's output, else\n"
+          "                    runs/sweep-<recipe name>)\n"
+          "  --quiet           no per-run progress lines\n"
+          "  --verbose         the runs' own logs too\n"
+          "  -h, --help        this help\n",
+          f);
+}
+
+int ctcd_cmd_sweep(int argc, char **argv) {
+    cli_exp_args a = {.cmd = "sweep", .n_seeds = 1, .sets = calloc((size_t)argc, sizeof(char *))};
+    const char **grids = calloc((size_t)argc, sizeof *grids);
+    if (!a.sets || !grids) {
+        free(a.sets);
+        free(grids);
+        return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
+    }
+    int n_grids = 0, rc_exit = -1;
+    for (int i = 1; i < argc && rc_exit < 0; i++) {
+        const char *s = argv[i];
+        const int got = cli_exp_option(argc, argv, &i, &a);
+        if (got < 0) {
+            rc_exit = 2;
+        } else if (got > 0) {
+            continue;
+        } else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+            usage(stdout);
+            rc_exit = 0;
+        } else if (strcmp(s, "--grid") == 0 || strncmp(s, "--grid=", 7) == 0) {
+            const char *v = s[6] == '=' ? s + 7 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v) {
+                fputs("ctcd sweep: --grid needs KEY=V1,V2,...\n", stderr);
+                rc_exit = 2;
+            } else {
+                grids[n_grids++] = v;
+            }
+        } else if (s[0] == '-') {
+            fprintf(stderr, "ctcd sweep: unknown option '%s'\n\n", s);
+            usage(stderr);
+            rc_exit = 2;
+        } else if (!a.recipe) {
+            a.recipe = s;
+        } else {
+            fprintf(stderr, "ctcd sweep: more than one recipe given ('%s' and '%s')\n",
+                    a.recipe, s);
+            rc_exit = 2;
+        }
+    }
+    if (rc_exit < 0 && (!a.recipe || n_grids == 0)) {
+        fprintf(stderr, "ctcd sweep: missing %s\n\n", a.recipe ? "--grid" : "RECIPE");
+        usage(stderr);
+        rc_exit = 2;
+    }
+    ctcd_recipe rc;
+    ctcd_grid *grid = calloc(1, sizeof *grid);
+    ctcd_status st = CTCD_OK;
+    if (rc_exit < 0) st = grid ? cli_exp_load(&a, &rc) : CTCD_ERR(CTCD_E_NOMEM, "out of memory");
+    for (int g = 0; rc_exit < 0 && !st && g < n_grids; g++) st = ctcd_grid_add(grid, grids[g], &rc);
+    ctcd_sweep_summary sum;
+    memset(&sum, 0, sizeof sum);
+    if (rc_exit < 0 && !st) {
+        const ctcd_sweep_opts o = {.n_seeds = a.n_seeds, .out_dir = a.out,
+                                   .on_run = cli_exp_progress, .ctx = &a};
+        st = ctcd_sweep_run(&rc, grid, &o, &sum);
+    }
+    free(a.sets);
+    free(grids);
+    free(grid);
+    if (rc_exit >= 0) return rc_exit;
+    if (st) return ctcd_cli_fail(st);
+    printf("\n");
+    ctcd_sweep_print_table(stdout, &sum);
+    printf("\nwrote %s/sweep.md, sweep.json\n", sum.dir);
+    ctcd_sweep_summary_free(&sum);
+    return 0;
+}

@@ -1,0 +1,26 @@
+/* experiment_internal.h — pieces shared by the experiment drivers (compare.c, sweep.c,
+ * their reports): one run with events, directory names, JSON and markdown helpers. */
+#ifndef CTCD_EXPERIMENT_INTERNAL_H
+#define CTCD_EXPERIMENT_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "ctcd/experiment.h"
+
+/* Trains rc (rc->output set to the run directory) with the normal trainer, reporting
+ * `start` before and a copy with done = 1, the wall time and the last evaluation after.
+ * Errors are wrapped with the run's label, seed and directory. */
+ctcd_status ctcd_experiment_run_one(const ctcd_recipe *rc, const ctcd_run_event *start,
+                                    ctcd_run_cb cb, void *ctx);
+/* Replaces characters that do not belong in one path component ('/', ' ', '\\') by '_'. */
+void ctcd_dir_safe(char *s);
+/* snprintf into a CTCD_PATH_MAX buffer; an over-long path is an error naming it. */
+ctcd_status ctcd_path_join(char *buf, size_t cap, const char *a, const char *b);
+/* Serialises a cJSON tree (takes ownership) to path atomically. */
+ctcd_status ctcd_write_json(const char *path, cJSON *root);
+/* A stat as "0.8123 ± 0.0040" (with a sign when signed = 1), or "-" for NAN. */
+void ctcd_fmt_stat(char *buf, size_t cap, ctcd_stat s, int signed_);
+/* {"mean": m, "std": s, "n": n} */
+cJSON *ctcd_json_stat(ctcd_stat s);
+
+#endif

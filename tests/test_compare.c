@@ -1,0 +1,447 @@
+/* test_compare.c — experiments over many runs: `ctcd compare` (four arms x 2 seeds on a tiny
+ * builtin:demo recipe: summary.md/json with finite numbers, mean/std equal to those of the
+ * runs' eval.jsonl, a PNG that decodes), `ctcd sweep` (one row per grid point),
+ * `ctcd glue-table` (GLUE score of hand-written runs), the arms' recipes, and bad input
+ * failing with messages that name it. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctcd/experiment.h"
+#include "ctcd/plot.h"
+#include "testutil.h"
+
+static const char *TINY =
+    "task: builtin:demo\n"
+    "data: {max_len: 32, demo: {train_examples: 240, dev_examples: 60}}\n"
+    "models:\n"
+    "  large: {layers: 1, hidden: 16, heads: 2, intermediate: 32}\n"
+    "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
+    "distill: {temperature: 2.0}\n"
+    "train: {epochs: 2, batch: 16, backend: cpu, log_every: 5, lr: {large: 3e-3, small: 3e-3}}\n"
+    "eval: {every: 10}\n";
+
+static char *write_recipe(const char *dir) {
+    char *path = malloc(4096);
+    snprintf(path, 4096, "%s/tiny.yaml", dir);
+    cr_assert_eq(ctcd_test_write_file(path, TINY), 0, "cannot write %s", path);
+    return path;
+}
+
+/* Whole file into a malloc'd NUL-terminated buffer (*n its length); fails the test if absent. */
+static char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "missing %s", path);
+    fseek(f, 0, SEEK_END);
+    const long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    cr_assert_eq(fread(buf, 1, (size_t)len, f), (size_t)len, "short read of %s", path);
+    fclose(f);
+    buf[len] = '\0';
+    if (n) *n = (size_t)len;
+    return buf;
+}
+
+static cJSON *read_json(const char *path) {
+    char *text = slurp(path, NULL);
+    cJSON *j = cJSON_Parse(text);
+    cr_assert_not_null(j, "%s is not JSON: %.200s", path, text);
+    free(text);
+    return j;
+}
+
+/* Value of metric `metric` of model `model` on the last line of run_dir/eval.jsonl, read with
+ * cJSON directly (not through the code under test). */
+static double last_eval_value(const char *run_dir, const char *model, const char *metric) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/eval.jsonl", run_dir);
+    char *text = slurp(path, NULL);
+    char *last = NULL;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) last = line;
+    cr_assert_not_null(last, "%s is empty", path);
+    cJSON *j = cJSON_Parse(last);
+    cr_assert_not_null(j, "bad line in %s: %s", path, last);
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(j, model), metric);
+    cr_assert(cJSON_IsNumber(v), "%s: no %s.%s on the last line", path, model, metric);
+    const double x = v->valuedouble;
+    cJSON_Delete(j);
+    free(text);
+    return x;
+}
+
+/* A reference CRC-32 (bitwise, independent of the table-driven one under test). */
+static uint32_t crc32_ref(const uint8_t *p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Checks a PNG produced by ctcd: signature, chunk CRCs, IHDR, and that the IDAT zlib stream
+ * (stored blocks) inflates to height rows of 1 + 3 * width bytes with filter 0 and a
+ * matching Adler-32. Returns the inflated pixels (malloc'd) for further checks. */
+static uint8_t *check_png(const uint8_t *png, size_t n, int *w, int *h) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    cr_assert(n > 8 && memcmp(png, sig, 8) == 0, "bad PNG signature");
+    size_t pos = 8;
+    const uint8_t *idat = NULL;
+    size_t idat_n = 0;
+    int saw_iend = 0, n_chunks = 0;
+    while (pos + 12 <= n) {
+        const uint32_t len = be32(png + pos);
+        cr_assert(pos + 12 + len <= n, "chunk %d overruns the file", n_chunks);
+        const uint8_t *type = png + pos + 4;
+        const uint32_t crc = be32(png + pos + 8 + len);
+        cr_assert_eq(crc, crc32_ref(type, len + 4), "CRC of chunk %.4s: file %08x, computed %08x",
+                     (const char *)type, crc, crc32_ref(type, len + 4));
+        if (n_chunks == 0) {
+            cr_assert(memcmp(type, "IHDR", 4) == 0 && len == 13, "first chunk must be IHDR");
+            *w = (int)be32(type + 4);
+            *h = (int)be32(type + 8);
+            cr_assert_eq(type[12], 8, "bit depth %d", type[12]);
+            cr_assert_eq(type[13], 2, "colour type %d (want RGB)", type[13]);
+        }
+        if (memcmp(type, "IDAT", 4) == 0) {
+            idat = type + 4;
+            idat_n = len;
+        }
+        if (memcmp(type, "IEND", 4) == 0) saw_iend = 1;
+        pos += 12 + len;
+        n_chunks++;
+    }
+    cr_assert(saw_iend && pos == n, "no IEND at the end of the file");
+    cr_assert_not_null(idat, "no IDAT");
+    cr_assert(idat_n > 6 && idat[0] == 0x78 && ((idat[0] << 8) | idat[1]) % 31 == 0,
+              "bad zlib header");
+    const size_t row = 1 + 3 * (size_t)*w, raw_n = row * (size_t)*h;
+    uint8_t *raw = malloc(raw_n);
+    size_t zp = 2, got = 0;
+    int final = 0;
+    while (!final) {
+        cr_assert(zp + 5 <= idat_n, "zlib stream truncated");
+        final = idat[zp] & 1;
+        cr_assert_eq((idat[zp] >> 1) & 3, 0, "expected stored deflate blocks");
+        const size_t len = idat[zp + 1] | (size_t)idat[zp + 2] << 8;
+        const size_t nlen = idat[zp + 3] | (size_t)idat[zp + 4] << 8;
+        cr_assert_eq(len ^ nlen, 0xffffu, "LEN/NLEN mismatch");
+        cr_assert(got + len <= raw_n && zp + 5 + len <= idat_n, "stored block overruns");
+        memcpy(raw + got, idat + zp + 5, len);
+        got += len;
+        zp += 5 + len;
+    }
+    cr_assert_eq(got, raw_n, "inflated %zu bytes, want %zu", got, raw_n);
+    cr_assert_eq(zp + 4, idat_n, "trailing bytes after the zlib stream");
+    uint32_t a = 1, b = 0;
+    for (size_t i = 0; i < raw_n; i++) {
+        a = (a + raw[i]) % 65521;
+        b = (b + a) % 65521;
+    }
+    cr_assert_eq(be32(idat + zp), (b << 16) | a, "Adler-32 mismatch");
+    for (int y = 0; y < *h; y++) cr_assert_eq(raw[(size_t)y * row], 0, "row %d filter", y);
+    return raw;
+}
+
+static int count_lines_with(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+Test(compare, two_seeds_write_summary_with_all_arms, .timeout = 120) {
+    char *dir = ctcd_test_tmpdir();
+    char *recipe = write_recipe(dir);
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "compare '%s' --seeds 2 --out '%s/cmp'", recipe, dir);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert_eq(count_lines_with(out, ": training -> "), 8, "start lines: %s", out);
+    cr_assert_eq(count_lines_with(out, ": done in "), 8, "finish lines: %s", out);
+    static const char *labels[6] = {"large-alone", "small-alone", "KD-small",
+                                    "KD-large",    "CTCD-large",  "CTCD-small"};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cmp/summary.md", dir);
+    char *md = slurp(path, NULL);
+    for (int i = 0; i < 6; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "| %s |", labels[i]);
+        cr_assert_not_null(strstr(md, row), "summary.md lacks row %s:\n%s", labels[i], md);
+        cr_assert_not_null(strstr(out, row), "printed table lacks row %s:\n%s", labels[i], out);
+    }
+    cr_assert_not_null(strstr(md, "CTCD-small - large-alone"), "no paper delta:\n%s", md);
+    cr_assert_not_null(strstr(md, "CTCD-large - large-alone"), "no paper delta:\n%s", md);
+    cr_assert_not_null(strstr(md, "CTCD-small - small-alone"), "no paper delta:\n%s", md);
+
+    snprintf(path, sizeof path, "%s/cmp/summary.json", dir);
+    cJSON *j = read_json(path);
+    const cJSON *series = cJSON_GetObjectItem(j, "series");
+    cr_assert_eq(cJSON_GetArraySize(series), 6, "series in summary.json");
+    const cJSON *ctcd_small = NULL, *kd_large = NULL, *large_alone = NULL;
+    for (const cJSON *s = series->child; s; s = s->next) {
+        const char *label = cJSON_GetObjectItem(s, "label")->valuestring;
+        const cJSON *acc = cJSON_GetObjectItem(cJSON_GetObjectItem(s, "stats"), "acc");
+        cr_assert_not_null(acc, "%s has no acc", label);
+        const double mean = cJSON_GetObjectItem(acc, "mean")->valuedouble;
+        const double sd = cJSON_GetObjectItem(acc, "std")->valuedouble;
+        cr_assert(isfinite(mean) && isfinite(sd) && mean >= 0 && mean <= 1 && sd >= 0,
+                  "%s: acc %g ± %g", label, mean, sd);
+        if (strcmp(label, "CTCD-small") == 0) ctcd_small = acc;
+        if (strcmp(label, "KD-large") == 0) kd_large = s;
+        if (strcmp(label, "large-alone") == 0) large_alone = s;
+    }
+    /* One cell against the runs themselves: mean and sample std of the two seeds. */
+    char run[4096];
+    snprintf(run, sizeof run, "%s/cmp/ctcd/seed42", dir);
+    const double a = last_eval_value(run, "small", "acc");
+    snprintf(run, sizeof run, "%s/cmp/ctcd/seed43", dir);
+    const double b = last_eval_value(run, "small", "acc");
+    const double mean = cJSON_GetObjectItem(ctcd_small, "mean")->valuedouble;
+    const double sd = cJSON_GetObjectItem(ctcd_small, "std")->valuedouble;
+    cr_assert_float_eq(mean, (a + b) / 2, 1e-12, "CTCD-small acc mean %g, runs %g %g", mean, a, b);
+    cr_assert_float_eq(sd, fabs(a - b) / sqrt(2.0), 1e-12, "CTCD-small acc std %g, runs %g %g",
+                       sd, a, b);
+    char cell[64];
+    snprintf(cell, sizeof cell, "| CTCD-small | %.4f ± %.4f |", (a + b) / 2, fabs(a - b) / sqrt(2.0));
+    cr_assert_not_null(strstr(md, cell), "summary.md lacks '%s':\n%s", cell, md);
+    /* With small_to_large = 0 the teacher learns from the labels only, on the same batches
+     * from the same weights as large-alone: the two must agree exactly. */
+    char *kd = cJSON_PrintUnformatted(cJSON_GetObjectItem(kd_large, "per_seed"));
+    char *la = cJSON_PrintUnformatted(cJSON_GetObjectItem(large_alone, "per_seed"));
+    cr_assert_str_eq(kd, la, "KD-large %s differs from large-alone %s", kd, la);
+    free(kd);
+    free(la);
+    cJSON_Delete(j);
+
+    size_t n;
+    snprintf(path, sizeof path, "%s/cmp/curves.png", dir);
+    uint8_t *png = (uint8_t *)slurp(path, &n);
+    int w = 0, h = 0;
+    uint8_t *raw = check_png(png, n, &w, &h);
+    cr_assert(w >= 400 && h >= 300, "plot only %d x %d", w, h);
+    size_t colored = 0; /* pixels of the series colours, not white/grey/black */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = raw + (size_t)y * (1 + 3 * (size_t)w) + 1 + 3 * (size_t)x;
+            colored += p[0] != p[1] || p[1] != p[2];
+        }
+    cr_assert_gt(colored, 500, "the plot has almost no coloured pixels (%zu)", colored);
+    free(raw);
+    free(png);
+    free(md);
+    free(out);
+    free(recipe);
+    ctcd_test_rmtree(dir);
+    free(dir);
+}
+
+Test(compare, sweep_over_two_temperatures_writes_two_rows, .timeout = 120) {
+    char *dir = ctcd_test_tmpdir();
+    char *recipe = write_recipe(dir);
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "sweep '%s' --grid distill.temperature=1,4 --out '%s/sw'", recipe,
+             dir);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sw/sweep.md", dir);
+    char *md = slurp(path, NULL);
+    cr_assert_not_null(strstr(md, "| distill.temperature | large | small |"), "header:\n%s", md);
+    cr_assert_not_null(strstr(md, "\n| 1 | "), "no row for T=1:\n%s", md);
+    cr_assert_not_null(strstr(md, "\n| 4 | "), "no row for T=4:\n%s", md);
+    cr_assert_eq(count_lines_with(md, "\n| "), 3, "want header + 2 rows:\n%s", md);
+    cr_assert_eq(count_lines_with(md, " * |"), 2, "want one best mark per model:\n%s", md);
+    snprintf(path, sizeof path, "%s/sw/sweep.json", dir);
+    cJSON *j = read_json(path);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "points")), 2, "points in sweep.json");
+    cJSON_Delete(j);
+    snprintf(path, sizeof path, "%s/sw/distill.temperature=4/seed42/recipe.yaml", dir);
+    char *resolved = slurp(path, NULL);
+    cr_assert_not_null(strstr(resolved, "temperature: 4"), "T not applied:\n%s", resolved);
+    free(resolved);
+    free(md);
+    free(out);
+    free(recipe);
+    ctcd_test_rmtree(dir);
+    free(dir);
+}
+
+static void write_run(const char *dir, const char *name, const char *lines) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    cr_assert_eq(mkdir(path, 0755), 0, "mkdir %s", path);
+    snprintf(path, sizeof path, "%s/%s/eval.jsonl", dir, name);
+    cr_assert_eq(ctcd_test_write_file(path, lines), 0, "write %s", path);
+}
+
+Test(compare, glue_table_averages_task_scores) {
+    char *dir = ctcd_test_tmpdir();
+    write_run(dir, "sst2",
+              "{\"step\":10,\"epoch\":0,\"task\":\"sst2\",\"examples\":872,\"task_metric\":\"acc\","
+              "\"large\":{\"acc\":0.900000,\"score\":0.900000},\"small\":{\"acc\":0.700000,\"score\":0.700000}}\n"
+              "{\"step\":20,\"epoch\":1,\"task\":\"sst2\",\"examples\":872,\"task_metric\":\"acc\","
+              "\"large\":{\"acc\":0.800000,\"score\":0.800000},\"small\":{\"acc\":0.750000,\"score\":0.750000}}\n");
+    write_run(dir, "mrpc",
+              "{\"step\":20,\"epoch\":1,\"task\":\"mrpc\",\"examples\":408,\"task_metric\":\"acc+f1\","
+              "\"large\":{\"acc\":0.600000,\"f1\":0.700000,\"score\":0.650000},"
+              "\"small\":{\"acc\":0.500000,\"f1\":0.600000,\"score\":0.550000}}\n");
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "glue-table '%s/sst2' '%s/mrpc'", dir, dir);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    /* GLUE order puts MRPC after SST-2; last lines: large (0.8 + 0.65)/2, small (0.75 + 0.55)/2 */
+    cr_assert_not_null(strstr(out, "| model | SST-2 | MRPC | GLUE |"), "header:\n%s", out);
+    cr_assert_not_null(strstr(out, "| large | 0.8000 | 0.6500 | 0.7250 |"), "large row:\n%s", out);
+    cr_assert_not_null(strstr(out, "| small | 0.7500 | 0.5500 | 0.6500 |"), "small row:\n%s", out);
+    free(out);
+    snprintf(args, sizeof args, "glue-table --best '%s/mrpc' '%s/sst2/eval.jsonl'", dir, dir);
+    rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert_not_null(strstr(out, "| large | 0.9000 | 0.6500 | 0.7750 |"), "best large:\n%s", out);
+    cr_assert_not_null(strstr(out, "| small | 0.7500 | 0.5500 | 0.6500 |"), "best small:\n%s", out);
+    free(out);
+    snprintf(args, sizeof args, "glue-table '%s/sst2' '%s/sst2'", dir, dir);
+    rc = ctcd_test_run_cli(args, &out);
+    cr_assert_neq(rc, 0, "two runs of one task accepted: %s", out);
+    cr_assert_not_null(strstr(out, "two runs of task sst2"), "message: %s", out);
+    free(out);
+    ctcd_test_rmtree(dir);
+    free(dir);
+}
+
+Test(compare, glue_table_names_a_bad_eval_line) {
+    char *dir = ctcd_test_tmpdir();
+    write_run(dir, "rte", "{\"step\":1,\"epoch\":0,\"task\":\"rte\",\"examples\":1,"
+                          "\"task_metric\":\"acc\",\"large\":{\"acc\":0.5}}\n");
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "glue-table '%s/rte'", dir);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_neq(rc, 0, "bad line accepted: %s", out);
+    cr_assert_not_null(strstr(out, "rte/eval.jsonl:1"), "file:line not named: %s", out);
+    cr_assert_not_null(strstr(out, "score"), "missing key not named: %s", out);
+    free(out);
+    ctcd_test_rmtree(dir);
+    free(dir);
+}
+
+/* Runs the CLI and expects failure with every needle in the output. */
+static void expect_failure(const char *args, const char *n1, const char *n2) {
+    char *out = NULL;
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_neq(rc, 0, "'%s' succeeded: %s", args, out);
+    cr_assert_not_null(strstr(out, n1), "'%s': '%s' not named in: %s", args, n1, out);
+    if (n2) cr_assert_not_null(strstr(out, n2), "'%s': '%s' not named in: %s", args, n2, out);
+    free(out);
+}
+
+Test(compare, bad_input_is_named) {
+    char *dir = ctcd_test_tmpdir();
+    char *recipe = write_recipe(dir);
+    char args[8192];
+    snprintf(args, sizeof args, "compare '%s' --arms large-alone,teacher --out '%s/x'", recipe, dir);
+    expect_failure(args, "unknown arm 'teacher'", "large-alone, small-alone, kd, ctcd");
+    snprintf(args, sizeof args, "compare '%s' --seeds 0", recipe);
+    expect_failure(args, "--seeds", NULL);
+    snprintf(args, sizeof args, "compare '%s' --bogus", recipe);
+    expect_failure(args, "unknown option '--bogus'", NULL);
+    snprintf(args, sizeof args, "sweep '%s' --grid distill.temperature --out '%s/x'", recipe, dir);
+    expect_failure(args, "--grid 'distill.temperature'", "expected KEY=V1,V2");
+    snprintf(args, sizeof args, "sweep '%s' --grid distill.temperature=1,,2 --out '%s/x'", recipe,
+             dir);
+    expect_failure(args, "--grid 'distill.temperature=1,,2'", "empty value");
+    snprintf(args, sizeof args, "sweep '%s' --grid distill.temprature=1,2 --out '%s/x'", recipe,
+             dir);
+    expect_failure(args, "unknown key 'temprature'", "did you mean 'temperature'");
+    snprintf(args, sizeof args, "sweep '%s' --grid distill.temperature=1,hot --out '%s/x'",
+             recipe, dir);
+    expect_failure(args, "distill.temperature", "'hot'");
+    snprintf(args, sizeof args, "sweep '%s' --grid train.seed=1,2", recipe);
+    expect_failure(args, "train.seed cannot be swept", NULL);
+    struct stat st;
+    snprintf(args, sizeof args, "%s/x", dir);
+    cr_assert_neq(stat(args, &st), 0, "a failed command created %s", args);
+    free(recipe);
+    ctcd_test_rmtree(dir);
+    free(dir);
+}
+
+Test(compare, arm_recipes_follow_the_paper) {
+    ctcd_recipe base, r;
+    ctcd_recipe_defaults(&base);
+    base.models[CTCD_LARGE].present = base.models[CTCD_SMALL].present = 1;
+    base.distill.small_to_large = 0.0f;
+    base.distill.large_to_small = 0.5f;
+    cr_assert_null(ctcd_arm_recipe(&base, CTCD_ARM_LARGE_ALONE, &r));
+    cr_assert(r.models[CTCD_LARGE].present && !r.models[CTCD_SMALL].present);
+    cr_assert_null(ctcd_arm_recipe(&base, CTCD_ARM_SMALL_ALONE, &r));
+    cr_assert(!r.models[CTCD_LARGE].present && r.models[CTCD_SMALL].present);
+    cr_assert_null(ctcd_arm_recipe(&base, CTCD_ARM_KD, &r));
+    cr_assert(r.distill.small_to_large == 0.0f && r.distill.large_to_small == 0.5f,
+              "kd: %g %g", r.distill.small_to_large, r.distill.large_to_small);
+    cr_assert_null(ctcd_arm_recipe(&base, CTCD_ARM_CTCD, &r));
+    cr_assert(r.distill.small_to_large == 1.0f && r.distill.large_to_small == 0.5f,
+              "ctcd: a weight at 0 must become 1, the other stay (%g %g)",
+              r.distill.small_to_large, r.distill.large_to_small);
+    base.models[CTCD_SMALL].present = 0;
+    ctcd_status st = ctcd_arm_recipe(&base, CTCD_ARM_KD, &r);
+    cr_assert_not_null(st, "kd from a one-model recipe accepted");
+    cr_assert_not_null(strstr(ctcd_status_message(st), "models.small"), "%s",
+                       ctcd_status_message(st));
+    ctcd_status_free(st);
+}
+
+Test(compare, stat_is_mean_and_sample_std) {
+    const double x[4] = {1, 2, 3, 4};
+    ctcd_stat s = ctcd_stat_of(x, 4);
+    cr_assert_float_eq(s.mean, 2.5, 1e-15);
+    cr_assert_float_eq(s.std, sqrt(5.0 / 3.0), 1e-15, "std %g", s.std);
+    s = ctcd_stat_of(x, 1);
+    cr_assert(s.mean == 1 && s.std == 0, "one seed: %g ± %g", s.mean, s.std);
+}
+
+Test(compare, png_encoder_round_trips_pixels) {
+    enum { W = 300, H = 250 }; /* > 64 KiB of pixel rows: several stored blocks */
+    uint8_t *rgb = malloc(W * H * 3);
+    for (int i = 0; i < W * H * 3; i++) rgb[i] = (uint8_t)(i * 7 + i / 13);
+    uint8_t *png;
+    size_t n;
+    cr_assert_null(ctcd_png_encode_rgb(rgb, W, H, &png, &n));
+    int w, h;
+    uint8_t *raw = check_png(png, n, &w, &h);
+    cr_assert(w == W && h == H, "IHDR says %d x %d", w, h);
+    for (int y = 0; y < H; y++)
+        cr_assert(memcmp(raw + (size_t)y * (1 + 3 * W) + 1, rgb + (size_t)y * 3 * W, 3 * W) == 0,
+                  "row %d differs after decoding", y);
+    cr_assert_eq(ctcd_crc32(0, "123456789", 9), 0xCBF43926u, "CRC-32 check value");
+    cr_assert_eq(ctcd_adler32(1, "Wikipedia", 9), 0x11E60398u, "Adler-32 check value");
+    free(raw);
+    free(png);
+    free(rgb);
+}
+
+Test(compare, help_lists_experiment_commands) {
+    char *out = NULL;
+    int rc = ctcd_test_run_cli("--help", &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert_not_null(strstr(out, "compare RECIPE"), "help: %s", out);
+    cr_assert_not_null(strstr(out, "sweep RECIPE"), "help: %s", out);
+    cr_assert_not_null(strstr(out, "glue-table"), "help: %s", out);
+    free(out);
+    static const char *cmds[3][2] = {{"compare --help", "--arms"}, {"sweep --help", "--grid"},
+                                     {"glue-table --help", "--best"}};
+    for (int i = 0; i < 3; i++) {
+        rc = ctcd_test_run_cli(cmds[i][0], &out);
+        cr_assert_eq(rc, 0, "%s: exit %d: %s", cmds[i][0], rc, out);
+        cr_assert_not_null(strstr(out, cmds[i][1]), "%s: %s", cmds[i][0], out);
+        free(out);
+    }
+}
