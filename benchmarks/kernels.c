@@ -622,7 +622,7 @@ int main(int argc, char **argv) {
     const char *backend = "cuda", *size = NULL;
     double peak_tflops = 0, peak_gbps = 0;
     kctx k = {.warmup = 3, .samples = 15, .target_ms = 2.0};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         if (!v) return usage(stderr);
@@ -635,7 +635,6 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--target-ms")) k.target_ms = atof(v);
         else if (!strcmp(a, "--warmup")) k.warmup = atoi(v);
         else return usage(stderr);
-        i++;
     }
     if (k.samples < 1 || k.samples > 64 || k.target_ms <= 0 || k.warmup < 0 ||
         (size && strcmp(size, "full") && strcmp(size, "tiny"))) {
