@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctcd/train.h"
+#include "train_internal.h"
 
 typedef struct dev_batch {
     ctcd_backend *be;
@@ -31,11 +31,7 @@ static ctcd_status dev_batch_alloc(dev_batch *d, ctcd_backend *be, int B, int T)
 /* Forward of one host batch; its logits (B, C) land in host (F32). */
 static ctcd_status forward_batch(ctcd_model *m, dev_batch *d, const ctcd_batch *b, float *host) {
     ctcd_backend *be = m->be;
-    const size_t BT = (size_t)b->B * (size_t)b->T * sizeof(int32_t);
-    CTCD_TRY(be->upload(be, d->ids, b->ids, BT));
-    CTCD_TRY(be->upload(be, d->types, b->types, BT));
-    CTCD_TRY(be->upload(be, d->mask, b->mask, BT));
-    CTCD_TRY(be->upload(be, d->cls, b->cls_idx, (size_t)b->B * sizeof(int32_t)));
+    CTCD_TRY(ctcd_upload_batch_inputs(be, b, d->ids, d->types, d->mask, d->cls));
     const ctcd_batch_dev db = {.B = b->B, .T = b->T, .ids = d->ids, .types = d->types,
                                .mask = d->mask, .cls_idx = d->cls};
     CTCD_TRY(ctcd_model_forward(m, &db, 0, 0));

@@ -5,14 +5,19 @@
 
 #include "train_internal.h"
 
+ctcd_status ctcd_upload_batch_inputs(ctcd_backend *be, const ctcd_batch *b, int32_t *ids,
+                                     int32_t *types, int32_t *mask, int32_t *cls) {
+    const size_t BT = (size_t)b->B * (size_t)b->T * sizeof(int32_t);
+    CTCD_TRY(be->upload(be, ids, b->ids, BT));
+    CTCD_TRY(be->upload(be, types, b->types, BT));
+    CTCD_TRY(be->upload(be, mask, b->mask, BT));
+    return be->upload(be, cls, b->cls_idx, (size_t)b->B * sizeof(int32_t));
+}
+
 ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
                                       ctcd_batch_dev *db) {
     ctcd_backend *be = t->be;
-    const size_t BT = (size_t)b->B * (size_t)b->T * sizeof(int32_t);
-    CTCD_TRY(be->upload(be, t->d_ids, b->ids, BT));
-    CTCD_TRY(be->upload(be, t->d_types, b->types, BT));
-    CTCD_TRY(be->upload(be, t->d_mask, b->mask, BT));
-    CTCD_TRY(be->upload(be, t->d_cls, b->cls_idx, (size_t)b->B * sizeof(int32_t)));
+    CTCD_TRY(ctcd_upload_batch_inputs(be, b, t->d_ids, t->d_types, t->d_mask, t->d_cls));
     if (b->labels) CTCD_TRY(be->upload(be, t->d_labels, b->labels, (size_t)b->B * 4));
     if (b->targets) CTCD_TRY(be->upload(be, t->d_targets, b->targets, (size_t)b->B * 4));
     *db = (ctcd_batch_dev){.B = b->B, .T = b->T, .ids = t->d_ids, .types = t->d_types,
