@@ -157,6 +157,15 @@ static void cu_range_pop(ctcd_backend *be) {
 #endif
 }
 
+static ctcd_status cu_mem_info(ctcd_backend *be, size_t *used, size_t *total) {
+    (void)be;
+    size_t fr = 0, tot = 0;
+    CUDA_CHECK(cudaMemGetInfo(&fr, &tot));
+    *used = tot - fr;
+    *total = tot;
+    return CTCD_OK;
+}
+
 extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_backend **out) {
     *out = NULL;
     if (act_dtype != CTCD_BF16 && act_dtype != CTCD_F32)
@@ -196,6 +205,7 @@ extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_ba
     be->sync = cu_sync;
     be->range_push = cu_range_push;
     be->range_pop = cu_range_pop;
+    be->mem_info = cu_mem_info;
     be->matmul_fwd = cuda_matmul_fwd;
     be->matmul_bwd = cuda_matmul_bwd;
     be->gelu_fwd = cuda_gelu_fwd;

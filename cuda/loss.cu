@@ -4,8 +4,9 @@
  * Three launches, all deterministic:
  *   1. count labelled rows (integer, one block)           -> n_lab in scratch
  *   2. one block per row: for both models, online max / Σexp at T = 1 and at T in one read of
- *      the row, argmax, CE; a second read computes T²·KL(p_peer ‖ p_m) and writes both
- *      logit gradients. Per-row values go to scratch partials[row][6].
+ *      the row, argmax, CE (and the teacher's Σexp at T when there is one); a second read
+ *      computes T²·KL(p_peer ‖ p_m), T²·KL(p_teacher ‖ p_m) and writes both logit
+ *      gradients. Per-row values go to scratch partials[row][P_N].
  *   3. one block sums the partials in a fixed order (double) and writes the terms.
  * Statistics are fp32 (logits are read as act dtype and widened), exponentials use expf.
  * The MSE variant (C == 1) uses one thread per row in step 2.
@@ -16,13 +17,13 @@
 
 #include "cuda_common.cuh"
 
-enum { P_HARD0 = 0, P_HARD1, P_MUT0, P_MUT1, P_COR0, P_COR1, P_N };
+enum { P_HARD0 = 0, P_HARD1, P_MUT0, P_MUT1, P_COR0, P_COR1, P_TEA0, P_TEA1, P_N };
 
 typedef struct loss_params {
     int n_models, C;
     int64_t rows;
-    float T, hard_w[2], mutual_w[2];
-    int kind;
+    float T, hard_w[2], mutual_w[2], teacher_w[2];
+    int kind, teacher; /* teacher: 1 when a teacher's logits are given */
 } loss_params;
 
 /* ---- block reductions (fixed order: warp shuffles, then warp 0 over the warp results) ---- */
@@ -88,8 +89,9 @@ __global__ void count_labelled_kernel(int64_t *n_lab, const int32_t *labels, con
 
 /* ---- 2a. classification rows ---- */
 template <typename T>
-__global__ void ce_kl_row_kernel(float *partial, const T *z0, const T *z1, T *dz0, T *dz1,
-                                 const int32_t *labels, const int64_t *n_lab_p, loss_params P) {
+__global__ void ce_kl_row_kernel(float *partial, const T *z0, const T *z1, const T *zt0,
+                                 T *dz0, T *dz1, const int32_t *labels, const int64_t *n_lab_p,
+                                 loss_params P) {
     __shared__ float sh[32];
     __shared__ float shv[32];
     __shared__ int shi[32];
@@ -97,6 +99,7 @@ __global__ void ce_kl_row_kernel(float *partial, const T *z0, const T *z1, T *dz
     const int C = P.C, M = P.n_models;
     const float Tm = P.T, invT = 1.0f / P.T;
     const T *z[2] = {z0 + (size_t)row * C, M == 2 ? z1 + (size_t)row * C : NULL};
+    const T *zt = P.teacher ? zt0 + (size_t)row * C : NULL;
     T *dz[2] = {dz0 ? dz0 + (size_t)row * C : NULL, dz1 ? dz1 + (size_t)row * C : NULL};
     const int y = labels[row];
     const bool labelled = y >= 0 && y < C;
@@ -133,16 +136,32 @@ __global__ void ce_kl_row_kernel(float *partial, const T *z0, const T *z1, T *dz
         amax[m] = block_argmax(bv, bi, shv, shi);
         if (labelled) hard[m] = lse1[m] - ld(z[m], (size_t)y);
     }
+    float lseTt = 0.0f; /* the teacher's log-partition at T */
+    if (zt) {
+        float mx = -INFINITY, sT = 0.0f;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) {
+            const float v = ld(zt, (size_t)c);
+            if (v > mx) {
+                if (mx != -INFINITY) sT *= expf((mx - v) * invT);
+                mx = v;
+            }
+            sT += expf((v - mx) * invT);
+        }
+        const float gmx = block_max(mx, sh);
+        const float f = mx == -INFINITY ? 0.0f : 1.0f;
+        lseTt = gmx * invT + logf(block_sum(f * sT * expf((mx - gmx) * invT), sh));
+    }
 
     /* Pass B: KL to the peer and the gradients. */
-    float wh[2], wm[2];
+    float wh[2], wm[2], wt[2];
     for (int m = 0; m < 2; m++) {
         wh[m] = labelled && n_lab > 0 ? P.hard_w[m] / (float)n_lab : 0.0f;
         wm[m] = M == 2 && P.mutual_w[m] != 0.0f ? P.mutual_w[m] * Tm / (float)P.rows : 0.0f;
+        wt[m] = zt && P.teacher_w[m] != 0.0f ? P.teacher_w[m] * Tm / (float)P.rows : 0.0f;
     }
-    float kl[2] = {0.0f, 0.0f};
+    float kl[2] = {0.0f, 0.0f}, klt[2] = {0.0f, 0.0f};
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
-        float v[2], lq[2], q[2];
+        float v[2], lq[2], q[2], lqt = 0.0f, qt = 0.0f;
         for (int m = 0; m < M; m++) {
             v[m] = ld(z[m], (size_t)c);
             lq[m] = v[m] * invT - lseT[m];
@@ -152,24 +171,33 @@ __global__ void ce_kl_row_kernel(float *partial, const T *z0, const T *z1, T *dz
             kl[0] += q[1] * (lq[1] - lq[0]);
             kl[1] += q[0] * (lq[0] - lq[1]);
         }
+        if (zt) {
+            lqt = ld(zt, (size_t)c) * invT - lseTt;
+            qt = expf(lqt);
+            for (int m = 0; m < M; m++) klt[m] += qt * (lqt - lq[m]);
+        }
         for (int m = 0; m < M; m++) {
             if (!dz[m]) continue;
             float g = wh[m] * (expf(v[m] - lse1[m]) - (c == y ? 1.0f : 0.0f));
             if (wm[m] != 0.0f) g += wm[m] * (q[m] - q[1 - m]);
+            if (wt[m] != 0.0f) g += wt[m] * (q[m] - qt);
             st(dz[m], (size_t)c, g);
         }
     }
-    float klr[2] = {0.0f, 0.0f};
+    float klr[2] = {0.0f, 0.0f}, kltr[2] = {0.0f, 0.0f};
     if (M == 2) {
         klr[0] = block_sum(kl[0], sh);
         klr[1] = block_sum(kl[1], sh);
     }
+    if (zt)
+        for (int m = 0; m < M; m++) kltr[m] = block_sum(klt[m], sh);
     if (threadIdx.x == 0) {
         float *pr = partial + (size_t)row * P_N;
         for (int m = 0; m < 2; m++) {
             const bool on = m < M;
             pr[P_HARD0 + m] = on ? hard[m] : 0.0f;
             pr[P_MUT0 + m] = on ? Tm * Tm * klr[m] : 0.0f;
+            pr[P_TEA0 + m] = on ? Tm * Tm * kltr[m] : 0.0f;
             pr[P_COR0 + m] = on && labelled && amax[m] == y ? 1.0f : 0.0f;
         }
     }
@@ -177,8 +205,9 @@ __global__ void ce_kl_row_kernel(float *partial, const T *z0, const T *z1, T *dz
 
 /* ---- 2b. regression rows (C == 1) ---- */
 template <typename T>
-__global__ void mse_row_kernel(float *partial, const T *z0, const T *z1, T *dz0, T *dz1,
-                               const float *targets, const int64_t *n_lab_p, loss_params P) {
+__global__ void mse_row_kernel(float *partial, const T *z0, const T *z1, const T *zt, T *dz0,
+                               T *dz1, const float *targets, const int64_t *n_lab_p,
+                               loss_params P) {
     const int64_t n_lab = *n_lab_p;
     for (int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; r < P.rows;
          r += (int64_t)gridDim.x * blockDim.x) {
@@ -187,16 +216,20 @@ __global__ void mse_row_kernel(float *partial, const T *z0, const T *z1, T *dz0,
         const float zz[2] = {ld(z0, (size_t)r), P.n_models == 2 ? ld(z1, (size_t)r) : 0.0f};
         T *dz[2] = {dz0, dz1};
         float *pr = partial + (size_t)r * P_N;
+        const float ztr = P.teacher ? ld(zt, (size_t)r) : 0.0f;
         for (int m = 0; m < 2; m++) {
-            pr[P_HARD0 + m] = pr[P_MUT0 + m] = pr[P_COR0 + m] = 0.0f;
+            pr[P_HARD0 + m] = pr[P_MUT0 + m] = pr[P_COR0 + m] = pr[P_TEA0 + m] = 0.0f;
             if (m >= P.n_models) continue;
             const float z = zz[m], zp = P.n_models == 2 ? zz[1 - m] : 0.0f;
             if (lab) pr[P_HARD0 + m] = (z - y) * (z - y);
             if (P.n_models == 2) pr[P_MUT0 + m] = (z - zp) * (z - zp);
+            if (P.teacher) pr[P_TEA0 + m] = (z - ztr) * (z - ztr);
             if (!dz[m]) continue;
             float g = lab && n_lab > 0 ? P.hard_w[m] * 2.0f * (z - y) / (float)n_lab : 0.0f;
             if (P.n_models == 2 && P.mutual_w[m] != 0.0f)
                 g += P.mutual_w[m] * 2.0f * (z - zp) / (float)P.rows;
+            if (P.teacher && P.teacher_w[m] != 0.0f)
+                g += P.teacher_w[m] * 2.0f * (z - ztr) / (float)P.rows;
             st(dz[m], (size_t)r, g);
         }
     }
@@ -224,9 +257,12 @@ __global__ void loss_finish_kernel(float *terms, const float *partial, const int
         for (int m = 0; m < P.n_models; m++) {
             const float hard = n_lab > 0 ? (float)(sh[P_HARD0 + m][0] / (double)n_lab) : 0.0f;
             const float mutual = (float)(sh[P_MUT0 + m][0] / (double)P.rows);
+            const float teacher = (float)(sh[P_TEA0 + m][0] / (double)P.rows);
             terms[CTCD_TERM_HARD0 + m] = hard;
             terms[CTCD_TERM_MUTUAL0 + m] = mutual;
-            terms[CTCD_TERM_TOTAL0 + m] = P.hard_w[m] * hard + P.mutual_w[m] * mutual;
+            terms[CTCD_TERM_TEACHER0 + m] = teacher;
+            terms[CTCD_TERM_TOTAL0 + m] = P.hard_w[m] * hard + P.mutual_w[m] * mutual +
+                                          (P.teacher ? P.teacher_w[m] * teacher : 0.0f);
             terms[CTCD_TERM_CORRECT0 + m] = (float)sh[P_COR0 + m][0];
         }
     }
@@ -255,8 +291,10 @@ ctcd_status cuda_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss
     for (int m = 0; m < 2; m++) {
         P.hard_w[m] = d->hard_w[m];
         P.mutual_w[m] = d->mutual_w[m];
+        P.teacher_w[m] = d->teacher_w[m];
     }
     P.kind = d->kind;
+    P.teacher = io->teacher != NULL;
     char *s = NULL;
     const size_t part_bytes = ((size_t)d->rows * P_N * sizeof(float) + 255) & ~(size_t)255;
     CTCD_TRY(cuda_scratch(be, part_bytes + 256, (void **)&s));
@@ -272,12 +310,13 @@ ctcd_status cuda_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss
         const T *z1 = d->n_models == 2 ? (const T *)io->logits[1] : NULL;
         T *dz0 = (T *)io->dlogits[0];
         T *dz1 = d->n_models == 2 ? (T *)io->dlogits[1] : NULL;
+        const T *zt = (const T *)io->teacher;
         if (mse) {
-            mse_row_kernel<T><<<grid_1d(d->rows, 256), 256, 0, stream>>>(partial, z0, z1, dz0,
-                                                                       dz1, io->targets, n_lab, P);
+            mse_row_kernel<T><<<grid_1d(d->rows, 256), 256, 0, stream>>>(
+                partial, z0, z1, zt, dz0, dz1, io->targets, n_lab, P);
         } else {
             ce_kl_row_kernel<T><<<(unsigned)d->rows, threads, 0, stream>>>(
-                partial, z0, z1, dz0, dz1, io->labels, n_lab, P);
+                partial, z0, z1, zt, dz0, dz1, io->labels, n_lab, P);
         }
     });
     LAUNCH_CHECK("loss rows");

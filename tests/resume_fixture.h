@@ -82,18 +82,19 @@ static inline char *path_in(const char *dir, const char *name) {
     return p;
 }
 
-/* The file's text without the timing field "examples_per_s":N, (the only
- * run-to-run difference of log.jsonl). */
+/* The file's text without the fields that differ from run to run in log.jsonl: timing
+ * ("examples_per_s":N,) and the process's memory ("host_peak_rss_mb":N, and the device's). */
 static inline char *read_log(const char *path) {
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f, "cannot open %s", path);
-    static const char key[] = "\"examples_per_s\":";
+    static const char *const keys[] = {"\"examples_per_s\":", "\"host_peak_rss_mb\":",
+                                       "\"device_mem_used_mb\":", "\"device_mem_total_mb\":"};
     size_t cap = 1 << 16, n = 0;
     char *out = malloc(cap), line[4096];
     while (fgets(line, sizeof line, f)) {
-        char *k = strstr(line, key);
-        if (k) {
-            char *comma = strchr(k, ',');
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            char *k = strstr(line, keys[i]);
+            char *comma = k ? strchr(k, ',') : NULL;
             if (comma) memmove(k, comma + 1, strlen(comma + 1) + 1);
         }
         const size_t len = strlen(line);

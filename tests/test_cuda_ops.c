@@ -435,13 +435,15 @@ typedef struct loss_case {
     int64_t rows;
     float T;
     int all_unlabelled;
+    int teacher;       /* 1: a frozen teacher's logits with their own weights */
 } loss_case;
 
 static void loss_run_case(ck_env *e, const loss_case *lc, uint64_t seed) {
     const int64_t n = lc->rows * lc->C;
     const int M = lc->n_models;
     ctcd_loss_desc d = {.kind = lc->kind, .n_models = M, .rows = lc->rows, .classes = lc->C,
-                        .temperature = lc->T, .hard_w = {1.0f, 0.7f}, .mutual_w = {0.5f, 1.5f}};
+                        .temperature = lc->T, .hard_w = {1.0f, 0.7f}, .mutual_w = {0.5f, 1.5f},
+                        .teacher_w = {0.8f, 0.3f}};
     float *z[2], *dz[2], *d_z[2] = {NULL, NULL}, *terms = ck_hmalloc(e, CTCD_LOSS_NTERMS * 4);
     void *d_dz[2] = {NULL, NULL};
     for (int m = 0; m < 2; m++) {
@@ -452,6 +454,7 @@ static void loss_run_case(ck_env *e, const loss_case *lc, uint64_t seed) {
             d_dz[m] = ck_dmalloc(e, (size_t)n * 4);
         }
     }
+    float *zt = lc->teacher ? ck_rand_act(e, n, -4, 4, seed + 7) : NULL;
     int32_t *labels = ck_hmalloc(e, (size_t)lc->rows * 4);
     float *targets = ck_hmalloc(e, (size_t)lc->rows * 4);
     for (int64_t r = 0; r < lc->rows; r++) {
@@ -461,17 +464,19 @@ static void loss_run_case(ck_env *e, const loss_case *lc, uint64_t seed) {
     }
     ctcd_loss_io io = {.logits = {z[0], M == 2 ? z[1] : NULL},
                        .dlogits = {dz[0], M == 2 ? dz[1] : NULL},
-                       .labels = labels, .targets = targets, .terms = terms};
+                       .labels = labels, .targets = targets, .terms = terms, .teacher = zt};
     ck_ok(e->cpu->loss(e->cpu, &d, &io), "cpu loss");
     float *d_terms = ck_dmalloc(e, CTCD_LOSS_NTERMS * 4);
     ctcd_loss_io dio = {.logits = {d_z[0], d_z[1]}, .dlogits = {d_dz[0], d_dz[1]},
                         .labels = ck_up_i32(e, labels, lc->rows),
-                        .targets = ck_up_f32(e, targets, lc->rows), .terms = d_terms};
+                        .targets = ck_up_f32(e, targets, lc->rows), .terms = d_terms,
+                        .teacher = zt ? ck_up_act(e, zt, n) : NULL};
     ck_ok(e->gpu->loss(e->gpu, &d, &dio), "cuda loss");
     char what[160];
-    snprintf(what, sizeof what, "loss %s M%d C%d rows%lld T%.1f%s terms",
+    snprintf(what, sizeof what, "loss %s M%d C%d rows%lld T%.1f%s%s terms",
              lc->kind == CTCD_LOSS_MSE ? "mse" : "ce_kl", M, lc->C, (long long)lc->rows,
-             (double)lc->T, lc->all_unlabelled ? " unlabelled" : "");
+             (double)lc->T, lc->all_unlabelled ? " unlabelled" : "",
+             lc->teacher ? " teacher" : "");
     float *gt = ck_down_f32(e, d_terms, CTCD_LOSS_NTERMS);
     ck_close_to(e, what, gt, terms, CTCD_LOSS_NTERMS, 1e-5, 1e-4);
     for (int m = 0; m < 2; m++)
@@ -490,13 +495,17 @@ static void run_loss(const char *prec) {
     ck_env e;
     ck_open(&e, prec);
     const loss_case cases[] = {
-        {CTCD_LOSS_CE_KL, 2, 3, 8, 2.0f, 0},
-        {CTCD_LOSS_CE_KL, 2, 30522, 6, 1.5f, 0}, /* the MLM vocabulary */
-        {CTCD_LOSS_CE_KL, 2, 3000, 40, 3.0f, 0},
-        {CTCD_LOSS_CE_KL, 1, 5, 7, 1.0f, 0},
-        {CTCD_LOSS_CE_KL, 2, 4, 5, 2.0f, 1},     /* no labelled row: hard term 0 */
-        {CTCD_LOSS_MSE, 2, 1, 9, 1.0f, 0},
-        {CTCD_LOSS_MSE, 1, 1, 9, 1.0f, 0},
+        {CTCD_LOSS_CE_KL, 2, 3, 8, 2.0f, 0, 0},
+        {CTCD_LOSS_CE_KL, 2, 30522, 6, 1.5f, 0, 0}, /* the MLM vocabulary */
+        {CTCD_LOSS_CE_KL, 2, 3000, 40, 3.0f, 0, 0},
+        {CTCD_LOSS_CE_KL, 1, 5, 7, 1.0f, 0, 0},
+        {CTCD_LOSS_CE_KL, 2, 4, 5, 2.0f, 1, 0},     /* no labelled row: hard term 0 */
+        {CTCD_LOSS_MSE, 2, 1, 9, 1.0f, 0, 0},
+        {CTCD_LOSS_MSE, 1, 1, 9, 1.0f, 0, 0},
+        {CTCD_LOSS_CE_KL, 2, 3, 8, 2.0f, 0, 1},      /* three-model mode */
+        {CTCD_LOSS_CE_KL, 2, 30522, 5, 1.0f, 0, 1},  /* teacher over the MLM vocabulary */
+        {CTCD_LOSS_CE_KL, 1, 6, 9, 2.5f, 0, 1},      /* one model + teacher: one-way KD */
+        {CTCD_LOSS_MSE, 2, 1, 9, 1.0f, 0, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         loss_run_case(&e, &cases[i], 800 + 10 * i);

@@ -1,6 +1,7 @@
 /* test_loss.c — KD math of the fused lockstep loss: KL of identical distributions is 0, the
  * mutual gradient is T·(softmax(z/T) − softmax(z_peer/T))/rows, stop-gradient holds, and
- * finite differences agree for both models (T ≠ 1) and for the MSE variant. */
+ * finite differences agree for both models (T ≠ 1) and for the MSE variant; the same for
+ * the frozen-teacher term (three-model mode). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 typedef struct loss_ctx {
     ctcd_backend *be;
     float z[2][R * C], dz[2][R * C], terms[CTCD_LOSS_NTERMS];
+    float zt[R * C];   /* teacher logits */
+    int use_teacher;
     int32_t labels[R];
     float targets[R];
     ctcd_loss_desc d;
@@ -29,6 +32,7 @@ static void setup(loss_ctx *c, ctcd_loss_kind kind, float T) {
                             .hard_w = {0.7f, 1.3f}, .mutual_w = {0.9f, 0.4f}};
     ctcd_test_fill_uniform(c->z[0], R * C, -2, 2, 1);
     ctcd_test_fill_uniform(c->z[1], R * C, -2, 2, 2);
+    ctcd_test_fill_uniform(c->zt, R * C, -3, 3, 3);
     for (int r = 0; r < R; r++) {
         c->labels[r] = r == 2 ? -1 : (r * 3) % C; /* row 2 unlabelled */
         c->targets[r] = r == 2 ? NAN : 0.5f * (float)r;
@@ -37,7 +41,8 @@ static void setup(loss_ctx *c, ctcd_loss_kind kind, float T) {
 
 static void run(loss_ctx *c) {
     ctcd_loss_io io = {.logits = {c->z[0], c->z[1]}, .dlogits = {c->dz[0], c->dz[1]},
-                       .labels = c->labels, .targets = c->targets, .terms = c->terms};
+                       .labels = c->labels, .targets = c->targets, .terms = c->terms,
+                       .teacher = c->use_teacher ? c->zt : NULL};
     ctcd_status st = c->be->loss(c->be, &c->d, &io);
     cr_assert_null(st, "%s", ctcd_status_message(st));
 }
@@ -171,5 +176,110 @@ Test(loss, single_model_has_no_mutual_term) {
     run(&c);
     cr_assert_eq(c.terms[CTCD_TERM_MUTUAL0], 0.0f, "mutual %g", (double)c.terms[CTCD_TERM_MUTUAL0]);
     cr_assert_float_eq(c.terms[CTCD_TERM_TOTAL0], c.d.hard_w[0] * c.terms[CTCD_TERM_HARD0], 1e-7);
+    ctcd_backend_destroy(c.be);
+}
+
+/* ---- frozen teacher ---- */
+
+static void with_teacher(loss_ctx *c, float w_large, float w_small) {
+    c->use_teacher = 1;
+    c->d.teacher_w[0] = w_large;
+    c->d.teacher_w[1] = w_small;
+}
+
+Test(loss, teacher_term_is_T2_kl_from_the_teacher_and_adds_to_the_total) {
+    loss_ctx c;
+    const float T = 2.0f;
+    setup(&c, CTCD_LOSS_CE_KL, T);
+    with_teacher(&c, 0.6f, 1.7f);
+    run(&c);
+    for (int m = 0; m < 2; m++) {
+        double kl = 0.0;
+        for (int r = 0; r < R; r++) {
+            double p[C], q[C];
+            softmax(c.zt + r * C, C, T, p);
+            softmax(c.z[m] + r * C, C, T, q);
+            for (int k = 0; k < C; k++) kl += p[k] * log(p[k] / q[k]);
+        }
+        const double want = T * T * kl / R;
+        const float got = c.terms[CTCD_TERM_TEACHER0 + m];
+        cr_assert_float_eq(got, want, 1e-5, "teacher term of model %d: %g vs %g", m, (double)got,
+                           want);
+        const double total = c.d.hard_w[m] * c.terms[CTCD_TERM_HARD0 + m] +
+                             c.d.mutual_w[m] * c.terms[CTCD_TERM_MUTUAL0 + m] +
+                             c.d.teacher_w[m] * got;
+        cr_assert_float_eq(c.terms[CTCD_TERM_TOTAL0 + m], total, 1e-5, "total of model %d", m);
+    }
+    ctcd_backend_destroy(c.be);
+}
+
+Test(loss, teacher_gradients_match_finite_differences_with_peer_and_labels) {
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_CE_KL, 1.5f);
+    with_teacher(&c, 0.8f, 1.2f);
+    run(&c);
+    float g0[R * C], g1[R * C];
+    memcpy(g0, c.dz[0], sizeof g0);
+    memcpy(g1, c.dz[1], sizeof g1);
+    c.which = 0;
+    gc_check("dz large (teacher)", c.z[0], g0, R * C, 1, total_of, &c);
+    c.which = 1;
+    gc_check("dz small (teacher)", c.z[1], g1, R * C, 1, total_of, &c);
+    ctcd_backend_destroy(c.be);
+}
+
+Test(loss, teacher_alone_distils_into_one_model) {
+    /* n_models 1: plain one-way KD from the frozen teacher, no peer. */
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_CE_KL, 3.0f);
+    c.d.n_models = 1;
+    c.d.hard_w[0] = 0.0f;
+    with_teacher(&c, 1.0f, 0.0f);
+    run(&c);
+    cr_assert_eq(c.terms[CTCD_TERM_MUTUAL0], 0.0f);
+    for (int r = 0; r < R; r++) {
+        double p[C], q[C];
+        softmax(c.z[0] + r * C, C, 3.0f, p);
+        softmax(c.zt + r * C, C, 3.0f, q);
+        for (int k = 0; k < C; k++) {
+            const double want = 3.0 * (p[k] - q[k]) / R;
+            cr_assert_float_eq(c.dz[0][r * C + k], want, 1e-6, "row %d class %d: %g vs %g", r, k,
+                               (double)c.dz[0][r * C + k], want);
+        }
+    }
+    ctcd_backend_destroy(c.be);
+}
+
+Test(loss, teacher_with_zero_weights_changes_no_gradient) {
+    loss_ctx a, b;
+    setup(&a, CTCD_LOSS_CE_KL, 2.0f);
+    setup(&b, CTCD_LOSS_CE_KL, 2.0f);
+    with_teacher(&b, 0.0f, 0.0f);
+    run(&a);
+    run(&b);
+    cr_assert(memcmp(a.dz, b.dz, sizeof a.dz) == 0, "a teacher of weight 0 changed a gradient");
+    cr_assert_eq(a.terms[CTCD_TERM_TOTAL0], b.terms[CTCD_TERM_TOTAL0]);
+    cr_assert_gt(b.terms[CTCD_TERM_TEACHER0], 0.0f, "the term is still measured");
+    ctcd_backend_destroy(a.be);
+    ctcd_backend_destroy(b.be);
+}
+
+Test(loss, teacher_mse_term_and_gradients) {
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_MSE, 1.0f);
+    with_teacher(&c, 0.5f, 2.0f);
+    run(&c);
+    for (int m = 0; m < 2; m++) {
+        double want = 0.0;
+        for (int r = 0; r < R; r++) want += (double)(c.z[m][r] - c.zt[r]) * (c.z[m][r] - c.zt[r]);
+        cr_assert_float_eq(c.terms[CTCD_TERM_TEACHER0 + m], want / R, 1e-5, "mse teacher %d", m);
+    }
+    float g0[R], g1[R];
+    memcpy(g0, c.dz[0], sizeof g0);
+    memcpy(g1, c.dz[1], sizeof g1);
+    c.which = 0;
+    gc_check("mse dz large (teacher)", c.z[0], g0, R, 1, total_of, &c);
+    c.which = 1;
+    gc_check("mse dz small (teacher)", c.z[1], g1, R, 1, total_of, &c);
     ctcd_backend_destroy(c.be);
 }

@@ -170,7 +170,7 @@ Test(recipe, readme_documents_every_key) {
     for (int i = 0; i < ctcd_recipe_n_keys; i++) {
         const key_def *k = &ctcd_recipe_keys[i];
         char want[160];
-        if (k->role >= 0) {
+        if (k->role >= 0 && k->role < CTCD_N_ROLES && strncmp(k->path, "models.", 7) == 0) {
             snprintf(want, sizeof want, "`models.<role>.%s`",
                      k->path + strlen("models.") + strlen(ctcd_role_names[k->role]) + 1);
         } else {

@@ -88,6 +88,33 @@ int ctcd_test_write_file(const char *path, const char *text) {
     return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
+char *ctcd_test_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - 1 - n, f);
+        if (n < cap - 1) break;
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    const int err = ferror(f);
+    fclose(f);
+    if (!buf || err) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 void ctcd_test_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed) {
     ctcd_rng r;
     ctcd_rng_init(&r, seed, 0x7e57);

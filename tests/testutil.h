@@ -17,6 +17,8 @@ char *ctcd_test_tmpdir(void);
 int ctcd_test_rmtree(const char *path);
 /* Writes text to path; returns 0 on success. */
 int ctcd_test_write_file(const char *path, const char *text);
+/* Reads a whole file as a NUL-terminated malloc'd string; NULL when it cannot be read. */
+char *ctcd_test_read_file(const char *path);
 /* Fills x[n] with uniform values in [lo, hi) from a simple seeded generator. */
 void ctcd_test_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed);
 

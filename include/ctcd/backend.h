@@ -41,26 +41,33 @@ typedef enum ctcd_loss_kind {
 
 /* Index of each value in the loss op's `terms` output (F32[CTCD_LOSS_NTERMS]). For model m
  * (0 = first / "large", 1 = second / "small"):
- *   hard[m]   mean over labelled rows of CE(z_m, y)            (or (z_m - y)²)
- *   mutual[m] mean over rows of T²·KL(p_peer ‖ p_m)            (or (z_m - z_peer)²)
- *   total[m]  hard_w[m]·hard[m] + mutual_w[m]·mutual[m]
+ *   hard[m]    mean over labelled rows of CE(z_m, y)            (or (z_m - y)²)
+ *   mutual[m]  mean over rows of T²·KL(p_peer ‖ p_m)            (or (z_m - z_peer)²)
+ *   teacher[m] mean over rows of T²·KL(p_teacher ‖ p_m)         (or (z_m - z_teacher)²);
+ *              0 without a teacher
+ *   total[m]   hard_w[m]·hard[m] + mutual_w[m]·mutual[m] + teacher_w[m]·teacher[m]
  *   correct[m] number of rows whose argmax equals the label (classification only)  */
 enum {
     CTCD_TERM_HARD0 = 0, CTCD_TERM_HARD1,
     CTCD_TERM_MUTUAL0, CTCD_TERM_MUTUAL1,
     CTCD_TERM_TOTAL0, CTCD_TERM_TOTAL1,
     CTCD_TERM_CORRECT0, CTCD_TERM_CORRECT1,
+    CTCD_TERM_TEACHER0, CTCD_TERM_TEACHER1,
     CTCD_LOSS_NTERMS
 };
 
 /* The fused lockstep loss. One pass over the logits of both models computes every term
  * and writes both logit gradients. With n_models == 1 only index 0 is used and the mutual
  * term is 0. Peer distributions are constants (stop-gradient): the term that uses model
- * j's output as a target sends no gradient into model j.
+ * j's output as a target sends no gradient into model j. An optional frozen teacher
+ * (io.teacher, same shape) is a third constant target with its own weight per model
+ * ("community" KD, DESIGN.md section 1).
  *
  *   CE_KL: dz_m = hard_w[m]·(softmax(z_m) − onehot(y))/n_labelled
  *               + mutual_w[m]·T·(softmax(z_m/T) − softmax(z_peer/T))/rows
+ *               + teacher_w[m]·T·(softmax(z_m/T) − softmax(z_teacher/T))/rows
  *   MSE:   dz_m = hard_w[m]·2(z_m − y)/n_labelled + mutual_w[m]·2(z_m − z_peer)/rows
+ *               + teacher_w[m]·2(z_m − z_teacher)/rows
  *
  * Rows with label < 0 (CE) or a NaN target (MSE) have no hard loss; n_labelled counts the
  * rest (the hard term is 0 when it is 0). */
@@ -72,11 +79,13 @@ typedef struct ctcd_loss_desc {
     float temperature;   /* T > 0 (CE_KL only) */
     float hard_w[2];
     float mutual_w[2];   /* mutual_w[0] = small_to_large, mutual_w[1] = large_to_small */
+    float teacher_w[2];  /* weight of each model's KL to the teacher (needs io.teacher) */
 } ctcd_loss_desc;
 
 typedef struct ctcd_loss_io {
     const void *logits[2];  /* act[rows, C] */
     void *dlogits[2];       /* act[rows, C], written; NULL = no gradient for that model */
+    const void *teacher;    /* act[rows, C] logits of a frozen teacher, or NULL */
     const int32_t *labels;  /* [rows] class ids (CE_KL) */
     const float *targets;   /* [rows] regression targets (MSE) */
     float *terms;           /* F32[CTCD_LOSS_NTERMS], written */
@@ -114,6 +123,9 @@ struct ctcd_backend {
      * ...). NULL when the backend has no profiler; use ctcd_range_push/pop. */
     void (*range_push)(ctcd_backend *be, const char *name);
     void (*range_pop)(ctcd_backend *be);
+    /* Device memory in use (by every process and the driver) and in total, in bytes; NULL
+     * on backends whose memory is the host's (the CPU: see getrusage's peak RSS). */
+    ctcd_status (*mem_info)(ctcd_backend *be, size_t *used, size_t *total);
 
     /* ---- linear layers ----
      * out[M,N] = act(inp[M,K] · w[N,K]ᵀ + bias[N]). bias may be NULL. With act == GELU,

@@ -166,6 +166,9 @@ typedef struct ctcd_model {
     int B_max, T_max;
     int64_t R_max;               /* MLM: masked rows per batch the head is sized for */
     uint64_t dropout_seed;
+    int frozen;                  /* forward only: no gradients or optimizer state */
+    size_t mem_bytes;            /* backend memory the model holds (weights, gradients,
+                                  * optimizer moments, activations) */
 } ctcd_model;
 
 /* Device-side view of a batch, shared by all models of a step. */
@@ -206,6 +209,9 @@ ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host);
  * re-casts the compute copy (checkpoint import, model surgery). */
 ctcd_status ctcd_model_upload_params(ctcd_model *m, const float *host);
 int64_t ctcd_model_n_params(const ctcd_model *m);
+/* Makes m forward-only (a frozen teacher): releases its gradient and optimizer buffers;
+ * zero_grad, backward and optimizer_step then return an error. */
+void ctcd_model_freeze(ctcd_model *m);
 
 #ifdef __cplusplus
 }

@@ -20,9 +20,12 @@ extern "C" {
 #define CTCD_NAME_MAX 64
 
 /* Model roles. Index 0 is the large model, 1 the small one; nothing else treats them
- * differently. */
-enum { CTCD_LARGE = 0, CTCD_SMALL = 1, CTCD_N_ROLES = 2 };
-extern const char *const ctcd_role_names[CTCD_N_ROLES]; /* "large", "small" */
+ * differently. The optional frozen teacher (models.teacher, three-model "community" mode)
+ * is section 2 of ctcd_recipe.models; it is not trained, so loops over the trained models
+ * stop at CTCD_N_ROLES. */
+enum { CTCD_LARGE = 0, CTCD_SMALL = 1, CTCD_N_ROLES = 2, CTCD_TEACHER = 2,
+       CTCD_N_MODEL_SECTIONS = 3 };
+extern const char *const ctcd_role_names[CTCD_N_MODEL_SECTIONS]; /* large, small, teacher */
 
 typedef struct ctcd_model_recipe {
     int present;                 /* 1 when models.<role> is in the recipe */
@@ -83,7 +86,7 @@ typedef struct ctcd_recipe {
         int64_t eval_batches;        /* held-out batches per evaluation */
         char cache[CTCD_PATH_MAX];   /* directory of tokenised corpus shards */
     } pretrain;
-    ctcd_model_recipe models[CTCD_N_ROLES];
+    ctcd_model_recipe models[CTCD_N_MODEL_SECTIONS]; /* large, small, frozen teacher */
     struct {
         float temperature;
         float hard[CTCD_N_ROLES];    /* distill.hard.{large,small} */
@@ -91,6 +94,8 @@ typedef struct ctcd_recipe {
         float large_to_small;        /* distill.mutual.large_to_small: weight on small's KL */
         int64_t ramp_steps;          /* mutual weights ramp linearly from 0 over this */
         float hard_augmented;        /* 0: augmented rows have no hard label; 1: keep it */
+        float teacher[CTCD_N_ROLES]; /* distill.teacher.{large,small}: weight of each trained
+                                      * model's T²·KL(p_teacher ‖ p_model) */
     } distill;
     struct {
         int epochs;

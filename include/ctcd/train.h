@@ -51,6 +51,7 @@ typedef struct ctcd_trainer {
     int n_models;
     ctcd_model *models[2];    /* model slots in role order (large first when present) */
     int role[2];              /* CTCD_LARGE / CTCD_SMALL of each slot */
+    ctcd_model *teacher;      /* models.teacher: frozen, forward only; NULL without one */
     const ctcd_glue_task *task;   /* NULL for builtin:demo */
     ctcd_glue_metric metric;      /* how dev predictions are scored */
     ctcd_tokenizer *tok;          /* GLUE tasks: the WordPiece tokenizer */
@@ -104,6 +105,8 @@ ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, 
                                float *logits);
 /* Evaluates every model on every dev split (dropout off) with the task's metrics. */
 ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
+/* The frozen teacher (t->teacher != NULL) on every dev split, with the task's metrics. */
+ctcd_status ctcd_trainer_evaluate_teacher(ctcd_trainer *t, ctcd_metric_set *out);
 /* Masked-LM pre-training (task "mlm", src/train/pretrain.c): corpus shard, held-out split,
  * both models with the masked-LM head; ctcd_trainer_run then pre-trains them. */
 ctcd_status ctcd_pretrainer_create(const ctcd_recipe *rc, ctcd_trainer **out);

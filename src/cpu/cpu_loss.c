@@ -1,10 +1,12 @@
 /* cpu_loss.c — the fused lockstep loss on the CPU (contract: ctcd_loss_desc in backend.h).
  *
  * One pass over each row computes, for every model m, the hard term (CE or squared error to
- * the label) and the mutual term towards the peer (T²·KL(p_peer‖p_m) or squared error to the
- * peer's prediction), and writes dz_m. The peer is a constant in model m's terms. A term with
- * weight 0 is not added to the gradient at all, so a pair with zero mutual weights produces
- * bit-for-bit the gradients of two separate single-model runs. */
+ * the label), the mutual term towards the peer (T²·KL(p_peer‖p_m) or squared error to the
+ * peer's prediction) and, with a frozen teacher, the same term towards the teacher, and
+ * writes dz_m. Peer and teacher are constants in model m's terms. A term with weight 0 is
+ * not added to the gradient at all, so a pair with zero mutual weights produces bit-for-bit
+ * the gradients of two separate single-model runs, and a teacher with weight 0 changes no
+ * gradient. */
 #include <math.h>
 #include <string.h>
 
@@ -29,15 +31,17 @@ static int argmax(const float *z, int C) {
 }
 
 typedef struct sums {
-    double hard[2], mutual[2], correct[2];
+    double hard[2], mutual[2], teacher[2], correct[2];
     int64_t labelled;
 } sums;
 
-/* Classification rows. lp: (2, C) log-probs at T=1; lq: (2, C) log-probs at T. */
+/* Classification rows. lp: (2, C) log-probs at T=1; lq: (2, C) log-probs at T, with the
+ * teacher's at T in lt. */
 static ctcd_status ce_kl(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *s) {
     const int C = d->classes, M = d->n_models;
     const float T = d->temperature;
-    double lp[2][C], lq[2][C];
+    const float *zt = io->teacher;
+    double lp[2][C], lq[2][C], lt[C];
     int64_t n_lab = 0;
     for (int64_t r = 0; r < d->rows; r++) n_lab += io->labels[r] >= 0;
     s->labelled = n_lab;
@@ -55,12 +59,18 @@ static ctcd_status ce_kl(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *
                 s->correct[m] += argmax(z, C) == y;
             }
         }
+        if (zt) log_softmax(zt + r * C, C, T, lt);
         for (int m = 0; m < M; m++) {
             const int peer = 1 - m;
             if (M == 2) {
                 double kl = 0.0;
                 for (int c = 0; c < C; c++) kl += exp(lq[peer][c]) * (lq[peer][c] - lq[m][c]);
                 s->mutual[m] += (double)T * T * kl;
+            }
+            if (zt) {
+                double kl = 0.0;
+                for (int c = 0; c < C; c++) kl += exp(lt[c]) * (lt[c] - lq[m][c]);
+                s->teacher[m] += (double)T * T * kl;
             }
             if (!io->dlogits[m]) continue;
             float *dz = (float *)io->dlogits[m] + r * C;
@@ -71,6 +81,10 @@ static ctcd_status ce_kl(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *
                 for (int c = 0; c < C; c++)
                     dz[c] += (float)(wm * (exp(lq[m][c]) - exp(lq[peer][c])));
             }
+            if (zt && d->teacher_w[m] != 0.0f) {
+                const double wt = (double)d->teacher_w[m] * T / (double)d->rows;
+                for (int c = 0; c < C; c++) dz[c] += (float)(wt * (exp(lq[m][c]) - exp(lt[c])));
+            }
         }
     }
     return CTCD_OK;
@@ -79,6 +93,7 @@ static ctcd_status ce_kl(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *
 /* Regression rows (C == 1); NaN targets have no hard term. */
 static void mse(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *s) {
     const int M = d->n_models;
+    const float *zt = io->teacher;
     int64_t n_lab = 0;
     for (int64_t r = 0; r < d->rows; r++) n_lab += !isnan(io->targets[r]);
     s->labelled = n_lab;
@@ -89,12 +104,15 @@ static void mse(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *s) {
             const float zp = M == 2 ? ((const float *)io->logits[1 - m])[r] : 0.0f;
             if (!isnan(y)) s->hard[m] += (double)(z - y) * (z - y);
             if (M == 2) s->mutual[m] += (double)(z - zp) * (z - zp);
+            if (zt) s->teacher[m] += (double)(z - zt[r]) * (z - zt[r]);
             if (!io->dlogits[m]) continue;
             float *dz = (float *)io->dlogits[m] + r;
             *dz = !isnan(y) && n_lab > 0 ? (float)(d->hard_w[m] * 2.0 * (z - y) / (double)n_lab)
                                          : 0.0f;
             if (M == 2 && d->mutual_w[m] != 0.0f)
                 *dz += (float)(d->mutual_w[m] * 2.0 * (z - zp) / (double)d->rows);
+            if (zt && d->teacher_w[m] != 0.0f)
+                *dz += (float)(d->teacher_w[m] * 2.0 * (z - zt[r]) / (double)d->rows);
         }
     }
 }
@@ -121,9 +139,12 @@ ctcd_status cpu_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss_
     for (int m = 0; m < d->n_models; m++) {
         const float hard = s.labelled > 0 ? (float)(s.hard[m] / (double)s.labelled) : 0.0f;
         const float mutual = (float)(s.mutual[m] / (double)d->rows);
+        const float teacher = (float)(s.teacher[m] / (double)d->rows);
         t[CTCD_TERM_HARD0 + m] = hard;
         t[CTCD_TERM_MUTUAL0 + m] = mutual;
-        t[CTCD_TERM_TOTAL0 + m] = d->hard_w[m] * hard + d->mutual_w[m] * mutual;
+        t[CTCD_TERM_TEACHER0 + m] = teacher;
+        t[CTCD_TERM_TOTAL0 + m] = d->hard_w[m] * hard + d->mutual_w[m] * mutual +
+                                  (io->teacher ? d->teacher_w[m] * teacher : 0.0f);
         t[CTCD_TERM_CORRECT0 + m] = (float)s.correct[m];
     }
     return CTCD_OK;

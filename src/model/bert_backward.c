@@ -44,6 +44,9 @@ static ctcd_status encoder_layer_bwd(ctcd_model *m, const ctcd_batch_dev *b, int
 }
 
 ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t step) {
+    if (m->frozen)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: backward of a frozen (forward-only) model",
+                        m->name);
     ctcd_backend *be = m->be;
     const ctcd_bert_config *c = &m->cfg;
     const ctcd_model_layout *lay = &m->lay;

@@ -131,6 +131,8 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
             st = layout_acts(m, &a);
         }
     }
+    m->mem_bytes = n * 4 * 4 + 4 + m->act_bytes +
+                   (m->params != m->master ? n * ctcd_dtype_size(be->act_dtype) : 0);
     if (st) {
         ctcd_model_destroy(m);
         return ctcd_error_wrap(st, "creating model %s", name);
@@ -190,7 +192,22 @@ ctcd_status ctcd_model_init_random(ctcd_model *m, uint64_t seed) {
     return st;
 }
 
+void ctcd_model_freeze(ctcd_model *m) {
+    ctcd_backend *be = m->be;
+    be->free(be, m->grads);
+    be->free(be, m->adam_m);
+    be->free(be, m->adam_v);
+    m->grads = m->adam_m = m->adam_v = NULL;
+    m->frozen = 1;
+    m->mem_bytes -= (size_t)m->lay.n_total * 4 * 3;
+}
+
+static ctcd_status frozen_error(const ctcd_model *m, const char *what) {
+    return CTCD_ERR(CTCD_E_INVALID, "%s: %s of a frozen (forward-only) model", m->name, what);
+}
+
 ctcd_status ctcd_model_zero_grad(ctcd_model *m) {
+    if (m->frozen) return frozen_error(m, "zero_grad");
     return m->be->memzero(m->be, m->grads, (size_t)m->lay.n_total * 4);
 }
 
@@ -198,6 +215,7 @@ ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h
                                       float *grad_norm_out) {
     ctcd_backend *be = m->be;
     const int64_t n = m->lay.n_total;
+    if (m->frozen) return frozen_error(m, "optimizer step");
     CTCD_TRY(be->grad_sumsq(be, m->sumsq, m->grads, n));
     void *compute = m->params == m->master ? NULL : m->params;
     CTCD_TRY(be->adamw(be, m->master, compute, m->grads, m->adam_m, m->adam_v, n,

@@ -16,9 +16,9 @@ static const char *metric_label(ctcd_glue_metric k) {
     return "?";
 }
 
-ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
-    memset(res, 0, sizeof *res);
-    res->task_metric = metric_label(t->metric);
+/* Evaluates model slots 0..n-1 of `models` into out[0..n-1]. */
+static ctcd_status evaluate_models(ctcd_trainer *t, ctcd_model *const *models, int n,
+                                   ctcd_metric_set *out, ctcd_eval_result *res) {
     float *logits[CTCD_MAX_DEV_SPLITS] = {0};
     const ctcd_dataset *gold[CTCD_MAX_DEV_SPLITS] = {0};
     const int C = t->models[0]->cfg.n_labels;
@@ -31,15 +31,27 @@ ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
             st = CTCD_ERR(CTCD_E_NOMEM, "out of memory evaluating %s", t->dev[s].name);
     }
     ctcd_range_push(t->be, "eval");
-    for (int i = 0; !st && i < t->n_models; i++) {
+    for (int i = 0; !st && i < n; i++) {
         for (int s = 0; !st && s < t->n_dev; s++)
-            st = ctcd_model_predict(t->models[i], &t->dev[s], t->rc.eval.batch,
+            st = ctcd_model_predict(models[i], &t->dev[s], t->rc.eval.batch,
                                     t->rc.data.max_len, logits[s]);
         if (!st)
             st = ctcd_glue_metrics(t->metric, t->n_dev, (const float *const *)logits, gold, C,
-                                   &res->m[i]);
+                                   &out[i]);
     }
     ctcd_range_pop(t->be);
     for (int s = 0; s < t->n_dev; s++) free(logits[s]);
     return st;
+}
+
+ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
+    memset(res, 0, sizeof *res);
+    res->task_metric = metric_label(t->metric);
+    return evaluate_models(t, t->models, t->n_models, res->m, res);
+}
+
+ctcd_status ctcd_trainer_evaluate_teacher(ctcd_trainer *t, ctcd_metric_set *out) {
+    ctcd_eval_result res;
+    memset(&res, 0, sizeof res);
+    return evaluate_models(t, &t->teacher, 1, out, &res);
 }

@@ -16,7 +16,7 @@
 #include "recipe_schema.h"
 #include "yaml_tree.h"
 
-const char *const ctcd_role_names[CTCD_N_ROLES] = {"large", "small"};
+const char *const ctcd_role_names[CTCD_N_MODEL_SECTIONS] = {"large", "small", "teacher"};
 
 static const key_def *find_key(const char *path) {
     for (int i = 0; i < ctcd_recipe_n_keys; i++)
@@ -190,7 +190,7 @@ static ctcd_status set_value(ctcd_recipe *r, const key_def *k, const char *text,
 
 /* models.<role>... marks the role present. */
 static void mark_role(ctcd_recipe *r, const char *path) {
-    for (int i = 0; i < CTCD_N_ROLES; i++) {
+    for (int i = 0; i < CTCD_N_MODEL_SECTIONS; i++) {
         char pre[32];
         const int n = snprintf(pre, sizeof pre, "models.%s", ctcd_role_names[i]);
         if (strncmp(path, pre, (size_t)n) == 0 && (path[n] == '\0' || path[n] == '.'))
@@ -305,6 +305,10 @@ ctcd_status ctcd_recipe_validate(const ctcd_recipe *r) {
             return CTCD_ERR(CTCD_E_INVALID, "%s: models.%s: hidden %d is not divisible by heads "
                             "%d", src, ctcd_role_names[i], m->hidden, m->heads);
     }
+    if (r->models[CTCD_TEACHER].present && !r->models[CTCD_TEACHER].init[0])
+        return CTCD_ERR(CTCD_E_INVALID, "%s: models.teacher needs init: the directory of a "
+                        "checkpoint fine-tuned on the task (a frozen teacher is never trained)",
+                        src);
     if (strcmp(r->task, "mlm") == 0) {
         struct stat st;
         if (!r->pretrain.corpus[0])

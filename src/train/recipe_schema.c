@@ -104,6 +104,10 @@ const key_def ctcd_recipe_keys[] = {
      "vocabulary and pretrain.doc_per_line are unchanged"},
     MODEL_KEYS("large", 0),
     MODEL_KEYS("small", 1),
+    {"models.teacher.init", KT_PATH, OFF(models[2].init), SZ(models[2].init), "\"\"", NB, NB, 0,
+     0, NULL, 2, "optional frozen teacher: checkpoint directory of a model fine-tuned on the "
+     "task (its config.json gives the architecture); it is run in every step and never "
+     "trained"},
     {"distill.temperature", KT_F32, OFF(distill.temperature), 0, "1.0", 0, NB, 1, 0, NULL, -1,
      "softmax temperature T of the mutual KL terms (scaled by T^2)"},
     {"distill.hard.large", KT_F32, OFF(distill.hard[0]), 0, "1.0", 0, NB, 0, 0, NULL, -1,
@@ -119,6 +123,10 @@ const key_def ctcd_recipe_keys[] = {
     {"distill.hard_augmented", KT_F32, OFF(distill.hard_augmented), 0, "0", 0, 1, 0, 0, NULL, -1,
      "hard-label weight of augmented rows: 0 = no hard label (trained by the mutual terms "
      "only), 1 = keep the original label; nothing in between"},
+    {"distill.teacher.large", KT_F32, OFF(distill.teacher[0]), 0, "1.0", 0, NB, 0, 0, NULL, 2,
+     "with models.teacher: weight of KL(p_teacher || p_large) in the large model's loss"},
+    {"distill.teacher.small", KT_F32, OFF(distill.teacher[1]), 0, "1.0", 0, NB, 0, 0, NULL, 2,
+     "with models.teacher: weight of KL(p_teacher || p_small) in the small model's loss"},
     {"train.epochs", KT_INT, OFF(train.epochs), 0, "3", 1, NB, 0, 0, NULL, -1,
      "passes over the training set"},
     {"train.max_steps", KT_I64, OFF(train.max_steps), 0, "0", 0, NB, 0, 0, NULL, -1,

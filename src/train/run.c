@@ -2,6 +2,7 @@
  * JSONL logs, periodic dev evaluation, periodic training-state writes, and a clean stop on
  * SIGINT/SIGTERM at a step boundary (include/ctcd/resume.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "ctcd/log.h"
 #include "ctcd/resume.h"
@@ -63,11 +64,13 @@ static ctcd_status evaluate_and_log(ctcd_trainer *t, int64_t epoch, ctcd_eval_re
 
 /* A requested stop, at a step boundary: the state first (what --resume needs), then the
  * last checkpoints. Signals arriving meanwhile only set the flag again. */
-static ctcd_status stop_on_request(ctcd_trainer *t, int sig) {
+static ctcd_status stop_on_request(ctcd_trainer *t, int sig, ctcd_run_info *info) {
     ctcd_progress_end();
     t->stop_signal = sig;
     CTCD_TRY(ctcd_train_state_save_run(t));
     for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_trainer_save(t, i, "last"));
+    info->stop_signal = sig;
+    CTCD_TRY(ctcd_run_summary_write(t, NULL, info));
     ctcd_info("stopped at step %lld of %lld%s", (long long)t->step, (long long)t->total_steps,
               t->rc.output[0] ? "; training state saved" : " (no output directory: not saved)");
     return CTCD_OK;
@@ -86,9 +89,19 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
     if (step0) ctcd_info("resuming at step %lld (epoch %lld, batch %lld)", (long long)step0,
                          (long long)epoch,
                          (long long)ctcd_trainer_cursor(t).batch);
+    ctcd_run_info info;
+    memset(&info, 0, sizeof info);
+    if (t->teacher && t->head != CTCD_HEAD_MLM) {
+        CTCD_TRY(ctcd_trainer_evaluate_teacher(t, &info.teacher));
+        info.teacher_evaluated = 1;
+        ctcd_info("teacher %s: dev score %.4f (frozen)", t->rc.models[CTCD_TEACHER].init,
+                  info.teacher.score);
+    }
     while (t->step < t->total_steps) {
+        info.session_steps = t->step - step0;
+        info.session_seconds = ctcd_now() - t0;
         const int sig = ctcd_interrupt_pending();
-        if (sig) return stop_on_request(t, sig);
+        if (sig) return stop_on_request(t, sig, &info);
         const ctcd_batch *b = NULL;
         const ctcd_mlm_batch *mb = NULL;
         ctcd_range_push(t->be, "data");
@@ -106,6 +119,7 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
         CTCD_TRY(mb ? ctcd_trainer_step_mlm(t, mb, &s) : ctcd_trainer_step(t, b, &s));
         if (t->on_step) t->on_step(t, &s, t->on_step_ctx);
         window_ex += b->B;
+        info.session_examples += b->B;
         if (t->step % log_every == 0 || t->step == t->total_steps) {
             const double now = ctcd_now();
             const double ex_per_s = (double)window_ex / (now - window_t + 1e-9);
@@ -122,6 +136,9 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
     for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_trainer_save(t, i, "last"));
     CTCD_TRY(ctcd_train_state_save_run(t));
     ctcd_progress_end();
+    info.session_steps = t->step - step0;
+    info.session_seconds = ctcd_now() - t0;
+    CTCD_TRY(ctcd_run_summary_write(t, final, &info));
     ctcd_info("done: %lld steps in %.1f s", (long long)(t->step - step0), ctcd_now() - t0);
     return CTCD_OK;
 }

@@ -1,25 +1,59 @@
 /* runlog.c — the run directory's JSONL logs: log.jsonl (one line per logged step: every loss
- * term per model, lr, grad norm, examples/s) and eval.jsonl (one line per evaluation).
- * Lines are flushed as written so that a killed run keeps everything up to its last line. */
+ * term per model, lr, grad norm, examples/s, memory) and eval.jsonl (one line per
+ * evaluation). Lines are flushed as written so that a killed run keeps everything up to its
+ * last line. */
+#include <sys/resource.h>
+
 #include "ctcd/train.h"
 #include "train_internal.h"
+
+#define MIB (1024.0 * 1024.0)
+
+/* Memory of the whole process: the device's bytes in use on CUDA, the host's peak resident
+ * set on the CPU backend (where models live in host memory). */
+static void log_process_memory(ctcd_trainer *t) {
+    size_t used = 0, total = 0;
+    if (t->be->mem_info) {
+        ctcd_status st = t->be->mem_info(t->be, &used, &total);
+        if (!st) {
+            fprintf(t->log, ",\"device_mem_used_mb\":%.1f,\"device_mem_total_mb\":%.1f",
+                    (double)used / MIB, (double)total / MIB);
+            return;
+        }
+        ctcd_status_free(st);
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) /* ru_maxrss is in KiB on Linux */
+        fprintf(t->log, ",\"host_peak_rss_mb\":%.1f", (double)ru.ru_maxrss / 1024.0);
+}
 
 void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
                       int64_t epoch) {
     if (!t->log) return;
     fprintf(t->log, "{\"step\":%lld,\"epoch\":%lld,\"batch\":%d,\"seq\":%d,"
-                    "\"examples_per_s\":%.2f,\"models\":{",
+                    "\"examples_per_s\":%.2f",
             (long long)t->step, (long long)epoch, s->B, s->T, examples_per_s);
+    log_process_memory(t);
+    fputs(",\"models\":{", t->log);
     for (int i = 0; i < t->n_models; i++) {
         fprintf(t->log,
-                "%s\"%s\":{\"loss\":%.7g,\"hard\":%.7g,\"mutual\":%.7g,\"mutual_weight\":%.7g,"
-                "\"lr\":%.7g,\"grad_norm\":%.7g,\"train_correct\":%.0f}",
+                "%s\"%s\":{\"loss\":%.7g,\"hard\":%.7g,\"mutual\":%.7g,\"mutual_weight\":%.7g,",
                 i ? "," : "", t->models[i]->name, (double)s->terms[CTCD_TERM_TOTAL0 + i],
                 (double)s->terms[CTCD_TERM_HARD0 + i], (double)s->terms[CTCD_TERM_MUTUAL0 + i],
-                (double)s->mutual_w[i], (double)s->lr[i], (double)s->grad_norm[i],
-                (double)s->terms[CTCD_TERM_CORRECT0 + i]);
+                (double)s->mutual_w[i]);
+        if (t->teacher)
+            fprintf(t->log, "\"teacher\":%.7g,\"teacher_weight\":%.7g,",
+                    (double)s->terms[CTCD_TERM_TEACHER0 + i],
+                    (double)t->rc.distill.teacher[t->role[i]]);
+        fprintf(t->log, "\"lr\":%.7g,\"grad_norm\":%.7g,\"train_correct\":%.0f,"
+                        "\"mem_mb\":%.1f}",
+                (double)s->lr[i], (double)s->grad_norm[i],
+                (double)s->terms[CTCD_TERM_CORRECT0 + i],
+                (double)t->models[i]->mem_bytes / MIB);
     }
-    fputs("}}\n", t->log);
+    fputc('}', t->log);
+    if (t->teacher) fprintf(t->log, ",\"teacher_mem_mb\":%.1f", (double)t->teacher->mem_bytes / MIB);
+    fputs("}\n", t->log);
     fflush(t->log);
 }
 

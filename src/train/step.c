@@ -56,6 +56,7 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp)
         const float w = r == CTCD_LARGE ? t->rc.distill.small_to_large
                                         : t->rc.distill.large_to_small;
         d.mutual_w[i] = t->n_models == 2 ? w * ramp : 0.0f;
+        d.teacher_w[i] = t->teacher ? t->rc.distill.teacher[r] : 0.0f;
     }
     return d;
 }
@@ -80,6 +81,12 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
         ctcd_range_pop(be);
         CTCD_TRY(st);
     }
+    if (t->teacher) {
+        ctcd_range_push(be, "fwd/teacher");
+        ctcd_status st = ctcd_model_forward(t->teacher, &db, 0, step);
+        ctcd_range_pop(be);
+        CTCD_TRY(st);
+    }
 
     const float ramp = (float)ctcd_ramp_factor(step, t->rc.distill.ramp_steps);
     const ctcd_loss_desc desc = loss_desc(t, rows, ramp);
@@ -88,6 +95,7 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
         io.logits[i] = t->models[i]->acts.logits;
         io.dlogits[i] = t->models[i]->acts.dlogits;
     }
+    io.teacher = t->teacher ? t->teacher->acts.logits : NULL;
     io.labels = labels;
     io.targets = t->d_targets;
     io.terms = t->d_terms;

@@ -45,4 +45,17 @@ void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples
 /* Appends one JSON line for an evaluation to t->evlog. */
 void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch);
 
+/* What one ctcd_trainer_run session did, for <output>/summary.md (run_summary.c). */
+typedef struct ctcd_run_info {
+    int64_t session_steps, session_examples;
+    double session_seconds;
+    int stop_signal;
+    int teacher_evaluated;       /* teacher holds the frozen teacher's dev metrics */
+    ctcd_metric_set teacher;
+} ctcd_run_info;
+/* Writes <output>/summary.md atomically (no-op without output). final may be NULL (a run
+ * stopped before its final evaluation). */
+ctcd_status ctcd_run_summary_write(const ctcd_trainer *t, const ctcd_eval_result *final,
+                                   const ctcd_run_info *info);
+
 #endif

@@ -53,7 +53,8 @@ ctcd_status ctcd_trainer_open_run_dir(ctcd_trainer *t, int append) {
 }
 
 /* Starts a model from an HF checkpoint: its config.json gives the architecture (the recipe's
- * layers/hidden/heads/intermediate are not used), the task gives the head. */
+ * layers/hidden/heads/intermediate are not used), the task gives the head. r is a section of
+ * rc.models (CTCD_TEACHER included): a teacher must have its head in the file. */
 static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_model **out) {
     const ctcd_model_recipe *mr = &t->rc.models[r];
     ctcd_hf_open_opts o = {.name = ctcd_role_names[r], .B_max = t->B_cap, .T_max = t->T_cap,
@@ -69,6 +70,16 @@ static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_m
               "(%s), %d unused",
               ctcd_role_names[r], mr->init, c->n_layers, c->hidden, c->n_heads, rep.n_loaded,
               rep.n_fresh, rep.n_fresh ? rep.fresh[0] : "-", rep.n_unused);
+    if (r == CTCD_TEACHER && rep.n_fresh > 0) {
+        ctcd_status e = CTCD_ERR(CTCD_E_INVALID,
+                                 "models.teacher.init: '%s' lacks %d head tensor(s) (%s): a "
+                                 "teacher must be a checkpoint trained on this task, with its "
+                                 "%s head",
+                                 mr->init, rep.n_fresh, rep.fresh[0],
+                                 t->head == CTCD_HEAD_MLM ? "masked-LM" : "classifier");
+        ctcd_hf_load_report_free(&rep);
+        return e;
+    }
     ctcd_hf_load_report_free(&rep);
     const int32_t data_vocab = t->head == CTCD_HEAD_MLM ? t->shard.vocab_size : t->train.vocab_size;
     if (data_vocab > c->vocab_size)
@@ -114,6 +125,16 @@ ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
         t->n_models++;
         snprintf(name, sizeof name, "%s/dropout", ctcd_role_names[r]);
         t->models[i]->dropout_seed = ctcd_seed_derive(rc->train.seed, name);
+    }
+    if (rc->models[CTCD_TEACHER].present) {
+        CTCD_TRY(open_checkpoint(t, CTCD_TEACHER, ctcd_seed_derive(rc->train.seed, "teacher"),
+                                 &t->teacher));
+        ctcd_model_freeze(t->teacher);
+        const int c0 = ctcd_bert_out_classes(&t->models[0]->cfg);
+        const int ct = ctcd_bert_out_classes(&t->teacher->cfg);
+        if (ct != c0)
+            return CTCD_ERR(CTCD_E_INVALID, "models.teacher.init: the teacher has %d outputs "
+                            "per row but the trained models have %d", ct, c0);
     }
     return CTCD_OK;
 }
@@ -191,6 +212,7 @@ ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
 void ctcd_trainer_destroy(ctcd_trainer *t) {
     if (!t) return;
     for (int i = 0; i < t->n_models; i++) ctcd_model_destroy(t->models[i]);
+    ctcd_model_destroy(t->teacher);
     if (t->be) {
         ctcd_backend *be = t->be;
         be->free(be, t->d_ids);
