@@ -9,6 +9,7 @@
 #define CTCD_RECIPE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ctcd/status.h"
 
@@ -130,6 +131,8 @@ ctcd_status ctcd_recipe_load(const char *path, const char *const *overrides, int
 ctcd_status ctcd_recipe_set(ctcd_recipe *r, const char *assignment);
 /* Cross-field checks (at least one model, hidden divisible by heads, ...). */
 ctcd_status ctcd_recipe_validate(const ctcd_recipe *r);
+/* Prints the resolved recipe (every key, defaults included) as YAML to f. */
+ctcd_status ctcd_recipe_print(const ctcd_recipe *r, FILE *f);
 /* Writes the resolved recipe (every key, defaults included) as YAML, atomically
  * (temp file + fsync + rename). */
 ctcd_status ctcd_recipe_write(const ctcd_recipe *r, const char *path);

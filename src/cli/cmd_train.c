@@ -28,6 +28,8 @@ static void usage(FILE *f) {
           "                    state/train_state.safetensors); only train.max_steps,\n"
           "                    train.epochs, train.checkpoint_every and train.log_every\n"
           "                    may be --set (to extend a run)\n"
+          "  --print-recipe    print the resolved recipe (extends, defaults and --set\n"
+          "                    applied: every key) and exit without training\n"
           "  --quiet           only errors and the final table\n"
           "  --verbose         debug messages\n"
           "  -h, --help        this help\n",
@@ -86,6 +88,7 @@ static int run_trainer(ctcd_trainer *t) {
 
 int ctcd_cmd_train(int argc, char **argv) {
     const char *recipe_path = NULL, *resume_dir = NULL;
+    int print_recipe = 0;
     const char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
     if (!sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
@@ -103,6 +106,8 @@ int ctcd_cmd_train(int argc, char **argv) {
             resume_dir = argv[++i];
         } else if (strncmp(a, "--resume=", 9) == 0) {
             resume_dir = a + 9;
+        } else if (strcmp(a, "--print-recipe") == 0) {
+            print_recipe = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             ctcd_log_set_level(CTCD_LOG_WARN);
         } else if (strcmp(a, "--verbose") == 0) {
@@ -132,6 +137,15 @@ int ctcd_cmd_train(int argc, char **argv) {
         usage(stderr);
         free(sets);
         return 2;
+    }
+    if (print_recipe) {
+        ctcd_recipe rc;
+        char path[CTCD_PATH_MAX + 16];
+        if (resume_dir) snprintf(path, sizeof path, "%s/recipe.yaml", resume_dir);
+        ctcd_status st = ctcd_recipe_load(resume_dir ? path : recipe_path, sets, n_sets, &rc);
+        free(sets);
+        if (!st) st = ctcd_recipe_print(&rc, stdout);
+        return st ? ctcd_cli_fail(st) : 0;
     }
     ctcd_trainer *t = NULL;
     ctcd_status st = open_trainer(recipe_path, resume_dir, sets, n_sets, &t);

@@ -1,5 +1,6 @@
 /* recipe.c — loading, overriding, validating and writing recipes (include/ctcd/recipe.h),
  * driven by the key table of recipe_schema.c. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -75,6 +76,13 @@ static ctcd_status unknown_key(const char *where, const char *prefix, const char
         if (d < best_d) {
             best_d = d;
             snprintf(best, sizeof best, "%s", child);
+        }
+    }
+    if (!n) {
+        strncat(valid, ", extends", sizeof valid - strlen(valid) - 1);
+        if (edit_distance(name, "extends") < best_d) {
+            best_d = edit_distance(name, "extends");
+            snprintf(best, sizeof best, "extends");
         }
     }
     char hint[128] = "";
@@ -217,6 +225,7 @@ static ctcd_status bind_map(ctcd_recipe *r, const ynode *map, const char *prefix
                             const char *file) {
     for (int i = 0; i < map->n; i++) {
         char full[256], where[CTCD_PATH_MAX + 64];
+        if (!prefix[0] && strcmp(map->keys[i], "extends") == 0) continue; /* load_layer's */
         snprintf(full, sizeof full, "%s%s%s", prefix, prefix[0] ? "." : "", map->keys[i]);
         snprintf(where, sizeof where, "%s:%d:%d", file, map->key_line[i], map->key_col[i]);
         const ynode *v = map->items[i];
@@ -244,19 +253,87 @@ static ctcd_status bind_map(ctcd_recipe *r, const ynode *map, const char *prefix
     return CTCD_OK;
 }
 
+/* The chain of recipes being read through `extends:` (for cycle errors). */
+#define EXTENDS_MAX 8
+typedef struct extends_chain {
+    int n;
+    char real[EXTENDS_MAX][PATH_MAX];
+    const char *shown[EXTENDS_MAX];
+} extends_chain;
+
+/* The path of the recipe that `file` extends: `base` as written when absolute, else relative
+ * to file's directory. */
+static void extends_path(const char *file, const char *base, char *out, size_t cap) {
+    const char *slash = strrchr(file, '/');
+    if (base[0] == '/' || !slash)
+        snprintf(out, cap, "%s", base);
+    else
+        snprintf(out, cap, "%.*s/%s", (int)(slash - file), file, base);
+}
+
+/* Reads one recipe file into r: first the recipe named by its top-level `extends:` (which
+ * may extend another in turn), then its own keys over those values. */
+static ctcd_status load_layer(ctcd_recipe *r, const char *path, extends_chain *ch,
+                              const char *from) {
+    char real[PATH_MAX];
+    if (!realpath(path, real)) {
+        if (from)
+            return CTCD_ERR(CTCD_E_IO, "%s: extends: cannot open recipe '%s': %s", from, path,
+                            strerror(errno));
+        snprintf(real, sizeof real, "%s", path); /* ctcd_yaml_load_file reports it */
+    }
+    for (int i = 0; i < ch->n; i++)
+        if (strcmp(ch->real[i], real) == 0) {
+            char cycle[2048] = "";
+            for (int j = i; j < ch->n; j++) {
+                strncat(cycle, ch->shown[j], sizeof cycle - strlen(cycle) - 1);
+                strncat(cycle, " -> ", sizeof cycle - strlen(cycle) - 1);
+            }
+            strncat(cycle, path, sizeof cycle - strlen(cycle) - 1);
+            return CTCD_ERR(CTCD_E_INVALID, "%s: extends: cycle of recipes (%s)", from, cycle);
+        }
+    if (ch->n == EXTENDS_MAX)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: extends: more than %d recipes in the chain", from,
+                        EXTENDS_MAX);
+    snprintf(ch->real[ch->n], sizeof ch->real[ch->n], "%s", real);
+    ch->shown[ch->n++] = path;
+    ynode *root = NULL;
+    CTCD_TRY(ctcd_yaml_load_file(path, &root));
+    ctcd_status st = CTCD_OK;
+    if (root && root->kind != YNODE_MAP) {
+        st = CTCD_ERR(CTCD_E_INVALID, "%s:%d:%d: a recipe must be a mapping of keys", path,
+                      root->line, root->col);
+    } else if (root) {
+        for (int i = 0; !st && i < root->n; i++) {
+            if (strcmp(root->keys[i], "extends") != 0) continue;
+            const ynode *v = root->items[i];
+            char where[CTCD_PATH_MAX + 64], base[CTCD_PATH_MAX];
+            snprintf(where, sizeof where, "%s:%d:%d", path, root->key_line[i],
+                     root->key_col[i]);
+            if (v->kind != YNODE_SCALAR || is_null_scalar(v))
+                st = CTCD_ERR(CTCD_E_INVALID, "%s: extends: expected the path of a recipe file",
+                              where);
+            else if (strlen(v->value) + strlen(path) + 2 > sizeof base)
+                st = CTCD_ERR(CTCD_E_INVALID, "%s: extends: path too long", where);
+            if (st) break;
+            extends_path(path, v->value, base, sizeof base);
+            st = load_layer(r, base, ch, where);
+        }
+        if (!st) st = bind_map(r, root, "", path);
+    }
+    ctcd_yaml_free(root);
+    ch->n--;
+    return st;
+}
+
 ctcd_status ctcd_recipe_load(const char *path, const char *const *overrides, int n_overrides,
                              ctcd_recipe *out) {
     ctcd_recipe_defaults(out);
     snprintf(out->source, sizeof out->source, "%s", path);
-    ynode *root = NULL;
-    CTCD_TRY(ctcd_yaml_load_file(path, &root));
-    ctcd_status st = CTCD_OK;
-    if (root && root->kind != YNODE_MAP)
-        st = CTCD_ERR(CTCD_E_INVALID, "%s:%d:%d: a recipe must be a mapping of keys", path,
-                      root->line, root->col);
-    else if (root)
-        st = bind_map(out, root, "", path);
-    ctcd_yaml_free(root);
+    extends_chain *ch = calloc(1, sizeof *ch);
+    if (!ch) return CTCD_ERR(CTCD_E_NOMEM, "out of memory reading '%s'", path);
+    ctcd_status st = load_layer(out, path, ch, NULL);
+    free(ch);
     for (int i = 0; !st && i < n_overrides; i++) st = ctcd_recipe_set(out, overrides[i]);
     if (!st) st = ctcd_recipe_validate(out);
     return st;
@@ -376,6 +453,13 @@ static void write_yaml(FILE *f, const ctcd_recipe *r) {
         fputc('\n', f);
         snprintf(prev, sizeof prev, "%s", k->path);
     }
+}
+
+ctcd_status ctcd_recipe_print(const ctcd_recipe *r, FILE *f) {
+    write_yaml(f, r);
+    if (fflush(f) != 0 || ferror(f))
+        return CTCD_ERR(CTCD_E_IO, "cannot write the recipe: %s", strerror(errno));
+    return CTCD_OK;
 }
 
 ctcd_status ctcd_recipe_write(const ctcd_recipe *r, const char *path) {

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define MAX_DEPTH 32
+#define YAML_MAX_BYTES (1 << 20) /* recipes are short; anything larger is a mistake */
 
 void ctcd_yaml_free(ynode *n) {
     if (!n) return;
@@ -98,6 +100,14 @@ ctcd_status ctcd_yaml_load_file(const char *path, ynode **root) {
     *root = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return CTCD_ERR(CTCD_E_IO, "cannot open recipe '%s': %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > YAML_MAX_BYTES) {
+        const int regular = S_ISREG(sb.st_mode);
+        fclose(f);
+        return CTCD_ERR(CTCD_E_INVALID, "recipe '%s': %s", path,
+                        regular ? "larger than 1 MiB (a recipe is a short YAML file)"
+                                : "not a regular file");
+    }
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) {
