@@ -255,3 +255,93 @@ Test(mlm_batch, deterministic_and_resumable_from_a_cursor) {
     ctcd_mlm_batcher_free(&b);
     mlm_fixture_free(&f);
 }
+
+Test(mlm_batch, sentence_pairs_split_at_sentence_ends_with_token_types) {
+    char *dir = ctcd_test_tmpdir(), *vocab = in_dir(dir, "vocab.txt"), *txt = in_dir(dir, "c.txt");
+    char *shard = in_dir(dir, "c.shard");
+    char v[4096] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n.\n";
+    for (int i = 0; i < 40; i++) snprintf(v + strlen(v), 64, "w%d\n", i);
+    cr_assert_eq(ctcd_test_write_file(vocab, v), 0);
+    const int32_t SEP = 3, CLS = 2, DOT = 5;
+    size_t cap = 1 << 18, len = 0;
+    char *text = malloc(cap);
+    ctcd_rng r;
+    ctcd_rng_init(&r, 9, 0);
+    for (int w = 0; w < 6000; w++) {
+        len += (size_t)snprintf(text + len, cap - len, "w%u%s", ctcd_rng_below(&r, 40),
+                                ctcd_rng_below(&r, 9) == 0 ? ". " : " ");
+        if (w % 301 == 300) len += (size_t)snprintf(text + len, cap - len, "\n\n");
+    }
+    cr_assert_eq(ctcd_test_write_file(txt, text), 0);
+    free(text);
+    ctcd_tokenizer *tok = load_tok(vocab);
+    build(txt, tok, vocab, shard, 0);
+    ctcd_shard s;
+    cr_assert_null(ctcd_shard_open(shard, &s));
+    for (int pair = 0; pair <= 1; pair++) {
+        const int L = 40;
+        ctcd_mlm_config c = {.batch = 8, .max_len = L, .mask_prob = 0.15f, .seed = 3,
+                             .sentence_pair = pair};
+        ctcd_mlm_batcher m;
+        cr_assert_null(ctcd_mlm_batcher_init(&m, &s, tok, &c));
+        const int chunk = L - 2 - pair;
+        cr_assert_eq(m.n_chunks, (s.n_tokens + chunk - 1) / chunk);
+        const ctcd_mlm_batch *b;
+        long rows = 0, at_dot = 0, dot_possible = 0;
+        while (ctcd_mlm_batcher_next(&m, &b)) {
+            const int T = b->b.T;
+            int32_t *orig = malloc((size_t)b->b.B * T * sizeof *orig);
+            memcpy(orig, b->b.ids, (size_t)b->b.B * T * sizeof *orig);
+            for (int64_t k = 0; k < b->n_pred; k++) {
+                cr_assert_neq(b->pred_labels[k], SEP, "a [SEP] was selected");
+                orig[b->pred_idx[k]] = b->pred_labels[k];
+            }
+            for (int i = 0; i < b->b.B; i++, rows++) {
+                const int32_t *ids = orig + i * T, *ty = b->b.types + i * T;
+                const int64_t start = b->b.example[i] * chunk;
+                const int n = (int)(s.n_tokens - start < chunk ? s.n_tokens - start : chunk);
+                cr_assert_eq(ids[0], CLS);
+                if (!pair || n < 2) {
+                    /* a [SEP] inside the text is a document separator of the stream */
+                    for (int t = 0; t < T; t++) cr_assert_eq(ty[t], 0, "types without pairs");
+                    continue;
+                }
+                const int seq = n + 3;
+                cr_assert_eq(ids[seq - 1], SEP, "row %ld ends with [SEP]", rows);
+                /* segment A ends at the first position whose type switches to 1 */
+                int split = -1;
+                for (int t = 0; t < T; t++) {
+                    if (split < 0 && ty[t] == 1) split = t - 2; /* A = ids[1 .. split] */
+                    cr_assert(split < 0 || ty[t] == (t < seq), "row %ld type at %d", rows, t);
+                }
+                cr_assert(split >= 1 && split <= n - 1, "row %ld: segment A of %d tokens", rows,
+                          split);
+                cr_assert_eq(ids[1 + split], SEP, "the [SEP] between the segments");
+                cr_assert_eq(ty[1 + split], 0, "the first [SEP] belongs to A");
+                /* the text is the chunk, in order, around the middle [SEP] */
+                for (int k = 0; k < n; k++)
+                    cr_assert_eq(ids[k < split ? 1 + k : 2 + k], (int32_t)s.tokens[start + k],
+                                 "row %ld text token %d", rows, k);
+                int lo = n / 4 < 1 ? 1 : n / 4, hi = n - n / 4 > n - 1 ? n - 1 : n - n / 4;
+                cr_assert(split >= lo && split <= hi, "split %d outside [%d, %d]", split, lo, hi);
+                int any_dot = 0;
+                for (int q = lo; q <= hi; q++) any_dot |= s.tokens[start + q - 1] == DOT;
+                dot_possible += any_dot;
+                at_dot += s.tokens[start + split - 1] == DOT;
+                if (any_dot)
+                    cr_assert_eq(s.tokens[start + split - 1], DOT,
+                                 "row %ld: a sentence end was available but not used", rows);
+            }
+            free(orig);
+        }
+        if (pair) {
+            cr_assert_gt(dot_possible, rows / 2, "the corpus has sentence ends");
+            cr_assert_eq(at_dot, dot_possible);
+        }
+        ctcd_mlm_batcher_free(&m);
+    }
+    ctcd_shard_close(&s);
+    ctcd_tokenizer_free(tok);
+    ctcd_test_rmtree(dir);
+    free(vocab), free(txt), free(shard), free(dir);
+}

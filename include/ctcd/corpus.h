@@ -61,7 +61,12 @@ void ctcd_shard_close(ctcd_shard *s);
 
 /* ---- masked-LM batches ----
  * The token stream is cut into consecutive chunks of max_len - 2 tokens, each made
- * [CLS] chunk [SEP] (the last chunk may be shorter; it is padded). Each epoch visits every
+ * [CLS] chunk [SEP] (the last chunk may be shorter; it is padded). With sentence_pair the
+ * chunks are max_len - 3 tokens, each split in two segments, [CLS] A [SEP] B [SEP] with
+ * token types 0 for [CLS] A [SEP] and 1 for B [SEP] (BERT's input format for sentence-pair
+ * tasks, without next-sentence prediction: B is always the text that follows A). The split
+ * is drawn from (seed, chunk, epoch) in the middle half of the chunk and moved to just
+ * after the sentence end (".", "!", "?") nearest to it inside that window, if any. Each epoch visits every
  * chunk once in an order shuffled from (seed, epoch). In each sequence, round(mask_prob ·
  * n) of its n maskable tokens (never [CLS], [SEP], [PAD] or the document separators) are
  * selected — whole words together when whole_word is set (a word is a token plus its "##"
@@ -76,6 +81,7 @@ typedef struct ctcd_mlm_config {
     int whole_word;
     uint64_t seed;
     int max_predictions;     /* per sequence; selection stops there (0 = max_len) */
+    int sentence_pair;       /* [CLS] A [SEP] B [SEP] with token types 0/1 */
 } ctcd_mlm_config;
 
 typedef struct ctcd_mlm_batch {
@@ -90,6 +96,7 @@ typedef struct ctcd_mlm_batcher {
     ctcd_mlm_config cfg;
     ctcd_special_ids special;
     const uint8_t *is_continuation; /* [vocab] 1 for "##" pieces (owned) */
+    const uint8_t *ends_sentence;   /* [vocab] 1 for ".", "!", "?" (owned) */
     int64_t n_chunks, n_batches;    /* per epoch */
     ctcd_batcher_cursor cur;
     int64_t *order;                 /* [n_chunks] this epoch's chunk order */

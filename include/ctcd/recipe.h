@@ -83,6 +83,7 @@ typedef struct ctcd_recipe {
         int doc_per_line;            /* one document per line (else blank-line blocks) */
         float mask_prob;             /* 0.15 */
         int whole_word;
+        int sentence_pair;           /* [CLS] A [SEP] B [SEP] sequences with token types */
         int max_predictions;         /* masked rows per sequence; 0 = from mask_prob */
         int64_t eval_batches;        /* held-out batches per evaluation */
         char cache[CTCD_PATH_MAX];   /* directory of tokenised corpus shards */

@@ -1,6 +1,7 @@
-/* mlm_batch.c — masked-LM batches from a corpus shard: packed [CLS] chunk [SEP] sequences,
- * BERT's 15% selection (optionally whole words) with 80/10/10 replacement, every draw keyed
- * by (seed, epoch, chunk) so batches are reproducible and resumable (include/ctcd/corpus.h). */
+/* mlm_batch.c — masked-LM batches from a corpus shard: packed [CLS] chunk [SEP] sequences
+ * (or [CLS] A [SEP] B [SEP] sentence pairs), BERT's 15% selection (optionally whole words)
+ * with 80/10/10 replacement, every draw keyed by (seed, epoch, chunk) so batches are
+ * reproducible and resumable (include/ctcd/corpus.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,10 @@
 #include "ctcd/corpus.h"
 #include "ctcd/rng.h"
 
-static int64_t chunk_len(const ctcd_mlm_batcher *m) { return m->cfg.max_len - 2; }
+/* Text tokens per sequence: max_len minus [CLS] and one or two [SEP]. */
+static int64_t chunk_len(const ctcd_mlm_batcher *m) {
+    return m->cfg.max_len - 2 - (m->cfg.sentence_pair ? 1 : 0);
+}
 
 static void shuffle_epoch(ctcd_mlm_batcher *m) {
     ctcd_rng r;
@@ -44,7 +48,8 @@ ctcd_status ctcd_mlm_batcher_init(ctcd_mlm_batcher *m, const ctcd_shard *s,
     m->n_chunks = (s->n_tokens + chunk_len(m) - 1) / chunk_len(m);
     m->n_batches = (m->n_chunks + cfg->batch - 1) / cfg->batch;
     const size_t B = (size_t)cfg->batch, T = (size_t)cfg->max_len;
-    uint8_t *cont = calloc((size_t)V, 1);
+    uint8_t *cont = calloc((size_t)V, 1), *ends = calloc((size_t)V, 1);
+    m->ends_sentence = ends;
     m->order = malloc((size_t)m->n_chunks * sizeof *m->order);
     ctcd_batch *b = &m->out.b;
     b->ids = malloc(B * T * sizeof(int32_t));
@@ -56,7 +61,7 @@ ctcd_status ctcd_mlm_batcher_init(ctcd_mlm_batcher *m, const ctcd_shard *s,
     m->out.pred_labels = malloc(B * (size_t)m->cfg.max_predictions * sizeof(int32_t));
     m->scratch = malloc(2 * T * sizeof(int32_t));
     m->is_continuation = cont;
-    if (!cont || !m->order || !b->ids || !b->types || !b->mask || !b->cls_idx || !b->example ||
+    if (!cont || !ends || !m->order || !b->ids || !b->types || !b->mask || !b->cls_idx || !b->example ||
         !m->out.pred_idx || !m->out.pred_labels || !m->scratch) {
         ctcd_mlm_batcher_free(m);
         return CTCD_ERR(CTCD_E_NOMEM, "out of memory for masked-LM batches");
@@ -64,6 +69,7 @@ ctcd_status ctcd_mlm_batcher_init(ctcd_mlm_batcher *m, const ctcd_shard *s,
     for (int32_t i = 0; i < V; i++) {
         const char *t = ctcd_tokenizer_token(tok, i);
         cont[i] = t && t[0] == '#' && t[1] == '#';
+        ends[i] = t && (strcmp(t, ".") == 0 || strcmp(t, "!") == 0 || strcmp(t, "?") == 0);
     }
     shuffle_epoch(m);
     return CTCD_OK;
@@ -114,20 +120,50 @@ static int select_positions(ctcd_mlm_batcher *m, const int32_t *ids, int len, ct
     return k;
 }
 
+/* Sentence-pair split of chunk c (n >= 2 tokens from `tok`): the length of segment A, in
+ * 1..n-1. A point drawn in the middle half, moved to just after the nearest sentence end
+ * inside that half when there is one. */
+static int pair_split(const ctcd_mlm_batcher *m, const uint16_t *tok, int n, int64_t c) {
+    ctcd_rng r;
+    ctcd_rng_init(&r, ctcd_seed_derive(m->cfg.seed, "mlm/pair"),
+                  ((uint64_t)m->cur.epoch << 40) ^ (uint64_t)c);
+    int lo = n / 4, hi = n - n / 4;
+    if (lo < 1) lo = 1;
+    if (hi > n - 1) hi = n - 1;
+    if (hi < lo) hi = lo;
+    const int target = lo + (int)ctcd_rng_below(&r, (uint32_t)(hi - lo + 1));
+    for (int d = 0; d <= hi - lo; d++)
+        for (int sgn = -1; sgn <= 1; sgn += 2) {
+            const int s = target + sgn * d; /* A = tok[0..s): ends with a sentence end */
+            if (s >= lo && s <= hi && m->ends_sentence[tok[s - 1]]) return s;
+        }
+    return target;
+}
+
 /* Builds row i of the batch from chunk c. */
 static void fill_row(ctcd_mlm_batcher *m, int i, int T, int64_t c) {
     ctcd_mlm_batch *o = &m->out;
     int32_t *ids = o->b.ids + (int64_t)i * T, *mask = o->b.mask + (int64_t)i * T;
+    int32_t *types = o->b.types + (int64_t)i * T;
     const int64_t start = c * chunk_len(m);
     int64_t end = start + chunk_len(m);
     if (end > m->shard->n_tokens) end = m->shard->n_tokens;
-    const int len = (int)(end - start) + 2;
+    const int n = (int)(end - start);
+    const int split = m->cfg.sentence_pair && n >= 2 ? pair_split(m, m->shard->tokens + start, n, c)
+                                                    : n; /* length of segment A */
+    const int pair = split < n;
+    const int len = n + 2 + pair;
     ids[0] = m->special.cls;
-    for (int64_t k = start; k < end; k++) ids[1 + k - start] = m->shard->tokens[k];
+    for (int k = 0; k < split; k++) ids[1 + k] = m->shard->tokens[start + k];
+    if (pair) {
+        ids[1 + split] = m->special.sep;
+        for (int k = split; k < n; k++) ids[2 + k] = m->shard->tokens[start + k];
+    }
     ids[len - 1] = m->special.sep;
     for (int t = 0; t < T; t++) {
         if (t >= len) ids[t] = m->special.pad;
         mask[t] = t < len;
+        types[t] = pair && t > 1 + split && t < len; /* B and its [SEP] */
     }
     o->b.cls_idx[i] = i * T;
     o->b.example[i] = c;
@@ -135,8 +171,8 @@ static void fill_row(ctcd_mlm_batcher *m, int i, int T, int64_t c) {
     ctcd_rng_init(&r, ctcd_seed_derive(m->cfg.seed, "mlm/mask"),
                   ((uint64_t)m->cur.epoch << 40) ^ (uint64_t)c);
     int32_t sel[4096];
-    const int n = select_positions(m, ids, len, &r, sel);
-    for (int k = 0; k < n; k++) {
+    const int n_sel = select_positions(m, ids, len, &r, sel);
+    for (int k = 0; k < n_sel; k++) {
         const int t = sel[k];
         o->pred_idx[o->n_pred] = i * T + t;
         o->pred_labels[o->n_pred++] = ids[t];
@@ -163,7 +199,8 @@ int ctcd_mlm_batcher_next(ctcd_mlm_batcher *m, const ctcd_mlm_batch **out) {
         const int64_t c = m->order[first + i], start = c * chunk_len(m);
         int64_t len = m->shard->n_tokens - start;
         if (len > chunk_len(m)) len = chunk_len(m);
-        if (len + 2 > longest) longest = (int)len + 2;
+        const int extra = 2 + (m->cfg.sentence_pair && len >= 2);
+        if (len + extra > longest) longest = (int)len + extra;
     }
     int T = (longest + 7) / 8 * 8;
     if (T > m->cfg.max_len) T = m->cfg.max_len;
@@ -187,6 +224,7 @@ ctcd_status ctcd_mlm_batcher_seek(ctcd_mlm_batcher *m, ctcd_batcher_cursor cur) 
 
 void ctcd_mlm_batcher_free(ctcd_mlm_batcher *m) {
     free((void *)m->is_continuation);
+    free((void *)m->ends_sentence);
     free(m->order);
     free(m->out.b.ids);
     free(m->out.b.types);

@@ -137,6 +137,7 @@ static ctcd_status setup_batches(ctcd_trainer *t, ctcd_tokenizer *tok) {
     ctcd_mlm_config c = {.batch = rc->train.batch, .max_len = rc->data.max_len,
                          .mask_prob = rc->pretrain.mask_prob,
                          .whole_word = rc->pretrain.whole_word,
+                         .sentence_pair = rc->pretrain.sentence_pair,
                          .seed = ctcd_seed_derive(rc->train.seed, "data/order"),
                          .max_predictions = max_pred};
     CTCD_TRY(ctcd_mlm_batcher_init(&t->mlm, &t->train_view, tok, &c));

@@ -93,6 +93,10 @@ const key_def ctcd_recipe_keys[] = {
      NULL, -1, "every line is a document (default: blank-line-separated blocks)"},
     {"pretrain.mask_prob", KT_F32, OFF(pretrain.mask_prob), 0, "0.15", 0, 1, 1, 1, NULL, -1,
      "share of tokens selected for prediction (80% [MASK], 10% random, 10% kept)"},
+    {"pretrain.sentence_pair", KT_BOOL, OFF(pretrain.sentence_pair), 0, "false", NB, NB, 0, 0,
+     NULL, -1, "pack each sequence as [CLS] A [SEP] B [SEP] (token types 0/1, split at a "
+     "sentence end near the middle) so the models also learn the pair format GLUE pair tasks "
+     "use"},
     {"pretrain.whole_word", KT_BOOL, OFF(pretrain.whole_word), 0, "false", NB, NB, 0, 0, NULL,
      -1, "select whole words (a token and its ## continuations) together"},
     {"pretrain.max_predictions", KT_INT, OFF(pretrain.max_predictions), 0, "0", 0, 4096, 0, 0,
