@@ -10,7 +10,9 @@
  *
  * Layer l may have its own head count and FFN width (pruned teacher assistants, searched
  * students); head_dim is the same for every layer (hidden / n_heads), as in HF's pruned
- * BERT. */
+ * BERT. Every layer keeps at least one head and one FFN neuron: HF would turn a layer with all
+ * heads pruned into "attention output = dense bias", which ctcd does not model (validate
+ * rejects 0); model surgery drops such a layer instead (ctcd_model_prune). */
 #ifndef CTCD_MODEL_H
 #define CTCD_MODEL_H
 
