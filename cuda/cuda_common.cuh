@@ -250,6 +250,11 @@ ctcd_status cuda_attention_bwd(ctcd_backend *be, void *dqkv, const void *dout,
                                const void *qkv, const void *aux, const int32_t *mask, int B,
                                int T, int NH, int HD, float p, ctcd_dropout_key key);
 /* embedding.cu */
+/* mask.cu */
+ctcd_status cuda_unit_mask_fwd(ctcd_backend *be, void *out, const void *inp, const float *mask,
+                               int64_t M, int G, int S);
+ctcd_status cuda_unit_mask_bwd(ctcd_backend *be, void *dinp, float *dmask, const void *dout,
+                               const void *inp, const float *mask, int64_t M, int G, int S);
 ctcd_status cuda_embedding_fwd(ctcd_backend *be, void *out, const int32_t *ids,
                                const int32_t *type_ids, const void *wte, const void *wpe,
                                const void *wtt, int B, int T, int H);

@@ -5,13 +5,16 @@
  *              to that tensor's largest CPU value (classification and masked-LM heads);
  *   bf16 mode: logits within a bf16 tolerance (5e-2 of the largest logit); gradients are
  *              reported and loosely bounded (0.25 of each tensor's largest value).
- * One line per tensor is printed on stderr with its error. Skips without CUDA. */
+ * One line per tensor is printed on stderr with its error. Also: head / FFN-neuron importance
+ * scores (surgery.h) of a tiny non-uniform model agree. Skips without CUDA. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctcd/model.h"
+#include "ctcd/surgery.h"
 #include "cuda_check.h"
+#include "tiny_bert.h"
 
 enum { MB = 3, MT = 12 };
 
@@ -196,3 +199,44 @@ static void run_optimizer_step(const char *prec) {
     ck_close(&e);
 }
 CK_BOTH(cuda_model, optimizer_step_matches_cpu, run_optimizer_step)
+
+/* Head / FFN-neuron importance (surgery.h) of a tiny non-uniform model on both backends from
+ * the same weights and data: fp32 within 1e-3 of each kind's largest CPU score; bf16 reported
+ * and loosely bounded (0.25). */
+static void run_importance(const char *prec) {
+    ck_env e;
+    ck_open(&e, prec);
+    tiny f;
+    memset(&f, 0, sizeof f);
+    tiny_batch(&f);
+    const ctcd_bert_config cfg = tiny_config(0.1f);
+    ctcd_model *mc = tiny_model(e.cpu, &cfg, 7), *mg = NULL;
+    ck_ok(ctcd_model_create(e.gpu, &cfg, "tiny", 4, 8, &mg), "cuda model");
+    ck_ok(ctcd_model_upload_params(mg, mc->master), "upload params");
+    ctcd_dataset d;
+    ck_ok(ctcd_dataset_init(&d, "tiny", 3), "dataset");
+    for (int b = 0; b < f.b.B; b++) {
+        int len = 0;
+        while (len < f.b.T && f.mask[b * f.b.T + len]) len++;
+        ck_ok(ctcd_dataset_push(&d, f.ids + b * f.b.T, f.types + b * f.b.T, len, f.labels[b],
+                                0.0f), "push");
+    }
+    const int64_t nh = mc->n_head_units, nf = mc->n_ffn_units;
+    float *hc = ck_hmalloc(&e, (size_t)nh * 4), *fc = ck_hmalloc(&e, (size_t)nf * 4);
+    float *hg = ck_hmalloc(&e, (size_t)nh * 4), *fg = ck_hmalloc(&e, (size_t)nf * 4);
+    const ctcd_importance_opts o = {.batch = 2, .max_len = 8};
+    ck_ok(ctcd_model_importance(mc, &d, &o, hc, fc), "cpu importance");
+    ck_ok(ctcd_model_importance(mg, &d, &o, hg, fg), "cuda importance");
+    double mh = 0, mf = 0;
+    for (int64_t i = 0; i < nh; i++) mh = fmax(mh, hc[i]);
+    for (int64_t i = 0; i < nf; i++) mf = fmax(mf, fc[i]);
+    cr_assert_gt(mh, 0.0, "no head importance");
+    const double atol = e.bf16 ? 0.25 : 1e-3;
+    ck_close_to(&e, "importance heads", hg, hc, nh, atol, 0);
+    ck_close_to(&e, "importance FFN neurons", fg, fc, nf, atol, 0);
+    ctcd_dataset_free(&d);
+    ctcd_model_destroy(mc);
+    ctcd_model_destroy(mg);
+    ck_close(&e);
+}
+CK_BOTH(cuda_model, importance_scores_match_cpu, run_importance)

@@ -240,6 +240,53 @@ static void run_dropout(const char *prec) {
 }
 CK_BOTH(cuda_dropout, masks_bitwise_equal_cpu, run_dropout)
 
+/* ================================ unit masks ================================ */
+
+/* Head gates (S = HD) and FFN-neuron gates (S = 1): the gated output and input gradient at
+ * act tolerance, the gate gradient (F32, double sums of identical inputs) tight, and the gate
+ * gradient bitwise reproducible. */
+static void unit_mask_case(ck_env *e, int64_t M, int G, int S, uint64_t seed) {
+    const int64_t n = M * G * S;
+    float *x = ck_rand_act(e, n, -2, 2, seed), *dy = ck_rand_act(e, n, -1, 1, seed + 1);
+    float *mask = ck_rand_f32(e, G, 0.2f, 1.5f, seed + 2);
+    mask[0] = 0.0f;
+    float *y = ck_hmalloc(e, (size_t)n * 4), *dx = ck_hmalloc(e, (size_t)n * 4);
+    float *dm = ck_hmalloc(e, (size_t)G * 4), *quarter = ck_hmalloc(e, (size_t)G * 4);
+    for (int g = 0; g < G; g++) dm[g] = quarter[g] = 0.25f; /* the gate gradient accumulates */
+    ck_ok(e->cpu->unit_mask_fwd(e->cpu, y, x, mask, M, G, S), "cpu unit_mask_fwd");
+    ck_ok(e->cpu->unit_mask_bwd(e->cpu, dx, dm, dy, x, mask, M, G, S), "cpu unit_mask_bwd");
+
+    float *d_mask = ck_up_f32(e, mask, G), *d_dm = ck_up_f32(e, quarter, G);
+    void *d_x = ck_up_act(e, x, n), *d_y = ck_dmalloc(e, (size_t)n * 4);
+    ck_ok(e->gpu->unit_mask_fwd(e->gpu, d_y, d_x, d_mask, M, G, S), "cuda unit_mask_fwd");
+    char what[96];
+    snprintf(what, sizeof what, "unit_mask_fwd %lldx%dx%d", (long long)M, G, S);
+    ck_close_to(e, what, ck_down_act(e, d_y, n), y, n, CK_ACT_ATOL(e), CK_ACT_RTOL(e));
+    void *d_g = ck_up_act(e, dy, n); /* dinp aliases dout, as in the model */
+    ck_ok(e->gpu->unit_mask_bwd(e->gpu, d_g, d_dm, d_g, d_x, d_mask, M, G, S),
+          "cuda unit_mask_bwd");
+    snprintf(what, sizeof what, "unit_mask_bwd %lldx%dx%d dinp (in place)", (long long)M, G, S);
+    ck_close_to(e, what, ck_down_act(e, d_g, n), dx, n, CK_ACT_ATOL(e), CK_ACT_RTOL(e));
+    snprintf(what, sizeof what, "unit_mask_bwd %lldx%dx%d dmask", (long long)M, G, S);
+    float *got = ck_down_f32(e, d_dm, G);
+    ck_close_to(e, what, got, dm, G, 1e-5, 1e-4);
+    /* again from the same start: the same bits */
+    ck_ok(e->gpu->upload(e->gpu, d_dm, quarter, (size_t)G * 4), "upload");
+    ck_ok(e->gpu->unit_mask_bwd(e->gpu, d_y, d_dm, ck_up_act(e, dy, n), d_x, d_mask, M, G, S),
+          "cuda unit_mask_bwd again");
+    ck_bitwise(e, "unit_mask_bwd dmask reproducible", ck_down_f32(e, d_dm, G), got, G, 0);
+}
+
+static void run_unit_mask(const char *prec) {
+    ck_env e;
+    ck_open(&e, prec);
+    unit_mask_case(&e, 67, 12, 64, 700);  /* heads of a bert-base context: NH 12, HD 64 */
+    unit_mask_case(&e, 37, 3072, 1, 710); /* FFN neurons */
+    unit_mask_case(&e, 5, 3, 7, 720);     /* odd sizes */
+    ck_close(&e);
+}
+CK_BOTH(cuda_unit_mask, gates_and_gate_gradients_match_cpu, run_unit_mask)
+
 /* ================================ layernorm ================================ */
 
 static void layernorm_case(ck_env *e, int64_t N, int C, int with_res, uint64_t seed) {

@@ -69,8 +69,11 @@ typedef struct fixture {
     float *terms;
 } fixture;
 
-/* head CTCD_HEAD_MLM predicts every second real token (original id as the label). */
-static void fixture_make(fixture *f, int B, int T, const int *lens, float dropout, int head) {
+/* head CTCD_HEAD_MLM predicts every second real token (original id as the label). With
+ * non_uniform, layer 0 keeps 1 of its 2 heads and layer 1 has an FFN of width 5 (a pruned
+ * model). */
+static void fixture_make_shaped(fixture *f, int B, int T, const int *lens, float dropout,
+                                int head, int non_uniform) {
     memset(f, 0, sizeof *f);
     f->head = head;
     ctcd_status st = ctcd_backend_create("cpu", &f->be);
@@ -82,6 +85,10 @@ static void fixture_make(fixture *f, int B, int T, const int *lens, float dropou
     c.attn_dropout = dropout;
     c.initializer_range = 0.4f; /* large weights: gradients well above fp32 FD noise */
     c.head = head;
+    if (non_uniform) {
+        c.layer_heads[0] = 1;
+        c.layer_intermediate[1] = 5;
+    }
     st = ctcd_model_create(f->be, &c, "tiny", 4, 8, &f->m);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     st = ctcd_model_init_random(f->m, 7);
@@ -114,6 +121,10 @@ static void fixture_make(fixture *f, int B, int T, const int *lens, float dropou
     f->terms = calloc(CTCD_LOSS_NTERMS, sizeof(float));
 }
 
+static void fixture_make(fixture *f, int B, int T, const int *lens, float dropout, int head) {
+    fixture_make_shaped(f, B, T, lens, dropout, head, 0);
+}
+
 static void fixture_free(fixture *f) {
     ctcd_model_destroy(f->m);
     ctcd_backend_destroy(f->be);
@@ -138,10 +149,10 @@ static float loss_of(fixture *f) {
 
 /* Backward of the whole model against central differences on 3 random entries of every
  * parameter tensor. */
-static void check_model_gradients(int head) {
+static void check_model_gradients(int head, int non_uniform) {
     fixture f;
     const int lens[3] = {6, 4, 2};
-    fixture_make(&f, 3, 6, lens, 0.1f, head);
+    fixture_make_shaped(&f, 3, 6, lens, 0.1f, head, non_uniform);
     ctcd_model *m = f.m;
     cr_assert_null(ctcd_model_zero_grad(m));
     (void)loss_of(&f);
@@ -180,13 +191,17 @@ static void check_model_gradients(int head) {
 }
 
 Test(model_grad, two_layer_model_backward_matches_finite_differences) {
-    check_model_gradients(CTCD_HEAD_CLASSIFY);
+    check_model_gradients(CTCD_HEAD_CLASSIFY, 0);
+}
+
+Test(model_grad, non_uniform_heads_and_ffn_widths_backward_matches_finite_differences) {
+    check_model_gradients(CTCD_HEAD_CLASSIFY, 1);
 }
 
 Test(model_grad, masked_lm_head_backward_matches_finite_differences) {
     /* Covers the transform, its LayerNorm, the decoder bias and the tied decoder, whose
      * gradient adds to the word embeddings' lookup gradient. */
-    check_model_gradients(CTCD_HEAD_MLM);
+    check_model_gradients(CTCD_HEAD_MLM, 0);
 }
 
 Test(model_graph, padding_does_not_change_logits) {

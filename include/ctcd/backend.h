@@ -185,6 +185,19 @@ struct ctcd_backend {
                                  int B, int T, int NH, int HD, float p,
                                  ctcd_dropout_key key);
 
+    /* ---- unit masks (head / FFN-neuron importance, Michel et al. 2019) ----
+     * inp, out act[M, G, S]: out[m,g,s] = inp[m,g,s] · mask[g], mask F32[G]. G groups of S
+     * contiguous elements per row: the heads of an attention context (G = NH, S = HD) or
+     * the neurons of an FFN activation (G = I, S = 1). out may alias inp. A mask of ones
+     * gives out == inp bitwise. */
+    ctcd_status (*unit_mask_fwd)(ctcd_backend *be, void *out, const void *inp,
+                                 const float *mask, int64_t M, int G, int S);
+    /* dmask[g] += Σ_{m,s} dout[m,g,s] · inp[m,g,s] (inp is the UNMASKED input; the sum is
+     * in a fixed order: deterministic); dinp = dout · mask[g] (written; may alias dout).
+     * dmask may be NULL. */
+    ctcd_status (*unit_mask_bwd)(ctcd_backend *be, void *dinp, float *dmask, const void *dout,
+                                 const void *inp, const float *mask, int64_t M, int G, int S);
+
     /* ---- embeddings ----
      * out[B,T,H] = wte[ids] + wpe[t] + wtt[type_ids]  (position t = 0..T−1). Every id must
      * be in range (the batcher checks). */

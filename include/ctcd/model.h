@@ -10,7 +10,9 @@
  *
  * Layer l may have its own head count and FFN width (pruned teacher assistants, searched
  * students); head_dim is the same for every layer (hidden / n_heads), as in HF's pruned
- * BERT. */
+ * BERT. Every layer keeps at least one head and one FFN neuron: HF would turn a layer with all
+ * heads pruned into "attention output = dense bias", which ctcd does not model (validate
+ * rejects 0); model surgery drops such a layer instead (ctcd_model_prune). */
 #ifndef CTCD_MODEL_H
 #define CTCD_MODEL_H
 
@@ -150,6 +152,24 @@ typedef struct ctcd_model_acts {
     void *dbig;              /* (B·T, max(I, 3A)) */
 } ctcd_model_acts;
 
+/* Unit masks (Michel et al. 2019, "Are Sixteen Heads Really Better than One?"): one F32
+ * gate per attention head and per FFN neuron, multiplying the head's context / the neuron's
+ * GELU output in the forward pass; backward accumulates ∂L/∂gate. Gates are stored
+ * layer-major in one flat array per kind (layer l's heads at head_off[l], its neurons at
+ * ffn_off[l]); host score arrays (importance, pruning) use the same order. */
+typedef struct ctcd_model_masks {
+    float *head;        /* F32[n_head] backend memory */
+    float *head_grad;   /* F32[n_head] accumulated by backward */
+    float *ffn;         /* F32[n_ffn] */
+    float *ffn_grad;    /* F32[n_ffn] */
+    void *scratch;      /* act[B_max·T_max, max_l(A_l, I_l)]: the masked activation */
+} ctcd_model_masks;
+
+/* Flat unit indexing of a config: head_off/ffn_off [n_layers] (may be NULL); returns the
+ * totals Σ heads and Σ FFN widths through n_head / n_ffn (may be NULL). */
+void ctcd_bert_unit_offsets(const ctcd_bert_config *c, int64_t *head_off, int64_t *ffn_off,
+                            int64_t *n_head, int64_t *n_ffn);
+
 typedef struct ctcd_model {
     char name[32];               /* role in logs ("large", "small") */
     ctcd_bert_config cfg;
@@ -169,6 +189,9 @@ typedef struct ctcd_model {
     int frozen;                  /* forward only: no gradients or optimizer state */
     size_t mem_bytes;            /* backend memory the model holds (weights, gradients,
                                   * optimizer moments, activations) */
+    ctcd_model_masks *masks;     /* NULL (the default): no masks, the graph is unchanged */
+    int64_t head_off[CTCD_MAX_LAYERS], ffn_off[CTCD_MAX_LAYERS];  /* ctcd_bert_unit_offsets */
+    int64_t n_head_units, n_ffn_units;
 } ctcd_model;
 
 /* Device-side view of a batch, shared by all models of a step. */
@@ -212,6 +235,20 @@ int64_t ctcd_model_n_params(const ctcd_model *m);
 /* Makes m forward-only (a frozen teacher): releases its gradient and optimizer buffers;
  * zero_grad, backward and optimizer_step then return an error. */
 void ctcd_model_freeze(ctcd_model *m);
+
+/* ---- unit masks (bert_masks.c) ----
+ * Enabling allocates the gates (all 1), their gradients (0) and a scratch activation; with
+ * all-one gates the forward output is bitwise that of the model without masks. Backward
+ * then also accumulates the gate gradients (zeroed only by ctcd_model_masks_zero_grad). */
+ctcd_status ctcd_model_masks_enable(ctcd_model *m);
+/* Frees the masks; the graph is the plain one again. No-op when none are enabled. */
+void ctcd_model_masks_disable(ctcd_model *m);
+/* Host gates in the flat order: head[n_head_units], ffn[n_ffn_units]; NULL leaves a kind
+ * as it is. Masks must be enabled. */
+ctcd_status ctcd_model_masks_set(ctcd_model *m, const float *head, const float *ffn);
+ctcd_status ctcd_model_masks_zero_grad(ctcd_model *m);
+/* Downloads the accumulated gate gradients (either pointer may be NULL). */
+ctcd_status ctcd_model_masks_get_grad(const ctcd_model *m, float *head, float *ffn);
 
 #ifdef __cplusplus
 }

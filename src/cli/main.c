@@ -22,6 +22,8 @@ static void usage(FILE *f) {
           "                  summary table (mean ± std), deltas and learning curves\n"
           "  sweep RECIPE    CTCD runs over a grid of recipe values (--grid key=v1,v2)\n"
           "  glue-table DIR...  GLUE-score table of runs of different tasks\n"
+          "  prune CKPT      structured pruning by head / FFN-neuron importance on task data,\n"
+          "                  layer dropping; writes a smaller HF checkpoint\n"
           "\n"
           "Run 'ctcd <command> --help' for the options of a command.\n",
           f);
@@ -44,6 +46,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "bench") == 0) return ctcd_cmd_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "compare") == 0) return ctcd_cmd_compare(argc - 1, argv + 1);
     if (strcmp(argv[1], "sweep") == 0) return ctcd_cmd_sweep(argc - 1, argv + 1);
+    if (strcmp(argv[1], "prune") == 0) return ctcd_cmd_prune(argc - 1, argv + 1);
     if (strcmp(argv[1], "glue-table") == 0) return ctcd_cmd_glue_table(argc - 1, argv + 1);
     fprintf(stderr, "ctcd: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

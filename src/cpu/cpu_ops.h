@@ -39,6 +39,11 @@ ctcd_status cpu_attention_fwd(ctcd_backend *be, void *out, void *aux, const void
 ctcd_status cpu_attention_bwd(ctcd_backend *be, void *dqkv, const void *dout, const void *qkv,
                               const void *aux, const int32_t *mask, int B, int T, int NH,
                               int HD, float p, ctcd_dropout_key key);
+/* cpu_mask.c */
+ctcd_status cpu_unit_mask_fwd(ctcd_backend *be, void *out, const void *inp, const float *mask,
+                              int64_t M, int G, int S);
+ctcd_status cpu_unit_mask_bwd(ctcd_backend *be, void *dinp, float *dmask, const void *dout,
+                              const void *inp, const float *mask, int64_t M, int G, int S);
 /* cpu_embedding.c (also row gather/scatter) */
 ctcd_status cpu_embedding_fwd(ctcd_backend *be, void *out, const int32_t *ids,
                               const int32_t *type_ids, const void *wte, const void *wpe,

@@ -22,8 +22,18 @@ static ctcd_status encoder_layer_bwd(ctcd_model *m, const ctcd_batch_dev *b, int
                                y->s2, y->mean2, y->rstd2, bert_w(m, o->ln2_g), BT, H));
     CTCD_TRY(be->dropout_bwd(be, x->dtmp, x->dres, BT * H, p_hid,
                              bert_key(m, step, l, SITE_FFN_OUT)));
-    CTCD_TRY(be->matmul_bwd(be, x->dbig, bert_g(m, o->fc2_w), bert_g(m, o->fc2_b), x->dtmp,
-                            y->fc1_out, bert_w(m, o->fc2_w), BT, I, H, 0));
+    const ctcd_model_masks *mk = m->masks;
+    const void *act = y->fc1_out, *ctx = y->ctx; /* what the output projections read */
+    if (mk) {
+        CTCD_TRY(be->unit_mask_fwd(be, mk->scratch, y->fc1_out, mk->ffn + m->ffn_off[l], BT, I,
+                                   1));
+        act = mk->scratch;
+    }
+    CTCD_TRY(be->matmul_bwd(be, x->dbig, bert_g(m, o->fc2_w), bert_g(m, o->fc2_b), x->dtmp, act,
+                            bert_w(m, o->fc2_w), BT, I, H, 0));
+    if (mk)
+        CTCD_TRY(be->unit_mask_bwd(be, x->dbig, mk->ffn_grad + m->ffn_off[l], x->dbig,
+                                   y->fc1_out, mk->ffn + m->ffn_off[l], BT, I, 1));
     CTCD_TRY(be->gelu_bwd(be, x->dbig, y->fc1_pre, x->dbig, BT * I));
     /* dres += ∂L/∂h1 through the FFN: dres is now the full gradient of h1. */
     CTCD_TRY(be->matmul_bwd(be, x->dres, bert_g(m, o->fc1_w), bert_g(m, o->fc1_b), x->dbig,
@@ -33,8 +43,16 @@ static ctcd_status encoder_layer_bwd(ctcd_model *m, const ctcd_batch_dev *b, int
                                y->s1, y->mean1, y->rstd1, bert_w(m, o->ln1_g), BT, H));
     CTCD_TRY(be->dropout_bwd(be, x->dtmp, x->dh, BT * H, p_hid,
                              bert_key(m, step, l, SITE_ATTN_OUT)));
-    CTCD_TRY(be->matmul_bwd(be, x->dres, bert_g(m, o->ao_w), bert_g(m, o->ao_b), x->dtmp,
-                            y->ctx, bert_w(m, o->ao_w), BT, A, H, 0));
+    if (mk) {
+        CTCD_TRY(be->unit_mask_fwd(be, mk->scratch, y->ctx, mk->head + m->head_off[l], BT, NH,
+                                   HD));
+        ctx = mk->scratch;
+    }
+    CTCD_TRY(be->matmul_bwd(be, x->dres, bert_g(m, o->ao_w), bert_g(m, o->ao_b), x->dtmp, ctx,
+                            bert_w(m, o->ao_w), BT, A, H, 0));
+    if (mk)
+        CTCD_TRY(be->unit_mask_bwd(be, x->dres, mk->head_grad + m->head_off[l], x->dres, y->ctx,
+                                   mk->head + m->head_off[l], BT, NH, HD));
     CTCD_TRY(be->attention_bwd(be, x->dbig, x->dres, y->qkv, y->att_aux, b->mask, b->B, b->T,
                                NH, HD, p_att, bert_key(m, step, l, SITE_ATTN_PROBS)));
     /* dh += ∂L/∂h_l through attention: dh is now the full gradient of h_l. */

@@ -40,11 +40,16 @@ ctcd_status ctcd_bert_config_validate(const ctcd_bert_config *c, const char *who
         return CTCD_ERR(CTCD_E_INVALID, "%s: head_dim %d != hidden / heads = %d", who,
                         c->head_dim, c->hidden / c->n_heads);
     for (int l = 0; l < c->n_layers; l++) {
-        if (c->layer_heads[l] < 1)
-            return CTCD_ERR(CTCD_E_INVALID, "%s: layer %d has %d attention heads (need >= 1)",
-                            who, l, c->layer_heads[l]);
+        /* A layer without heads (or FFN neurons) would be HF's "output = dense bias"
+         * branch; ctcd rejects it instead of special-casing every backend's matmul for K = 0:
+         * model surgery keeps >= 1 unit per layer and drops whole layers instead. */
+        if (c->layer_heads[l] < 1 || c->layer_heads[l] > c->n_heads)
+            return CTCD_ERR(CTCD_E_INVALID, "%s: layer %d has %d attention heads (need 1..%d; "
+                            "to remove a layer's attention entirely, drop the layer)", who, l,
+                            c->layer_heads[l], c->n_heads);
         if (c->layer_intermediate[l] < 1)
-            return CTCD_ERR(CTCD_E_INVALID, "%s: layer %d has intermediate size %d", who, l,
+            return CTCD_ERR(CTCD_E_INVALID, "%s: layer %d has intermediate size %d (need >= 1; "
+                            "to remove a layer's FFN entirely, drop the layer)", who, l,
                             c->layer_intermediate[l]);
     }
     if (c->vocab_size < 1 || c->max_position < 1 || c->type_vocab < 1)

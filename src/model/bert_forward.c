@@ -2,8 +2,10 @@
  * BertForSequenceClassification):
  *
  *   h0 = dropout(LN(wte[ids] + wpe[t] + wtt[types]))
- *   per layer:  s1 = h + dropout(Wo·attn(Wqkv·h))     h1 = LN1(s1)
- *               s2 = h1 + dropout(W2·gelu(W1·h1))      h' = LN2(s2)
+ *   per layer:  s1 = h + dropout(Wo·(g_head ⊙ attn(Wqkv·h)))     h1 = LN1(s1)
+ *               s2 = h1 + dropout(W2·(g_ffn ⊙ gelu(W1·h1)))     h' = LN2(s2)
+ *   (the gates g exist only with m->masks; y->ctx and y->fc1_out keep the ungated values
+ *   and the gated ones live in the masks' scratch, recomputed by backward)
  *   then the head (bert_head.c): classifier on [CLS] or masked-LM on the masked rows
  *
  * Everything backward needs is kept in m->acts; dropout masks are recomputed from keys. */
@@ -24,16 +26,28 @@ static ctcd_status encoder_layer_fwd(ctcd_model *m, const ctcd_batch_dev *b, int
                             H, 3 * A, CTCD_ACT_NONE));
     CTCD_TRY(be->attention_fwd(be, y->ctx, y->att_aux, y->qkv, b->mask, b->B, b->T, NH, HD,
                                p_att, bert_key(m, step, l, SITE_ATTN_PROBS)));
-    CTCD_TRY(be->matmul_fwd(be, branch, NULL, y->ctx, bert_w(m, o->ao_w), bert_w(m, o->ao_b),
-                            BT, A, H, CTCD_ACT_NONE));
+    const ctcd_model_masks *mk = m->masks;
+    const void *ctx = y->ctx, *act = y->fc1_out; /* what the output projections read */
+    if (mk) {
+        CTCD_TRY(be->unit_mask_fwd(be, mk->scratch, y->ctx, mk->head + m->head_off[l], BT, NH,
+                                   HD));
+        ctx = mk->scratch;
+    }
+    CTCD_TRY(be->matmul_fwd(be, branch, NULL, ctx, bert_w(m, o->ao_w), bert_w(m, o->ao_b), BT,
+                            A, H, CTCD_ACT_NONE));
     CTCD_TRY(be->dropout_fwd(be, branch, branch, BT * H, p_hid,
                              bert_key(m, step, l, SITE_ATTN_OUT)));
     CTCD_TRY(be->layernorm_fwd(be, y->h1, y->s1, y->mean1, y->rstd1, branch, x,
                                bert_w(m, o->ln1_g), bert_w(m, o->ln1_b), BT, H, c->ln_eps));
     CTCD_TRY(be->matmul_fwd(be, y->fc1_out, y->fc1_pre, y->h1, bert_w(m, o->fc1_w),
                             bert_w(m, o->fc1_b), BT, H, I, CTCD_ACT_GELU));
-    CTCD_TRY(be->matmul_fwd(be, branch, NULL, y->fc1_out, bert_w(m, o->fc2_w),
-                            bert_w(m, o->fc2_b), BT, I, H, CTCD_ACT_NONE));
+    if (mk) {
+        CTCD_TRY(be->unit_mask_fwd(be, mk->scratch, y->fc1_out, mk->ffn + m->ffn_off[l], BT, I,
+                                   1));
+        act = mk->scratch;
+    }
+    CTCD_TRY(be->matmul_fwd(be, branch, NULL, act, bert_w(m, o->fc2_w), bert_w(m, o->fc2_b), BT,
+                            I, H, CTCD_ACT_NONE));
     CTCD_TRY(be->dropout_fwd(be, branch, branch, BT * H, p_hid,
                              bert_key(m, step, l, SITE_FFN_OUT)));
     CTCD_TRY(be->layernorm_fwd(be, m->acts.h[l + 1], y->s2, y->mean2, y->rstd2, branch, y->h1,

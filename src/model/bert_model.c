@@ -98,6 +98,7 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
     m->R_max = (int64_t)B_max * (cfg->max_predictions > 0 && cfg->max_predictions < T_max
                                      ? cfg->max_predictions
                                      : T_max);
+    ctcd_bert_unit_offsets(cfg, m->head_off, m->ffn_off, &m->n_head_units, &m->n_ffn_units);
     ctcd_status st = ctcd_model_layout_build(cfg, &m->lay);
     if (st) {
         free(m);
@@ -144,6 +145,7 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
 void ctcd_model_destroy(ctcd_model *m) {
     if (!m) return;
     ctcd_backend *be = m->be;
+    ctcd_model_masks_disable(m);
     if (m->params && m->params != m->master) be->free(be, m->params);
     be->free(be, m->master);
     be->free(be, m->grads);

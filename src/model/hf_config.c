@@ -260,8 +260,9 @@ static ctcd_status read_pruned_heads(const reader *r, ctcd_bert_config *c) {
             st = CTCD_ERR(CTCD_E_PARSE, "%s: key \"pruned_heads\": layer %d: expected an array "
                           "of head indices in 0..%d", r->path, l, c->n_heads - 1);
         } else if (count >= c->n_heads) {
-            st = CTCD_ERR(CTCD_E_PARSE, "%s: key \"pruned_heads\": layer %d prunes all %d "
-                          "heads", r->path, l, c->n_heads);
+            st = CTCD_ERR(CTCD_E_UNSUPPORTED, "%s: key \"pruned_heads\": layer %d prunes all "
+                          "%d heads (ctcd keeps >= 1 head per layer; drop the layer instead)",
+                          r->path, l, c->n_heads);
         } else {
             c->layer_heads[l] = c->n_heads - count;
         }
