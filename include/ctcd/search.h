@@ -152,6 +152,31 @@ void ctcd_reward_rank(const ctcd_reward_model *m, const ctcd_search_space *s,
 /* Parameter count of the classification model of arch a (vocab, positions 512, 2 types). */
 int64_t ctcd_arch_n_params(const ctcd_arch *a, int vocab, int n_labels);
 
+
+/* ---- the search (src/search/search.c) ---- */
+struct ctcd_recipe;
+
+typedef struct ctcd_search_candidate {
+    ctcd_arch arch;
+    int episode;
+    int64_t params;
+    double latency_ms;
+    int latency_measured;   /* 1 measured, 0 predicted */
+    char device[64];
+    double score;           /* dev task score of the proxy distillation */
+    double reward;          /* score · (latency / target)^w, w = 0 at or below the target */
+} ctcd_search_candidate;
+
+/* MnasNet's soft latency constraint. */
+double ctcd_search_reward(double score, double latency_ms, double target_ms, double w);
+
+/* Runs (or with resume, continues) the search of rc->search in dir: candidates.jsonl and
+ * state.json after every episode; pareto.png, best/config.json and best/recipe.yaml when
+ * the last episode is done. max_episodes > 0 stops after that many episodes of this call
+ * (the state then resumes exactly). *best (may be NULL) receives the best candidate. */
+ctcd_status ctcd_search_run(const struct ctcd_recipe *rc, const char *dir, int resume,
+                            int max_episodes, ctcd_search_candidate *best);
+
 #ifdef __cplusplus
 }
 #endif
