@@ -120,6 +120,25 @@ typedef struct ctcd_recipe {
         int batch;
     } eval;
     char output[CTCD_PATH_MAX];      /* run directory ("" = none written) */
+    /* search.*: KD-NAS of the small model (`ctcd search`, include/ctcd/search.h); ignored
+     * by every other command. */
+    struct {
+        int min[4], max[4], step[4]; /* per dimension: layers, hidden, heads, intermediate */
+        int min_head_dim;
+        int episodes;
+        int population;              /* best evaluated candidates that parents come from */
+        int proposals;               /* candidates proposed per episode */
+        int random;                  /* of which drawn at random (not from parents) */
+        int top_k;                   /* proposals distilled and scored per episode */
+        int mutate_steps;            /* a mutation moves one dimension by up to this */
+        int64_t proxy_examples;      /* training examples of each proxy distillation */
+        int latency_batch, latency_seq, latency_reps, latency_warmup;
+        float target_ms;             /* latency target of the reward */
+        float w;                     /* reward exponent above the target (MnasNet) */
+        char mode[8];                /* "kd" (frozen teacher) | "ctcd" (teacher co-trained) */
+        float kd_weight;             /* kd mode: distill.teacher.small of the candidate */
+        uint64_t seed;
+    } search;
 } ctcd_recipe;
 
 /* Fills every field with its documented default (models absent). */

@@ -24,6 +24,8 @@ static void usage(FILE *f) {
           "  glue-table DIR...  GLUE-score table of runs of different tasks\n"
           "  prune CKPT      structured pruning by head / FFN-neuron importance on task data,\n"
           "                  layer dropping; writes a smaller HF checkpoint\n"
+          "  search RECIPE   KD-NAS: search the small model's architecture under a latency\n"
+          "                  target (evolution, proxy distillation, measured latency)\n"
           "\n"
           "Run 'ctcd <command> --help' for the options of a command.\n",
           f);
@@ -48,6 +50,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "sweep") == 0) return ctcd_cmd_sweep(argc - 1, argv + 1);
     if (strcmp(argv[1], "prune") == 0) return ctcd_cmd_prune(argc - 1, argv + 1);
     if (strcmp(argv[1], "glue-table") == 0) return ctcd_cmd_glue_table(argc - 1, argv + 1);
+    if (strcmp(argv[1], "search") == 0) return ctcd_cmd_search(argc - 1, argv + 1);
     fprintf(stderr, "ctcd: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

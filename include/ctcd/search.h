@@ -1,0 +1,183 @@
+/* search.h — KD-NAS (issue 12): the student architecture search space, measured and
+ * predicted latency, and the reward predictor that screens proposals.
+ *
+ * An architecture is a uniform BERT encoder (every layer has the same heads and FFN width):
+ * four integers. The space gives each a [min, max] range on a grid of `step`; an
+ * architecture is valid when it is on the grid, hidden % heads == 0 and hidden / heads >=
+ * min_head_dim. Validity couples only hidden and heads, so the valid set is
+ * layers x intermediate x (valid (hidden, heads) pairs) and enumerates in closed form.
+ *
+ * Everything random takes a ctcd_rng owned by the caller: the same seed gives the same
+ * samples, mutations and crossovers (the search state saves the RNG to resume exactly). */
+#ifndef CTCD_SEARCH_H
+#define CTCD_SEARCH_H
+
+#include <stdint.h>
+
+#include "ctcd/backend.h"
+#include "ctcd/model.h"
+#include "ctcd/rng.h"
+#include "ctcd/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { CTCD_DIM_LAYERS = 0, CTCD_DIM_HIDDEN, CTCD_DIM_HEADS, CTCD_DIM_INTER, CTCD_N_DIMS };
+extern const char *const ctcd_dim_names[CTCD_N_DIMS]; /* layers, hidden, heads, intermediate */
+
+/* One candidate: v[CTCD_DIM_*]. */
+typedef struct ctcd_arch {
+    int v[CTCD_N_DIMS];
+} ctcd_arch;
+
+typedef struct ctcd_search_dim {
+    int min, max, step; /* values min, min+step, ... <= max */
+} ctcd_search_dim;
+
+typedef struct ctcd_search_space {
+    ctcd_search_dim dim[CTCD_N_DIMS];
+    int min_head_dim;   /* hidden / heads must be at least this (8 by default) */
+} ctcd_search_space;
+
+/* Checks bounds (min >= 1, step >= 1, min <= max, at most 4096 grid values per dimension,
+ * layers <= CTCD_MAX_LAYERS) and that at least one architecture is valid. */
+ctcd_status ctcd_space_check(const ctcd_search_space *s);
+/* Grid values of dimension d. */
+int ctcd_space_n_values(const ctcd_search_space *s, int d);
+/* 1 when a is on the grid, in bounds, hidden % heads == 0 and head_dim >= min_head_dim. */
+int ctcd_arch_valid(const ctcd_search_space *s, const ctcd_arch *a);
+/* Number of valid architectures. */
+int64_t ctcd_space_count(const ctcd_search_space *s);
+/* The index-th valid architecture, index in [0, count), in a fixed order (index_of is the
+ * inverse). Returns 0 on success, -1 when index is out of range. */
+int ctcd_space_arch_at(const ctcd_search_space *s, int64_t index, ctcd_arch *out);
+/* Index of a valid architecture, -1 when a is not valid. */
+int64_t ctcd_space_index_of(const ctcd_search_space *s, const ctcd_arch *a);
+/* Uniform over the valid architectures. */
+void ctcd_space_sample(const ctcd_search_space *s, ctcd_rng *r, ctcd_arch *out);
+/* One dimension moves by ±1..max_steps grid steps; the result is valid and differs from a
+ * (a must be valid). Returns 0, or -1 when no neighbour within max_steps is valid (out = a). */
+int ctcd_space_mutate(const ctcd_search_space *s, ctcd_rng *r, int max_steps,
+                      const ctcd_arch *a, ctcd_arch *out);
+/* Each dimension from a or b with probability 1/2; hidden and heads come from the same
+ * parent when mixing them would be invalid. a and b must be valid; so is the result. */
+void ctcd_space_crossover(const ctcd_search_space *s, ctcd_rng *r, const ctcd_arch *a,
+                          const ctcd_arch *b, ctcd_arch *out);
+/* "L4-H256-A4-I1024" (buffer of at least 48 bytes). */
+const char *ctcd_arch_str(const ctcd_arch *a, char *buf, int n);
+
+/* A classification model config of architecture a (dropout 0, the usual LayerNorm eps). */
+ctcd_status ctcd_arch_config(const ctcd_arch *a, int vocab, int max_position, int n_labels,
+                             ctcd_bert_config *out);
+
+/* ---- least squares (src/search/linfit.c) ----
+ * Solves min_w |X w - y|² + lambda · Σ_{j >= skip} w_j² (n rows, p columns, row-major X) by
+ * the normal equations with partial pivoting, in double. skip = 1 leaves an intercept column
+ * 0 unpenalised. Errors when the system is singular. */
+ctcd_status ctcd_lstsq(const double *X, const double *y, int n, int p, double lambda, int skip,
+                       double *w);
+
+/* ---- latency (src/search/latency.c) ---- */
+typedef struct ctcd_latency_opts {
+    int B, T;          /* batch of B sequences of T tokens */
+    int reps, warmup;  /* median of reps timed forwards after warmup untimed ones */
+    int vocab, n_labels;
+    uint64_t seed;     /* weights and batch */
+} ctcd_latency_opts;
+
+/* Median forward latency (ms, dropout off) of a randomly initialised model of arch a. */
+ctcd_status ctcd_latency_measure(ctcd_backend *be, const ctcd_arch *a,
+                                 const ctcd_latency_opts *o, double *ms);
+
+typedef struct ctcd_latency_entry {
+    ctcd_arch arch;
+    char device[64];
+    int B, T;
+    double ms;
+} ctcd_latency_entry;
+
+/* Measured latencies keyed by (arch, device, B, T), kept in a TSV file rewritten atomically
+ * on every addition. `measure` (default ctcd_latency_measure) is what a miss calls; tests
+ * replace it, and n_measured counts the calls. */
+typedef struct ctcd_latency_cache {
+    char path[1024];   /* "" = in memory only */
+    ctcd_latency_entry *e;
+    int n, cap;
+    int64_t n_measured;
+    ctcd_status (*measure)(ctcd_backend *be, const ctcd_arch *a, const ctcd_latency_opts *o,
+                           double *ms);
+} ctcd_latency_cache;
+
+/* Opens (reads when it exists) the cache file at path; path may be NULL. */
+ctcd_status ctcd_latency_cache_open(ctcd_latency_cache *c, const char *path);
+void ctcd_latency_cache_close(ctcd_latency_cache *c);
+/* Cached value, or a measurement that is then stored. *measured (may be NULL) says which. */
+ctcd_status ctcd_latency_get(ctcd_latency_cache *c, ctcd_backend *be, const ctcd_arch *a,
+                             const ctcd_latency_opts *o, double *ms, int *measured);
+
+/* Latency predictor: ms ≈ w0 + w1·GFLOPs(forward, B, T) + w2·MB of fp32 parameters. */
+enum { CTCD_LAT_NFEAT = 3 };
+typedef struct ctcd_latency_model {
+    double w[CTCD_LAT_NFEAT];
+    int fitted;
+} ctcd_latency_model;
+void ctcd_latency_features(const ctcd_arch *a, const ctcd_latency_opts *o,
+                           double f[CTCD_LAT_NFEAT]);
+/* Fits over n measured (arch, ms) pairs; needs n >= 3 distinct feature rows. */
+ctcd_status ctcd_latency_fit(ctcd_latency_model *m, const ctcd_arch *a, const double *ms, int n,
+                             const ctcd_latency_opts *o);
+double ctcd_latency_predict(const ctcd_latency_model *m, const ctcd_arch *a,
+                            const ctcd_latency_opts *o);
+
+/* ---- reward predictor (src/search/predictor.c) ----
+ * Ridge regression of a score on architecture features: the four dimensions normalised to
+ * [0, 1] over the space, log10 of the parameter count, and an intercept. */
+enum { CTCD_PRED_NFEAT = 6 };
+typedef struct ctcd_reward_model {
+    double w[CTCD_PRED_NFEAT];
+    double lambda;
+    int fitted;
+} ctcd_reward_model;
+void ctcd_reward_features(const ctcd_search_space *s, const ctcd_arch *a,
+                          double f[CTCD_PRED_NFEAT]);
+ctcd_status ctcd_reward_fit(ctcd_reward_model *m, const ctcd_search_space *s,
+                            const ctcd_arch *a, const double *score, int n, double lambda);
+double ctcd_reward_predict(const ctcd_reward_model *m, const ctcd_search_space *s,
+                           const ctcd_arch *a);
+/* order[0..n) = indices of a sorted by predicted score, best first (ties by index). */
+void ctcd_reward_rank(const ctcd_reward_model *m, const ctcd_search_space *s,
+                      const ctcd_arch *a, int n, int *order);
+
+/* Parameter count of the classification model of arch a (vocab, positions 512, 2 types). */
+int64_t ctcd_arch_n_params(const ctcd_arch *a, int vocab, int n_labels);
+
+
+/* ---- the search (src/search/search.c) ---- */
+struct ctcd_recipe;
+
+typedef struct ctcd_search_candidate {
+    ctcd_arch arch;
+    int episode;
+    int64_t params;
+    double latency_ms;
+    int latency_measured;   /* 1 measured, 0 predicted */
+    char device[64];
+    double score;           /* dev task score of the proxy distillation */
+    double reward;          /* score · (latency / target)^w, w = 0 at or below the target */
+} ctcd_search_candidate;
+
+/* MnasNet's soft latency constraint. */
+double ctcd_search_reward(double score, double latency_ms, double target_ms, double w);
+
+/* Runs (or with resume, continues) the search of rc->search in dir: candidates.jsonl and
+ * state.json after every episode; pareto.png, best/config.json and best/recipe.yaml when
+ * the last episode is done. max_episodes > 0 stops after that many episodes of this call
+ * (the state then resumes exactly). *best (may be NULL) receives the best candidate. */
+ctcd_status ctcd_search_run(const struct ctcd_recipe *rc, const char *dir, int resume,
+                            int max_episodes, ctcd_search_candidate *best);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

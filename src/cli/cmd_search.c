@@ -1,0 +1,86 @@
+/* cmd_search.c — `ctcd search RECIPE [--set k=v]...` and `ctcd search --resume DIR`: KD-NAS of
+ * the small model under a latency target (include/ctcd/search.h). The resolved recipe is
+ * written to <output>/search.yaml so that --resume needs only the directory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ctcd/fileio.h"
+#include "ctcd/recipe.h"
+#include "ctcd/search.h"
+
+static void usage(FILE *f) {
+    fputs("usage: ctcd search RECIPE [--set KEY=VALUE]... [--episodes-now N]\n"
+          "       ctcd search --resume DIR [--episodes-now N]\n"
+          "\n"
+          "Searches the small model's architecture (search.* keys, recipes/README.md):\n"
+          "evolutionary proposals screened by predicted latency and reward, the best distilled\n"
+          "from the teacher (models.large) on a proxy set and scored on dev. Writes into the\n"
+          "recipe's output: candidates.jsonl, state.json, latency.tsv, pareto.png,\n"
+          "best/config.json and best/recipe.yaml.\n"
+          "\n"
+          "  --set KEY=VALUE   override a recipe key (repeatable)\n"
+          "  --resume DIR      continue a search from DIR/state.json\n"
+          "  --episodes-now N  stop after N episodes (resume later)\n",
+          f);
+}
+
+int ctcd_cmd_search(int argc, char **argv) {
+    const char *recipe = NULL, *resume = NULL;
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    int n_sets = 0, now = 0;
+    if (!sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            free(sets);
+            return 0;
+        } else if (!strcmp(a, "--set") && v) {
+            sets[n_sets++] = v, i++;
+        } else if (!strcmp(a, "--resume") && v) {
+            resume = v, i++;
+        } else if (!strcmp(a, "--episodes-now") && v && atoi(v) > 0) {
+            now = atoi(v), i++;
+        } else if (a[0] != '-' && !recipe) {
+            recipe = a;
+        } else {
+            fprintf(stderr, "ctcd search: bad argument '%s'\n\n", a);
+            usage(stderr);
+            free(sets);
+            return 2;
+        }
+    }
+    if (!!recipe == !!resume) {
+        fprintf(stderr, "ctcd search: give a RECIPE or --resume DIR\n\n");
+        usage(stderr);
+        free(sets);
+        return 2;
+    }
+    char path[CTCD_PATH_MAX + 32];
+    if (resume) snprintf(path, sizeof path, "%s/search.yaml", resume);
+    ctcd_recipe *rc = malloc(sizeof *rc);
+    ctcd_status st = rc ? ctcd_recipe_load(resume ? path : recipe, sets, n_sets, rc)
+                        : CTCD_ERR(CTCD_E_NOMEM, "out of memory");
+    free(sets);
+    const char *dir = resume ? resume : rc ? rc->output : "";
+    if (!st && !dir[0])
+        st = CTCD_ERR(CTCD_E_INVALID, "%s: search needs output (the search directory)", recipe);
+    if (!st && !resume) {
+        snprintf(path, sizeof path, "%s/search.yaml", dir);
+        st = ctcd_mkdirs(dir);
+        if (!st) st = ctcd_recipe_write(rc, path);
+    }
+    ctcd_search_candidate best;
+    memset(&best, 0, sizeof best);
+    if (!st) st = ctcd_search_run(rc, dir, resume != NULL, now, &best);
+    if (!st) {
+        char name[64];
+        printf("best: %s  score %.4f  latency %.3f ms (%s)  reward %.4f\n",
+               ctcd_arch_str(&best.arch, name, sizeof name), best.score, best.latency_ms,
+               best.device, best.reward);
+    }
+    free(rc);
+    return st ? ctcd_cli_fail(st) : 0;
+}

@@ -1,0 +1,192 @@
+/* space.c — the KD-NAS search space (include/ctcd/search.h): validity, closed-form
+ * enumeration, sampling, mutation and crossover of uniform BERT architectures.
+ *
+ * Enumeration order: index = (pair · n_layers + layer_i) · n_inter + inter_i, where pair
+ * counts the valid (hidden, heads) grid pairs in hidden-major order. Only hidden and heads
+ * interact, so count and index maps cost O(n_hidden · n_heads), never the whole grid. */
+#include <stdio.h>
+
+#include "ctcd/search.h"
+
+const char *const ctcd_dim_names[CTCD_N_DIMS] = {"layers", "hidden", "heads", "intermediate"};
+
+#define MAX_GRID 4096
+
+int ctcd_space_n_values(const ctcd_search_space *s, int d) {
+    const ctcd_search_dim *g = &s->dim[d];
+    return g->step < 1 || g->max < g->min ? 0 : (g->max - g->min) / g->step + 1;
+}
+
+static int value(const ctcd_search_space *s, int d, int i) {
+    return s->dim[d].min + i * s->dim[d].step;
+}
+
+static int on_grid(const ctcd_search_space *s, int d, int v) {
+    const ctcd_search_dim *g = &s->dim[d];
+    return v >= g->min && v <= g->max && (v - g->min) % g->step == 0;
+}
+
+static int pair_ok(const ctcd_search_space *s, int hidden, int heads) {
+    return heads > 0 && hidden % heads == 0 && hidden / heads >= s->min_head_dim;
+}
+
+int ctcd_arch_valid(const ctcd_search_space *s, const ctcd_arch *a) {
+    for (int d = 0; d < CTCD_N_DIMS; d++)
+        if (!on_grid(s, d, a->v[d])) return 0;
+    return pair_ok(s, a->v[CTCD_DIM_HIDDEN], a->v[CTCD_DIM_HEADS]);
+}
+
+static int64_t n_pairs(const ctcd_search_space *s) {
+    int64_t n = 0;
+    for (int i = 0; i < ctcd_space_n_values(s, CTCD_DIM_HIDDEN); i++)
+        for (int j = 0; j < ctcd_space_n_values(s, CTCD_DIM_HEADS); j++)
+            n += pair_ok(s, value(s, CTCD_DIM_HIDDEN, i), value(s, CTCD_DIM_HEADS, j));
+    return n;
+}
+
+ctcd_status ctcd_space_check(const ctcd_search_space *s) {
+    for (int d = 0; d < CTCD_N_DIMS; d++) {
+        const ctcd_search_dim *g = &s->dim[d];
+        if (g->min < 1 || g->step < 1 || g->max < g->min)
+            return CTCD_ERR(CTCD_E_INVALID,
+                            "search.%s: need 1 <= min <= max and step >= 1 (got min %d, max %d, "
+                            "step %d)", ctcd_dim_names[d], g->min, g->max, g->step);
+        if (ctcd_space_n_values(s, d) > MAX_GRID)
+            return CTCD_ERR(CTCD_E_INVALID, "search.%s: more than %d grid values; raise the step",
+                            ctcd_dim_names[d], MAX_GRID);
+    }
+    if (s->dim[CTCD_DIM_LAYERS].max > CTCD_MAX_LAYERS)
+        return CTCD_ERR(CTCD_E_INVALID, "search.layers: max %d is above %d",
+                        s->dim[CTCD_DIM_LAYERS].max, CTCD_MAX_LAYERS);
+    if (s->min_head_dim < 1)
+        return CTCD_ERR(CTCD_E_INVALID, "search.min_head_dim must be >= 1 (got %d)",
+                        s->min_head_dim);
+    if (!n_pairs(s))
+        return CTCD_ERR(CTCD_E_INVALID,
+                        "search: no valid architecture: no hidden in [%d, %d] step %d is divisible "
+                        "by a head count in [%d, %d] step %d with head_dim >= %d",
+                        s->dim[CTCD_DIM_HIDDEN].min, s->dim[CTCD_DIM_HIDDEN].max,
+                        s->dim[CTCD_DIM_HIDDEN].step, s->dim[CTCD_DIM_HEADS].min,
+                        s->dim[CTCD_DIM_HEADS].max, s->dim[CTCD_DIM_HEADS].step,
+                        s->min_head_dim);
+    return CTCD_OK;
+}
+
+int64_t ctcd_space_count(const ctcd_search_space *s) {
+    return n_pairs(s) * ctcd_space_n_values(s, CTCD_DIM_LAYERS) *
+           ctcd_space_n_values(s, CTCD_DIM_INTER);
+}
+
+int ctcd_space_arch_at(const ctcd_search_space *s, int64_t index, ctcd_arch *out) {
+    const int64_t nl = ctcd_space_n_values(s, CTCD_DIM_LAYERS);
+    const int64_t ni = ctcd_space_n_values(s, CTCD_DIM_INTER);
+    if (index < 0 || index >= ctcd_space_count(s)) return -1;
+    const int64_t inter_i = index % ni, layer_i = (index / ni) % nl, pair = index / ni / nl;
+    int64_t k = 0;
+    for (int i = 0; i < ctcd_space_n_values(s, CTCD_DIM_HIDDEN); i++)
+        for (int j = 0; j < ctcd_space_n_values(s, CTCD_DIM_HEADS); j++) {
+            const int h = value(s, CTCD_DIM_HIDDEN, i), nh = value(s, CTCD_DIM_HEADS, j);
+            if (!pair_ok(s, h, nh)) continue;
+            if (k++ != pair) continue;
+            out->v[CTCD_DIM_LAYERS] = value(s, CTCD_DIM_LAYERS, (int)layer_i);
+            out->v[CTCD_DIM_HIDDEN] = h;
+            out->v[CTCD_DIM_HEADS] = nh;
+            out->v[CTCD_DIM_INTER] = value(s, CTCD_DIM_INTER, (int)inter_i);
+            return 0;
+        }
+    return -1; /* unreachable: index < count */
+}
+
+int64_t ctcd_space_index_of(const ctcd_search_space *s, const ctcd_arch *a) {
+    if (!ctcd_arch_valid(s, a)) return -1;
+    int64_t pair = 0;
+    for (int i = 0; i < ctcd_space_n_values(s, CTCD_DIM_HIDDEN); i++)
+        for (int j = 0; j < ctcd_space_n_values(s, CTCD_DIM_HEADS); j++) {
+            const int h = value(s, CTCD_DIM_HIDDEN, i), nh = value(s, CTCD_DIM_HEADS, j);
+            if (!pair_ok(s, h, nh)) continue;
+            if (h == a->v[CTCD_DIM_HIDDEN] && nh == a->v[CTCD_DIM_HEADS]) goto found;
+            pair++;
+        }
+    return -1;
+found:;
+    const int64_t nl = ctcd_space_n_values(s, CTCD_DIM_LAYERS);
+    const int64_t ni = ctcd_space_n_values(s, CTCD_DIM_INTER);
+    const int64_t li = (a->v[CTCD_DIM_LAYERS] - s->dim[CTCD_DIM_LAYERS].min) /
+                       s->dim[CTCD_DIM_LAYERS].step;
+    const int64_t ii = (a->v[CTCD_DIM_INTER] - s->dim[CTCD_DIM_INTER].min) /
+                       s->dim[CTCD_DIM_INTER].step;
+    return (pair * nl + li) * ni + ii;
+}
+
+void ctcd_space_sample(const ctcd_search_space *s, ctcd_rng *r, ctcd_arch *out) {
+    const int64_t n = ctcd_space_count(s);
+    CTCD_ASSERT(n > 0, "search space is empty");
+    /* two 32-bit draws: the count can exceed 2^32 */
+    const uint64_t hi = ctcd_rng_u32(r), lo = ctcd_rng_u32(r);
+    const int64_t index = (int64_t)(((hi << 32) | lo) % (uint64_t)n);
+    const int rc = ctcd_space_arch_at(s, index, out);
+    CTCD_ASSERT(rc == 0, "index %lld of %lld", (long long)index, (long long)n);
+}
+
+int ctcd_space_mutate(const ctcd_search_space *s, ctcd_rng *r, int max_steps,
+                      const ctcd_arch *a, ctcd_arch *out) {
+    CTCD_ASSERT(ctcd_arch_valid(s, a) && max_steps >= 1, "mutate needs a valid architecture");
+    /* Random tries first; then every (dimension, delta) in a seeded order so that a valid
+     * neighbour, when one exists, is always found. */
+    for (int tries = 0; tries < 32; tries++) {
+        const int d = (int)ctcd_rng_below(r, CTCD_N_DIMS);
+        const int k = 1 + (int)ctcd_rng_below(r, (uint32_t)max_steps);
+        *out = *a;
+        out->v[d] += (ctcd_rng_below(r, 2) ? k : -k) * s->dim[d].step;
+        if (ctcd_arch_valid(s, out)) return 0;
+    }
+    const int d0 = (int)ctcd_rng_below(r, CTCD_N_DIMS);
+    for (int k = 1; k <= max_steps; k++)
+        for (int dd = 0; dd < CTCD_N_DIMS; dd++)
+            for (int sign = -1; sign <= 1; sign += 2) {
+                const int d = (d0 + dd) % CTCD_N_DIMS;
+                *out = *a;
+                out->v[d] += sign * k * s->dim[d].step;
+                if (ctcd_arch_valid(s, out)) return 0;
+            }
+    *out = *a;
+    return -1;
+}
+
+void ctcd_space_crossover(const ctcd_search_space *s, ctcd_rng *r, const ctcd_arch *a,
+                          const ctcd_arch *b, ctcd_arch *out) {
+    for (int d = 0; d < CTCD_N_DIMS; d++) out->v[d] = ctcd_rng_below(r, 2) ? b->v[d] : a->v[d];
+    if (!ctcd_arch_valid(s, out)) { /* only hidden/heads can clash: take both from one parent */
+        const ctcd_arch *p = ctcd_rng_below(r, 2) ? b : a;
+        out->v[CTCD_DIM_HIDDEN] = p->v[CTCD_DIM_HIDDEN];
+        out->v[CTCD_DIM_HEADS] = p->v[CTCD_DIM_HEADS];
+    }
+    CTCD_ASSERT(ctcd_arch_valid(s, out), "crossover of valid parents gave an invalid child");
+}
+
+const char *ctcd_arch_str(const ctcd_arch *a, char *buf, int n) {
+    snprintf(buf, (size_t)n, "L%d-H%d-A%d-I%d", a->v[CTCD_DIM_LAYERS], a->v[CTCD_DIM_HIDDEN],
+             a->v[CTCD_DIM_HEADS], a->v[CTCD_DIM_INTER]);
+    return buf;
+}
+
+ctcd_status ctcd_arch_config(const ctcd_arch *a, int vocab, int max_position, int n_labels,
+                             ctcd_bert_config *out) {
+    char name[64];
+    CTCD_TRY(ctcd_bert_config_init(out, ctcd_arch_str(a, name, sizeof name),
+                                   a->v[CTCD_DIM_LAYERS], a->v[CTCD_DIM_HIDDEN],
+                                   a->v[CTCD_DIM_HEADS], a->v[CTCD_DIM_INTER], vocab,
+                                   max_position, 2, n_labels));
+    out->hidden_dropout = 0;
+    out->attn_dropout = 0;
+    return CTCD_OK;
+}
+
+int64_t ctcd_arch_n_params(const ctcd_arch *a, int vocab, int n_labels) {
+    /* closed form of the layout in src/model/bert_layout.c (classification head) */
+    const int64_t H = a->v[CTCD_DIM_HIDDEN], I = a->v[CTCD_DIM_INTER], L = a->v[CTCD_DIM_LAYERS];
+    const int64_t emb = ((int64_t)vocab + 512 + 2) * H + 2 * H;
+    const int64_t layer = 4 * H * H + 4 * H + 2 * H * I + I + H + 4 * H;
+    const int64_t head = H * H + H + (int64_t)n_labels * H + n_labels;
+    return emb + L * layer + head;
+}

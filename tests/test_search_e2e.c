@@ -1,0 +1,125 @@
+/* test_search_e2e.c — `ctcd search` on builtin:demo with a tiny budget: every output exists
+ * and parses, and a search stopped after one episode and resumed proposes the same
+ * candidates as an uninterrupted one (latency target huge, so timing noise cannot steer). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "testutil.h"
+
+static const char *RECIPE =
+    "task: builtin:demo\n"
+    "data: {max_len: 32, demo: {train_examples: 200, dev_examples: 64, seed: 3}}\n"
+    "models:\n"
+    "  large: {layers: 1, hidden: 32, heads: 2, intermediate: 64, dropout: 0.0, attention_dropout: 0.0}\n"
+    "  small: {layers: 1, hidden: 16, heads: 1, intermediate: 32, dropout: 0.0, attention_dropout: 0.0}\n"
+    "train: {epochs: 1, max_steps: 6, batch: 16, backend: cpu, seed: 5, log_every: 100}\n"
+    "eval: {every: 0, batch: 64}\n"
+    "search:\n"
+    "  layers: {min: 1, max: 2, step: 1}\n"
+    "  hidden: {min: 16, max: 48, step: 16}\n"
+    "  heads: {min: 1, max: 2, step: 1}\n"
+    "  intermediate: {min: 32, max: 96, step: 32}\n"
+    "  episodes: 2\n"
+    "  proposals: 4\n"
+    "  random: 1\n"
+    "  top_k: 2\n"
+    "  proxy_examples: 96\n"
+    "  latency: {batch: 1, seq: 16, reps: 2, warmup: 0}\n"
+    "  target_ms: 1000000\n";
+
+static char *setup(const char *dir) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/search.yaml", dir);
+    cr_assert_eq(ctcd_test_write_file(path, RECIPE), 0);
+    return strdup(path);
+}
+
+static cJSON *parse_file(const char *path) {
+    char *t = ctcd_test_read_file(path);
+    cr_assert_not_null(t, "%s missing", path);
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    cr_assert_not_null(j, "%s does not parse", path);
+    return j;
+}
+
+/* The "arch" fields of candidates.jsonl, one per line, concatenated. */
+static char *arch_list(const char *dir) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/candidates.jsonl", dir);
+    char *t = ctcd_test_read_file(path);
+    cr_assert_not_null(t, "%s missing", path);
+    char *out = calloc(1, strlen(t) + 1);
+    for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        cr_assert_not_null(j, "bad line in %s: %s", path, line);
+        const cJSON *a = cJSON_GetObjectItem(j, "arch");
+        cr_assert(cJSON_IsString(a));
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "score")));
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "reward")));
+        strcat(out, a->valuestring);
+        strcat(out, " ");
+        cJSON_Delete(j);
+    }
+    free(t);
+    return out;
+}
+
+Test(search_e2e, demo_search_writes_outputs_and_resumes_identically, .timeout = 900) {
+    char *tmp = ctcd_test_tmpdir();
+    char a[1024], b[1024], args[4096], path[1100];
+    snprintf(a, sizeof a, "%s/a", tmp);
+    snprintf(b, sizeof b, "%s/b", tmp);
+    char *out = NULL;
+    char *ra = setup(tmp);
+    snprintf(args, sizeof args, "search '%s' --set output='%s'", ra, a);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "ctcd %s failed:\n%s", args, out);
+    free(out);
+    const char *files[] = {"candidates.jsonl", "state.json", "latency.tsv", "pareto.png",
+                           "best/config.json", "best/recipe.yaml"};
+    for (int i = 0; i < 6; i++) {
+        snprintf(path, sizeof path, "%s/%s", a, files[i]);
+        char *t = ctcd_test_read_file(path);
+        cr_assert(t && *t, "%s missing or empty", path);
+        if (i == 3) cr_assert(!memcmp(t + 1, "PNG", 3), "pareto.png is not a PNG");
+        free(t);
+    }
+    snprintf(path, sizeof path, "%s/best/config.json", a);
+    cJSON *cfg = parse_file(path);
+    cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(cfg, "num_hidden_layers")));
+    cJSON_Delete(cfg);
+    snprintf(path, sizeof path, "%s/state.json", a);
+    cJSON_Delete(parse_file(path));
+    /* the winner's recipe is a valid recipe */
+    snprintf(args, sizeof args, "train '%s/best/recipe.yaml' --print-recipe", a);
+    rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "best/recipe.yaml does not load:\n%s", out);
+    free(out);
+    char *la = arch_list(a);
+    cr_assert(strlen(la) > 0);
+
+    /* one episode, then resume */
+    snprintf(args, sizeof args, "search '%s' --set output='%s' --episodes-now 1", ra, b);
+    rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "first half failed:\n%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/pareto.png", b);
+    char *none = ctcd_test_read_file(path);
+    cr_assert_null(none, "pareto.png written before the last episode");
+    snprintf(args, sizeof args, "search --resume '%s'", b);
+    rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "resume failed:\n%s", out);
+    free(out);
+    char *lb = arch_list(b);
+    cr_assert_str_eq(la, lb, "resumed search evaluated different candidates");
+    free(la);
+    free(lb);
+    free(ra);
+    ctcd_test_rmtree(tmp);
+    free(tmp);
+}
