@@ -2,11 +2,15 @@
 #ifndef CTCD_TRAIN_INTERNAL_H
 #define CTCD_TRAIN_INTERNAL_H
 
+#include "ctcd/rundir.h"
 #include "ctcd/train.h"
 
-/* ctcd_trainer_create, or with append_logs (a resumed run, src/train/resume.c): log.jsonl
- * and eval.jsonl opened for appending and recipe.yaml left for the caller to rewrite. */
+/* ctcd_trainer_create_ex, or with append_logs (a resumed run, src/train/resume.c): log.jsonl
+ * and eval.jsonl opened for appending and recipe.yaml left for the caller to rewrite.
+ * *lock_fd: the run directory's lock when the caller already holds it (rundir.h), else -1
+ * and it is taken here; the trainer owns it from the start (*lock_fd is set to -1). */
 ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
+                                     ctcd_run_existing existing, int *lock_fd,
                                      ctcd_trainer **out);
 /* Loads the train and dev splits of a GLUE task (t->rc.task) into t->train / t->dev. */
 ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
