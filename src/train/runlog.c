@@ -1,5 +1,6 @@
 /* runlog.c — the run directory's JSONL logs: log.jsonl (one line per logged step: every loss
- * term per model, lr, grad norm, examples/s) and eval.jsonl (one line per evaluation).
+ * term per model, lr, pre-clip grad norm per model, examples/s, whether the step was skipped
+ * for a non-finite loss/gradient and how many were so far) and eval.jsonl (one line per evaluation).
  * Lines are flushed as written so that a killed run keeps everything up to its last line. */
 #include "ctcd/train.h"
 #include "train_internal.h"
@@ -8,8 +9,10 @@ void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples
                       int64_t epoch) {
     if (!t->log) return;
     fprintf(t->log, "{\"step\":%lld,\"epoch\":%lld,\"batch\":%d,\"seq\":%d,"
-                    "\"examples_per_s\":%.2f,\"models\":{",
-            (long long)t->step, (long long)epoch, s->B, s->T, examples_per_s);
+                    "\"examples_per_s\":%.2f,\"skipped\":%s,\"skipped_steps\":%lld,"
+                    "\"models\":{",
+            (long long)t->step, (long long)epoch, s->B, s->T, examples_per_s,
+            s->skipped ? "true" : "false", (long long)t->skipped_steps);
     for (int i = 0; i < t->n_models; i++) {
         fprintf(t->log,
                 "%s\"%s\":{\"loss\":%.7g,\"hard\":%.7g,\"mutual\":%.7g,\"mutual_weight\":%.7g,"

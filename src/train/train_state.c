@@ -44,6 +44,7 @@ static ctcd_status progress_metadata(const ctcd_trainer *t, state_md *md) {
     CTCD_TRY(state_md_add(md, "cursor_epoch", "%" PRId64, cur.epoch));
     CTCD_TRY(state_md_add(md, "cursor_batch", "%" PRId64, cur.batch));
     CTCD_TRY(state_md_add(md, "last_eval_step", "%" PRId64, t->last_eval_step));
+    CTCD_TRY(state_md_add(md, "skipped_steps", "%" PRId64, t->skipped_steps));
     CTCD_TRY(state_md_add(md, "final_eval", "%s",
                           t->step == t->total_steps && t->last_eval_step == t->step ? "true"
                                                                                     : "false"));
@@ -222,6 +223,8 @@ static ctcd_status load_progress(const ctcd_st_file *f, ctcd_trainer *t) {
     CTCD_TRY(md_i64(f, "cursor_epoch", 0, &cur.epoch));
     CTCD_TRY(md_i64(f, "cursor_batch", 0, &cur.batch));
     CTCD_TRY(md_i64(f, "last_eval_step", -1, &last_eval));
+    int64_t skipped = 0; /* absent in states written before train.skip_nonfinite existed */
+    if (ctcd_st_metadata(f, "skipped_steps")) CTCD_TRY(md_i64(f, "skipped_steps", 0, &skipped));
     if (examples != t->train.n || per_epoch != t->steps_per_epoch)
         return CTCD_ERR(CTCD_E_INVALID, "%s: saved with %lld training examples in %lld batches "
                         "per epoch, but the data of %s now gives %lld in %lld (the training data "
@@ -248,6 +251,7 @@ static ctcd_status load_progress(const ctcd_st_file *f, ctcd_trainer *t) {
     CTCD_TRY(ctcd_error_wrap(ctcd_trainer_seek(t, cur), "%s", path));
     t->step = step;
     t->last_eval_step = last_eval;
+    t->skipped_steps = skipped;
     return CTCD_OK;
 }
 
