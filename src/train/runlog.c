@@ -2,12 +2,25 @@
  * term per model, lr, pre-clip grad norm per model, examples/s, whether the step was skipped
  * for a non-finite loss/gradient and how many were so far) and eval.jsonl (one line per evaluation).
  * Lines are flushed as written so that a killed run keeps everything up to its last line. */
+#include <errno.h>
+#include <string.h>
+
 #include "ctcd/train.h"
 #include "train_internal.h"
 
-void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
-                      int64_t epoch) {
-    if (!t->log) return;
+/* A full disk shows at the flush at the latest: report it with the file and the reason
+ * instead of losing lines silently. */
+static ctcd_status flushed(ctcd_trainer *t, FILE *f, const char *name) {
+    errno = 0;
+    if (fflush(f) == 0 && !ferror(f)) return CTCD_OK;
+    const int err = errno ? errno : EIO;
+    clearerr(f);
+    return CTCD_ERR(CTCD_E_IO, "%s/%s: write failed: %s", t->rc.output, name, strerror(err));
+}
+
+ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
+                             int64_t epoch) {
+    if (!t->log) return CTCD_OK;
     fprintf(t->log, "{\"step\":%lld,\"epoch\":%lld,\"batch\":%d,\"seq\":%d,"
                     "\"examples_per_s\":%.2f,\"skipped\":%s,\"skipped_steps\":%lld,"
                     "\"models\":{",
@@ -23,11 +36,11 @@ void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples
                 (double)s->terms[CTCD_TERM_CORRECT0 + i]);
     }
     fputs("}}\n", t->log);
-    fflush(t->log);
+    return flushed(t, t->log, "log.jsonl");
 }
 
-void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch) {
-    if (!t->evlog) return;
+ctcd_status ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch) {
+    if (!t->evlog) return CTCD_OK;
     fprintf(t->evlog,
             "{\"step\":%lld,\"epoch\":%lld,\"task\":\"%s\",\"examples\":%lld,"
             "\"task_metric\":\"%s\"",
@@ -40,5 +53,5 @@ void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch)
         fprintf(t->evlog, "\"score\":%.6f}", m->score);
     }
     fputs("}\n", t->evlog);
-    fflush(t->evlog);
+    return flushed(t, t->evlog, "eval.jsonl");
 }

@@ -43,10 +43,11 @@ ctcd_status ctcd_trainer_seek(ctcd_trainer *t, ctcd_batcher_cursor cur);
 ctcd_status ctcd_trainer_find_vocab(const ctcd_recipe *rc, char *out, size_t cap);
 /* Writes model slot's checkpoint to <output>/<role>/<which> (no-op without output). */
 ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which);
-/* Appends one JSON line for a training step to t->log (no-op without a run directory). */
-void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
-                      int64_t epoch);
+/* Appends one JSON line for a training step to t->log (no-op without a run directory);
+ * a failed write or flush is an error naming the file and the reason. */
+ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s,
+                             double examples_per_s, int64_t epoch);
 /* Appends one JSON line for an evaluation to t->evlog. */
-void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch);
+ctcd_status ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch);
 
 #endif
