@@ -34,6 +34,10 @@ ctcd_status ctcd_run_dir_lock(const char *dir, int *fd_out);
 void ctcd_run_dir_unlock(int fd);
 /* 1 when dir holds a run (see above), with the first file found in what[cap]. */
 int ctcd_run_dir_has_run(const char *dir, char *what, size_t cap);
+/* Removes the temp files of atomic writes that a crash (SIGKILL, power loss) cut short,
+ * "<name>.tmp-XXXXXX" in dir, dir/state and the checkpoint directories; only with the lock
+ * held. Returns how many. */
+int ctcd_run_dir_clean_temps(const char *dir);
 /* Prepares a locked dir for a new run: with REFUSE an existing run is an error; with
  * REPLACE its files (recipe.yaml, the logs, the state, <role>/{best,last} checkpoints) are
  * removed. Files ctcd does not write are never touched. */

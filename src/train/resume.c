@@ -87,6 +87,7 @@ ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *override
     /* locked before the logs are cut: a run still writing them must not be resumed */
     int lock_fd = -1;
     CTCD_TRY(ctcd_run_dir_lock(run_dir, &lock_fd));
+    ctcd_run_dir_clean_temps(run_dir);
     ctcd_status st = prepare(state_path, run_dir, &rc);
     if (st) {
         ctcd_run_dir_unlock(lock_fd);

@@ -3,6 +3,7 @@
 #define _DEFAULT_SOURCE /* flock(2) */
 #include "ctcd/rundir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -88,9 +89,40 @@ static ctcd_status remove_file(const char *path) {
 /* rmdir when empty; a directory with files of the user's is left as it is. */
 static void remove_dir_if_empty(const char *path) { (void)rmdir(path); }
 
+/* Removes "<name>.tmp-XXXXXX" files (fileio.h) directly in sub. */
+static int clean_temps_in(const char *sub) {
+    DIR *d = opendir(sub);
+    if (!d) return 0;
+    int n = 0;
+    char path[CTCD_PATH_MAX + 512];
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const char *tmp = strstr(e->d_name, ".tmp-");
+        if (!tmp || strlen(tmp) != sizeof ".tmp-XXXXXX" - 1) continue;
+        snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
+        n += unlink(path) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+int ctcd_run_dir_clean_temps(const char *dir) {
+    char sub[CTCD_PATH_MAX + 64];
+    int n = clean_temps_in(dir);
+    snprintf(sub, sizeof sub, "%s/state", dir);
+    n += clean_temps_in(sub);
+    for (int r = 0; r < CTCD_N_ROLES; r++)
+        for (size_t k = 0; k < sizeof ckpt_kinds / sizeof ckpt_kinds[0]; k++) {
+            snprintf(sub, sizeof sub, "%s/%s/%s", dir, ctcd_role_names[r], ckpt_kinds[k]);
+            n += clean_temps_in(sub);
+        }
+    if (n) ctcd_info("%s: removed %d temp file(s) of a write cut short by a crash", dir, n);
+    return n;
+}
+
 ctcd_status ctcd_run_dir_prepare(const char *dir, ctcd_run_existing how) {
     char found[64];
     if (!ctcd_run_dir_has_run(dir, found, sizeof found)) return CTCD_OK;
+    if (how == CTCD_RUN_REPLACE) ctcd_run_dir_clean_temps(dir);
     if (how == CTCD_RUN_REFUSE)
         return CTCD_ERR(CTCD_E_INVALID, "output directory %s already holds a run (%s/%s); "
                         "continue it with: ctcd train --resume %s, or start over with --force "
