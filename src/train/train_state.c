@@ -5,6 +5,7 @@
  * a failed or interrupted write leaves the previous state as it was. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,9 +147,9 @@ static ctcd_status md_f64(const ctcd_st_file *f, const char *key, double *out) {
     char *end;
     errno = 0;
     *out = strtod(s, &end);
-    if (!*s || *end || errno)
-        return CTCD_ERR(CTCD_E_PARSE, "%s: __metadata__ key '%s' is '%s', expected a number",
-                        ctcd_st_path(f), key, s);
+    if (!*s || *end || errno || !isfinite(*out))
+        return CTCD_ERR(CTCD_E_PARSE, "%s: __metadata__ key '%s' is '%s', expected a finite "
+                        "number", ctcd_st_path(f), key, s);
     return CTCD_OK;
 }
 
@@ -230,8 +231,12 @@ static ctcd_status load_progress(const ctcd_st_file *f, ctcd_trainer *t) {
                         "per epoch, but the data of %s now gives %lld in %lld (the training data "
                         "changed)", path, (long long)examples, (long long)per_epoch,
                         t->rc.task, (long long)t->train.n, (long long)t->steps_per_epoch);
-    if (step > total || epoch != cur.epoch || last_eval > step ||
-        step != cur.epoch * per_epoch + cur.batch)
+    /* cur.epoch · per_epoch + cur.batch must equal step: compared without overflowing,
+     * since every value here comes from the file */
+    const int consistent = cur.batch <= per_epoch &&
+                           cur.epoch <= (INT64_MAX - cur.batch) / per_epoch &&
+                           step == cur.epoch * per_epoch + cur.batch;
+    if (step > total || epoch != cur.epoch || last_eval > step || !consistent)
         return CTCD_ERR(CTCD_E_PARSE, "%s: inconsistent progress (step %lld of %lld, epoch %lld, "
                         "cursor epoch %lld batch %lld, last evaluation at step %lld)", path,
                         (long long)step, (long long)total, (long long)epoch,
