@@ -1,6 +1,7 @@
 /* step.c — the lockstep co-training step, as a straight line (DESIGN.md section 1):
  * upload the batch, forward every model, one fused loss over all logits, backward every
- * model, clip + AdamW for each model with its own learning rate. */
+ * model, the NaN/Inf check of every loss term and grad norm (before any model is updated,
+ * so the pair stays in lockstep), clip + AdamW for each model with its own learning rate. */
 #include <math.h>
 
 #include "ctcd/log.h"
@@ -184,7 +185,8 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
     return st;
 }
 
-/* Runs the step on an uploaded batch and checks the losses; advances t->step. */
+/* Runs the step on an uploaded batch (skipped or not, it consumed its batch); advances
+ * t->step. */
 static ctcd_status step_checked(ctcd_trainer *t, const ctcd_batch *b, const ctcd_batch_dev *db,
                                 int64_t rows, const int32_t *labels, ctcd_step_stats *stats) {
     ctcd_backend *be = t->be;
