@@ -330,8 +330,8 @@ static void set_metadata(const char *path, const char *key, const char *value) {
     free(b);
 }
 
-/* Found by reading the progress keys as a fuzzer would feed them (fuzz_resume): a cursor
- * epoch near INT64_MAX overflowed epoch · steps_per_epoch (UBSan), and a best score of
+/* Found by review of the progress keys fuzz_resume mutates: a cursor
+ * epoch near INT64_MAX overflowed epoch · steps_per_epoch (undefined behaviour), and a best score of
  * "nan" was accepted (no later evaluation could ever beat it). */
 Test(resume, huge_cursor_and_nonfinite_best_are_errors) {
     char *tmp, *run = finished_run(&tmp);
