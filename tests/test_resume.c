@@ -330,9 +330,9 @@ static void set_metadata(const char *path, const char *key, const char *value) {
     free(b);
 }
 
-/* Found by review of the progress keys fuzz_resume mutates: a cursor
- * epoch near INT64_MAX overflowed epoch · steps_per_epoch (undefined behaviour), and a best score of
- * "nan" was accepted (no later evaluation could ever beat it). */
+/* Found by review of the progress keys fuzz_resume mutates: a cursor epoch near INT64_MAX
+ * overflowed epoch · steps_per_epoch (undefined behaviour), and a best score of "nan" was
+ * accepted (no later evaluation could ever beat it). */
 Test(resume, huge_cursor_and_nonfinite_best_are_errors) {
     char *tmp, *run = finished_run(&tmp);
     char state[4096], *good;
