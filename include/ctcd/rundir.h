@@ -8,7 +8,8 @@
  * A directory "holds a run" when any of the files a run writes is there: recipe.yaml,
  * log.jsonl, eval.jsonl, state/train_state.safetensors. `ctcd train` refuses such a
  * directory unless --force (start over: the old run's files are removed first, so that a
- * later --resume can never pick up the old state) or --resume (continue it). */
+ * later --resume can never pick up the old state) or --resume (continue it). Library
+ * callers (compare, sweep) keep the old behaviour by default: CTCD_RUN_OVERWRITE. */
 #ifndef CTCD_RUNDIR_H
 #define CTCD_RUNDIR_H
 
@@ -22,8 +23,10 @@ extern "C" {
 
 /* What to do with a directory that already holds a run when starting a new one there. */
 typedef enum ctcd_run_existing {
-    CTCD_RUN_REPLACE = 0, /* remove the old run's files (library default, compare/sweep) */
-    CTCD_RUN_REFUSE = 1,  /* error naming the directory and --force / --resume */
+    CTCD_RUN_OVERWRITE = 0, /* library default (compare, sweep, tests): the new run rewrites
+                               recipe.yaml and the logs; other files stay until rewritten */
+    CTCD_RUN_REPLACE = 1,   /* `ctcd train --force`: the old run's files are removed first */
+    CTCD_RUN_REFUSE = 2,    /* `ctcd train`: an error naming the directory, --force, --resume */
 } ctcd_run_existing;
 
 /* Creates dir (mkdir -p) and takes <dir>/.lock; *fd_out is the descriptor to pass to
@@ -40,7 +43,7 @@ int ctcd_run_dir_has_run(const char *dir, char *what, size_t cap);
 int ctcd_run_dir_clean_temps(const char *dir);
 /* Prepares a locked dir for a new run: with REFUSE an existing run is an error; with
  * REPLACE its files (recipe.yaml, the logs, the state, <role>/{best,last} checkpoints) are
- * removed. Files ctcd does not write are never touched. */
+ * removed; OVERWRITE does nothing. Files ctcd does not write are never touched. */
 ctcd_status ctcd_run_dir_prepare(const char *dir, ctcd_run_existing how);
 
 #ifdef __cplusplus

@@ -99,8 +99,9 @@ typedef struct ctcd_trainer {
 /* Builds datasets, backend, models (randomly initialised from train.seed and each role's
  * name) and the run directory (resolved recipe written there) from a validated recipe.
  * The run directory is locked for the trainer's life (include/ctcd/rundir.h); a previous
- * run in it is replaced, or with CTCD_RUN_REFUSE an error (`ctcd train` without --force).
- * ctcd_trainer_create is ctcd_trainer_create_ex with CTCD_RUN_REPLACE. */
+ * run in it is overwritten (CTCD_RUN_OVERWRITE: recipe.yaml and the logs rewritten, other
+ * files kept), removed first (CTCD_RUN_REPLACE, `ctcd train --force`) or an error
+ * (CTCD_RUN_REFUSE, `ctcd train`). ctcd_trainer_create uses CTCD_RUN_OVERWRITE. */
 ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out);
 ctcd_status ctcd_trainer_create_ex(const ctcd_recipe *rc, ctcd_run_existing existing,
                                    ctcd_trainer **out);

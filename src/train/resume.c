@@ -94,7 +94,7 @@ ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *override
         return st;
     }
     ctcd_trainer *t = NULL;
-    CTCD_TRY(ctcd_trainer_create_mode(&rc, 1, CTCD_RUN_REPLACE, &lock_fd, &t));
+    CTCD_TRY(ctcd_trainer_create_mode(&rc, 1, CTCD_RUN_OVERWRITE, &lock_fd, &t));
     st = ctcd_train_state_load(t, state_path);
     if (!st && t->step >= t->total_steps)
         st = CTCD_ERR(CTCD_E_INVALID, "%s: the run is already complete (step %lld of %lld); "

@@ -121,7 +121,8 @@ int ctcd_run_dir_clean_temps(const char *dir) {
 
 ctcd_status ctcd_run_dir_prepare(const char *dir, ctcd_run_existing how) {
     char found[64];
-    if (!ctcd_run_dir_has_run(dir, found, sizeof found)) return CTCD_OK;
+    if (how == CTCD_RUN_OVERWRITE || !ctcd_run_dir_has_run(dir, found, sizeof found))
+        return CTCD_OK;
     if (how == CTCD_RUN_REPLACE) ctcd_run_dir_clean_temps(dir);
     if (how == CTCD_RUN_REFUSE)
         return CTCD_ERR(CTCD_E_INVALID, "output directory %s already holds a run (%s/%s); "

@@ -197,7 +197,7 @@ ctcd_status ctcd_trainer_create_ex(const ctcd_recipe *rc, ctcd_run_existing exis
 }
 
 ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
-    return ctcd_trainer_create_ex(rc, CTCD_RUN_REPLACE, out);
+    return ctcd_trainer_create_ex(rc, CTCD_RUN_OVERWRITE, out);
 }
 
 void ctcd_trainer_destroy(ctcd_trainer *t) {
