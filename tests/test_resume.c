@@ -299,6 +299,66 @@ static void spill(const char *path, const char *data, size_t n) {
     fclose(f);
 }
 
+/* Rewrites the state's __metadata__ value of key (a "key":"value" pair in the header) to
+ * value, re-padding the header; the data section is kept as it is. */
+static void set_metadata(const char *path, const char *key, const char *value) {
+    char *b;
+    const size_t size = slurp(path, &b);
+    uint64_t n = 0;
+    memcpy(&n, b, 8);
+    char pat[256];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    char *at = memmem(b + 8, (size_t)n, pat, strlen(pat));
+    cr_assert_not_null(at, "%s not in the header of %s", key, path);
+    char *v = at + strlen(pat), *v_end = strchr(v, '"');
+    char *hdr = malloc((size_t)n + 256);
+    size_t h = (size_t)(v - (b + 8));
+    memcpy(hdr, b + 8, h);
+    h += (size_t)sprintf(hdr + h, "%s", value);
+    const size_t tail = (size_t)(b + 8 + n - v_end);
+    memcpy(hdr + h, v_end, tail);
+    h += tail;
+    while (h > 0 && hdr[h - 1] == ' ') h--;
+    while (h % 8) hdr[h++] = ' ';
+    FILE *f = fopen(path, "wb");
+    const uint64_t hn = h;
+    cr_assert_eq(fwrite(&hn, 1, 8, f), 8);
+    cr_assert_eq(fwrite(hdr, 1, h, f), h);
+    cr_assert_eq(fwrite(b + 8 + n, 1, size - 8 - n, f), size - 8 - n);
+    fclose(f);
+    free(hdr);
+    free(b);
+}
+
+/* Found by review of the progress keys fuzz_resume mutates: a cursor epoch near INT64_MAX
+ * overflowed epoch · steps_per_epoch (undefined behaviour), and a best score of "nan" was
+ * accepted (no later evaluation could ever beat it). */
+Test(resume, huge_cursor_and_nonfinite_best_are_errors) {
+    char *tmp, *run = finished_run(&tmp);
+    char state[4096], *good;
+    ctcd_train_state_path(run, state, sizeof state);
+    const size_t size = slurp(state, &good);
+    const char *more[] = {"train.max_steps=8"};
+    ctcd_trainer *t = NULL;
+    set_metadata(state, "cursor_epoch", "9223372036854775807");
+    set_metadata(state, "epoch", "9223372036854775807");
+    expect_error(ctcd_trainer_resume(run, more, 1, &t), state, "inconsistent progress");
+    spill(state, good, size);
+    set_metadata(state, "cursor_batch", "9223372036854775807");
+    expect_error(ctcd_trainer_resume(run, more, 1, &t), state, "inconsistent progress");
+    spill(state, good, size);
+    set_metadata(state, "best.large", "nan");
+    expect_error(ctcd_trainer_resume(run, more, 1, &t), state, "'best.large'");
+    spill(state, good, size);
+    ctcd_status st = ctcd_trainer_resume(run, more, 1, &t);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    ctcd_trainer_destroy(t);
+    ctcd_test_rmtree(tmp);
+    free(good);
+    free(run);
+    free(tmp);
+}
+
 Test(resume, truncated_or_corrupt_state_names_the_file) {
     char *tmp, *run = finished_run(&tmp);
     char state[4096], *good;

@@ -4,7 +4,14 @@
  * Bytes go to a temp file in the destination's directory (so that rename stays on one
  * file system); commit flushes, fsyncs, renames over the destination and fsyncs the
  * directory. Until commit the destination is untouched; on any failure the temp file is
- * removed. Readers therefore see the old file or the complete new one, never a mix. */
+ * removed. Readers therefore see the old file or the complete new one, never a mix.
+ *
+ * Test hooks (environment variables, read at each use; tests/test_fileio_faults.c,
+ * tests/test_crash_resume.c):
+ *   CTCD_TEST_FAIL_WRITE=SUBSTRING[:ERRNO]  ctcd_atomic_write to a destination whose path
+ *       contains SUBSTRING fails with ENOSPC (or ERRNO) after writing half its bytes;
+ *   CTCD_TEST_COMMIT_DELAY_MS=N  ctcd_atomic_commit sleeps N ms between the fsync of the
+ *       complete temp file and the rename. */
 #ifndef CTCD_FILEIO_H
 #define CTCD_FILEIO_H
 

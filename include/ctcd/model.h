@@ -223,9 +223,27 @@ ctcd_status ctcd_model_forward(ctcd_model *m, const ctcd_batch_dev *b, int train
  * the same batch and step. */
 ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t step);
 /* Clip + AdamW over the flat buffer. grad_norm_out (may be NULL) receives the pre-clip
- * global gradient norm. */
+ * global gradient norm. The same as ctcd_model_grad_norm then ctcd_model_apply_update. */
 ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h,
                                       float *grad_norm_out);
+/* The first half of the optimizer step: Σ g² into m->sumsq (backend memory, what the clip
+ * of ctcd_model_apply_update reads) and its square root on the host. A non-finite result
+ * is the cheap detector of a NaN/Inf gradient (ctcd_model_find_nonfinite_grad says where). */
+ctcd_status ctcd_model_grad_norm(ctcd_model *m, float *grad_norm_out);
+/* The second half: clip by m->sumsq + AdamW. Must follow ctcd_model_grad_norm of the same
+ * gradients. */
+ctcd_status ctcd_model_apply_update(ctcd_model *m, const ctcd_adamw_hparams *h);
+
+/* Where a gradient is not finite: the parameter (HF name), the element and its value;
+ * param == NULL when every element is finite (the norm itself overflowed). */
+typedef struct ctcd_nonfinite {
+    const ctcd_param_info *param;
+    int64_t index;
+    float value;
+} ctcd_nonfinite;
+/* Downloads the gradients and finds the first non-finite element in buffer order (a slow
+ * path: called only after a non-finite grad norm). */
+ctcd_status ctcd_model_find_nonfinite_grad(const ctcd_model *m, ctcd_nonfinite *out);
 /* Copies all parameters (fp32 master) to a host buffer of n_total floats. */
 ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host);
 /* Replaces all parameters from a host buffer of n_total floats: uploads the fp32 master and

@@ -114,6 +114,7 @@ typedef struct ctcd_recipe {
         int deterministic;
         int64_t log_every;           /* steps between log lines */
         int64_t checkpoint_every;    /* steps between training-state writes, 0 = end/signal */
+        int skip_nonfinite;          /* a NaN/Inf loss or gradient skips the step (else: error) */
     } train;
     struct {
         int64_t every;               /* steps between dev evaluations, 0 = end of epoch */

@@ -8,6 +8,7 @@
  *     step, total_steps, steps_per_epoch, train_examples
  *     epoch, cursor_epoch, cursor_batch          the batcher's position (data.h)
  *     last_eval_step, final_eval                 evaluation bookkeeping of run.c
+ *     skipped_steps                              steps train.skip_nonfinite skipped (optional)
  *     best.<role>                                best dev task score so far ("%.17g")
  *     seed, models ("large,small"), recipe_fingerprint (FNV-1a 64 of the keys below)
  *     recipe.<key>                               every recipe key that fixes the trajectory

@@ -25,7 +25,8 @@ typedef enum ctcd_code {
     CTCD_E_NOMEM,       /* host or device allocation failed */
     CTCD_E_UNSUPPORTED, /* valid request that this build cannot do (e.g. no CUDA) */
     CTCD_E_DEVICE,      /* CUDA / cuBLAS / cuDNN runtime error */
-    CTCD_E_INTERNAL     /* a bug in ctcd */
+    CTCD_E_INTERNAL,    /* a bug in ctcd */
+    CTCD_E_NONFINITE    /* a NaN/Inf loss or gradient during training */
 } ctcd_code;
 
 typedef struct ctcd_error *ctcd_status;

@@ -17,6 +17,7 @@
 #include "ctcd/metrics.h"
 #include "ctcd/model.h"
 #include "ctcd/recipe.h"
+#include "ctcd/rundir.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +34,8 @@ typedef struct ctcd_step_stats {
     float grad_norm[2];             /* pre-clip global grad norm per model */
     float lr[2];
     float mutual_w[2];              /* mutual weights after the ramp */
+    int skipped;                    /* 1 when a non-finite loss/gradient skipped the update
+                                       of every model (train.skip_nonfinite) */
     int B, T;
 } ctcd_step_stats;
 
@@ -64,7 +67,8 @@ typedef struct ctcd_trainer {
     int B_cap, T_cap;
     ctcd_loss_kind loss_kind;
     int64_t steps_per_epoch, total_steps, warmup_steps;
-    int64_t step;             /* optimizer steps done */
+    int64_t step;             /* optimizer steps done (skipped ones included) */
+    int64_t skipped_steps;    /* steps whose update train.skip_nonfinite skipped */
     /* batch buffers on the backend */
     int32_t *d_ids, *d_types, *d_mask, *d_cls, *d_labels;  /* (B_cap·T_cap) / (B_cap) */
     float *d_targets;         /* (B_cap) */
@@ -79,6 +83,7 @@ typedef struct ctcd_trainer {
     ctcd_mlm_batcher mlm, mlm_dev;
     FILE *log;                /* <output>/log.jsonl or NULL */
     FILE *evlog;              /* <output>/eval.jsonl or NULL */
+    int lock_fd;              /* <output>/.lock held for the trainer's life, -1 without */
     /* run progress (run.c), part of the resumable state (include/ctcd/resume.h) */
     int64_t last_eval_step;   /* step of the latest evaluation, -1 before the first */
     double best[2];           /* best dev task score of each slot so far */
@@ -87,13 +92,25 @@ typedef struct ctcd_trainer {
      * drivers); it may call ctcd_interrupt_request() to stop the run as a signal would. */
     void (*on_step)(struct ctcd_trainer *t, const ctcd_step_stats *s, void *ctx);
     void *on_step_ctx;
+    /* Optional test hook: called inside every step after the backward of all models and
+     * before the finiteness check and the updates (fault injection into gradients). */
+    void (*on_backward)(struct ctcd_trainer *t, void *ctx);
 } ctcd_trainer;
 
 /* Builds datasets, backend, models (randomly initialised from train.seed and each role's
- * name) and the run directory (resolved recipe written there) from a validated recipe. */
+ * name) and the run directory (resolved recipe written there) from a validated recipe.
+ * The run directory is locked for the trainer's life (include/ctcd/rundir.h); a previous
+ * run in it is overwritten (CTCD_RUN_OVERWRITE: recipe.yaml and the logs rewritten, other
+ * files kept), removed first (CTCD_RUN_REPLACE, `ctcd train --force`) or an error
+ * (CTCD_RUN_REFUSE, `ctcd train`). ctcd_trainer_create uses CTCD_RUN_OVERWRITE. */
 ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out);
+ctcd_status ctcd_trainer_create_ex(const ctcd_recipe *rc, ctcd_run_existing existing,
+                                   ctcd_trainer **out);
 void ctcd_trainer_destroy(ctcd_trainer *t);
-/* One lockstep step on a host batch (src/train/step.c). */
+/* One lockstep step on a host batch (src/train/step.c). A NaN/Inf loss term or gradient
+ * is a CTCD_E_NONFINITE error naming the model and the loss term or parameter, raised
+ * before any model is updated; with train.skip_nonfinite the step instead updates no model,
+ * counts itself in t->skipped_steps, sets stats->skipped and returns CTCD_OK. */
 ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats);
 /* The same step on a masked-LM batch: the loss runs over the masked rows only. */
 ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,

@@ -59,10 +59,10 @@ for role, drop in (("large", "small"), ("small", "large")):
 PY
 for arm in large small; do
     echo "== pre-training: $arm alone"
-    "$ctcd" pretrain "$out/only-$arm.yaml" "${common[@]}" --set "output=$out/pre-$arm" --quiet
+    "$ctcd" pretrain "$out/only-$arm.yaml" "${common[@]}" --set "output=$out/pre-$arm" --quiet --force
 done
 echo "== pre-training: CTCD pair"
-"$ctcd" pretrain "$recipe" "${common[@]}" --set "output=$out/pre-ctcd" --quiet
+"$ctcd" pretrain "$recipe" "${common[@]}" --set "output=$out/pre-ctcd" --quiet --force
 pre_s=$((SECONDS - t0))
 head -3 "$out/pre-ctcd/log.jsonl"
 
@@ -82,7 +82,7 @@ train: {max_steps: $ft_steps, batch: 32, lr: {small: 1e-4}, warmup: 0.1, seed: $
 data: {max_len: 128}
 output: $dir
 YAML
-            "$ctcd" train "$out/ft.yaml" --quiet "${extra[@]}" > /dev/null
+            "$ctcd" train "$out/ft.yaml" --quiet --force "${extra[@]}" > /dev/null
         done
     done
 done

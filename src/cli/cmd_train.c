@@ -1,7 +1,9 @@
 /* cmd_train.c — `ctcd train RECIPE [--set key=value]...` and `ctcd train --resume RUN_DIR`:
  * loads and validates the recipe (or rebuilds a saved run), runs the lockstep co-training,
  * and prints a table of dev results per model. SIGINT/SIGTERM stop the run at a step
- * boundary with the state saved; the exit status is then 128 + the signal (130, 143). */
+ * boundary with the state saved; the exit status is then 128 + the signal (130, 143).
+ * An output directory that already holds a run is refused without --force (start over)
+ * or --resume, and one run directory is never written by two processes (rundir.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,9 @@ static void usage(FILE *f) {
           "options:\n"
           "  --set KEY=VALUE   override a recipe key, e.g. --set train.lr.small=1e-4\n"
           "                    (repeatable; applied after the file, before validation)\n"
+          "  --force           start over in an output directory that already holds a run\n"
+          "                    (its logs, state and checkpoints are removed first; without\n"
+          "                    --force or --resume such a directory is refused)\n"
           "  --resume RUN_DIR  continue the run saved in RUN_DIR (its recipe.yaml and\n"
           "                    state/train_state.safetensors); only train.max_steps,\n"
           "                    train.epochs, train.checkpoint_every and train.log_every\n"
@@ -57,12 +62,12 @@ static void print_table(const ctcd_trainer *t, const ctcd_eval_result *r) {
 }
 
 /* Builds the trainer: from a recipe file, or from a saved run. */
-static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir,
+static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir, int force,
                                 const char *const *sets, int n_sets, ctcd_trainer **t) {
     if (resume_dir) return ctcd_trainer_resume(resume_dir, sets, n_sets, t);
     ctcd_recipe rc;
     CTCD_TRY(ctcd_recipe_load(recipe_path, sets, n_sets, &rc));
-    return ctcd_trainer_create(&rc, t);
+    return ctcd_trainer_create_ex(&rc, force ? CTCD_RUN_REPLACE : CTCD_RUN_REFUSE, t);
 }
 
 /* Runs t to the end (table on stdout) or to a stop request (resume hint on stderr); the
@@ -89,6 +94,7 @@ static int run_trainer(ctcd_trainer *t) {
 int ctcd_cmd_train(int argc, char **argv) {
     const char *recipe_path = NULL, *resume_dir = NULL;
     int print_recipe = 0;
+    int force = 0;
     const char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
     if (!sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
@@ -108,6 +114,8 @@ int ctcd_cmd_train(int argc, char **argv) {
             resume_dir = a + 9;
         } else if (strcmp(a, "--print-recipe") == 0) {
             print_recipe = 1;
+        } else if (strcmp(a, "--force") == 0) {
+            force = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             ctcd_log_set_level(CTCD_LOG_WARN);
         } else if (strcmp(a, "--verbose") == 0) {
@@ -148,7 +156,13 @@ int ctcd_cmd_train(int argc, char **argv) {
         return st ? ctcd_cli_fail(st) : 0;
     }
     ctcd_trainer *t = NULL;
-    ctcd_status st = open_trainer(recipe_path, resume_dir, sets, n_sets, &t);
+    if (force && resume_dir) {
+        fputs("ctcd train: --force starts over and --resume continues; give one of them\n",
+              stderr);
+        free(sets);
+        return 2;
+    }
+    ctcd_status st = open_trainer(recipe_path, resume_dir, force, sets, n_sets, &t);
     free(sets);
     if (st) return ctcd_cli_fail(st);
     const int rc = run_trainer(t);

@@ -1,8 +1,11 @@
-/* fileio.c — write-then-rename files for checkpoints (src/model/atomic_file.h). */
+/* fileio.c — write-then-rename files for checkpoints (include/ctcd/fileio.h), with the two
+ * test hooks documented there (environment variables read at each use, so they cross
+ * exec() into the CLI and need no mutable state here). */
 #include "ctcd/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,10 +49,43 @@ ctcd_status ctcd_atomic_open(ctcd_atomic_file *af, const char *path) {
     return CTCD_OK;
 }
 
+/* Test hook CTCD_TEST_FAIL_WRITE=SUBSTRING[:ERRNO]: writes to a destination whose path
+ * contains SUBSTRING fail as a full disk would (ENOSPC, or the errno number given), after
+ * half the bytes reached the temp file. */
+static int injected_write_error(const char *path) {
+    const char *spec = getenv("CTCD_TEST_FAIL_WRITE");
+    if (!spec || !*spec) return 0;
+    const char *colon = strchr(spec, ':');
+    const size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    char sub[256];
+    if (n == 0 || n >= sizeof sub) return 0;
+    memcpy(sub, spec, n);
+    sub[n] = '\0';
+    if (!strstr(path, sub)) return 0;
+    const int err = colon ? atoi(colon + 1) : 0;
+    return err > 0 ? err : ENOSPC;
+}
+
 ctcd_status ctcd_atomic_write(ctcd_atomic_file *af, const void *p, size_t n) {
+    const int fault = injected_write_error(af->path);
+    if (fault) {
+        (void)fwrite(p, 1, n / 2, af->f);
+        return CTCD_ERR(CTCD_E_IO, "%s: write failed: %s", af->path, strerror(fault));
+    }
     if (n && fwrite(p, 1, n, af->f) != n)
         return CTCD_ERR(CTCD_E_IO, "%s: write failed: %s", af->path, strerror(errno));
     return CTCD_OK;
+}
+
+/* Test hook CTCD_TEST_COMMIT_DELAY_MS=N: sleeps N ms between the fsync of the complete
+ * temp file and its rename, so that a crash test can land kills inside that window. */
+static void injected_commit_delay(void) {
+    const char *s = getenv("CTCD_TEST_COMMIT_DELAY_MS");
+    const long ms = s ? strtol(s, NULL, 10) : 0;
+    if (ms <= 0) return;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 /* The rename is only durable once the directory entry is on disk. Best effort: some file
@@ -73,6 +109,7 @@ ctcd_status ctcd_atomic_commit(ctcd_atomic_file *af) {
     if (fclose(af->f) != 0 && !st)
         st = CTCD_ERR(CTCD_E_IO, "%s: close failed: %s", af->path, strerror(errno));
     af->f = NULL;
+    if (!st) injected_commit_delay();
     if (!st && rename(af->tmp_path, af->path) != 0)
         st = CTCD_ERR(CTCD_E_IO, "%s: cannot rename %s over it: %s", af->path, af->tmp_path,
                       strerror(errno));

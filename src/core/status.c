@@ -82,6 +82,7 @@ const char *ctcd_code_name(ctcd_code code) {
     case CTCD_E_UNSUPPORTED: return "unsupported";
     case CTCD_E_DEVICE: return "device";
     case CTCD_E_INTERNAL: return "internal";
+    case CTCD_E_NONFINITE: return "non-finite";
     }
     return "unknown";
 }

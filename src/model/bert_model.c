@@ -213,21 +213,52 @@ ctcd_status ctcd_model_zero_grad(ctcd_model *m) {
     return m->be->memzero(m->be, m->grads, (size_t)m->lay.n_total * 4);
 }
 
+ctcd_status ctcd_model_grad_norm(ctcd_model *m, float *grad_norm_out) {
+    ctcd_backend *be = m->be;
+    CTCD_TRY(be->grad_sumsq(be, m->sumsq, m->grads, m->lay.n_total));
+    float s = 0.0f;
+    CTCD_TRY(be->download(be, &s, m->sumsq, sizeof s));
+    *grad_norm_out = sqrtf(s);
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_model_apply_update(ctcd_model *m, const ctcd_adamw_hparams *h) {
+    ctcd_backend *be = m->be;
+    void *compute = m->params == m->master ? NULL : m->params;
+    return be->adamw(be, m->master, compute, m->grads, m->adam_m, m->adam_v, m->lay.n_total,
+                     m->lay.n_decay, m->sumsq, h);
+}
+
 ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h,
                                       float *grad_norm_out) {
-    ctcd_backend *be = m->be;
-    const int64_t n = m->lay.n_total;
     if (m->frozen) return frozen_error(m, "optimizer step");
-    CTCD_TRY(be->grad_sumsq(be, m->sumsq, m->grads, n));
-    void *compute = m->params == m->master ? NULL : m->params;
-    CTCD_TRY(be->adamw(be, m->master, compute, m->grads, m->adam_m, m->adam_v, n,
-                       m->lay.n_decay, m->sumsq, h));
-    if (grad_norm_out) {
-        float s = 0.0f;
-        CTCD_TRY(be->download(be, &s, m->sumsq, sizeof s));
-        *grad_norm_out = sqrtf(s);
-    }
+    float norm;
+    CTCD_TRY(ctcd_model_grad_norm(m, &norm));
+    CTCD_TRY(ctcd_model_apply_update(m, h));
+    if (grad_norm_out) *grad_norm_out = norm;
     return CTCD_OK;
+}
+
+/* Only called once a non-finite norm was seen: one download of the gradients, then a scan
+ * in buffer order, so the cost is paid on the failure path alone. */
+ctcd_status ctcd_model_find_nonfinite_grad(const ctcd_model *m, ctcd_nonfinite *out) {
+    memset(out, 0, sizeof *out);
+    const int64_t n = m->lay.n_total;
+    float *host = malloc((size_t)n * sizeof *host);
+    if (!host) return CTCD_ERR(CTCD_E_NOMEM, "model %s: out of memory scanning gradients", m->name);
+    ctcd_status st = m->be->download(m->be, host, m->grads, (size_t)n * sizeof *host);
+    for (int p = 0; !st && !out->param && p < m->lay.n_params; p++) {
+        const ctcd_param_info *pi = &m->lay.params[p];
+        for (int64_t j = 0; j < pi->numel; j++)
+            if (!isfinite(host[pi->offset + j])) {
+                out->param = pi;
+                out->index = j;
+                out->value = host[pi->offset + j];
+                break;
+            }
+    }
+    free(host);
+    return st;
 }
 
 ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host) {

@@ -21,6 +21,7 @@ ctcd_status ctcd_bench_trainer_create(const ctcd_recipe *rc, int mlm, int B, int
     if (!t) return CTCD_ERR(CTCD_E_NOMEM, "bench: out of memory creating the trainer");
     t->rc = *rc;
     t->rc.output[0] = '\0';
+    t->lock_fd = -1; /* no run directory */
     t->head = mlm ? CTCD_HEAD_MLM : CTCD_HEAD_CLASSIFY;
     t->loss_kind = CTCD_LOSS_CE_KL;
     /* create_models reads the vocabulary and classes from the data it would have loaded */

@@ -166,6 +166,9 @@ const key_def ctcd_recipe_keys[] = {
     {"train.checkpoint_every", KT_I64, OFF(train.checkpoint_every), 0, "0", 0, NB, 0, 0, NULL,
      -1, "steps between writes of <output>/state/train_state.safetensors (for ctcd train "
      "--resume); 0 = only at the end and when interrupted"},
+    {"train.skip_nonfinite", KT_BOOL, OFF(train.skip_nonfinite), 0, "false", NB, NB, 0, 0, NULL,
+     -1, "a NaN/Inf loss or gradient skips that step's update of both models (logged and "
+     "counted); false = stop with an error naming the model and tensor"},
     {"eval.every", KT_I64, OFF(eval.every), 0, "0", 0, NB, 0, 0, NULL, -1,
      "steps between dev evaluations; 0 = at the end of every epoch"},
     {"eval.batch", KT_INT, OFF(eval.batch), 0, "64", 1, 65536, 0, 0, NULL, -1,

@@ -84,10 +84,18 @@ ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *override
     CTCD_TRY(ctcd_error_wrap(ctcd_recipe_load(recipe_path, overrides, n_overrides, &rc),
                              "--resume %s", run_dir));
     snprintf(rc.output, sizeof rc.output, "%s", run_dir);
-    CTCD_TRY(prepare(state_path, run_dir, &rc));
+    /* locked before the logs are cut: a run still writing them must not be resumed */
+    int lock_fd = -1;
+    CTCD_TRY(ctcd_run_dir_lock(run_dir, &lock_fd));
+    ctcd_run_dir_clean_temps(run_dir);
+    ctcd_status st = prepare(state_path, run_dir, &rc);
+    if (st) {
+        ctcd_run_dir_unlock(lock_fd);
+        return st;
+    }
     ctcd_trainer *t = NULL;
-    CTCD_TRY(ctcd_trainer_create_mode(&rc, 1, &t));
-    ctcd_status st = ctcd_train_state_load(t, state_path);
+    CTCD_TRY(ctcd_trainer_create_mode(&rc, 1, CTCD_RUN_OVERWRITE, &lock_fd, &t));
+    st = ctcd_train_state_load(t, state_path);
     if (!st && t->step >= t->total_steps)
         st = CTCD_ERR(CTCD_E_INVALID, "%s: the run is already complete (step %lld of %lld); "
                       "extend it with --set train.max_steps=N or --set train.epochs=N",

@@ -58,8 +58,7 @@ static ctcd_status evaluate_and_log(ctcd_trainer *t, int64_t epoch, ctcd_eval_re
         if ((size_t)n >= sizeof line) break;
     }
     ctcd_info("%s", line);
-    ctcd_runlog_eval(t, res, epoch);
-    return CTCD_OK;
+    return ctcd_runlog_eval(t, res, epoch);
 }
 
 /* A requested stop, at a step boundary: the state first (what --resume needs), then the
@@ -124,7 +123,7 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
             const double now = ctcd_now();
             const double ex_per_s = (double)window_ex / (now - window_t + 1e-9);
             progress(t, &s, ex_per_s, now - t0, t->step - step0);
-            ctcd_runlog_step(t, &s, ex_per_s, epoch);
+            CTCD_TRY(ctcd_runlog_step(t, &s, ex_per_s, epoch));
             window_t = now;
             window_ex = 0;
         }

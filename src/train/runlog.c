@@ -1,7 +1,10 @@
 /* runlog.c — the run directory's JSONL logs: log.jsonl (one line per logged step: every loss
- * term per model, lr, grad norm, examples/s, memory) and eval.jsonl (one line per
- * evaluation). Lines are flushed as written so that a killed run keeps everything up to its
- * last line. */
+ * term per model, lr, pre-clip grad norm per model, examples/s, memory, whether the step was
+ * skipped for a non-finite loss/gradient and how many were so far) and eval.jsonl (one line
+ * per evaluation). Lines are flushed as written so that a killed run keeps everything up to
+ * its last line. */
+#include <errno.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "ctcd/train.h"
@@ -27,14 +30,25 @@ static void log_process_memory(ctcd_trainer *t) {
         fprintf(t->log, ",\"host_peak_rss_mb\":%.1f", (double)ru.ru_maxrss / 1024.0);
 }
 
-void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
-                      int64_t epoch) {
-    if (!t->log) return;
+/* A full disk shows at the flush at the latest: report it with the file and the reason
+ * instead of losing lines silently. */
+static ctcd_status flushed(ctcd_trainer *t, FILE *f, const char *name) {
+    errno = 0;
+    if (fflush(f) == 0 && !ferror(f)) return CTCD_OK;
+    const int err = errno ? errno : EIO;
+    clearerr(f);
+    return CTCD_ERR(CTCD_E_IO, "%s/%s: write failed: %s", t->rc.output, name, strerror(err));
+}
+
+ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
+                             int64_t epoch) {
+    if (!t->log) return CTCD_OK;
     fprintf(t->log, "{\"step\":%lld,\"epoch\":%lld,\"batch\":%d,\"seq\":%d,"
                     "\"examples_per_s\":%.2f",
             (long long)t->step, (long long)epoch, s->B, s->T, examples_per_s);
     log_process_memory(t);
-    fputs(",\"models\":{", t->log);
+    fprintf(t->log, ",\"skipped\":%s,\"skipped_steps\":%lld,\"models\":{",
+            s->skipped ? "true" : "false", (long long)t->skipped_steps);
     for (int i = 0; i < t->n_models; i++) {
         fprintf(t->log,
                 "%s\"%s\":{\"loss\":%.7g,\"hard\":%.7g,\"mutual\":%.7g,\"mutual_weight\":%.7g,",
@@ -54,11 +68,11 @@ void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples
     fputc('}', t->log);
     if (t->teacher) fprintf(t->log, ",\"teacher_mem_mb\":%.1f", (double)t->teacher->mem_bytes / MIB);
     fputs("}\n", t->log);
-    fflush(t->log);
+    return flushed(t, t->log, "log.jsonl");
 }
 
-void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch) {
-    if (!t->evlog) return;
+ctcd_status ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch) {
+    if (!t->evlog) return CTCD_OK;
     fprintf(t->evlog,
             "{\"step\":%lld,\"epoch\":%lld,\"task\":\"%s\",\"examples\":%lld,"
             "\"task_metric\":\"%s\"",
@@ -71,5 +85,5 @@ void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch)
         fprintf(t->evlog, "\"score\":%.6f}", m->score);
     }
     fputs("}\n", t->evlog);
-    fflush(t->evlog);
+    return flushed(t, t->evlog, "eval.jsonl");
 }

@@ -1,7 +1,10 @@
 /* step.c — the lockstep co-training step, as a straight line (DESIGN.md section 1):
  * upload the batch, forward every model, one fused loss over all logits, backward every
- * model, clip + AdamW for each model with its own learning rate. */
+ * model, the NaN/Inf check of every loss term and grad norm (before any model is updated,
+ * so the pair stays in lockstep), clip + AdamW for each model with its own learning rate. */
 #include <math.h>
+
+#include "ctcd/log.h"
 
 #include "train_internal.h"
 
@@ -67,6 +70,50 @@ static const char *range_name(const ctcd_trainer *t, int i, int bwd) {
     return names[t->role[i]][bwd];
 }
 
+/* "nan", "inf" or "-inf" (printf may spell a NaN "-nan"). */
+static const char *nonfinite_name(float v) {
+    return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+}
+
+/* CTCD_OK when every loss term and grad norm of the step is finite; otherwise a
+ * CTCD_E_NONFINITE error naming the model and the loss term, or the parameter whose
+ * gradient is not finite (found by a scan that only runs on this path). */
+static ctcd_status check_finite(const ctcd_trainer *t, const ctcd_step_stats *s, int64_t step) {
+    static const struct {
+        int term0;
+        const char *name;
+    } terms[] = {{CTCD_TERM_HARD0, "hard"}, {CTCD_TERM_MUTUAL0, "mutual"},
+                 {CTCD_TERM_TOTAL0, "total"}};
+    for (int i = 0; i < t->n_models; i++) {
+        const char *role = t->models[i]->name;
+        for (size_t k = 0; k < sizeof terms / sizeof terms[0]; k++) {
+            const float v = s->terms[terms[k].term0 + i];
+            if (!isfinite(v))
+                return CTCD_ERR(CTCD_E_NONFINITE,
+                                "step %lld: model %s: loss term '%s' is %s; lower train.lr.%s, "
+                                "check the data, or set train.skip_nonfinite: true",
+                                (long long)step, role, terms[k].name, nonfinite_name(v), role);
+        }
+    }
+    for (int i = 0; i < t->n_models; i++) {
+        if (isfinite(s->grad_norm[i])) continue;
+        const ctcd_model *m = t->models[i];
+        ctcd_nonfinite nf;
+        CTCD_TRY(ctcd_model_find_nonfinite_grad(m, &nf));
+        if (!nf.param)
+            return CTCD_ERR(CTCD_E_NONFINITE,
+                            "step %lld: model %s: gradient norm overflows (every gradient "
+                            "element is finite); lower train.lr.%s or set train.clip",
+                            (long long)step, m->name, m->name);
+        return CTCD_ERR(CTCD_E_NONFINITE,
+                        "step %lld: model %s: gradient of '%s' is not finite (%s at element "
+                        "%lld of %lld); lower train.lr.%s, or set train.skip_nonfinite: true",
+                        (long long)step, m->name, nf.param->name, nonfinite_name(nf.value),
+                        (long long)nf.index, (long long)nf.param->numel, m->name);
+    }
+    return CTCD_OK;
+}
+
 /* The step itself on an uploaded batch: every phase inside its own profiler range. The loss
  * runs over `rows` output rows with class labels `labels` (device memory). */
 static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64_t rows,
@@ -111,9 +158,24 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
         CTCD_TRY(st);
     }
 
-    const double f = ctcd_lr_factor(step, t->total_steps, t->warmup_steps);
+    if (t->on_backward) t->on_backward(t, t->on_step_ctx);
+    /* The loss terms and both grad norms before any update: a non-finite value stops the
+     * step for every model (lockstep), so the pair never drifts apart. */
+    CTCD_TRY(be->download(be, stats->terms, t->d_terms, sizeof stats->terms));
     ctcd_range_push(be, "optim");
-    for (int i = 0; !st && i < t->n_models; i++) {
+    for (int i = 0; !st && i < t->n_models; i++)
+        st = ctcd_model_grad_norm(t->models[i], &stats->grad_norm[i]);
+    if (!st) st = check_finite(t, stats, step);
+    if (ctcd_status_code(st) == CTCD_E_NONFINITE && t->rc.train.skip_nonfinite) {
+        t->skipped_steps++;
+        stats->skipped = 1;
+        ctcd_warn("%s; step skipped for every model (train.skip_nonfinite; %lld skipped so far)",
+                  ctcd_status_message(st), (long long)t->skipped_steps);
+        ctcd_status_free(st);
+        st = CTCD_OK;
+    }
+    const double f = ctcd_lr_factor(step, t->total_steps, t->warmup_steps);
+    for (int i = 0; i < t->n_models; i++) {
         ctcd_adamw_hparams h = {
             .lr = (float)(t->rc.train.lr[t->role[i]] * f),
             .beta1 = t->rc.train.adam_beta1,
@@ -125,31 +187,25 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
         };
         stats->lr[i] = h.lr;
         stats->mutual_w[i] = desc.mutual_w[i];
-        st = ctcd_model_optimizer_step(t->models[i], &h, &stats->grad_norm[i]);
+        if (!st && !stats->skipped) st = ctcd_model_apply_update(t->models[i], &h);
     }
     ctcd_range_pop(be);
-    CTCD_TRY(st);
-    return be->download(be, stats->terms, t->d_terms, sizeof stats->terms);
+    return st;
 }
 
-/* Runs the step on an uploaded batch and checks the losses; advances t->step. */
+/* Runs the step on an uploaded batch (skipped or not, it consumed its batch); advances
+ * t->step. */
 static ctcd_status step_checked(ctcd_trainer *t, const ctcd_batch *b, const ctcd_batch_dev *db,
                                 int64_t rows, const int32_t *labels, ctcd_step_stats *stats) {
     ctcd_backend *be = t->be;
     const int64_t step = t->step;
+    stats->skipped = 0;
     ctcd_range_push(be, "step");
     ctcd_status st = step_phases(t, db, rows, labels, stats, step);
     ctcd_range_pop(be);
     CTCD_TRY(st);
     stats->B = b->B;
     stats->T = b->T;
-    for (int i = 0; i < t->n_models; i++)
-        if (!isfinite(stats->terms[CTCD_TERM_TOTAL0 + i]))
-            return CTCD_ERR(CTCD_E_INVALID,
-                            "step %lld: the loss of model %s is not finite (%g); lower "
-                            "train.lr.%s or check the data",
-                            (long long)step, t->models[i]->name,
-                            (double)stats->terms[CTCD_TERM_TOTAL0 + i], t->models[i]->name);
     t->step++;
     return CTCD_OK;
 }

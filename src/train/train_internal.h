@@ -2,11 +2,15 @@
 #ifndef CTCD_TRAIN_INTERNAL_H
 #define CTCD_TRAIN_INTERNAL_H
 
+#include "ctcd/rundir.h"
 #include "ctcd/train.h"
 
-/* ctcd_trainer_create, or with append_logs (a resumed run, src/train/resume.c): log.jsonl
- * and eval.jsonl opened for appending and recipe.yaml left for the caller to rewrite. */
+/* ctcd_trainer_create_ex, or with append_logs (a resumed run, src/train/resume.c): log.jsonl
+ * and eval.jsonl opened for appending and recipe.yaml left for the caller to rewrite.
+ * *lock_fd: the run directory's lock when the caller already holds it (rundir.h), else -1
+ * and it is taken here; the trainer owns it from the start (*lock_fd is set to -1). */
 ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
+                                     ctcd_run_existing existing, int *lock_fd,
                                      ctcd_trainer **out);
 /* Loads the train and dev splits of a GLUE task (t->rc.task) into t->train / t->dev. */
 ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
@@ -39,11 +43,12 @@ ctcd_status ctcd_trainer_seek(ctcd_trainer *t, ctcd_batcher_cursor cur);
 ctcd_status ctcd_trainer_find_vocab(const ctcd_recipe *rc, char *out, size_t cap);
 /* Writes model slot's checkpoint to <output>/<role>/<which> (no-op without output). */
 ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which);
-/* Appends one JSON line for a training step to t->log (no-op without a run directory). */
-void ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
-                      int64_t epoch);
+/* Appends one JSON line for a training step to t->log (no-op without a run directory);
+ * a failed write or flush is an error naming the file and the reason. */
+ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s,
+                             double examples_per_s, int64_t epoch);
 /* Appends one JSON line for an evaluation to t->evlog. */
-void ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch);
+ctcd_status ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch);
 
 /* What one ctcd_trainer_run session did, for <output>/summary.md (run_summary.c). */
 typedef struct ctcd_run_info {

@@ -5,6 +5,7 @@
  * a failed or interrupted write leaves the previous state as it was. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ static ctcd_status progress_metadata(const ctcd_trainer *t, state_md *md) {
     CTCD_TRY(state_md_add(md, "cursor_epoch", "%" PRId64, cur.epoch));
     CTCD_TRY(state_md_add(md, "cursor_batch", "%" PRId64, cur.batch));
     CTCD_TRY(state_md_add(md, "last_eval_step", "%" PRId64, t->last_eval_step));
+    CTCD_TRY(state_md_add(md, "skipped_steps", "%" PRId64, t->skipped_steps));
     CTCD_TRY(state_md_add(md, "final_eval", "%s",
                           t->step == t->total_steps && t->last_eval_step == t->step ? "true"
                                                                                     : "false"));
@@ -145,9 +147,9 @@ static ctcd_status md_f64(const ctcd_st_file *f, const char *key, double *out) {
     char *end;
     errno = 0;
     *out = strtod(s, &end);
-    if (!*s || *end || errno)
-        return CTCD_ERR(CTCD_E_PARSE, "%s: __metadata__ key '%s' is '%s', expected a number",
-                        ctcd_st_path(f), key, s);
+    if (!*s || *end || errno || !isfinite(*out))
+        return CTCD_ERR(CTCD_E_PARSE, "%s: __metadata__ key '%s' is '%s', expected a finite "
+                        "number", ctcd_st_path(f), key, s);
     return CTCD_OK;
 }
 
@@ -222,13 +224,19 @@ static ctcd_status load_progress(const ctcd_st_file *f, ctcd_trainer *t) {
     CTCD_TRY(md_i64(f, "cursor_epoch", 0, &cur.epoch));
     CTCD_TRY(md_i64(f, "cursor_batch", 0, &cur.batch));
     CTCD_TRY(md_i64(f, "last_eval_step", -1, &last_eval));
+    int64_t skipped = 0; /* absent in states written before train.skip_nonfinite existed */
+    if (ctcd_st_metadata(f, "skipped_steps")) CTCD_TRY(md_i64(f, "skipped_steps", 0, &skipped));
     if (examples != t->train.n || per_epoch != t->steps_per_epoch)
         return CTCD_ERR(CTCD_E_INVALID, "%s: saved with %lld training examples in %lld batches "
                         "per epoch, but the data of %s now gives %lld in %lld (the training data "
                         "changed)", path, (long long)examples, (long long)per_epoch,
                         t->rc.task, (long long)t->train.n, (long long)t->steps_per_epoch);
-    if (step > total || epoch != cur.epoch || last_eval > step ||
-        step != cur.epoch * per_epoch + cur.batch)
+    /* cur.epoch · per_epoch + cur.batch must equal step: compared without overflowing,
+     * since every value here comes from the file */
+    const int consistent = cur.batch <= per_epoch &&
+                           cur.epoch <= (INT64_MAX - cur.batch) / per_epoch &&
+                           step == cur.epoch * per_epoch + cur.batch;
+    if (step > total || epoch != cur.epoch || last_eval > step || !consistent)
         return CTCD_ERR(CTCD_E_PARSE, "%s: inconsistent progress (step %lld of %lld, epoch %lld, "
                         "cursor epoch %lld batch %lld, last evaluation at step %lld)", path,
                         (long long)step, (long long)total, (long long)epoch,
@@ -248,6 +256,7 @@ static ctcd_status load_progress(const ctcd_st_file *f, ctcd_trainer *t) {
     CTCD_TRY(ctcd_error_wrap(ctcd_trainer_seek(t, cur), "%s", path));
     t->step = step;
     t->last_eval_step = last_eval;
+    t->skipped_steps = skipped;
     return CTCD_OK;
 }
 

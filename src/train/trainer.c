@@ -190,13 +190,19 @@ static ctcd_status setup(ctcd_trainer *t, int append) {
 }
 
 ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
+                                     ctcd_run_existing existing, int *lock_fd,
                                      ctcd_trainer **out) {
     *out = NULL;
-    CTCD_TRY(ctcd_recipe_validate(rc));
     ctcd_trainer *t = calloc(1, sizeof *t);
     if (!t) return CTCD_ERR(CTCD_E_NOMEM, "out of memory creating the trainer");
+    t->lock_fd = *lock_fd;
+    *lock_fd = -1;
     t->rc = *rc;
-    ctcd_status st = setup(t, append_logs);
+    ctcd_status st = ctcd_recipe_validate(rc);
+    /* The lock first: a second process fails before it loads data or touches a file. */
+    if (!st && rc->output[0] && t->lock_fd < 0) st = ctcd_run_dir_lock(rc->output, &t->lock_fd);
+    if (!st && rc->output[0] && !append_logs) st = ctcd_run_dir_prepare(rc->output, existing);
+    if (!st) st = setup(t, append_logs);
     if (st) {
         ctcd_trainer_destroy(t);
         return st;
@@ -205,8 +211,14 @@ ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
     return CTCD_OK;
 }
 
+ctcd_status ctcd_trainer_create_ex(const ctcd_recipe *rc, ctcd_run_existing existing,
+                                   ctcd_trainer **out) {
+    int fd = -1;
+    return ctcd_trainer_create_mode(rc, 0, existing, &fd, out);
+}
+
 ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
-    return ctcd_trainer_create_mode(rc, 0, out);
+    return ctcd_trainer_create_ex(rc, CTCD_RUN_OVERWRITE, out);
 }
 
 void ctcd_trainer_destroy(ctcd_trainer *t) {
@@ -235,6 +247,7 @@ void ctcd_trainer_destroy(ctcd_trainer *t) {
     ctcd_dataset_free(&t->train);
     for (int i = 0; i < CTCD_MAX_DEV_SPLITS; i++) ctcd_dataset_free(&t->dev[i]);
     ctcd_tokenizer_free(t->tok);
+    ctcd_run_dir_unlock(t->lock_fd); /* last: every file of the run is closed */
     free(t);
 }
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(recipe glue tokenizer safetensors shard)
+[ ${#targets[@]} -eq 0 ] && targets=(recipe glue tokenizer safetensors shard resume)
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTCD_FUZZ=ON \
     -DCTCD_CUDA=OFF -DCTCD_TESTS=OFF >/dev/null
 # Only the fuzz targets (and the library they link): nothing else is built with clang here.
@@ -20,10 +20,13 @@ for t in "${targets[@]}"; do
     mkdir -p "$work"
     cp -n tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
     echo "== fuzz_$t for ${secs}s"
+    # the resume seed is a whole training state (67 KB): let inputs be that long
+    max_len=65536
+    [ "$t" = resume ] && max_len=131072
     # Corpus entries found here stay in build-fuzz (not committed); -rss_limit_mb bounds
     # memory, -timeout flags inputs that take over 10 s.
     if ! OMP_NUM_THREADS=1 build-fuzz/fuzz/fuzz_"$t" "$work" -max_total_time="$secs" \
-        -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1 \
+        -rss_limit_mb=2048 -timeout=10 -max_len=$max_len -print_final_stats=1 \
         -artifact_prefix=build-fuzz/artifacts/"$t"- 2>build-fuzz/fuzz_"$t".log; then
         echo "fuzz_$t FAILED: see build-fuzz/fuzz_$t.log and build-fuzz/artifacts/"
         tail -30 build-fuzz/fuzz_"$t".log
