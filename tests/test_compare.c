@@ -88,9 +88,89 @@ static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Checks a PNG produced by ctcd: signature, chunk CRCs, IHDR, and that the IDAT zlib stream
- * (stored blocks) inflates to height rows of 1 + 3 * width bytes with filter 0 and a
- * matching Adler-32. Returns the inflated pixels (malloc'd) for further checks. */
+/* ---- a small inflater for the test: stored and fixed-Huffman deflate blocks ---- */
+typedef struct bitr {
+    const uint8_t *p;
+    size_t n, pos; /* pos in bits */
+} bitr;
+
+static uint32_t get_bits(bitr *r, int n) { /* LSB first */
+    uint32_t v = 0;
+    for (int i = 0; i < n; i++, r->pos++) {
+        cr_assert(r->pos / 8 < r->n, "deflate stream truncated");
+        v |= (uint32_t)((r->p[r->pos / 8] >> (r->pos % 8)) & 1) << i;
+    }
+    return v;
+}
+
+static int get_code_bit(bitr *r) { return (int)get_bits(r, 1); }
+
+/* The fixed literal/length code (RFC 1951 3.2.6), read one bit at a time, MSB first. */
+static int fixed_litlen(bitr *r) {
+    int c = 0;
+    for (int i = 0; i < 7; i++) c = (c << 1) | get_code_bit(r);
+    if (c <= 0x17) return 256 + c;
+    c = (c << 1) | get_code_bit(r);
+    if (c >= 0x30 && c <= 0xBF) return c - 0x30;
+    if (c >= 0xC0 && c <= 0xC7) return 280 + c - 0xC0;
+    c = (c << 1) | get_code_bit(r);
+    cr_assert(c >= 0x190 && c <= 0x1FF, "bad fixed code %x", c);
+    return 144 + c - 0x190;
+}
+
+static size_t inflate_ref(const uint8_t *z, size_t zn, uint8_t *out, size_t cap) {
+    static const int lb[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                               31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+    static const int le[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                               2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+    static const int db[30] = {1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
+                               33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
+                               1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+    static const int de[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                               6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+    bitr r = {z, zn, 0};
+    size_t got = 0;
+    int final = 0;
+    while (!final) {
+        final = (int)get_bits(&r, 1);
+        const int type = (int)get_bits(&r, 2);
+        if (type == 0) {
+            r.pos = (r.pos + 7) / 8 * 8;
+            const size_t len = get_bits(&r, 16), nlen = get_bits(&r, 16);
+            cr_assert_eq(len ^ nlen, 0xffffu, "LEN/NLEN mismatch");
+            cr_assert(got + len <= cap && r.pos / 8 + len <= zn, "stored block overruns");
+            memcpy(out + got, z + r.pos / 8, len);
+            got += len;
+            r.pos += 8 * len;
+            continue;
+        }
+        cr_assert_eq(type, 1, "block type %d (want stored or fixed codes)", type);
+        for (;;) {
+            const int sym = fixed_litlen(&r);
+            if (sym < 256) {
+                cr_assert(got < cap, "inflated data overruns");
+                out[got++] = (uint8_t)sym;
+            } else if (sym == 256) {
+                break;
+            } else {
+                cr_assert(sym <= 285, "length symbol %d", sym);
+                const int len = lb[sym - 257] + (int)get_bits(&r, le[sym - 257]);
+                int d = 0;
+                for (int i = 0; i < 5; i++) d = (d << 1) | get_code_bit(&r);
+                cr_assert(d < 30, "distance symbol %d", d);
+                const size_t dist = (size_t)db[d] + get_bits(&r, de[d]);
+                cr_assert(dist <= got && got + (size_t)len <= cap, "bad match");
+                for (int i = 0; i < len; i++, got++) out[got] = out[got - dist];
+            }
+        }
+    }
+    return (r.pos + 7) / 8; /* bytes of z consumed */
+}
+
+/* Checks a PNG produced by ctcd: signature, chunk CRCs, IHDR, that the IDAT zlib stream
+ * inflates to height rows of 1 + 3 * width bytes with a matching Adler-32, and undoes the
+ * row filters (None or Sub). Returns the pixel rows, each still preceded by its filter
+ * byte (malloc'd), for further checks. */
 static uint8_t *check_png(const uint8_t *png, size_t n, int *w, int *h) {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     cr_assert(n > 8 && memcmp(png, sig, 8) == 0, "bad PNG signature");
@@ -125,30 +205,21 @@ static uint8_t *check_png(const uint8_t *png, size_t n, int *w, int *h) {
     cr_assert(idat_n > 6 && idat[0] == 0x78 && ((idat[0] << 8) | idat[1]) % 31 == 0,
               "bad zlib header");
     const size_t row = 1 + 3 * (size_t)*w, raw_n = row * (size_t)*h;
-    uint8_t *raw = malloc(raw_n);
-    size_t zp = 2, got = 0;
-    int final = 0;
-    while (!final) {
-        cr_assert(zp + 5 <= idat_n, "zlib stream truncated");
-        final = idat[zp] & 1;
-        cr_assert_eq((idat[zp] >> 1) & 3, 0, "expected stored deflate blocks");
-        const size_t len = idat[zp + 1] | (size_t)idat[zp + 2] << 8;
-        const size_t nlen = idat[zp + 3] | (size_t)idat[zp + 4] << 8;
-        cr_assert_eq(len ^ nlen, 0xffffu, "LEN/NLEN mismatch");
-        cr_assert(got + len <= raw_n && zp + 5 + len <= idat_n, "stored block overruns");
-        memcpy(raw + got, idat + zp + 5, len);
-        got += len;
-        zp += 5 + len;
-    }
-    cr_assert_eq(got, raw_n, "inflated %zu bytes, want %zu", got, raw_n);
-    cr_assert_eq(zp + 4, idat_n, "trailing bytes after the zlib stream");
+    uint8_t *raw = malloc(raw_n + 258);
+    const size_t used = 2 + inflate_ref(idat + 2, idat_n - 2, raw, raw_n + 258);
+    cr_assert_eq(used + 4, idat_n, "trailing bytes after the deflate stream");
     uint32_t a = 1, b = 0;
     for (size_t i = 0; i < raw_n; i++) {
         a = (a + raw[i]) % 65521;
         b = (b + a) % 65521;
     }
-    cr_assert_eq(be32(idat + zp), (b << 16) | a, "Adler-32 mismatch");
-    for (int y = 0; y < *h; y++) cr_assert_eq(raw[(size_t)y * row], 0, "row %d filter", y);
+    cr_assert_eq(be32(idat + used), (b << 16) | a, "Adler-32 mismatch");
+    for (int y = 0; y < *h; y++) {
+        uint8_t *rw = raw + (size_t)y * row;
+        cr_assert(rw[0] <= 1, "row %d filter %d", y, rw[0]);
+        if (rw[0] == 1)
+            for (size_t x = 3; x < row - 1; x++) rw[1 + x] = (uint8_t)(rw[1 + x] + rw[1 + x - 3]);
+    }
     return raw;
 }
 
@@ -409,15 +480,19 @@ Test(compare, stat_is_mean_and_sample_std) {
 }
 
 Test(compare, png_encoder_round_trips_pixels) {
-    enum { W = 300, H = 250 }; /* > 64 KiB of pixel rows: several stored blocks */
+    enum { W = 300, H = 250 }; /* > 64 KiB of pixel rows */
     uint8_t *rgb = malloc(W * H * 3);
-    for (int i = 0; i < W * H * 3; i++) rgb[i] = (uint8_t)(i * 7 + i / 13);
+    /* noise (literals) in the top half, flat areas and repeated rows (matches) below */
+    for (int i = 0; i < W * H * 3; i++)
+        rgb[i] = i < W * H * 3 / 2 ? (uint8_t)(i * 7 + i / 13 + (i * i) % 251)
+                                   : (uint8_t)((i / (3 * W)) % 5 == 0 ? 40 : 250 - i % 3);
     uint8_t *png;
     size_t n;
     cr_assert_null(ctcd_png_encode_rgb(rgb, W, H, &png, &n));
     int w, h;
     uint8_t *raw = check_png(png, n, &w, &h);
     cr_assert(w == W && h == H, "IHDR says %d x %d", w, h);
+    cr_assert_lt(n, (size_t)W * H * 3 * 3 / 4, "no compression: %zu bytes", n);
     for (int y = 0; y < H; y++)
         cr_assert(memcmp(raw + (size_t)y * (1 + 3 * W) + 1, rgb + (size_t)y * 3 * W, 3 * W) == 0,
                   "row %d differs after decoding", y);
