@@ -55,6 +55,9 @@ typedef struct ctcd_trainer {
     ctcd_model *models[2];    /* model slots in role order (large first when present) */
     int role[2];              /* CTCD_LARGE / CTCD_SMALL of each slot */
     ctcd_model *teacher;      /* models.teacher: frozen, forward only; NULL without one */
+    struct ctcd_comm *comm;   /* data parallelism (include/ctcd/dist.h), borrowed; NULL or
+                               * world 1: a single process */
+    int32_t *h_cls, *h_pred;  /* host: this rank's [CLS] rows (B_cap), masked rows (R_cap) */
     const ctcd_glue_task *task;   /* NULL for builtin:demo */
     ctcd_glue_metric metric;      /* how dev predictions are scored */
     ctcd_tokenizer *tok;          /* GLUE tasks: the WordPiece tokenizer */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ctcd/dist.h"
 #include "ctcd/log.h"
 #include "ctcd/resume.h"
 #include "ctcd/train.h"
@@ -62,17 +63,32 @@ static void print_table(const ctcd_trainer *t, const ctcd_eval_result *r) {
 }
 
 /* Builds the trainer: from a recipe file, or from a saved run. */
+/* Under mpirun every rank builds the same trainer; only rank 0 has a run directory (logs,
+ * checkpoints, state) and prints. */
 static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir, int force,
-                                const char *const *sets, int n_sets, ctcd_trainer **t) {
-    if (resume_dir) return ctcd_trainer_resume(resume_dir, sets, n_sets, t);
+                                const char *const *sets, int n_sets, ctcd_comm *comm,
+                                ctcd_trainer **t) {
+    if (resume_dir) {
+        if (comm->world > 1)
+            return CTCD_ERR(CTCD_E_UNSUPPORTED, "--resume %s: resuming under mpirun is not "
+                            "supported yet; resume in one process (the state does not depend "
+                            "on the number of ranks)", resume_dir);
+        return ctcd_trainer_resume(resume_dir, sets, n_sets, t);
+    }
     ctcd_recipe rc;
     CTCD_TRY(ctcd_recipe_load(recipe_path, sets, n_sets, &rc));
-    return ctcd_trainer_create_ex(&rc, force ? CTCD_RUN_REPLACE : CTCD_RUN_REFUSE, t);
+    if (comm->rank != 0) rc.output[0] = '\0';
+    CTCD_TRY(ctcd_trainer_create_ex(&rc, force ? CTCD_RUN_REPLACE : CTCD_RUN_REFUSE, t));
+    (*t)->comm = comm;
+    if (comm->world > 1)
+        ctcd_info("data parallel: rank %d of %d (%s), %d of every %d rows per step", comm->rank,
+                  comm->world, comm->name, rc.train.batch / comm->world, rc.train.batch);
+    return CTCD_OK;
 }
 
 /* Runs t to the end (table on stdout) or to a stop request (resume hint on stderr); the
  * exit status. */
-static int run_trainer(ctcd_trainer *t) {
+static int run_trainer(ctcd_trainer *t, int print) {
     ctcd_eval_result res;
     ctcd_interrupt_install();
     ctcd_status st = ctcd_trainer_run(t, &res);
@@ -87,7 +103,7 @@ static int run_trainer(ctcd_trainer *t) {
                     "resume)\n", (long long)t->step);
         return 128 + t->stop_signal;
     }
-    print_table(t, &res);
+    if (print) print_table(t, &res);
     return 0;
 }
 
@@ -162,10 +178,23 @@ int ctcd_cmd_train(int argc, char **argv) {
         free(sets);
         return 2;
     }
-    ctcd_status st = open_trainer(recipe_path, resume_dir, force, sets, n_sets, &t);
+    ctcd_comm *comm = NULL;
+    ctcd_status st = ctcd_comm_create("auto", &comm);
+    if (st) {
+        free(sets);
+        return ctcd_cli_fail(st);
+    }
+    if (comm->rank != 0) ctcd_log_set_level(CTCD_LOG_WARN);
+    st = open_trainer(recipe_path, resume_dir, force, sets, n_sets, comm, &t);
     free(sets);
-    if (st) return ctcd_cli_fail(st);
-    const int rc = run_trainer(t);
-    ctcd_trainer_destroy(t);
+    int rc;
+    if (st) {
+        rc = ctcd_cli_fail(st);
+    } else {
+        rc = run_trainer(t, comm->rank == 0);
+        ctcd_trainer_destroy(t);
+    }
+    if (rc != 0 && rc < 128) comm->abort(comm, rc); /* a failed rank ends the whole job */
+    ctcd_comm_destroy(comm);
     return rc;
 }

@@ -1,9 +1,11 @@
 /* run.c — the training loop: epochs (or max_steps) of lockstep steps with a progress line,
  * JSONL logs, periodic dev evaluation, periodic training-state writes, and a clean stop on
  * SIGINT/SIGTERM at a step boundary (include/ctcd/resume.h). */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ctcd/dist.h"
 #include "ctcd/log.h"
 #include "ctcd/resume.h"
 #include "ctcd/train.h"
@@ -99,7 +101,12 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
     while (t->step < t->total_steps) {
         info.session_steps = t->step - step0;
         info.session_seconds = ctcd_now() - t0;
-        const int sig = ctcd_interrupt_pending();
+        int sig = ctcd_interrupt_pending();
+        if (t->comm && t->comm->world > 1) { /* every rank stops at the same step */
+            float any = (float)sig;
+            CTCD_TRY(t->comm->allreduce_sum(t->comm, NULL, &any, 1));
+            if (any > 0.0f && !sig) sig = SIGTERM;
+        }
         if (sig) return stop_on_request(t, sig, &info);
         const ctcd_batch *b = NULL;
         const ctcd_mlm_batch *mb = NULL;

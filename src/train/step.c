@@ -1,9 +1,14 @@
 /* step.c — the lockstep co-training step, as a straight line (DESIGN.md section 1):
  * upload the batch, forward every model, one fused loss over all logits, backward every
  * model, the NaN/Inf check of every loss term and grad norm (before any model is updated,
- * so the pair stays in lockstep), clip + AdamW for each model with its own learning rate. */
+ * so the pair stays in lockstep), clip + AdamW for each model with its own learning rate.
+ * In a data-parallel run (include/ctcd/dist.h) each rank does this on its share of the
+ * batch's rows, with the loss weights scaled by that share, and the gradients and loss
+ * terms are summed across ranks before the check and the update. */
 #include <math.h>
+#include <string.h>
 
+#include "ctcd/dist.h"
 #include "ctcd/log.h"
 
 #include "train_internal.h"
@@ -43,9 +48,20 @@ ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch 
     return CTCD_OK;
 }
 
-/* The loss descriptor of this step: hard and (ramped) mutual weights per model slot, over
- * `rows` rows of the models' output width. */
-static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp) {
+static int data_parallel(const ctcd_trainer *t) { return t->comm && t->comm->world > 1; }
+
+/* The (ramped) mutual weight of model slot i. */
+static float mutual_weight(const ctcd_trainer *t, int i, float ramp) {
+    /* small_to_large is the weight of the large model's term that pulls it to the small */
+    const float w = t->role[i] == CTCD_LARGE ? t->rc.distill.small_to_large
+                                             : t->rc.distill.large_to_small;
+    return t->n_models == 2 ? w * ramp : 0.0f;
+}
+
+/* The loss descriptor of this step: hard, (ramped) mutual and teacher weights per model
+ * slot, each times `share` (this rank's share of the global batch's loss rows; 1 in a
+ * single process), over `rows` rows of the models' output width. */
+static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp, float share) {
     ctcd_loss_desc d = {0};
     d.kind = t->loss_kind;
     d.n_models = t->n_models;
@@ -55,13 +71,37 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp)
     for (int i = 0; i < t->n_models; i++) {
         const int r = t->role[i];
         d.hard_w[i] = t->rc.distill.hard[r];
-        /* small_to_large is the weight of the large model's term that pulls it to the small */
-        const float w = r == CTCD_LARGE ? t->rc.distill.small_to_large
-                                        : t->rc.distill.large_to_small;
-        d.mutual_w[i] = t->n_models == 2 ? w * ramp : 0.0f;
+        d.mutual_w[i] = mutual_weight(t, i, ramp);
         d.teacher_w[i] = t->teacher ? t->rc.distill.teacher[r] : 0.0f;
+        if (share != 1.0f) {
+            d.hard_w[i] *= share;
+            d.mutual_w[i] *= share;
+            d.teacher_w[i] *= share;
+        }
     }
     return d;
+}
+
+/* Sums every model's gradients and the loss terms over the ranks. Before the sum the mean
+ * terms (hard, mutual, teacher) are weighted by this rank's share; the totals already are
+ * (the loss weights were scaled) and the correct counts add up as they are. */
+static ctcd_status reduce_across_ranks(ctcd_trainer *t, float *terms, float share) {
+    ctcd_comm *c = t->comm;
+    for (int i = 0; i < t->n_models; i++) {
+        ctcd_range_push(t->be, "allreduce");
+        ctcd_status st = c->allreduce_sum(c, t->be, t->models[i]->grads,
+                                          ctcd_model_n_params(t->models[i]));
+        ctcd_range_pop(t->be);
+        CTCD_TRY(ctcd_error_wrap(st, "all-reduce of the %s model's gradients",
+                                 t->models[i]->name));
+    }
+    for (int m = 0; m < 2; m++) {
+        terms[CTCD_TERM_HARD0 + m] *= share;
+        terms[CTCD_TERM_MUTUAL0 + m] *= share;
+        terms[CTCD_TERM_TEACHER0 + m] *= share;
+    }
+    return ctcd_error_wrap(c->allreduce_sum(c, NULL, terms, CTCD_LOSS_NTERMS),
+                           "all-reduce of the loss terms");
 }
 
 /* Names of the profiler ranges of each model slot's phases (NVTX on CUDA). */
@@ -117,26 +157,33 @@ static ctcd_status check_finite(const ctcd_trainer *t, const ctcd_step_stats *s,
 /* The step itself on an uploaded batch: every phase inside its own profiler range. The loss
  * runs over `rows` output rows with class labels `labels` (device memory). */
 static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64_t rows,
-                               const int32_t *labels, ctcd_step_stats *stats, int64_t step) {
+                               const int32_t *labels, ctcd_step_stats *stats, int64_t step,
+                               float share) {
     ctcd_backend *be = t->be;
     const ctcd_batch_dev db = *pdb;
+    const float ramp = (float)ctcd_ramp_factor(step, t->rc.distill.ramp_steps);
+    ctcd_status st = CTCD_OK;
+    if (rows == 0) { /* a rank without rows in this batch: it adds zero gradients */
+        for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_model_zero_grad(t->models[i]));
+        memset(stats->terms, 0, sizeof stats->terms);
+        goto reduced;
+    }
 
     for (int i = 0; i < t->n_models; i++) {
         ctcd_range_push(be, range_name(t, i, 0));
-        ctcd_status st = ctcd_model_zero_grad(t->models[i]);
+        st = ctcd_model_zero_grad(t->models[i]);
         if (!st) st = ctcd_model_forward(t->models[i], &db, 1, step);
         ctcd_range_pop(be);
         CTCD_TRY(st);
     }
     if (t->teacher) {
         ctcd_range_push(be, "fwd/teacher");
-        ctcd_status st = ctcd_model_forward(t->teacher, &db, 0, step);
+        st = ctcd_model_forward(t->teacher, &db, 0, step);
         ctcd_range_pop(be);
         CTCD_TRY(st);
     }
 
-    const float ramp = (float)ctcd_ramp_factor(step, t->rc.distill.ramp_steps);
-    const ctcd_loss_desc desc = loss_desc(t, rows, ramp);
+    const ctcd_loss_desc desc = loss_desc(t, rows, ramp, share);
     ctcd_loss_io io = {0};
     for (int i = 0; i < t->n_models; i++) {
         io.logits[i] = t->models[i]->acts.logits;
@@ -147,7 +194,7 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
     io.targets = t->d_targets;
     io.terms = t->d_terms;
     ctcd_range_push(be, "loss");
-    ctcd_status st = be->loss(be, &desc, &io);
+    st = be->loss(be, &desc, &io);
     ctcd_range_pop(be);
     CTCD_TRY(st);
 
@@ -159,9 +206,12 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
     }
 
     if (t->on_backward) t->on_backward(t, t->on_step_ctx);
-    /* The loss terms and both grad norms before any update: a non-finite value stops the
-     * step for every model (lockstep), so the pair never drifts apart. */
     CTCD_TRY(be->download(be, stats->terms, t->d_terms, sizeof stats->terms));
+reduced:
+    if (data_parallel(t)) CTCD_TRY(reduce_across_ranks(t, stats->terms, share));
+    /* The loss terms and both grad norms before any update: a non-finite value stops the
+     * step for every model (lockstep), so the pair never drifts apart (and, the terms and
+     * gradients being summed over ranks, every rank decides the same). */
     ctcd_range_push(be, "optim");
     for (int i = 0; !st && i < t->n_models; i++)
         st = ctcd_model_grad_norm(t->models[i], &stats->grad_norm[i]);
@@ -186,7 +236,7 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
             .max_norm = t->rc.train.clip,
         };
         stats->lr[i] = h.lr;
-        stats->mutual_w[i] = desc.mutual_w[i];
+        stats->mutual_w[i] = mutual_weight(t, i, ramp);
         if (!st && !stats->skipped) st = ctcd_model_apply_update(t->models[i], &h);
     }
     ctcd_range_pop(be);
@@ -196,12 +246,13 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
 /* Runs the step on an uploaded batch (skipped or not, it consumed its batch); advances
  * t->step. */
 static ctcd_status step_checked(ctcd_trainer *t, const ctcd_batch *b, const ctcd_batch_dev *db,
-                                int64_t rows, const int32_t *labels, ctcd_step_stats *stats) {
+                                int64_t rows, const int32_t *labels, ctcd_step_stats *stats,
+                                float share) {
     ctcd_backend *be = t->be;
     const int64_t step = t->step;
     stats->skipped = 0;
     ctcd_range_push(be, "step");
-    ctcd_status st = step_phases(t, db, rows, labels, stats, step);
+    ctcd_status st = step_phases(t, db, rows, labels, stats, step, share);
     ctcd_range_pop(be);
     CTCD_TRY(st);
     stats->B = b->B;
@@ -210,21 +261,67 @@ static ctcd_status step_checked(ctcd_trainer *t, const ctcd_batch *b, const ctcd
     return CTCD_OK;
 }
 
+/* This rank's rows [lo, hi) of global batch g as a batch of its own (pointers into g; the
+ * [CLS] indices rebased into t->h_cls). */
+static void rows_of(ctcd_trainer *t, const ctcd_batch *g, int64_t lo, int64_t hi,
+                    ctcd_batch *out) {
+    const size_t off = (size_t)lo * (size_t)g->T;
+    *out = *g;
+    out->B = (int)(hi - lo);
+    out->ids = g->ids + off;
+    out->types = g->types + off;
+    out->mask = g->mask + off;
+    if (g->labels) out->labels = g->labels + lo;
+    if (g->targets) out->targets = g->targets + lo;
+    if (g->example) out->example = g->example + lo;
+    for (int64_t i = lo; i < hi; i++) t->h_cls[i - lo] = g->cls_idx[i] - (int32_t)off;
+    out->cls_idx = t->h_cls;
+}
+
 ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats) {
+    ctcd_batch local;
+    const ctcd_batch *mine = b;
+    float share = 1.0f;
+    if (data_parallel(t)) {
+        int64_t lo, hi;
+        ctcd_shard_rows(b->B, t->comm->rank, t->comm->world, &lo, &hi);
+        rows_of(t, b, lo, hi, &local);
+        mine = &local;
+        share = (float)((double)(hi - lo) / (double)b->B);
+    }
     ctcd_batch_dev db;
     ctcd_range_push(t->be, "upload");
-    ctcd_status st = ctcd_trainer_upload_batch(t, b, &db);
+    ctcd_status st = ctcd_trainer_upload_batch(t, mine, &db);
     ctcd_range_pop(t->be);
     CTCD_TRY(st);
-    return step_checked(t, b, &db, b->B, t->d_labels, stats);
+    return step_checked(t, b, &db, mine->B, t->d_labels, stats, share);
 }
 
 ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
                                   ctcd_step_stats *stats) {
+    ctcd_mlm_batch local;
+    const ctcd_mlm_batch *mine = mb;
+    float share = 1.0f;
+    if (data_parallel(t)) {
+        /* the rows' masked positions: pred_idx ascends with the row */
+        int64_t lo, hi, k0 = 0, k1;
+        ctcd_shard_rows(mb->b.B, t->comm->rank, t->comm->world, &lo, &hi);
+        const int64_t first = lo * mb->b.T, end = hi * mb->b.T;
+        while (k0 < mb->n_pred && mb->pred_idx[k0] < first) k0++;
+        for (k1 = k0; k1 < mb->n_pred && mb->pred_idx[k1] < end; k1++)
+            t->h_pred[k1 - k0] = mb->pred_idx[k1] - (int32_t)first;
+        local = *mb;
+        rows_of(t, &mb->b, lo, hi, &local.b);
+        local.n_pred = k1 - k0;
+        local.pred_idx = t->h_pred;
+        local.pred_labels = mb->pred_labels + k0;
+        mine = &local;
+        share = mb->n_pred ? (float)((double)local.n_pred / (double)mb->n_pred) : 0.0f;
+    }
     ctcd_batch_dev db;
     ctcd_range_push(t->be, "upload");
-    ctcd_status st = ctcd_trainer_upload_mlm_batch(t, mb, &db);
+    ctcd_status st = ctcd_trainer_upload_mlm_batch(t, mine, &db);
     ctcd_range_pop(t->be);
     CTCD_TRY(st);
-    return step_checked(t, &mb->b, &db, mb->n_pred, t->d_pred_labels, stats);
+    return step_checked(t, &mb->b, &db, mine->n_pred, t->d_pred_labels, stats, share);
 }

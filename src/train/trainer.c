@@ -143,6 +143,10 @@ ctcd_status ctcd_trainer_alloc_batch_buffers(ctcd_trainer *t) {
     ctcd_backend *be = t->be;
     const size_t BT = (size_t)t->B_cap * (size_t)t->T_cap * sizeof(int32_t);
     const size_t B = (size_t)t->B_cap * sizeof(int32_t);
+    t->h_cls = malloc(B);
+    t->h_pred = malloc((size_t)(t->R_cap > 0 ? t->R_cap : 1) * sizeof(int32_t));
+    if (!t->h_cls || !t->h_pred)
+        return CTCD_ERR(CTCD_E_NOMEM, "out of memory for the batch buffers");
     CTCD_TRY(be->alloc(be, BT, "batch ids", (void **)&t->d_ids));
     CTCD_TRY(be->alloc(be, BT, "batch types", (void **)&t->d_types));
     CTCD_TRY(be->alloc(be, BT, "batch mask", (void **)&t->d_mask));
@@ -248,6 +252,8 @@ void ctcd_trainer_destroy(ctcd_trainer *t) {
     for (int i = 0; i < CTCD_MAX_DEV_SPLITS; i++) ctcd_dataset_free(&t->dev[i]);
     ctcd_tokenizer_free(t->tok);
     ctcd_run_dir_unlock(t->lock_fd); /* last: every file of the run is closed */
+    free(t->h_cls);
+    free(t->h_pred);
     free(t);
 }
 
