@@ -98,6 +98,20 @@ typedef void (*ctcd_run_cb)(void *ctx, const ctcd_run_event *ev);
 void ctcd_experiment_dir(const ctcd_recipe *rc, const char *out, const char *prefix, char *buf,
                          size_t cap);
 
+/* ---- single derived runs (src/train/run_recipe.c) ---- */
+
+/* Validates r, runs it through the trainer and returns the dev task score of the model of
+ * `role` (its best evaluation, else its final one). An interrupted run is an error naming
+ * `who` (the command driving the run). */
+ctcd_status ctcd_run_recipe_score(const ctcd_recipe *r, int role, const char *who,
+                                  double *score);
+/* The fine-tuned large model a partner-choosing command starts from: models.large.init when
+ * set, else rc trained with models.large alone into <dir>/teacher, whose best checkpoint
+ * (<dir>/teacher/large/best) is returned. *score (may be NULL) is that run's dev score, NAN
+ * when nothing was trained. */
+ctcd_status ctcd_ensure_teacher(const ctcd_recipe *rc, const char *dir, const char *who,
+                                char *teacher, size_t cap, double *score);
+
 /* ---- compare: four arms x seeds ---- */
 
 typedef enum ctcd_arm {

@@ -190,6 +190,12 @@ typedef struct ctcd_model {
     size_t mem_bytes;            /* backend memory the model holds (weights, gradients,
                                   * optimizer moments, activations) */
     ctcd_model_masks *masks;     /* NULL (the default): no masks, the graph is unchanged */
+    /* Hidden-state distillation (MiniDisc TA training): when dh_extra is set, backward adds
+     * it to ∂L/∂h_L (the final hidden states) after the head's backward. dh_extra is
+     * act[B·T, H] and dh_rows int32[B·T] = 0, 1, ..., B·T-1, both backend memory of the
+     * caller, who sets and clears them around the backward calls. */
+    const void *dh_extra;
+    const int32_t *dh_rows;
     int64_t head_off[CTCD_MAX_LAYERS], ffn_off[CTCD_MAX_LAYERS];  /* ctcd_bert_unit_offsets */
     int64_t n_head_units, n_ffn_units;
 } ctcd_model;

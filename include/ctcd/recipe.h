@@ -140,6 +140,21 @@ typedef struct ctcd_recipe {
         float kd_weight;             /* kd mode: distill.teacher.small of the candidate */
         uint64_t seed;
     } search;
+    /* schedule.*: MiniDisc teacher-assistant scheduling (`ctcd schedule`,
+     * include/ctcd/schedule.h); ignored by every other command. */
+    struct {
+        char sparsities[512];        /* candidate TA sparsities, "0.05,0.1,..." */
+        float lambda;                /* λ of the tradeoff dev + λ · sparsity */
+        float sandwich_min;          /* the elastic TA is trained at sparsities >= this */
+        int64_t sandwich_steps;      /* optimizer steps of the sandwich training */
+        int sandwich_k;              /* random sparsities per step besides min and max */
+        float lr;                    /* sandwich learning rate; 0 = train.lr.large */
+        float logit_w;               /* weight of T²·KL(teacher ‖ TA) on the logits */
+        float hidden_w;              /* weight of the final hidden-state MSE */
+        int64_t importance_batches;  /* train batches of the head / neuron importance */
+        char mode[8];                /* "kd" (student from the frozen TA) | "ctcd" */
+        uint64_t seed;               /* sandwich sampling */
+    } schedule;
 } ctcd_recipe;
 
 /* Fills every field with its documented default (models absent). */

@@ -26,6 +26,11 @@ static void usage(FILE *f) {
           "                  layer dropping; writes a smaller HF checkpoint\n"
           "  search RECIPE   KD-NAS: search the small model's architecture under a latency\n"
           "                  target (evolution, proxy distillation, measured latency)\n"
+          "  schedule RECIPE MiniDisc: prune the large model into teacher assistants, train them\n"
+          "                  at once (sandwich rule), pick one by the lambda-tradeoff, train the\n"
+          "                  student from it\n"
+          "  plan            capacity-gap law: a partner size for --student-params N, or the law\n"
+          "                  fitted from your own runs (--fit RUN_DIR...)\n"
           "\n"
           "Run 'ctcd <command> --help' for the options of a command.\n",
           f);
@@ -51,6 +56,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "prune") == 0) return ctcd_cmd_prune(argc - 1, argv + 1);
     if (strcmp(argv[1], "glue-table") == 0) return ctcd_cmd_glue_table(argc - 1, argv + 1);
     if (strcmp(argv[1], "search") == 0) return ctcd_cmd_search(argc - 1, argv + 1);
+    if (strcmp(argv[1], "schedule") == 0) return ctcd_cmd_schedule(argc - 1, argv + 1);
+    if (strcmp(argv[1], "plan") == 0) return ctcd_cmd_plan(argc - 1, argv + 1);
     fprintf(stderr, "ctcd: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

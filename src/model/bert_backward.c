@@ -74,6 +74,7 @@ ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t 
     const float p_hid = c->hidden_dropout, p_att = c->attn_dropout;
 
     CTCD_TRY(bert_head_bwd(m, b, p_hid, step));
+    if (m->dh_extra) CTCD_TRY(be->scatter_add_rows(be, x->dh, m->dh_extra, m->dh_rows, BT, H));
     for (int l = c->n_layers - 1; l >= 0; l--)
         CTCD_TRY(encoder_layer_bwd(m, b, l, p_hid, p_att, step));
 

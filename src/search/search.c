@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "ctcd/checkpoint.h"
+#include "ctcd/experiment.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/plot.h"
@@ -239,42 +240,12 @@ static void candidate_recipe(const search_ctx *s, const ctcd_arch *a, int proxy,
 }
 
 static ctcd_status run_recipe(const ctcd_recipe *r, int role, double *score) {
-    CTCD_TRY(ctcd_recipe_validate(r));
-    ctcd_trainer *t = NULL;
-    ctcd_eval_result res;
-    ctcd_status st = ctcd_trainer_create(r, &t);
-    if (!st) st = ctcd_trainer_run(t, &res);
-    if (!st && t->stop_signal) st = CTCD_ERR(CTCD_E_INVALID, "search: interrupted");
-    if (!st) {
-        int slot = 0;
-        while (slot < t->n_models - 1 && t->role[slot] != role) slot++;
-        *score = isfinite(t->best[slot]) ? t->best[slot] : res.m[slot].score;
-    }
-    ctcd_trainer_destroy(t);
-    return st;
+    return ctcd_run_recipe_score(r, role, "search", score);
 }
 
 static ctcd_status ensure_teacher(search_ctx *s) {
-    if (s->teacher[0]) return CTCD_OK;
-    if (s->rc->models[CTCD_LARGE].init[0]) {
-        snprintf(s->teacher, sizeof s->teacher, "%s", s->rc->models[CTCD_LARGE].init);
-        return CTCD_OK;
-    }
-    if (!s->rc->models[CTCD_LARGE].present)
-        return CTCD_ERR(CTCD_E_INVALID, "%s: search needs models.large (the teacher)",
-                        s->rc->source[0] ? s->rc->source : "recipe");
-    ctcd_recipe r = *s->rc;
-    r.models[CTCD_SMALL].present = 0;
-    r.models[CTCD_TEACHER].present = 0;
-    path_join(r.output, sizeof r.output, s->dir, "teacher");
-    ctcd_log(CTCD_LOG_INFO, "search: fine-tuning the teacher into %s", r.output);
-    double score;
-    CTCD_TRY(run_recipe(&r, CTCD_LARGE, &score));
-    ctcd_log(CTCD_LOG_INFO, "search: teacher dev score %.4f", score);
-    if (snprintf(s->teacher, sizeof s->teacher, "%s/large/best", r.output) >=
-        (int)sizeof s->teacher)
-        return CTCD_ERR(CTCD_E_INVALID, "search: directory name too long: %s", r.output);
-    return CTCD_OK;
+    if (s->teacher[0]) return CTCD_OK; /* resumed */
+    return ctcd_ensure_teacher(s->rc, s->dir, "search", s->teacher, sizeof s->teacher, NULL);
 }
 
 /* ---- one episode ---- */

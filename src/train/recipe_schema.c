@@ -235,6 +235,34 @@ const key_def ctcd_recipe_keys[] = {
      "kd mode: weight of the candidate's T^2 KL to the teacher (distill.teacher.small)"},
     {"search.seed", KT_U64, OFF(search.seed), 0, "1", NB, NB, 0, 0, NULL, -1,
      "seed of the proposals (sampling, mutation, crossover)"},
+    {"schedule.sparsities", KT_STR, OFF(schedule.sparsities), SZ(schedule.sparsities),
+     "0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5,0.55,0.6,0.65,0.7,0.75,0.8,0.85,0.9,0.95",
+     NB, NB, 0, 0, NULL, -1,
+     "candidate teacher-assistant sparsities, comma-separated in [0, 1) (share of the large "
+     "model's heads and FFN neurons removed)"},
+    {"schedule.lambda", KT_F32, OFF(schedule.lambda), 0, "0.2", 0, NB, 0, 0, NULL, -1,
+     "lambda of the tradeoff score = dev metric + lambda x sparsity; the best TA is chosen"},
+    {"schedule.sandwich.min_sparsity", KT_F32, OFF(schedule.sandwich_min), 0, "0.5", 0, 1, 0, 0,
+     NULL, -1, "the elastic TA is trained at the candidate sparsities >= this; sparser ones "
+     "are the pruned large model as is"},
+    {"schedule.sandwich.steps", KT_I64, OFF(schedule.sandwich_steps), 0, "200", 0, NB, 0, 0,
+     NULL, -1, "optimizer steps of the sandwich training (0 = none)"},
+    {"schedule.sandwich.k", KT_INT, OFF(schedule.sandwich_k), 0, "2", 0, 64, 0, 0, NULL, -1,
+     "sparsities sampled at random per step besides the smallest and the largest"},
+    {"schedule.sandwich.lr", KT_F32, OFF(schedule.lr), 0, "0", 0, NB, 0, 0, NULL, -1,
+     "learning rate of the sandwich training; 0 = train.lr.large"},
+    {"schedule.logit_weight", KT_F32, OFF(schedule.logit_w), 0, "1", 0, NB, 0, 0, NULL, -1,
+     "TA loss: weight of T^2 KL(p_large || p_TA) on the logits (soft cross-entropy)"},
+    {"schedule.hidden_mse", KT_F32, OFF(schedule.hidden_w), 0, "1", 0, NB, 0, 0, NULL, -1,
+     "TA loss: weight of the MSE between the final hidden states of the large model and the TA"},
+    {"schedule.importance_batches", KT_I64, OFF(schedule.importance_batches), 0, "32", 0, NB, 0,
+     0, NULL, -1, "train batches for the head / FFN-neuron importance ranking (0 = all)"},
+    {"schedule.mode", KT_ENUM, OFF(schedule.mode), SZ(schedule.mode), "kd", NB, NB, 0, 0,
+     "kd|ctcd", -1,
+     "kd: the student learns from the chosen TA frozen as models.teacher; ctcd: the student is "
+     "co-trained with the TA as models.large"},
+    {"schedule.seed", KT_U64, OFF(schedule.seed), 0, "1", NB, NB, 0, 0, NULL, -1,
+     "seed of the sandwich sampling"},
 };
 const int ctcd_recipe_n_keys = (int)(sizeof ctcd_recipe_keys / sizeof ctcd_recipe_keys[0]);
 

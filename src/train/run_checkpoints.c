@@ -11,8 +11,7 @@
 #include "ctcd/log.h"
 #include "train_internal.h"
 
-/* Copies the vocabulary file into dir (atomically). */
-static ctcd_status copy_vocab(const char *src, const char *dir) {
+ctcd_status ctcd_copy_vocab(const char *src, const char *dir) {
     FILE *f = fopen(src, "rb");
     if (!f) return CTCD_ERR(CTCD_E_IO, "cannot read vocabulary '%s'", src);
     char *buf = NULL;
@@ -47,7 +46,7 @@ ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which) {
                            .labels = t->task && t->task->n_classes > 1 ? t->task->label_names
                                                                       : NULL};
     CTCD_TRY(ctcd_model_save_hf(t->models[slot], dir, &o));
-    if (t->vocab_path[0]) CTCD_TRY(copy_vocab(t->vocab_path, dir));
+    if (t->vocab_path[0]) CTCD_TRY(ctcd_copy_vocab(t->vocab_path, dir));
     ctcd_debug("saved %s", dir);
     return CTCD_OK;
 }

@@ -53,8 +53,9 @@ int state_key_may_change(const char *key) {
                                                "train.checkpoint_every", "train.log_every"};
     for (size_t i = 0; i < sizeof mutable_keys / sizeof mutable_keys[0]; i++)
         if (strcmp(key, mutable_keys[i]) == 0) return 1;
-    /* search.* configures ctcd search, not the training run it may start */
-    return strncmp(key, "search.", 7) == 0;
+    /* search.* and schedule.* configure ctcd search / ctcd schedule, not the training runs
+     * they start */
+    return strncmp(key, "search.", 7) == 0 || strncmp(key, "schedule.", 9) == 0;
 }
 
 /* Whether key k is part of rc's identity (fingerprinted and compared). */

@@ -41,6 +41,8 @@ ctcd_batcher_cursor ctcd_trainer_cursor(const ctcd_trainer *t);
 ctcd_status ctcd_trainer_seek(ctcd_trainer *t, ctcd_batcher_cursor cur);
 /* The vocabulary: data.vocab, an init checkpoint's vocab.txt, or the data roots. */
 ctcd_status ctcd_trainer_find_vocab(const ctcd_recipe *rc, char *out, size_t cap);
+/* Copies a vocabulary file to <dir>/vocab.txt (atomically). */
+ctcd_status ctcd_copy_vocab(const char *src, const char *dir);
 /* Writes model slot's checkpoint to <output>/<role>/<which> (no-op without output). */
 ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which);
 /* Appends one JSON line for a training step to t->log (no-op without a run directory);
