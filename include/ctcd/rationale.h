@@ -186,6 +186,14 @@ ctcd_status ctcd_rationale_generate(ctcd_rationale_decoder *d, const ctcd_model 
 ctcd_status ctcd_rationale_download_params(const ctcd_rationale_decoder *d, float *host);
 ctcd_status ctcd_rationale_upload_params(ctcd_rationale_decoder *d, const float *host);
 
+/* Saves the decoder (fp32 master weights, its config in the safetensors metadata) to path
+ * atomically. Tied embeddings are not in the file: they are the encoder checkpoint's. */
+ctcd_status ctcd_rationale_save(const ctcd_rationale_decoder *d, const char *path);
+/* Opens a decoder saved by ctcd_rationale_save for the encoder config enc (which must be the
+ * one it was trained with: hidden and vocabulary are checked), sized like create. */
+ctcd_status ctcd_rationale_load(ctcd_backend *be, const char *path, const ctcd_bert_config *enc,
+                                int B_max, int T_max, int Te_max, ctcd_rationale_decoder **out);
+
 #ifdef __cplusplus
 }
 #endif

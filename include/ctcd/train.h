@@ -16,6 +16,8 @@
 #include "ctcd/glue.h"
 #include "ctcd/metrics.h"
 #include "ctcd/model.h"
+#include "ctcd/rationale.h"
+#include "ctcd/rationale_data.h"
 #include "ctcd/recipe.h"
 
 #ifdef __cplusplus
@@ -33,6 +35,7 @@ typedef struct ctcd_step_stats {
     float grad_norm[2];             /* pre-clip global grad norm per model */
     float lr[2];
     float mutual_w[2];              /* mutual weights after the ramp */
+    float rat_loss[2];              /* rationale decoder's mean token CE (0 when off) */
     int B, T;
 } ctcd_step_stats;
 
@@ -87,6 +90,13 @@ typedef struct ctcd_trainer {
      * drivers); it may call ctcd_interrupt_request() to stop the run as a signal would. */
     void (*on_step)(struct ctcd_trainer *t, const ctcd_step_stats *s, void *ctx);
     void *on_step_ctx;
+    /* rationale.* (distilling step-by-step, src/train/rationale_train.c): one decoder per
+     * model slot while rationale.source != none, else NULL */
+    ctcd_rationale_decoder *rat[2];
+    ctcd_rationale_set rat_train;   /* rationales of t->train, aligned by example index */
+    int32_t *h_rat_ids, *h_rat_tgt; /* host (B_cap, rationale.max_len) decoder rows */
+    int32_t *d_rat_ids, *d_rat_tgt; /* the same on the backend */
+    int rat_T;                      /* decoder length of the current batch */
 } ctcd_trainer;
 
 /* Builds datasets, backend, models (randomly initialised from train.seed and each role's

@@ -236,6 +236,10 @@ ctcd_status ctcd_esnli_load(const char *dir, const char *split, int source, ctcd
                 NULL, 0};
     if (!st && (!l.ids || !l.types)) st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
     if (!st) st = ctcd_dataset_init(data, name, 3);
+    if (!st) {
+        data->vocab_size = ctcd_tokenizer_vocab_size(tok);
+        data->special = ctcd_tokenizer_special(tok);
+    }
     int64_t line = 0, rows = 0;
     for (char *s = text; !st && s < text + n && (limit <= 0 || rows < limit);) {
         char *e = memchr(s, '\n', (size_t)(text + n - s));

@@ -84,6 +84,10 @@ ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *override
     CTCD_TRY(ctcd_error_wrap(ctcd_recipe_load(recipe_path, overrides, n_overrides, &rc),
                              "--resume %s", run_dir));
     snprintf(rc.output, sizeof rc.output, "%s", run_dir);
+    if (strcmp(rc.rationale.source, "none") != 0)
+        return CTCD_ERR(CTCD_E_UNSUPPORTED, "--resume %s: runs with rationale.source %s cannot "
+                        "be resumed yet (the training state does not hold the rationale "
+                        "decoders)", run_dir, rc.rationale.source);
     CTCD_TRY(prepare(state_path, run_dir, &rc));
     ctcd_trainer *t = NULL;
     CTCD_TRY(ctcd_trainer_create_mode(&rc, 1, &t));

@@ -1,6 +1,8 @@
 /* step.c — the lockstep co-training step, as a straight line (DESIGN.md section 1):
  * upload the batch, forward every model, one fused loss over all logits, backward every
- * model, clip + AdamW for each model with its own learning rate. */
+ * model, clip + AdamW for each model with its own learning rate. With rationale.* a model's
+ * backward also runs its rationale decoder (rationale_train.c) and the label loss is
+ * weighted 1 − λ. */
 #include <math.h>
 
 #include "train_internal.h"
@@ -57,6 +59,12 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp)
                                         : t->rc.distill.large_to_small;
         d.mutual_w[i] = t->n_models == 2 ? w * ramp : 0.0f;
         d.teacher_w[i] = t->teacher ? t->rc.distill.teacher[r] : 0.0f;
+        if (t->rat[i]) { /* distilling step-by-step: the label task gets 1 − λ */
+            const float keep = 1.0f - t->rc.rationale.lambda;
+            d.hard_w[i] *= keep;
+            d.mutual_w[i] *= keep;
+            d.teacher_w[i] *= keep;
+        }
     }
     return d;
 }
@@ -106,7 +114,9 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
 
     for (int i = 0; i < t->n_models; i++) {
         ctcd_range_push(be, range_name(t, i, 1));
-        st = ctcd_model_backward(t->models[i], &db, step);
+        stats->rat_loss[i] = 0.0f;
+        st = t->rat[i] ? ctcd_trainer_rationale_backward(t, i, &db, step, &stats->rat_loss[i])
+                       : ctcd_model_backward(t->models[i], &db, step);
         ctcd_range_pop(be);
         CTCD_TRY(st);
     }
@@ -126,6 +136,8 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
         stats->lr[i] = h.lr;
         stats->mutual_w[i] = desc.mutual_w[i];
         st = ctcd_model_optimizer_step(t->models[i], &h, &stats->grad_norm[i]);
+        /* The decoder: the same schedule, clipped over its own gradients. */
+        if (!st && t->rat[i]) st = ctcd_rationale_optimizer_step(t->rat[i], &h, NULL);
     }
     ctcd_range_pop(be);
     CTCD_TRY(st);
@@ -158,6 +170,7 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
     ctcd_batch_dev db;
     ctcd_range_push(t->be, "upload");
     ctcd_status st = ctcd_trainer_upload_batch(t, b, &db);
+    if (!st) st = ctcd_trainer_upload_rationale(t, b); /* no-op without rationale.* */
     ctcd_range_pop(t->be);
     CTCD_TRY(st);
     return step_checked(t, b, &db, b->B, t->d_labels, stats);
