@@ -123,6 +123,18 @@ Test(rationale_train, run_dir_holds_the_decoders, .timeout = 300) {
     cr_assert(log && strstr(log, "\"rationale_loss\""), "log.jsonl lacks rationale_loss");
     free(log);
     ctcd_trainer_destroy(t);
+    /* `ctcd explain` finds the decoder beside the checkpoint and prints every part. */
+    char args[8300], *out = NULL;
+    snprintf(args, sizeof args, "explain '%s/run/large/last' --task esnli --n 3 --backend cpu "
+             "--data-dir '%s' --max-new 8", tmp, r.rationale.dir);
+    const int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "ctcd %s failed:\n%s", args, out);
+    const char *want[] = {"decoder: ", "[0] [CLS] this church choir sings", "gold: neutral",
+                          "predicted: ", "reference rationale: not all churches have cracks",
+                          "generated rationale: ", "[2] "};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_assert(strstr(out, want[i]), "explain output lacks '%s':\n%s", want[i], out);
+    free(out);
     ctcd_test_rmtree(tmp);
     free(tmp);
 }

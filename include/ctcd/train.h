@@ -130,6 +130,26 @@ ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
  * a final evaluation (*final is then unset). */
 ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final);
 
+/* ---- `ctcd explain` (src/train/explain.c) ----
+ * Runs an encoder checkpoint trained with rationale.* on the first n examples of an e-SNLI
+ * split and prints, per example, the input, the gold label, the prediction, the reference
+ * rationale and the decoder's greedy rationale. The decoder is decoder_path, or by default
+ * the one the trainer saved beside the checkpoint: <run>/<role>/<which> pairs with
+ * <run>/rationale/<role>/<which>/decoder.safetensors; without one only labels are shown. */
+typedef struct ctcd_explain_opts {
+    const char *ckpt;          /* encoder checkpoint directory (HF layout) */
+    const char *decoder_path;  /* NULL = derived from ckpt */
+    const char *esnli_dir;     /* NULL = rationales/distilling-step-by-step/esnli, data roots */
+    const char *vocab;         /* NULL = ckpt/vocab.txt, else the data roots' */
+    const char *split;         /* "test" (default) or "valid" */
+    const char *source;        /* reference rationale shown: "human" (default) or "llm" */
+    const char *backend;       /* "auto" (default), "cpu", "cuda" */
+    int n;                     /* examples (default 5) */
+    int max_len;               /* input tokens (default 128) */
+    int max_new;               /* generated tokens (0 = the decoder's max_len) */
+} ctcd_explain_opts;
+ctcd_status ctcd_explain(const ctcd_explain_opts *o, FILE *out);
+
 #ifdef __cplusplus
 }
 #endif
