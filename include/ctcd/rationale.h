@@ -176,8 +176,9 @@ ctcd_status ctcd_rationale_optimizer_step(ctcd_rationale_decoder *d,
                                           const ctcd_adamw_hparams *h, float *grad_norm_out);
 
 /* Greedy decoding for inspection: for each of B rows, starting from bos, appends the argmax
- * token until eos or max_new tokens (<= cfg.max_len). out_ids (host, B·max_new) receives
- * the tokens (eos excluded), padded with -1; out_len[b] their count. Dropout is off. */
+ * token (bos and pad excluded) until eos or max_new tokens (<= cfg.max_len). out_ids (host,
+ * B·max_new) receives the tokens (eos excluded), padded with -1; out_len[b] their count.
+ * Dropout is off. */
 ctcd_status ctcd_rationale_generate(ctcd_rationale_decoder *d, const ctcd_model *emb,
                                     const void *enc, const int32_t *enc_mask, int B, int Te,
                                     int max_new, int32_t *out_ids, int *out_len);

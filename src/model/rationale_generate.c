@@ -1,7 +1,7 @@
 /* rationale_generate.c — greedy decoding with the rationale decoder, for inspection
  * (`ctcd explain`). Each step re-runs the teacher-forced forward over the prefix (no KV
  * cache: O(T²) work, fine for a handful of examples) and appends the argmax of the last
- * position's logits. */
+ * position's logits over every token but the start and padding tokens. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,11 +50,13 @@ ctcd_status ctcd_rationale_generate(ctcd_rationale_decoder *d, const ctcd_model 
             const size_t off = ((size_t)b * T + (size_t)(T - 1)) * (size_t)V * es;
             st = be->download(be, row, (const char *)d->acts.logits + off, (size_t)V * es);
             if (st) break;
-            int best = 0;
-            float bv = act_to_f32(be->act_dtype, row, 0);
-            for (int v = 1; v < V; v++) {
+            /* The start and padding tokens are never generated. */
+            int best = -1;
+            float bv = 0.0f;
+            for (int v = 0; v < V; v++) {
+                if (v == d->cfg.bos_id || v == d->cfg.pad_id) continue;
                 const float x = act_to_f32(be->act_dtype, row, v);
-                if (x > bv) {
+                if (best < 0 || x > bv) {
                     bv = x;
                     best = v;
                 }
