@@ -219,6 +219,9 @@ extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_ba
     be->attention_aux_bytes = cuda_attention_aux_bytes;
     be->attention_fwd = cuda_attention_fwd;
     be->attention_bwd = cuda_attention_bwd;
+    be->attn_aux_bytes = cuda_attn_aux_bytes;
+    be->attn_fwd = cuda_attn_fwd;
+    be->attn_bwd = cuda_attn_bwd;
     be->unit_mask_fwd = cuda_unit_mask_fwd;
     be->unit_mask_bwd = cuda_unit_mask_bwd;
     be->embedding_fwd = cuda_embedding_fwd;

@@ -249,6 +249,14 @@ ctcd_status cuda_attention_fwd(ctcd_backend *be, void *out, void *aux, const voi
 ctcd_status cuda_attention_bwd(ctcd_backend *be, void *dqkv, const void *dout,
                                const void *qkv, const void *aux, const int32_t *mask, int B,
                                int T, int NH, int HD, float p, ctcd_dropout_key key);
+size_t cuda_attn_aux_bytes(ctcd_backend *be, const ctcd_attn_shape *s);
+ctcd_status cuda_attn_fwd(ctcd_backend *be, void *out, void *aux, const void *q, const void *k,
+                          const void *v, const int32_t *kmask, const ctcd_attn_shape *s,
+                          float p, ctcd_dropout_key key);
+ctcd_status cuda_attn_bwd(ctcd_backend *be, void *dq, void *dk, void *dv, const void *dout,
+                          const void *q, const void *k, const void *v, const void *aux,
+                          const int32_t *kmask, const ctcd_attn_shape *s, float p,
+                          ctcd_dropout_key key);
 /* embedding.cu */
 /* mask.cu */
 ctcd_status cuda_unit_mask_fwd(ctcd_backend *be, void *out, const void *inp, const float *mask,

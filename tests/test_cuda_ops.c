@@ -405,6 +405,96 @@ static void run_attention(const char *prec) {
 }
 CK_BOTH(cuda_attention, fwd_bwd_padding_dropout_tiles, run_attention)
 
+/* General attention (the rationale decoder): causal self-attention on a fused qkv buffer and
+ * cross-attention with q in its own buffer and k | v the halves of a fused (Tk, 2A) one. */
+
+/* Columns [c0, c0 + A) of every row of a (rows, stride) buffer, packed (rows, A). */
+static float *ck_cols(ck_env *e, const float *x, int64_t rows, int64_t stride, int64_t c0,
+                      int64_t A) {
+    float *y = ck_hmalloc(e, (size_t)(rows * A) * 4);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < A; j++) y[r * A + j] = x[r * stride + c0 + j];
+    return y;
+}
+
+static void attn_general_case(ck_env *e, int fused, int with_mask, int B, int Tq, int Tk,
+                              int NH, int HD, float p, uint64_t seed) {
+    const int64_t A = (int64_t)NH * HD;
+    if (fused) Tq = Tk;
+    const ctcd_attn_shape s = {B, Tq, Tk, NH, HD, fused ? 3 * A : A, fused ? 3 * A : 2 * A,
+                               fused};
+    const int64_t nq = (int64_t)B * Tq * s.q_stride, nkv = fused ? 0 : (int64_t)B * Tk * 2 * A;
+    const int64_t no = (int64_t)B * Tq * A;
+    float *qb = ck_rand_act(e, nq, -1.5f, 1.5f, seed);
+    float *kvb = fused ? NULL : ck_rand_act(e, nkv, -1.5f, 1.5f, seed + 1);
+    float *dout = ck_rand_act(e, no, -1, 1, seed + 2);
+    int32_t *mask = NULL;
+    if (with_mask) {
+        mask = ck_hmalloc(e, (size_t)B * Tk * 4);
+        for (int b = 0; b < B; b++) {
+            const int len = b == 0 ? Tk : b == 1 ? Tk / 2 + 1 : 1 + (b * 5) % Tk;
+            for (int t = 0; t < Tk; t++) mask[b * Tk + t] = t < len;
+        }
+    }
+    const ctcd_dropout_key key = {91, ctcd_dropout_site(5, 2, 1)};
+    /* CPU reference */
+    const float *q = qb, *k = fused ? qb + A : kvb, *v = fused ? qb + 2 * A : kvb + A;
+    float *out = ck_hmalloc(e, (size_t)no * 4), *dqb = ck_hmalloc(e, (size_t)nq * 4);
+    float *dkvb = fused ? NULL : ck_hmalloc(e, (size_t)nkv * 4);
+    void *aux = ck_hmalloc(e, e->cpu->attn_aux_bytes(e->cpu, &s));
+    ck_ok(e->cpu->attn_fwd(e->cpu, out, aux, q, k, v, mask, &s, p, key), "cpu attn_fwd");
+    ck_ok(e->cpu->attn_bwd(e->cpu, dqb, fused ? dqb + A : dkvb, fused ? dqb + 2 * A : dkvb + A,
+                           dout, q, k, v, aux, mask, &s, p, key),
+          "cpu attn_bwd");
+    /* CUDA */
+    const size_t es = ctcd_dtype_size(e->gpu->act_dtype);
+    char *d_q = ck_up_act(e, qb, nq), *d_kv = fused ? NULL : ck_up_act(e, kvb, nkv);
+    char *d_dq = ck_dmalloc(e, (size_t)nq * 4), *d_dkv = fused ? NULL : ck_dmalloc(e, (size_t)nkv * 4);
+    void *d_out = ck_dmalloc(e, (size_t)no * 4), *d_aux = ck_dmalloc(e, e->gpu->attn_aux_bytes(e->gpu, &s));
+    int32_t *d_mask = mask ? ck_up_i32(e, mask, (int64_t)B * Tk) : NULL;
+    const char *dk_ = fused ? d_q + A * es : d_kv, *dv_ = fused ? d_q + 2 * A * es : d_kv + A * es;
+    char *gdk = fused ? d_dq + A * es : d_dkv, *gdv = fused ? d_dq + 2 * A * es : d_dkv + A * es;
+    ck_ok(e->gpu->attn_fwd(e->gpu, d_out, d_aux, d_q, dk_, dv_, d_mask, &s, p, key),
+          "cuda attn_fwd");
+    ck_ok(e->gpu->attn_bwd(e->gpu, d_dq, gdk, gdv, ck_up_act(e, dout, no), d_q, dk_, dv_, d_aux,
+                           d_mask, &s, p, key),
+          "cuda attn_bwd");
+    const double at = e->bf16 ? 1e-2 : 1e-4, rt = e->bf16 ? 2e-2 : 1e-3;
+    char what[160];
+    snprintf(what, sizeof what, "attn %s%s B%d Tq%d Tk%d NH%d HD%d p%.1f out",
+             fused ? "causal-self" : "cross", with_mask ? " masked" : "", B, Tq, Tk, NH, HD,
+             (double)p);
+    ck_close_to(e, what, ck_down_act(e, d_out, no), out, no, at, rt);
+    const int64_t rq = (int64_t)B * Tq, rk = (int64_t)B * Tk;
+    float *gq = ck_down_act(e, d_dq, nq), *gkv = fused ? gq : ck_down_act(e, d_dkv, nkv);
+    const float *rkv = fused ? dqb : dkvb;
+    const int64_t kvs = s.kv_stride, koff = fused ? A : 0;
+    const char *part[3] = {"dq", "dk", "dv"};
+    for (int w = 0; w < 3; w++) {
+        float *g = w == 0 ? ck_cols(e, gq, rq, s.q_stride, 0, A)
+                          : ck_cols(e, gkv, rk, kvs, koff + (w - 1) * A, A);
+        float *r = w == 0 ? ck_cols(e, dqb, rq, s.q_stride, 0, A)
+                          : ck_cols(e, rkv, rk, kvs, koff + (w - 1) * A, A);
+        snprintf(what, sizeof what, "attn %s%s B%d Tq%d Tk%d NH%d HD%d p%.1f %s",
+                 fused ? "causal-self" : "cross", with_mask ? " masked" : "", B, Tq, Tk, NH, HD,
+                 (double)p, part[w]);
+        ck_close_to(e, what, g, r, (w == 0 ? rq : rk) * A, at, rt);
+    }
+}
+
+static void run_attn_general(const char *prec) {
+    ck_env e;
+    ck_open(&e, prec);
+    attn_general_case(&e, 1, 0, 2, 0, 37, 3, 32, 0.0f, 800);  /* causal, 2 key tiles */
+    attn_general_case(&e, 1, 1, 3, 0, 70, 2, 64, 0.1f, 810);  /* causal + padding + dropout */
+    attn_general_case(&e, 1, 0, 2, 0, 9, 1, 20, 0.0f, 820);   /* causal, T < tile */
+    attn_general_case(&e, 0, 1, 3, 23, 45, 3, 32, 0.0f, 830); /* cross, Tq < Tk */
+    attn_general_case(&e, 0, 1, 3, 70, 33, 2, 64, 0.2f, 840); /* cross, Tq > Tk, dropout */
+    attn_general_case(&e, 0, 0, 2, 5, 40, 2, 128, 0.0f, 850); /* cross, no mask, > 48 KB smem */
+    ck_close(&e);
+}
+CK_BOTH(cuda_attn, causal_self_and_cross_vs_cpu, run_attn_general)
+
 /* ================================ embeddings ================================ */
 
 static void run_embedding(const char *prec) {

@@ -1,5 +1,6 @@
 /* test_gradcheck.c — finite-difference checks of every CPU op's backward (the reference
  * that CUDA kernels are later compared with). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +183,98 @@ static void check_attention(float p) {
 
 Test(gradcheck, attention_padding) { check_attention(0.0f); }
 Test(gradcheck, attention_padding_dropout) { check_attention(0.25f); }
+
+/* ---- general attention: causal self-attention (fused qkv) and cross-attention (q from one
+ * buffer, k | v fused in another, key padding mask) ---- */
+typedef struct ga_ctx {
+    ctcd_backend *be;
+    float *q, *k, *v, *out, *aux, *r;
+    const int32_t *kmask;
+    ctcd_attn_shape s;
+    float p;
+} ga_ctx;
+
+static double ga_f(void *x) {
+    ga_ctx *c = x;
+    ctcd_dropout_key k = {9, 4};
+    ctcd_status st = c->be->attn_fwd(c->be, c->out, c->aux, c->q, c->k, c->v, c->kmask, &c->s,
+                                     c->p, k);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    return gc_dot(c->out, c->r, (int64_t)c->s.B * c->s.Tq * c->s.NH * c->s.HD);
+}
+
+/* fused: q, k, v are the thirds of one (B, T, 3A) buffer (self-attention); otherwise q is a
+ * (B, Tq, A) buffer and k | v the halves of a (B, Tk, 2A) one. */
+static void check_general_attention(int fused, int causal, float p) {
+    const int B = 2, NH = 2, HD = 3, A = NH * HD;
+    const int Tq = fused ? 5 : 3, Tk = 5;
+    static const int32_t kmask[10] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+    ga_ctx c = {.be = cpu(), .kmask = kmask, .p = p};
+    c.s = (ctcd_attn_shape){B, Tq, Tk, NH, HD, fused ? 3 * A : A, fused ? 3 * A : 2 * A, causal};
+    const int64_t nq = fused ? (int64_t)B * Tk * 3 * A : (int64_t)B * Tq * A;
+    const int64_t nkv = fused ? 0 : (int64_t)B * Tk * 2 * A, no = (int64_t)B * Tq * A;
+    float *qbuf = rnd(nq, -1.5f, 1.5f, 60), *kvbuf = fused ? NULL : rnd(nkv, -1.5f, 1.5f, 61);
+    c.q = qbuf;
+    c.k = fused ? qbuf + A : kvbuf;
+    c.v = fused ? qbuf + 2 * A : kvbuf + A;
+    c.r = rnd(no, -1, 1, 62);
+    c.out = malloc((size_t)no * 4);
+    c.aux = malloc(c.be->attn_aux_bytes(c.be, &c.s));
+    /* Gradient buffers start non-zero: the op writes the head columns. */
+    float *dqbuf = rnd(nq, 5, 6, 63), *dkvbuf = fused ? NULL : rnd(nkv, 5, 6, 64);
+    ga_f(&c);
+    ctcd_dropout_key key = {9, 4};
+    ctcd_status st = c.be->attn_bwd(c.be, dqbuf, fused ? dqbuf + A : dkvbuf,
+                                    fused ? dqbuf + 2 * A : dkvbuf + A, c.r, c.q, c.k, c.v,
+                                    c.aux, c.kmask, &c.s, p, key);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    char what[96];
+    snprintf(what, sizeof what, "attn %s%s%s dq", fused ? "self" : "cross",
+             causal ? " causal" : "", p > 0 ? " dropout" : "");
+    gc_check(what, qbuf, dqbuf, nq, 1, ga_f, &c);
+    if (!fused) {
+        snprintf(what, sizeof what, "attn cross%s dkv", p > 0 ? " dropout" : "");
+        gc_check(what, kvbuf, dkvbuf, nkv, 1, ga_f, &c);
+    }
+    /* Hidden keys get exactly zero probability: causal j > i, padded keys of row 1. */
+    const float *P = c.aux;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int i = 0; i < Tq; i++)
+                for (int j = 0; j < Tk; j++) {
+                    const int hidden = (causal && j > i) || !kmask[b * Tk + j];
+                    if (hidden)
+                        cr_assert_eq(P[(((size_t)b * NH + h) * Tq + i) * Tk + j], 0.0f,
+                                     "b%d h%d query %d: hidden key %d got weight", b, h, i, j);
+                }
+    free(qbuf); free(kvbuf); free(dqbuf); free(dkvbuf);
+    free(c.r); free(c.out); free(c.aux);
+    ctcd_backend_destroy(c.be);
+}
+
+Test(gradcheck, attn_causal_self) { check_general_attention(1, 1, 0.0f); }
+Test(gradcheck, attn_causal_self_dropout) { check_general_attention(1, 1, 0.2f); }
+Test(gradcheck, attn_cross_padding) { check_general_attention(0, 0, 0.0f); }
+Test(gradcheck, attn_cross_padding_dropout) { check_general_attention(0, 0, 0.2f); }
+
+/* The encoder op is the general op on the thirds of a fused row: bitwise the same output. */
+Test(gradcheck, attention_is_general_attn_on_fused_rows) {
+    ctcd_backend *be = cpu();
+    const int B = 2, T = 6, NH = 2, HD = 3, A = NH * HD;
+    int32_t mask[12];
+    for (int t = 0; t < 12; t++) mask[t] = t < 10;
+    float *qkv = rnd(B * T * 3 * A, -1.5f, 1.5f, 70);
+    float *o1 = malloc(B * T * A * 4), *o2 = malloc(B * T * A * 4);
+    const ctcd_attn_shape s = {B, T, T, NH, HD, 3 * A, 3 * A, 0};
+    float *aux = malloc(be->attn_aux_bytes(be, &s));
+    cr_assert_eq(be->attn_aux_bytes(be, &s), be->attention_aux_bytes(be, B, T, NH));
+    ctcd_dropout_key key = {1, 2};
+    cr_assert_null(be->attention_fwd(be, o1, aux, qkv, mask, B, T, NH, HD, 0.1f, key));
+    cr_assert_null(be->attn_fwd(be, o2, aux, qkv, qkv + A, qkv + 2 * A, mask, &s, 0.1f, key));
+    cr_assert(memcmp(o1, o2, (size_t)B * T * A * 4) == 0, "attention vs attn differ");
+    free(qkv); free(o1); free(o2); free(aux);
+    ctcd_backend_destroy(be);
+}
 
 /* ---- embeddings (all three tables) and row gather/scatter ---- */
 typedef struct emb_ctx {

@@ -97,6 +97,18 @@ typedef struct ctcd_adamw_hparams {
     float max_norm;    /* clip the global grad norm to this (<= 0: no clipping) */
 } ctcd_adamw_hparams;
 
+/* Shape of a general attention call (attn_fwd / attn_bwd). Element d of head h of token t
+ * in batch row b sits at q[(b·Tq + t)·q_stride + h·HD + d], and likewise for k and v with
+ * Tk and kv_stride (k and v may be two halves of one fused row). With causal, query i sees
+ * only keys j <= i (decoder self-attention; needs Tq == Tk). Scores are scaled by
+ * 1/sqrt(HD); a query with no visible key outputs zeros. */
+typedef struct ctcd_attn_shape {
+    int B, Tq, Tk, NH, HD;
+    int64_t q_stride;   /* elements between consecutive query rows (>= NH·HD) */
+    int64_t kv_stride;  /* elements between consecutive key (and value) rows (>= NH·HD) */
+    int causal;         /* 1: key j visible to query i only if j <= i */
+} ctcd_attn_shape;
+
 typedef struct ctcd_backend ctcd_backend;
 
 struct ctcd_backend {
@@ -184,6 +196,28 @@ struct ctcd_backend {
                                  const void *qkv, const void *aux, const int32_t *mask,
                                  int B, int T, int NH, int HD, float p,
                                  ctcd_dropout_key key);
+
+    /* ---- general multi-head attention (the rationale decoder, rationale.h) ----
+     * The op above is the special case q = qkv, k = qkv + A, v = qkv + 2A, row strides 3A,
+     * Tq = Tk = T, causal 0; both backends run it through the same code, so the encoder path
+     * is unchanged bit for bit. Here q, k, v are separate pointers with their own row
+     * strides (see ctcd_attn_shape): decoder self-attention passes a fused qkv with
+     * causal = 1; cross-attention passes q from the decoder and k, v from a fused (Tk, 2A)
+     * projection of the encoder output, with the encoder's padding mask.
+     * kmask I32[B,Tk] (1 = real key) or NULL (every key real). out act[B,Tq,NH,HD].
+     * Dropout element (b, h, i, j) uses Philox index ((b·NH + h)·Tq + i)·Tk + j.
+     * aux is backend-specific saved state of attn_aux_bytes(shape) bytes. */
+    size_t (*attn_aux_bytes)(ctcd_backend *be, const ctcd_attn_shape *s);
+    ctcd_status (*attn_fwd)(ctcd_backend *be, void *out, void *aux, const void *q,
+                            const void *k, const void *v, const int32_t *kmask,
+                            const ctcd_attn_shape *s, float p, ctcd_dropout_key key);
+    /* dq, dk, dv: act with the strides of q, k, v; only the NH·HD head columns of each row
+     * are written (the rest of a fused row is left alone), and they are WRITTEN, not
+     * accumulated. dq may share a fused buffer with dk and dv (self-attention). */
+    ctcd_status (*attn_bwd)(ctcd_backend *be, void *dq, void *dk, void *dv, const void *dout,
+                            const void *q, const void *k, const void *v, const void *aux,
+                            const int32_t *kmask, const ctcd_attn_shape *s, float p,
+                            ctcd_dropout_key key);
 
     /* ---- unit masks (head / FFN-neuron importance, Michel et al. 2019) ----
      * inp, out act[M, G, S]: out[m,g,s] = inp[m,g,s] · mask[g], mask F32[G]. G groups of S

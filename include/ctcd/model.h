@@ -228,6 +228,13 @@ ctcd_status ctcd_model_forward(ctcd_model *m, const ctcd_batch_dev *b, int train
 /* Backward pass from m->acts.dlogits; accumulates into m->grads. Must follow the forward of
  * the same batch and step. */
 ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t step);
+/* ctcd_model_backward in two halves, for a second task reading the encoder output h_L (the
+ * rationale decoder, include/ctcd/rationale.h): backward_head writes acts.dh = ∂L/∂h_L from
+ * the head; the caller may then accumulate more into acts.dh; backward_encoder runs the
+ * layers and embeddings from acts.dh. The final hidden states h_L are
+ * acts.h[cfg.n_layers]. */
+ctcd_status ctcd_model_backward_head(ctcd_model *m, const ctcd_batch_dev *b, int64_t step);
+ctcd_status ctcd_model_backward_encoder(ctcd_model *m, const ctcd_batch_dev *b, int64_t step);
 /* Clip + AdamW over the flat buffer. grad_norm_out (may be NULL) receives the pre-clip
  * global gradient norm. The same as ctcd_model_grad_norm then ctcd_model_apply_update. */
 ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h,

@@ -155,6 +155,18 @@ typedef struct ctcd_recipe {
         char mode[8];                /* "kd" (student from the frozen TA) | "ctcd" */
         uint64_t seed;               /* sandwich sampling */
     } schedule;
+    /* rationale.*: distilling step-by-step (include/ctcd/rationale.h), task esnli */
+    struct {
+        char source[8];              /* "none" | "human" | "llm" */
+        float lambda;                /* L = (1 − λ)·L_label + λ·L_rationale */
+        int max_len;                 /* decoder target tokens per example (eos included) */
+        char dir[CTCD_PATH_MAX];     /* e-SNLI directory ("" = found under the data roots) */
+        struct {
+            int layers, hidden, heads, intermediate;  /* 0 = from the encoder */
+            int tie_embeddings;
+            float dropout;
+        } decoder;
+    } rationale;
 } ctcd_recipe;
 
 /* Fills every field with its documented default (models absent). */

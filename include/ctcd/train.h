@@ -16,6 +16,8 @@
 #include "ctcd/glue.h"
 #include "ctcd/metrics.h"
 #include "ctcd/model.h"
+#include "ctcd/rationale.h"
+#include "ctcd/rationale_data.h"
 #include "ctcd/recipe.h"
 #include "ctcd/rundir.h"
 
@@ -36,6 +38,7 @@ typedef struct ctcd_step_stats {
     float mutual_w[2];              /* mutual weights after the ramp */
     int skipped;                    /* 1 when a non-finite loss/gradient skipped the update
                                        of every model (train.skip_nonfinite) */
+    float rat_loss[2];              /* rationale decoder's mean token CE (0 when off) */
     int B, T;
 } ctcd_step_stats;
 
@@ -98,6 +101,13 @@ typedef struct ctcd_trainer {
     /* Optional test hook: called inside every step after the backward of all models and
      * before the finiteness check and the updates (fault injection into gradients). */
     void (*on_backward)(struct ctcd_trainer *t, void *ctx);
+    /* rationale.* (distilling step-by-step, src/train/rationale_train.c): one decoder per
+     * model slot while rationale.source != none, else NULL */
+    ctcd_rationale_decoder *rat[2];
+    ctcd_rationale_set rat_train;   /* rationales of t->train, aligned by example index */
+    int32_t *h_rat_ids, *h_rat_tgt; /* host (B_cap, rationale.max_len) decoder rows */
+    int32_t *d_rat_ids, *d_rat_tgt; /* the same on the backend */
+    int rat_T;                      /* decoder length of the current batch */
 } ctcd_trainer;
 
 /* Builds datasets, backend, models (randomly initialised from train.seed and each role's
@@ -139,6 +149,26 @@ ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
  * checkpoints at the next step boundary, sets t->stop_signal and returns CTCD_OK without
  * a final evaluation (*final is then unset). */
 ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final);
+
+/* ---- `ctcd explain` (src/train/explain.c) ----
+ * Runs an encoder checkpoint trained with rationale.* on the first n examples of an e-SNLI
+ * split and prints, per example, the input, the gold label, the prediction, the reference
+ * rationale and the decoder's greedy rationale. The decoder is decoder_path, or by default
+ * the one the trainer saved beside the checkpoint: <run>/<role>/<which> pairs with
+ * <run>/rationale/<role>/<which>/decoder.safetensors; without one only labels are shown. */
+typedef struct ctcd_explain_opts {
+    const char *ckpt;          /* encoder checkpoint directory (HF layout) */
+    const char *decoder_path;  /* NULL = derived from ckpt */
+    const char *esnli_dir;     /* NULL = rationales/distilling-step-by-step/esnli, data roots */
+    const char *vocab;         /* NULL = ckpt/vocab.txt, else the data roots' */
+    const char *split;         /* "test" (default) or "valid" */
+    const char *source;        /* reference rationale shown: "human" (default) or "llm" */
+    const char *backend;       /* "auto" (default), "cpu", "cuda" */
+    int n;                     /* examples (default 5) */
+    int max_len;               /* input tokens (default 128) */
+    int max_new;               /* generated tokens (0 = the decoder's max_len) */
+} ctcd_explain_opts;
+ctcd_status ctcd_explain(const ctcd_explain_opts *o, FILE *out);
 
 #ifdef __cplusplus
 }

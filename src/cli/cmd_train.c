@@ -77,6 +77,9 @@ static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir,
     }
     ctcd_recipe rc;
     CTCD_TRY(ctcd_recipe_load(recipe_path, sets, n_sets, &rc));
+    if (comm->world > 1 && strcmp(rc.rationale.source, "none") != 0)
+        return CTCD_ERR(CTCD_E_UNSUPPORTED, "rationale.source %s: rationale decoders are not "
+                        "data-parallel yet; run in one process", rc.rationale.source);
     if (comm->rank != 0) rc.output[0] = '\0';
     CTCD_TRY(ctcd_trainer_create_ex(&rc, force ? CTCD_RUN_REPLACE : CTCD_RUN_REFUSE, t));
     (*t)->comm = comm;

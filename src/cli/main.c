@@ -16,6 +16,8 @@ static void usage(FILE *f) {
           "  pretrain RECIPE masked-LM co-training from scratch on a text corpus (task: mlm)\n"
           "  predict CKPT    run a fine-tuned checkpoint on a GLUE split: metrics, logits,\n"
           "                  leaderboard submission files\n"
+          "  explain CKPT    a model trained with rationale.* on e-SNLI examples: prediction\n"
+          "                  and its rationale decoder's greedy rationale\n"
           "  tokenize        print the WordPiece ids of stdin lines (--vocab FILE)\n"
           "  bench step      time the co-training step on synthetic batches (examples/s, MFU)\n"
           "  compare RECIPE  large alone, small alone, one-way KD and CTCD over seeds:\n"
@@ -49,6 +51,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "pretrain") == 0)
         return ctcd_cmd_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "predict") == 0) return ctcd_cmd_predict(argc - 1, argv + 1);
+    if (strcmp(argv[1], "explain") == 0) return ctcd_cmd_explain(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return ctcd_cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0) return ctcd_cmd_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "compare") == 0) return ctcd_cmd_compare(argc - 1, argv + 1);

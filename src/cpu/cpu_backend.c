@@ -95,6 +95,9 @@ ctcd_status ctcd_backend_cpu_create(ctcd_backend **out) {
     be->attention_aux_bytes = cpu_attention_aux_bytes;
     be->attention_fwd = cpu_attention_fwd;
     be->attention_bwd = cpu_attention_bwd;
+    be->attn_aux_bytes = cpu_attn_aux_bytes;
+    be->attn_fwd = cpu_attn_fwd;
+    be->attn_bwd = cpu_attn_bwd;
     be->unit_mask_fwd = cpu_unit_mask_fwd;
     be->unit_mask_bwd = cpu_unit_mask_bwd;
     be->embedding_fwd = cpu_embedding_fwd;

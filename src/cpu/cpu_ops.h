@@ -39,6 +39,14 @@ ctcd_status cpu_attention_fwd(ctcd_backend *be, void *out, void *aux, const void
 ctcd_status cpu_attention_bwd(ctcd_backend *be, void *dqkv, const void *dout, const void *qkv,
                               const void *aux, const int32_t *mask, int B, int T, int NH,
                               int HD, float p, ctcd_dropout_key key);
+size_t cpu_attn_aux_bytes(ctcd_backend *be, const ctcd_attn_shape *s);
+ctcd_status cpu_attn_fwd(ctcd_backend *be, void *out, void *aux, const void *q, const void *k,
+                         const void *v, const int32_t *kmask, const ctcd_attn_shape *s,
+                         float p, ctcd_dropout_key key);
+ctcd_status cpu_attn_bwd(ctcd_backend *be, void *dq, void *dk, void *dv, const void *dout,
+                         const void *q, const void *k, const void *v, const void *aux,
+                         const int32_t *kmask, const ctcd_attn_shape *s, float p,
+                         ctcd_dropout_key key);
 /* cpu_mask.c */
 ctcd_status cpu_unit_mask_fwd(ctcd_backend *be, void *out, const void *inp, const float *mask,
                               int64_t M, int G, int S);

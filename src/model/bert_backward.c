@@ -61,10 +61,25 @@ static ctcd_status encoder_layer_bwd(ctcd_model *m, const ctcd_batch_dev *b, int
     return CTCD_OK;
 }
 
-ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t step) {
+static ctcd_status check_trainable(const ctcd_model *m) {
     if (m->frozen)
         return CTCD_ERR(CTCD_E_INVALID, "%s: backward of a frozen (forward-only) model",
                         m->name);
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_model_backward_head(ctcd_model *m, const ctcd_batch_dev *b, int64_t step) {
+    CTCD_TRY(check_trainable(m));
+    CTCD_TRY(bert_head_bwd(m, b, m->cfg.hidden_dropout, step));
+    /* an extra gradient on the final hidden states (MiniDisc's hidden-state MSE) */
+    if (m->dh_extra)
+        CTCD_TRY(m->be->scatter_add_rows(m->be, m->acts.dh, m->dh_extra, m->dh_rows,
+                                         (int64_t)b->B * b->T, m->cfg.hidden));
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_model_backward_encoder(ctcd_model *m, const ctcd_batch_dev *b, int64_t step) {
+    CTCD_TRY(check_trainable(m));
     ctcd_backend *be = m->be;
     const ctcd_bert_config *c = &m->cfg;
     const ctcd_model_layout *lay = &m->lay;
@@ -73,8 +88,6 @@ ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t 
     const int H = c->hidden;
     const float p_hid = c->hidden_dropout, p_att = c->attn_dropout;
 
-    CTCD_TRY(bert_head_bwd(m, b, p_hid, step));
-    if (m->dh_extra) CTCD_TRY(be->scatter_add_rows(be, x->dh, m->dh_extra, m->dh_rows, BT, H));
     for (int l = c->n_layers - 1; l >= 0; l--)
         CTCD_TRY(encoder_layer_bwd(m, b, l, p_hid, p_att, step));
 
@@ -86,4 +99,9 @@ ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t 
     CTCD_TRY(be->embedding_bwd(be, bert_g(m, lay->wte), bert_g(m, lay->wpe),
                                bert_g(m, lay->wtt), x->dres, b->ids, b->types, b->B, b->T, H));
     return CTCD_OK;
+}
+
+ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t step) {
+    CTCD_TRY(ctcd_model_backward_head(m, b, step));
+    return ctcd_model_backward_encoder(m, b, step);
 }

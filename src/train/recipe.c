@@ -394,7 +394,16 @@ ctcd_status ctcd_recipe_validate(const ctcd_recipe *r) {
         if (stat(r->pretrain.corpus, &st) != 0)
             return CTCD_ERR(CTCD_E_IO, "%s: pretrain.corpus '%s': %s", src, r->pretrain.corpus,
                             strerror(errno));
-    } else if (strcmp(r->task, "builtin:demo") != 0) {
+    }
+    if (strcmp(r->rationale.source, "none") != 0 && strcmp(r->task, "esnli") != 0)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: rationale.source %s needs task esnli (the only task "
+                        "with rationales so far)", src, r->rationale.source);
+    if (strcmp(r->task, "esnli") == 0) {
+        struct stat st;
+        if (r->rationale.dir[0] && (stat(r->rationale.dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+            return CTCD_ERR(CTCD_E_IO, "%s: rationale.dir '%s' is not a directory", src,
+                            r->rationale.dir);
+    } else if (strcmp(r->task, "mlm") != 0 && strcmp(r->task, "builtin:demo") != 0) {
         struct stat st;
         /* An empty data.dir is searched for under the data roots when the trainer loads. */
         if (r->data.dir[0] && (stat(r->data.dir, &st) != 0 || !S_ISDIR(st.st_mode)))

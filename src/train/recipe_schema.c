@@ -9,7 +9,7 @@
 #define OFF(f) offsetof(ctcd_recipe, f)
 #define SZ(f) sizeof(((ctcd_recipe *)0)->f)
 #define NB NAN
-#define TASKS "builtin:demo|mlm|cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli"
+#define TASKS "builtin:demo|mlm|cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli|esnli"
 
 #define MODEL_KEYS(R, I)                                                                     \
     {"models." R ".init", KT_PATH, OFF(models[I].init), SZ(models[I].init), "\"\"", NB, NB, 0, \
@@ -263,6 +263,31 @@ const key_def ctcd_recipe_keys[] = {
      "co-trained with the TA as models.large"},
     {"schedule.seed", KT_U64, OFF(schedule.seed), 0, "1", NB, NB, 0, 0, NULL, -1,
      "seed of the sandwich sampling"},
+    {"rationale.source", KT_ENUM, OFF(rationale.source), SZ(rationale.source), "none", NB, NB,
+     0, 0, "none|human|llm", -1,
+     "task esnli: rationales as a second task (distilling step-by-step): human = "
+     "explanation_1, llm = the PaLM chain of thought; none = labels only"},
+    {"rationale.lambda", KT_F32, OFF(rationale.lambda), 0, "0.5", 0, 1, 0, 1, NULL, -1,
+     "loss = (1 - lambda) x label loss + lambda x rationale loss (mean token cross-entropy)"},
+    {"rationale.max_len", KT_INT, OFF(rationale.max_len), 0, "64", 2, 512, 0, 0, NULL, -1,
+     "rationale tokens per example the decoder is trained on (end token included; longer "
+     "rationales are cut)"},
+    {"rationale.dir", KT_PATH, OFF(rationale.dir), SZ(rationale.dir), "\"\"", NB, NB, 0, 0, NULL,
+     -1, "e-SNLI directory (esnli_valid.json, esnli_test.json, llm/); empty = "
+     "rationales/distilling-step-by-step/esnli under the data roots"},
+    {"rationale.decoder.layers", KT_INT, OFF(rationale.decoder.layers), 0, "2", 1, 12, 0, 0,
+     NULL, -1, "rationale decoder blocks (causal self-attention, cross-attention, FFN)"},
+    {"rationale.decoder.hidden", KT_INT, OFF(rationale.decoder.hidden), 0, "0", 0, 8192, 0, 0,
+     NULL, -1, "decoder hidden size; 0 = the encoder's (required with tied embeddings)"},
+    {"rationale.decoder.heads", KT_INT, OFF(rationale.decoder.heads), 0, "0", 0, 128, 0, 0, NULL,
+     -1, "decoder attention heads; 0 = the encoder's"},
+    {"rationale.decoder.intermediate", KT_INT, OFF(rationale.decoder.intermediate), 0, "0", 0,
+     65536, 0, 0, NULL, -1, "decoder feed-forward width; 0 = 4 x decoder hidden"},
+    {"rationale.decoder.tie_embeddings", KT_BOOL, OFF(rationale.decoder.tie_embeddings), 0,
+     "true", NB, NB, 0, 0, NULL, -1,
+     "decoder token embeddings and LM head are the encoder's word embeddings"},
+    {"rationale.decoder.dropout", KT_F32, OFF(rationale.decoder.dropout), 0, "0.1", 0, 1, 0, 1,
+     NULL, -1, "decoder hidden and attention dropout"},
 };
 const int ctcd_recipe_n_keys = (int)(sizeof ctcd_recipe_keys / sizeof ctcd_recipe_keys[0]);
 

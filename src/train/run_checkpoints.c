@@ -47,6 +47,7 @@ ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which) {
                                                                       : NULL};
     CTCD_TRY(ctcd_model_save_hf(t->models[slot], dir, &o));
     if (t->vocab_path[0]) CTCD_TRY(ctcd_copy_vocab(t->vocab_path, dir));
+    CTCD_TRY(ctcd_trainer_save_rationale(t, slot, which));
     ctcd_debug("saved %s", dir);
     return CTCD_OK;
 }

@@ -59,6 +59,9 @@ ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double e
             fprintf(t->log, "\"teacher\":%.7g,\"teacher_weight\":%.7g,",
                     (double)s->terms[CTCD_TERM_TEACHER0 + i],
                     (double)t->rc.distill.teacher[t->role[i]]);
+        if (t->rat[i])
+            fprintf(t->log, "\"rationale_loss\":%.7g,\"rationale_lambda\":%.7g,",
+                    (double)s->rat_loss[i], (double)t->rc.rationale.lambda);
         fprintf(t->log, "\"lr\":%.7g,\"grad_norm\":%.7g,\"train_correct\":%.0f,"
                         "\"mem_mb\":%.1f}",
                 (double)s->lr[i], (double)s->grad_norm[i],

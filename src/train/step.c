@@ -2,9 +2,11 @@
  * upload the batch, forward every model, one fused loss over all logits, backward every
  * model, the NaN/Inf check of every loss term and grad norm (before any model is updated,
  * so the pair stays in lockstep), clip + AdamW for each model with its own learning rate.
- * In a data-parallel run (include/ctcd/dist.h) each rank does this on its share of the
- * batch's rows, with the loss weights scaled by that share, and the gradients and loss
- * terms are summed across ranks before the check and the update. */
+ * With rationale.* a model's backward also runs its rationale decoder (rationale_train.c)
+ * and the label loss is weighted 1 − λ. In a data-parallel run (include/ctcd/dist.h) each
+ * rank does this on its share of the batch's rows, with the loss weights scaled by that
+ * share, and the gradients and loss terms are summed across ranks before the check and the
+ * update. */
 #include <math.h>
 #include <string.h>
 
@@ -73,6 +75,12 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp,
         d.hard_w[i] = t->rc.distill.hard[r];
         d.mutual_w[i] = mutual_weight(t, i, ramp);
         d.teacher_w[i] = t->teacher ? t->rc.distill.teacher[r] : 0.0f;
+        if (t->rat[i]) { /* distilling step-by-step: the label task gets 1 − λ */
+            const float keep = 1.0f - t->rc.rationale.lambda;
+            d.hard_w[i] *= keep;
+            d.mutual_w[i] *= keep;
+            d.teacher_w[i] *= keep;
+        }
         if (share != 1.0f) {
             d.hard_w[i] *= share;
             d.mutual_w[i] *= share;
@@ -200,7 +208,9 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
 
     for (int i = 0; i < t->n_models; i++) {
         ctcd_range_push(be, range_name(t, i, 1));
-        st = ctcd_model_backward(t->models[i], &db, step);
+        stats->rat_loss[i] = 0.0f;
+        st = t->rat[i] ? ctcd_trainer_rationale_backward(t, i, &db, step, &stats->rat_loss[i])
+                       : ctcd_model_backward(t->models[i], &db, step);
         ctcd_range_pop(be);
         CTCD_TRY(st);
     }
@@ -238,6 +248,9 @@ reduced:
         stats->lr[i] = h.lr;
         stats->mutual_w[i] = mutual_weight(t, i, ramp);
         if (!st && !stats->skipped) st = ctcd_model_apply_update(t->models[i], &h);
+        /* The decoder: the same schedule, clipped over its own gradients. */
+        if (!st && !stats->skipped && t->rat[i])
+            st = ctcd_rationale_optimizer_step(t->rat[i], &h, NULL);
     }
     ctcd_range_pop(be);
     return st;
@@ -292,6 +305,7 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
     ctcd_batch_dev db;
     ctcd_range_push(t->be, "upload");
     ctcd_status st = ctcd_trainer_upload_batch(t, mine, &db);
+    if (!st) st = ctcd_trainer_upload_rationale(t, mine); /* no-op without rationale.* */
     ctcd_range_pop(t->be);
     CTCD_TRY(st);
     return step_checked(t, b, &db, mine->B, t->d_labels, stats, share);

@@ -52,6 +52,24 @@ ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s,
 /* Appends one JSON line for an evaluation to t->evlog. */
 ctcd_status ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch);
 
+/* ---- rationale.* (src/train/rationale_train.c) ----
+ * Task esnli: loads the train (e-SNLI valid) and dev (e-SNLI test) splits, and the train
+ * rationales when rationale.source != none. */
+ctcd_status ctcd_trainer_load_esnli(ctcd_trainer *t);
+/* Creates one rationale decoder per model slot and its batch buffers (no-op when off). */
+ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t);
+void ctcd_trainer_destroy_rationale(ctcd_trainer *t);
+/* Builds and uploads the decoder rows of a host batch (no-op when off). */
+ctcd_status ctcd_trainer_upload_rationale(ctcd_trainer *t, const ctcd_batch *b);
+/* Backward of slot i with the rationale task: head backward, decoder forward + λ-weighted
+ * loss + backward (accumulating into the encoder's ∂L/∂h_L), encoder backward. *loss
+ * receives the decoder's mean token CE. */
+ctcd_status ctcd_trainer_rationale_backward(ctcd_trainer *t, int i, const ctcd_batch_dev *db,
+                                            int64_t step, float *loss);
+/* Saves slot i's decoder to <output>/rationale/<role>/<which>/decoder.safetensors, beside
+ * the encoder's <output>/<role>/<which>/ (no-op without output or decoder). */
+ctcd_status ctcd_trainer_save_rationale(ctcd_trainer *t, int i, const char *which);
+
 /* What one ctcd_trainer_run session did, for <output>/summary.md (run_summary.c). */
 typedef struct ctcd_run_info {
     int64_t session_steps, session_examples;

@@ -31,6 +31,7 @@ static ctcd_status load_data(ctcd_trainer *t) {
         t->dev_names[0] = "dev";
         return ctcd_error_wrap(ctcd_demo_generate(&dc, &t->train, &t->dev[0]), "builtin:demo");
     }
+    if (strcmp(rc->task, "esnli") == 0) return ctcd_trainer_load_esnli(t);
     return ctcd_trainer_load_glue(t);
 }
 
@@ -183,6 +184,7 @@ static ctcd_status setup(ctcd_trainer *t, int append) {
     t->B_cap = rc->train.batch > rc->eval.batch ? rc->train.batch : rc->eval.batch;
     t->T_cap = (rc->data.max_len + 7) / 8 * 8;
     CTCD_TRY(ctcd_trainer_create_models(t));
+    CTCD_TRY(ctcd_trainer_create_rationale(t));
     CTCD_TRY(ctcd_trainer_alloc_batch_buffers(t));
     t->steps_per_epoch = t->batcher.n_batches;
     t->total_steps = rc->train.max_steps > 0 ? rc->train.max_steps
@@ -229,6 +231,7 @@ void ctcd_trainer_destroy(ctcd_trainer *t) {
     if (!t) return;
     for (int i = 0; i < t->n_models; i++) ctcd_model_destroy(t->models[i]);
     ctcd_model_destroy(t->teacher);
+    ctcd_trainer_destroy_rationale(t);
     if (t->be) {
         ctcd_backend *be = t->be;
         be->free(be, t->d_ids);

@@ -1,0 +1,331 @@
+/* rationale_layout.c — the rationale decoder's config, flat parameter buffer, activation
+ * arena, initialisation and optimizer step (include/ctcd/rationale.h). The graph itself is
+ * in rationale_decoder.c, greedy decoding in rationale_generate.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctcd/arena.h"
+#include "ctcd/rationale.h"
+
+void ctcd_rationale_config_default(ctcd_rationale_config *c, const ctcd_bert_config *enc) {
+    memset(c, 0, sizeof *c);
+    c->n_layers = 2;
+    c->hidden = enc->hidden;
+    c->n_heads = enc->n_heads;
+    c->intermediate = 4 * enc->hidden;
+    c->max_len = 64;
+    c->tie_embeddings = 1;
+    c->dropout = enc->hidden_dropout;
+    c->initializer_range = enc->initializer_range;
+    c->ln_eps = enc->ln_eps;
+    c->enc_hidden = enc->hidden;
+    c->vocab_size = enc->vocab_size;
+    c->pad_id = enc->pad_id;
+    c->bos_id = enc->vocab_size > 102 ? 101 : 1;
+    c->eos_id = enc->vocab_size > 102 ? 102 : 2;
+}
+
+ctcd_status ctcd_rationale_config_validate(const ctcd_rationale_config *c,
+                                           const ctcd_bert_config *enc, const char *who) {
+    if (c->n_layers < 1 || c->n_layers > CTCD_RAT_MAX_LAYERS)
+        return CTCD_ERR(CTCD_E_INVALID, "%s.layers = %d not in [1, %d]", who, c->n_layers,
+                        CTCD_RAT_MAX_LAYERS);
+    if (c->hidden < 1 || c->n_heads < 1 || c->hidden % c->n_heads)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: hidden %d is not a positive multiple of heads %d",
+                        who, c->hidden, c->n_heads);
+    if (c->intermediate < 1)
+        return CTCD_ERR(CTCD_E_INVALID, "%s.intermediate = %d", who, c->intermediate);
+    if (c->max_len < 2)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: max_len %d < 2", who, c->max_len);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return CTCD_ERR(CTCD_E_INVALID, "%s.dropout = %g not in [0, 1)", who, (double)c->dropout);
+    if (c->enc_hidden != enc->hidden || c->vocab_size != enc->vocab_size)
+        return CTCD_ERR(CTCD_E_INVALID,
+                        "%s: built for an encoder with hidden %d / vocab %d, not %d / %d", who,
+                        c->enc_hidden, c->vocab_size, enc->hidden, enc->vocab_size);
+    if (c->tie_embeddings && c->hidden != enc->hidden)
+        return CTCD_ERR(CTCD_E_INVALID,
+                        "%s: hidden %d differs from the encoder's %d; tied embeddings need them "
+                        "equal (set rationale.decoder.tie_embeddings: false for own embeddings)",
+                        who, c->hidden, enc->hidden);
+    const int ids[3] = {c->pad_id, c->bos_id, c->eos_id};
+    for (int i = 0; i < 3; i++)
+        if (ids[i] < 0 || ids[i] >= c->vocab_size)
+            return CTCD_ERR(CTCD_E_INVALID, "%s: special token id %d outside the vocabulary (%d)",
+                            who, ids[i], c->vocab_size);
+    return CTCD_OK;
+}
+
+/* ---- layout ---- */
+
+typedef struct builder {
+    ctcd_rat_layout *lay;
+    int cap;
+    ctcd_status err;
+} builder;
+
+static int64_t add(builder *b, int decay, int64_t rows, int64_t cols, const char *fmt, int l) {
+    ctcd_rat_layout *lay = b->lay;
+    if (b->err) return 0;
+    if (lay->n_params == b->cap) {
+        const int cap = b->cap ? 2 * b->cap : 64;
+        ctcd_param_info *p = realloc(lay->params, (size_t)cap * sizeof *p);
+        if (!p) {
+            b->err = CTCD_ERR(CTCD_E_NOMEM, "out of memory building the decoder's parameters");
+            return 0;
+        }
+        lay->params = p;
+        b->cap = cap;
+    }
+    ctcd_param_info *p = &lay->params[lay->n_params++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, fmt, l);
+    p->offset = lay->n_total;
+    p->ndim = cols > 0 ? 2 : 1;
+    p->shape[0] = rows;
+    p->shape[1] = cols > 0 ? cols : 0;
+    p->numel = rows * (cols > 0 ? cols : 1);
+    p->decay = decay;
+    lay->n_total += p->numel;
+    return p->offset;
+}
+
+#define DP "decoder.layer.%d."
+
+static ctcd_status layout_build(const ctcd_rationale_config *c, ctcd_rat_layout *lay) {
+    memset(lay, 0, sizeof *lay);
+    builder b = {lay, 0, CTCD_OK};
+    const int64_t H = c->hidden, A = c->hidden, I = c->intermediate, He = c->enc_hidden;
+    lay->wte = c->tie_embeddings ? -1 : add(&b, 1, c->vocab_size, H, "decoder.embed_tokens.weight", 0);
+    lay->wpe = add(&b, 1, c->max_len, H, "decoder.embed_positions.weight", 0);
+    for (int l = 0; l < c->n_layers; l++) {
+        ctcd_rat_layer_offsets *o = &lay->layer[l];
+        o->qkv_w = add(&b, 1, 3 * A, H, DP "self_attn.qkv.weight", l);
+        o->ao_w = add(&b, 1, H, A, DP "self_attn.out.weight", l);
+        o->q2_w = add(&b, 1, A, H, DP "cross_attn.q.weight", l);
+        o->kv2_w = add(&b, 1, 2 * A, He, DP "cross_attn.kv.weight", l);
+        o->ao2_w = add(&b, 1, H, A, DP "cross_attn.out.weight", l);
+        o->fc1_w = add(&b, 1, I, H, DP "ffn.fc1.weight", l);
+        o->fc2_w = add(&b, 1, H, I, DP "ffn.fc2.weight", l);
+    }
+    lay->n_decay = lay->n_total;
+    lay->wtt = add(&b, 0, 1, H, "decoder.embed_type.weight", 0);
+    lay->emb_ln_g = add(&b, 0, H, 0, "decoder.embed_LayerNorm.weight", 0);
+    lay->emb_ln_b = add(&b, 0, H, 0, "decoder.embed_LayerNorm.bias", 0);
+    for (int l = 0; l < c->n_layers; l++) {
+        ctcd_rat_layer_offsets *o = &lay->layer[l];
+        o->qkv_b = add(&b, 0, 3 * A, 0, DP "self_attn.qkv.bias", l);
+        o->ao_b = add(&b, 0, H, 0, DP "self_attn.out.bias", l);
+        o->ln1_g = add(&b, 0, H, 0, DP "self_attn_LayerNorm.weight", l);
+        o->ln1_b = add(&b, 0, H, 0, DP "self_attn_LayerNorm.bias", l);
+        o->q2_b = add(&b, 0, A, 0, DP "cross_attn.q.bias", l);
+        o->kv2_b = add(&b, 0, 2 * A, 0, DP "cross_attn.kv.bias", l);
+        o->ao2_b = add(&b, 0, H, 0, DP "cross_attn.out.bias", l);
+        o->ln2_g = add(&b, 0, H, 0, DP "cross_attn_LayerNorm.weight", l);
+        o->ln2_b = add(&b, 0, H, 0, DP "cross_attn_LayerNorm.bias", l);
+        o->fc1_b = add(&b, 0, I, 0, DP "ffn.fc1.bias", l);
+        o->fc2_b = add(&b, 0, H, 0, DP "ffn.fc2.bias", l);
+        o->ln3_g = add(&b, 0, H, 0, DP "ffn_LayerNorm.weight", l);
+        o->ln3_b = add(&b, 0, H, 0, DP "ffn_LayerNorm.bias", l);
+    }
+    lay->lm_bias = add(&b, 0, c->vocab_size, 0, "decoder.lm_head.bias", 0);
+    if (b.err) {
+        free(lay->params);
+        lay->params = NULL;
+    }
+    return b.err;
+}
+
+const ctcd_param_info *ctcd_rationale_find(const ctcd_rationale_decoder *d, const char *name) {
+    for (int i = 0; i < d->lay.n_params; i++)
+        if (strcmp(d->lay.params[i].name, name) == 0) return &d->lay.params[i];
+    return NULL;
+}
+
+/* ---- activations ---- */
+
+static size_t max_z(size_t a, size_t b) { return a > b ? a : b; }
+
+static ctcd_status layout_acts(ctcd_rationale_decoder *d, ctcd_arena *a) {
+    const ctcd_rationale_config *c = &d->cfg;
+    ctcd_backend *be = d->be;
+    const size_t es = ctcd_dtype_size(be->act_dtype);
+    const size_t BT = (size_t)d->B_max * (size_t)d->T_max;
+    const size_t BE = (size_t)d->B_max * (size_t)d->Te_max;
+    const size_t H = (size_t)c->hidden, A = H, I = (size_t)c->intermediate;
+    const size_t V = (size_t)c->vocab_size;
+    const ctcd_attn_shape self = {d->B_max, d->T_max, d->T_max, c->n_heads,
+                                  c->hidden / c->n_heads, 3 * (int64_t)A, 3 * (int64_t)A, 1};
+    const ctcd_attn_shape cross = {d->B_max, d->T_max, d->Te_max, c->n_heads,
+                                   c->hidden / c->n_heads, (int64_t)A, 2 * (int64_t)A, 0};
+    ctcd_rat_acts *x = &d->acts;
+#define A_(ptr, bytes, what) CTCD_TRY(ctcd_arena_alloc(a, (bytes), (what), (void **)&(ptr)))
+    A_(x->types, BT * 4, "decoder type ids");
+    A_(x->emb_sum, BT * H * es, "decoder embedding sum");
+    A_(x->emb_mean, BT * 4, "decoder embedding LN mean");
+    A_(x->emb_rstd, BT * 4, "decoder embedding LN rstd");
+    for (int l = 0; l <= c->n_layers; l++) A_(x->h[l], BT * H * es, "decoder hidden states");
+    for (int l = 0; l < c->n_layers; l++) {
+        ctcd_rat_layer_acts *y = &x->layer[l];
+        A_(y->qkv, BT * 3 * A * es, "decoder qkv");
+        A_(y->att_aux, be->attn_aux_bytes(be, &self), "decoder self-attention state");
+        A_(y->ctx, BT * A * es, "decoder self-attention context");
+        A_(y->s1, BT * H * es, "decoder residual 1");
+        A_(y->x1, BT * H * es, "decoder LN1 output");
+        A_(y->mean1, BT * 4, "decoder LN1 mean");
+        A_(y->rstd1, BT * 4, "decoder LN1 rstd");
+        A_(y->q2, BT * A * es, "decoder cross query");
+        A_(y->kv2, BE * 2 * A * es, "decoder cross key/value");
+        A_(y->att2_aux, be->attn_aux_bytes(be, &cross), "decoder cross-attention state");
+        A_(y->ctx2, BT * A * es, "decoder cross-attention context");
+        A_(y->s2, BT * H * es, "decoder residual 2");
+        A_(y->x2, BT * H * es, "decoder LN2 output");
+        A_(y->mean2, BT * 4, "decoder LN2 mean");
+        A_(y->rstd2, BT * 4, "decoder LN2 rstd");
+        A_(y->fc1_pre, BT * I * es, "decoder FFN pre-activation");
+        A_(y->fc1_out, BT * I * es, "decoder FFN activation");
+        A_(y->s3, BT * H * es, "decoder residual 3");
+        A_(y->mean3, BT * 4, "decoder LN3 mean");
+        A_(y->rstd3, BT * 4, "decoder LN3 rstd");
+    }
+    A_(x->branch, BT * H * es, "decoder branch output");
+    A_(x->logits, BT * V * es, "decoder logits");
+    A_(x->dlogits, BT * V * es, "decoder logit gradients");
+    A_(x->terms, CTCD_LOSS_NTERMS * 4, "decoder loss terms");
+    A_(x->ga, BT * H * es, "decoder hidden gradient");
+    A_(x->gb, BT * H * es, "decoder hidden gradient");
+    A_(x->dtmp, BT * H * es, "decoder branch gradient");
+    A_(x->dctx, BT * A * es, "decoder context gradient");
+    A_(x->dbig, BT * max_z(I, 3 * A) * es, "decoder wide gradient");
+    A_(x->dkv, BE * 2 * A * es, "decoder cross key/value gradient");
+#undef A_
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config *cfg,
+                                  const ctcd_bert_config *enc, int B_max, int T_max,
+                                  int Te_max, ctcd_rationale_decoder **out) {
+    *out = NULL;
+    CTCD_TRY(ctcd_rationale_config_validate(cfg, enc, "rationale.decoder"));
+    if (B_max < 1 || T_max < 1 || Te_max < 1 || T_max > cfg->max_len)
+        return CTCD_ERR(CTCD_E_INVALID,
+                        "rationale decoder: capacity B %d, T %d (max_len %d), Te %d", B_max,
+                        T_max, cfg->max_len, Te_max);
+    ctcd_rationale_decoder *d = calloc(1, sizeof *d);
+    if (!d) return CTCD_ERR(CTCD_E_NOMEM, "rationale decoder: out of memory");
+    d->cfg = *cfg;
+    d->be = be;
+    d->B_max = B_max;
+    d->T_max = T_max;
+    d->Te_max = Te_max;
+    d->dropout_seed = 0x7261746eULL; /* "ratn"; the trainer sets its own */
+    ctcd_status st = layout_build(cfg, &d->lay);
+    const size_t n = (size_t)d->lay.n_total;
+    if (!st) st = be->alloc(be, n * 4, "decoder master weights", (void **)&d->master);
+    if (!st && be->act_dtype == CTCD_F32)
+        d->params = d->master;
+    else if (!st)
+        st = be->alloc(be, n * ctcd_dtype_size(be->act_dtype), "decoder compute weights",
+                       &d->params);
+    if (!st) st = be->alloc(be, n * 4, "decoder gradients", (void **)&d->grads);
+    if (!st) st = be->alloc(be, n * 4, "decoder adam m", (void **)&d->adam_m);
+    if (!st) st = be->alloc(be, n * 4, "decoder adam v", (void **)&d->adam_v);
+    if (!st) st = be->alloc(be, 4, "decoder grad sumsq", (void **)&d->sumsq);
+    if (!st) st = be->memzero(be, d->grads, n * 4);
+    if (!st) st = be->memzero(be, d->adam_m, n * 4);
+    if (!st) st = be->memzero(be, d->adam_v, n * 4);
+    if (!st) {
+        ctcd_arena a;
+        ctcd_arena_measure(&a);
+        st = layout_acts(d, &a);
+        if (!st) {
+            d->act_bytes = a.used;
+            st = be->alloc(be, a.used, "decoder activations", &d->act_mem);
+        }
+        if (!st) {
+            ctcd_arena_wrap(&a, d->act_mem, d->act_bytes);
+            st = layout_acts(d, &a);
+        }
+        if (!st) st = be->memzero(be, d->acts.types, (size_t)B_max * T_max * 4);
+    }
+    d->mem_bytes = n * 16 + 4 + d->act_bytes +
+                   (d->params != d->master ? n * ctcd_dtype_size(be->act_dtype) : 0);
+    if (st) {
+        ctcd_rationale_destroy(d);
+        return ctcd_error_wrap(st, "creating the rationale decoder");
+    }
+    *out = d;
+    return CTCD_OK;
+}
+
+void ctcd_rationale_destroy(ctcd_rationale_decoder *d) {
+    if (!d) return;
+    ctcd_backend *be = d->be;
+    if (d->params && d->params != d->master) be->free(be, d->params);
+    be->free(be, d->master);
+    be->free(be, d->grads);
+    be->free(be, d->adam_m);
+    be->free(be, d->adam_v);
+    be->free(be, d->sumsq);
+    be->free(be, d->act_mem);
+    free(d->lay.params);
+    free(d);
+}
+
+static ctcd_status sync_compute(ctcd_rationale_decoder *d) {
+    if (d->params == d->master) return CTCD_OK;
+    return d->be->cast(d->be, d->params, d->be->act_dtype, d->master, CTCD_F32, d->lay.n_total);
+}
+
+ctcd_status ctcd_rationale_init_random(ctcd_rationale_decoder *d, uint64_t seed) {
+    const size_t n = (size_t)d->lay.n_total;
+    float *host = malloc(n * sizeof *host);
+    if (!host) return CTCD_ERR(CTCD_E_NOMEM, "rationale decoder: out of memory initialising");
+    ctcd_rng r;
+    ctcd_rng_init(&r, seed, 0x7261);
+    const float sd = d->cfg.initializer_range;
+    for (int i = 0; i < d->lay.n_params; i++) {
+        const ctcd_param_info *p = &d->lay.params[i];
+        const int ln_weight = strstr(p->name, "LayerNorm.weight") != NULL;
+        for (int64_t j = 0; j < p->numel; j++)
+            host[p->offset + j] = p->decay ? sd * ctcd_rng_normal(&r) : ln_weight ? 1.0f : 0.0f;
+    }
+    if (d->lay.wte >= 0)
+        memset(host + d->lay.wte + (int64_t)d->cfg.pad_id * d->cfg.hidden, 0,
+               (size_t)d->cfg.hidden * sizeof(float));
+    ctcd_status st = d->be->upload(d->be, d->master, host, n * sizeof *host);
+    free(host);
+    if (!st) st = sync_compute(d);
+    return st;
+}
+
+ctcd_status ctcd_rationale_zero_grad(ctcd_rationale_decoder *d) {
+    return d->be->memzero(d->be, d->grads, (size_t)d->lay.n_total * 4);
+}
+
+ctcd_status ctcd_rationale_optimizer_step(ctcd_rationale_decoder *d,
+                                          const ctcd_adamw_hparams *h, float *grad_norm_out) {
+    ctcd_backend *be = d->be;
+    const int64_t n = d->lay.n_total;
+    CTCD_TRY(be->grad_sumsq(be, d->sumsq, d->grads, n));
+    void *compute = d->params == d->master ? NULL : d->params;
+    CTCD_TRY(be->adamw(be, d->master, compute, d->grads, d->adam_m, d->adam_v, n,
+                       d->lay.n_decay, d->sumsq, h));
+    if (grad_norm_out) {
+        float s = 0.0f;
+        CTCD_TRY(be->download(be, &s, d->sumsq, sizeof s));
+        *grad_norm_out = sqrtf(s);
+    }
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_rationale_download_params(const ctcd_rationale_decoder *d, float *host) {
+    return d->be->download(d->be, host, d->master, (size_t)d->lay.n_total * sizeof(float));
+}
+
+ctcd_status ctcd_rationale_upload_params(ctcd_rationale_decoder *d, const float *host) {
+    CTCD_TRY(d->be->upload(d->be, d->master, host, (size_t)d->lay.n_total * sizeof(float)));
+    return sync_compute(d);
+}

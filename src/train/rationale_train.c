@@ -1,0 +1,157 @@
+/* rationale_train.c — distilling step-by-step in the trainer (include/ctcd/rationale.h):
+ * task esnli's data, one rationale decoder per model slot, the multi-task backward
+ *   L = (1 − λ)·L_label + λ·L_rationale
+ * (step.c scales the label loss, this file the rationale loss), and saving the decoders.
+ *
+ * Every trained slot gets its own decoder; they share nothing, so a lockstep pair trains
+ * two encoder+decoder stacks side by side. Tied decoder embeddings are the slot's encoder
+ * word embeddings, so their gradient reaches the encoder's optimizer step. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctcd/augment.h"
+#include "ctcd/fileio.h"
+#include "ctcd/log.h"
+#include "ctcd/safetensors.h"
+#include "train_internal.h"
+
+static int rationale_on(const ctcd_trainer *t) {
+    return strcmp(t->rc.rationale.source, "none") != 0;
+}
+
+/* ---- data ---- */
+
+static void report(const char *name, const ctcd_dataset *d, const ctcd_esnli_report *r,
+                   int llm) {
+    ctcd_info("%s: %lld examples, %lld truncated to data.max_len, %lld without a rationale",
+              name, (long long)d->n, (long long)r->truncated, (long long)r->no_rationale);
+    if (llm)
+        ctcd_info("%s: PaLM label = gold for %.1f%%, %lld outputs without a parsable label",
+                  name, d->n ? 100.0 * (double)r->llm_agree / (double)d->n : 0.0,
+                  (long long)r->llm_unparsed);
+}
+
+ctcd_status ctcd_trainer_load_esnli(ctcd_trainer *t) {
+    const ctcd_recipe *rc = &t->rc;
+    char dir[CTCD_PATH_MAX];
+    if (rc->rationale.dir[0])
+        snprintf(dir, sizeof dir, "%s", rc->rationale.dir);
+    else
+        CTCD_TRY(ctcd_error_wrap(ctcd_data_find("rationales/distilling-step-by-step/esnli", dir,
+                                                sizeof dir),
+                                 "task esnli: rationale.dir is empty"));
+    if (ctcd_augment_enabled(rc))
+        return CTCD_ERR(CTCD_E_INVALID, "data.augment: task esnli has no augmentation");
+    CTCD_TRY(ctcd_trainer_find_vocab(rc, t->vocab_path, sizeof t->vocab_path));
+    CTCD_TRY(ctcd_tokenizer_load(t->vocab_path, &t->tok));
+    const int llm = strcmp(rc->rationale.source, "llm") == 0;
+    ctcd_info("task esnli from %s (train = e-SNLI valid, dev = e-SNLI test), rationales: %s",
+              dir, rc->rationale.source);
+    ctcd_esnli_report rep;
+    CTCD_TRY(ctcd_esnli_load(dir, "valid", llm ? CTCD_RATIONALE_LLM : CTCD_RATIONALE_HUMAN,
+                             t->tok, rc->data.max_len, rc->data.max_train_examples, &t->train,
+                             &t->rat_train, &rep));
+    report(t->train.name, &t->train, &rep, llm);
+    if (!rationale_on(t)) ctcd_rationale_set_free(&t->rat_train);
+    ctcd_rationale_set dev_rats;
+    CTCD_TRY(ctcd_esnli_load(dir, "test", CTCD_RATIONALE_HUMAN, t->tok, rc->data.max_len,
+                             rc->data.max_dev_examples, &t->dev[0], &dev_rats, &rep));
+    ctcd_rationale_set_free(&dev_rats);
+    report(t->dev[0].name, &t->dev[0], &rep, 0);
+    t->dev_names[0] = "test";
+    t->n_dev = 1;
+    t->metric = CTCD_GLUE_ACC;
+    return CTCD_OK;
+}
+
+/* ---- decoders ---- */
+
+ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t) {
+    if (!rationale_on(t)) return CTCD_OK;
+    const ctcd_recipe *rc = &t->rc;
+    const int L = rc->rationale.max_len;
+    for (int i = 0; i < t->n_models; i++) {
+        const ctcd_model *m = t->models[i];
+        ctcd_rationale_config c;
+        ctcd_rationale_config_default(&c, &m->cfg);
+        c.n_layers = rc->rationale.decoder.layers;
+        if (rc->rationale.decoder.hidden) c.hidden = rc->rationale.decoder.hidden;
+        if (rc->rationale.decoder.heads) c.n_heads = rc->rationale.decoder.heads;
+        c.intermediate = rc->rationale.decoder.intermediate ? rc->rationale.decoder.intermediate
+                                                            : 4 * c.hidden;
+        c.max_len = L;
+        c.tie_embeddings = rc->rationale.decoder.tie_embeddings;
+        c.dropout = rc->rationale.decoder.dropout;
+        c.pad_id = t->train.special.pad;
+        c.bos_id = t->train.special.cls;
+        c.eos_id = t->train.special.sep;
+        char name[64];
+        snprintf(name, sizeof name, "rationale.decoder (model %s)", m->name);
+        CTCD_TRY(ctcd_error_wrap(ctcd_rationale_create(t->be, &c, &m->cfg, t->B_cap, L, t->T_cap,
+                                                       &t->rat[i]),
+                                 "%s", name));
+        snprintf(name, sizeof name, "%s/rationale/init", ctcd_role_names[t->role[i]]);
+        CTCD_TRY(ctcd_rationale_init_random(t->rat[i], ctcd_seed_derive(rc->train.seed, name)));
+        snprintf(name, sizeof name, "%s/rationale/dropout", ctcd_role_names[t->role[i]]);
+        t->rat[i]->dropout_seed = ctcd_seed_derive(rc->train.seed, name);
+        ctcd_info("model %s: rationale decoder %d layers, hidden %d, %d heads, %lld parameters "
+                  "(%s embeddings), lambda %g",
+                  m->name, c.n_layers, c.hidden, c.n_heads, (long long)t->rat[i]->lay.n_total,
+                  c.tie_embeddings ? "tied" : "own", (double)rc->rationale.lambda);
+    }
+    const size_t n = (size_t)t->B_cap * (size_t)L * sizeof(int32_t);
+    t->h_rat_ids = malloc(n);
+    t->h_rat_tgt = malloc(n);
+    if (!t->h_rat_ids || !t->h_rat_tgt)
+        return CTCD_ERR(CTCD_E_NOMEM, "rationale batch buffers: out of memory");
+    CTCD_TRY(t->be->alloc(t->be, n, "rationale ids", (void **)&t->d_rat_ids));
+    return t->be->alloc(t->be, n, "rationale targets", (void **)&t->d_rat_tgt);
+}
+
+void ctcd_trainer_destroy_rationale(ctcd_trainer *t) {
+    for (int i = 0; i < 2; i++) ctcd_rationale_destroy(t->rat[i]);
+    if (t->be) {
+        t->be->free(t->be, t->d_rat_ids);
+        t->be->free(t->be, t->d_rat_tgt);
+    }
+    free(t->h_rat_ids);
+    free(t->h_rat_tgt);
+    ctcd_rationale_set_free(&t->rat_train);
+}
+
+ctcd_status ctcd_trainer_upload_rationale(ctcd_trainer *t, const ctcd_batch *b) {
+    if (!t->rat[0]) return CTCD_OK;
+    const ctcd_rationale_config *c = &t->rat[0]->cfg;
+    t->rat_T = ctcd_rationale_batch_rows(&t->rat_train, b->example, b->B, c->max_len, c->bos_id,
+                                         c->eos_id, c->pad_id, t->h_rat_ids, t->h_rat_tgt);
+    const size_t n = (size_t)b->B * (size_t)t->rat_T * sizeof(int32_t);
+    CTCD_TRY(t->be->upload(t->be, t->d_rat_ids, t->h_rat_ids, n));
+    return t->be->upload(t->be, t->d_rat_tgt, t->h_rat_tgt, n);
+}
+
+ctcd_status ctcd_trainer_rationale_backward(ctcd_trainer *t, int i, const ctcd_batch_dev *db,
+                                            int64_t step, float *loss) {
+    ctcd_model *m = t->models[i];
+    ctcd_rationale_decoder *d = t->rat[i];
+    const ctcd_rat_batch_dev rb = {db->B, t->rat_T, t->d_rat_ids, t->d_rat_tgt};
+    const void *enc = m->acts.h[m->cfg.n_layers];
+    CTCD_TRY(ctcd_model_backward_head(m, db, step));
+    CTCD_TRY(ctcd_rationale_zero_grad(d));
+    CTCD_TRY(ctcd_rationale_forward(d, m, enc, db->mask, db->T, &rb, 1, step));
+    CTCD_TRY(ctcd_rationale_loss(d, &rb, t->rc.rationale.lambda, loss));
+    CTCD_TRY(ctcd_rationale_backward(d, m, enc, m->acts.dh, db->mask, db->T, &rb, step));
+    return ctcd_model_backward_encoder(m, db, step);
+}
+
+/* ---- saving ---- */
+
+ctcd_status ctcd_trainer_save_rationale(ctcd_trainer *t, int i, const char *which) {
+    const ctcd_rationale_decoder *d = t->rat[i];
+    if (!t->rc.output[0] || !d) return CTCD_OK;
+    char dir[CTCD_PATH_MAX + 64], path[CTCD_PATH_MAX + 96];
+    snprintf(dir, sizeof dir, "%s/rationale/%s/%s", t->rc.output, t->models[i]->name, which);
+    CTCD_TRY(ctcd_mkdirs(dir));
+    snprintf(path, sizeof path, "%s/decoder.safetensors", dir);
+    return ctcd_rationale_save(d, path);
+}

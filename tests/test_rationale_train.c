@@ -1,0 +1,140 @@
+/* test_rationale_train.c — distilling step-by-step in the trainer (task esnli, skipped
+ * without the shared data): the decoder's loss falls, λ = 0 leaves the encoder's training
+ * bitwise unchanged, λ > 0 changes it (the rationale gradient reaches the encoder), and a
+ * run directory gets the decoders beside the encoder checkpoints. */
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+#include "trainer_fixture.h"
+
+#define OK(expr)                                                                  \
+    do {                                                                          \
+        ctcd_status st_ = (expr);                                                 \
+        cr_assert_null(st_, "%s: %s", #expr, ctcd_status_message(st_));           \
+    } while (0)
+
+static ctcd_recipe esnli_recipe(const char *source, float lambda) {
+    if (!ctcd_test_data_dir())
+        cr_skip_test("no shared data dir (../shared/data or $CTCD_DATA_DIR): e-SNLI needed");
+    ctcd_recipe r;
+    ctcd_recipe_defaults(&r);
+    snprintf(r.task, sizeof r.task, "esnli");
+    snprintf(r.data.vocab, sizeof r.data.vocab, "%.900s/vocab/bert-base-uncased-vocab.txt",
+             ctcd_test_data_dir());
+    snprintf(r.rationale.dir, sizeof r.rationale.dir,
+             "%.900s/rationales/distilling-step-by-step/esnli", ctcd_test_data_dir());
+    r.data.max_len = 48;
+    r.data.max_train_examples = 96;
+    r.data.max_dev_examples = 32;
+    ctcd_model_recipe *L = &r.models[CTCD_LARGE];
+    L->present = 1;
+    L->layers = 1; L->hidden = 32; L->heads = 2; L->intermediate = 64;
+    r.train.batch = 8;
+    r.train.max_steps = 12;
+    r.train.warmup = 0.0f;
+    r.train.lr[CTCD_LARGE] = 3e-3f;
+    snprintf(r.rationale.source, sizeof r.rationale.source, "%s", source);
+    r.rationale.lambda = lambda;
+    r.rationale.max_len = 24;
+    r.rationale.decoder.layers = 1;
+    snprintf(r.train.backend, sizeof r.train.backend, "cpu");
+    r.output[0] = '\0';
+    return r;
+}
+
+/* Runs `steps` steps; records the label terms and the rationale loss of each. */
+static void run(const ctcd_recipe *r, int steps, float terms[][CTCD_LOSS_NTERMS], float *rat) {
+    ctcd_trainer *t = NULL;
+    OK(ctcd_trainer_create(r, &t));
+    for (int s = 0; s < steps; s++) {
+        const ctcd_batch *b;
+        cr_assert(ctcd_batcher_next(&t->batcher, &b), "ran out of batches at step %d", s);
+        ctcd_step_stats stats;
+        OK(ctcd_trainer_step(t, b, &stats));
+        memcpy(terms[s], stats.terms, sizeof stats.terms);
+        rat[s] = stats.rat_loss[0];
+    }
+    ctcd_trainer_destroy(t);
+}
+
+Test(rationale_train, decoder_loss_falls_with_llm_rationales, .timeout = 300) {
+    ctcd_recipe r = esnli_recipe("llm", 0.5f);
+    r.train.lr[CTCD_LARGE] = 1e-2f;
+    float terms[12][CTCD_LOSS_NTERMS], rat[12];
+    run(&r, 12, terms, rat);
+    cr_assert(rat[0] > 9.0f && rat[0] < 11.5f, "initial token CE %g, expected ~ln(30522)",
+              (double)rat[0]);
+    const float last = (rat[9] + rat[10] + rat[11]) / 3.0f;
+    cr_assert_lt(last, rat[0] - 1.0f, "rationale CE did not fall: %g -> %g (last 3 steps)",
+                 (double)rat[0], (double)last);
+}
+
+Test(rationale_train, lambda_zero_leaves_the_encoder_unchanged, .timeout = 300) {
+    const ctcd_recipe with = esnli_recipe("human", 0.0f), without = esnli_recipe("none", 0.0f);
+    float a[4][CTCD_LOSS_NTERMS], b[4][CTCD_LOSS_NTERMS], ra[4], rb[4];
+    run(&with, 4, a, ra);
+    run(&without, 4, b, rb);
+    for (int s = 0; s < 4; s++) {
+        cr_assert(a[s][CTCD_TERM_TOTAL0] == b[s][CTCD_TERM_TOTAL0],
+                  "step %d: label loss %.9g with a lambda-0 decoder, %.9g without", s,
+                  (double)a[s][CTCD_TERM_TOTAL0], (double)b[s][CTCD_TERM_TOTAL0]);
+        cr_assert_gt(ra[s], 0.0f, "the decoder still reports its loss");
+    }
+}
+
+Test(rationale_train, rationale_gradient_reaches_the_encoder, .timeout = 300) {
+    const ctcd_recipe with = esnli_recipe("human", 0.5f), without = esnli_recipe("none", 0.0f);
+    float a[4][CTCD_LOSS_NTERMS], b[4][CTCD_LOSS_NTERMS], ra[4], rb[4];
+    run(&with, 4, a, ra);
+    run(&without, 4, b, rb);
+    /* step 0: same encoder, label loss weighted 1 − λ */
+    cr_assert_float_eq(a[0][CTCD_TERM_TOTAL0], 0.5f * b[0][CTCD_TERM_TOTAL0], 1e-5f,
+                       "step 0: %g vs 0.5 x %g", (double)a[0][CTCD_TERM_TOTAL0],
+                       (double)b[0][CTCD_TERM_TOTAL0]);
+    cr_assert(a[3][CTCD_TERM_HARD0] != b[3][CTCD_TERM_HARD0],
+              "step 3: the label loss is unchanged by the rationale task");
+}
+
+Test(rationale_train, run_dir_holds_the_decoders, .timeout = 300) {
+    ctcd_recipe r = esnli_recipe("llm", 0.5f);
+    r.train.max_steps = 3;
+    char *tmp = ctcd_test_tmpdir();
+    snprintf(r.output, sizeof r.output, "%.900s/run", tmp);
+    ctcd_trainer *t = NULL;
+    OK(ctcd_trainer_create(&r, &t));
+    ctcd_eval_result res;
+    OK(ctcd_trainer_run(t, &res));
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run/rationale/large/last/decoder.safetensors", tmp);
+    ctcd_rationale_decoder *d = NULL;
+    OK(ctcd_rationale_load(t->be, path, &t->models[0]->cfg, 2, 24, 48, &d));
+    cr_assert_eq(d->cfg.n_layers, 1);
+    cr_assert_eq(d->lay.n_total, t->rat[0]->lay.n_total);
+    float *x = malloc((size_t)d->lay.n_total * 4), *y = malloc((size_t)d->lay.n_total * 4);
+    OK(ctcd_rationale_download_params(d, x));
+    OK(ctcd_rationale_download_params(t->rat[0], y));
+    cr_assert(memcmp(x, y, (size_t)d->lay.n_total * 4) == 0, "saved decoder differs");
+    free(x);
+    free(y);
+    ctcd_rationale_destroy(d);
+    snprintf(path, sizeof path, "%s/run/log.jsonl", tmp);
+    char *log = ctcd_test_read_file(path);
+    cr_assert(log && strstr(log, "\"rationale_loss\""), "log.jsonl lacks rationale_loss");
+    free(log);
+    ctcd_trainer_destroy(t);
+    /* `ctcd explain` finds the decoder beside the checkpoint and prints every part. */
+    char args[8300], *out = NULL;
+    snprintf(args, sizeof args, "explain '%s/run/large/last' --task esnli --n 3 --backend cpu "
+             "--data-dir '%s' --max-new 8", tmp, r.rationale.dir);
+    const int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "ctcd %s failed:\n%s", args, out);
+    const char *want[] = {"decoder: ", "[0] [CLS] this church choir sings", "gold: neutral",
+                          "predicted: ", "reference rationale: not all churches have cracks",
+                          "generated rationale: ", "[2] "};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_assert(strstr(out, want[i]), "explain output lacks '%s':\n%s", want[i], out);
+    free(out);
+    ctcd_test_rmtree(tmp);
+    free(tmp);
+}
