@@ -10,38 +10,16 @@
 #include <string.h>
 
 #include "ctcd/model.h"
+#include "flat_params.h"
 
 typedef struct builder {
     ctcd_model_layout *lay;
-    int cap;
-    ctcd_status err;
+    ctcd_param_builder pb;
 } builder;
 
 /* Appends a named tensor and returns its offset. */
 static int64_t add(builder *b, int decay, int64_t rows, int64_t cols, const char *fmt, int l) {
-    ctcd_model_layout *lay = b->lay;
-    if (b->err) return 0;
-    if (lay->n_params == b->cap) {
-        int cap = b->cap ? 2 * b->cap : 64;
-        ctcd_param_info *p = realloc(lay->params, (size_t)cap * sizeof *p);
-        if (!p) {
-            b->err = CTCD_ERR(CTCD_E_NOMEM, "out of memory building the parameter table");
-            return 0;
-        }
-        lay->params = p;
-        b->cap = cap;
-    }
-    ctcd_param_info *p = &lay->params[lay->n_params++];
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, fmt, l);
-    p->offset = lay->n_total;
-    p->ndim = cols > 0 ? 2 : 1;
-    p->shape[0] = rows;
-    p->shape[1] = cols > 0 ? cols : 0;
-    p->numel = rows * (cols > 0 ? cols : 1);
-    p->decay = decay;
-    lay->n_total += p->numel;
-    return p->offset;
+    return ctcd_param_add(&b->pb, decay, rows, cols, fmt, l);
 }
 
 #define LP "bert.encoder.layer.%d."
@@ -105,12 +83,12 @@ static void add_undecayed(builder *b, const ctcd_bert_config *c) {
 ctcd_status ctcd_model_layout_build(const ctcd_bert_config *c, ctcd_model_layout *lay) {
     memset(lay, 0, sizeof *lay);
     CTCD_TRY(ctcd_bert_config_validate(c, "model"));
-    builder b = {lay, 0, CTCD_OK};
+    builder b = {lay, {&lay->params, &lay->n_params, &lay->n_total, 0, CTCD_OK, "the parameter table"}};
     add_decayed(&b, c);
     lay->n_decay = lay->n_total;
     add_undecayed(&b, c);
-    if (b.err) ctcd_model_layout_free(lay);
-    return b.err;
+    if (b.pb.err) ctcd_model_layout_free(lay);
+    return b.pb.err;
 }
 
 void ctcd_model_layout_free(ctcd_model_layout *lay) {

@@ -6,6 +6,7 @@
 
 #include "ctcd/arena.h"
 #include "ctcd/model.h"
+#include "flat_params.h"
 
 static int max_i(int a, int b) { return a > b ? a : b; }
 
@@ -161,9 +162,7 @@ int64_t ctcd_model_n_params(const ctcd_model *m) { return m->lay.n_total; }
 
 /* Copies the fp32 master weights into the compute copy (a no-op when they are one). */
 static ctcd_status sync_compute(ctcd_model *m) {
-    if (m->params == m->master) return CTCD_OK;
-    return m->be->cast(m->be, m->params, m->be->act_dtype, m->master, CTCD_F32,
-                       m->lay.n_total);
+    return ctcd_flat_sync_compute(m->be, m->params, m->master, m->lay.n_total);
 }
 
 ctcd_status ctcd_model_init_random(ctcd_model *m, uint64_t seed) {
@@ -214,19 +213,12 @@ ctcd_status ctcd_model_zero_grad(ctcd_model *m) {
 }
 
 ctcd_status ctcd_model_grad_norm(ctcd_model *m, float *grad_norm_out) {
-    ctcd_backend *be = m->be;
-    CTCD_TRY(be->grad_sumsq(be, m->sumsq, m->grads, m->lay.n_total));
-    float s = 0.0f;
-    CTCD_TRY(be->download(be, &s, m->sumsq, sizeof s));
-    *grad_norm_out = sqrtf(s);
-    return CTCD_OK;
+    return ctcd_flat_grad_norm(m->be, m->sumsq, m->grads, m->lay.n_total, grad_norm_out);
 }
 
 ctcd_status ctcd_model_apply_update(ctcd_model *m, const ctcd_adamw_hparams *h) {
-    ctcd_backend *be = m->be;
-    void *compute = m->params == m->master ? NULL : m->params;
-    return be->adamw(be, m->master, compute, m->grads, m->adam_m, m->adam_v, m->lay.n_total,
-                     m->lay.n_decay, m->sumsq, h);
+    return ctcd_flat_adamw(m->be, m->master, m->params, m->grads, m->adam_m, m->adam_v, m->sumsq,
+                           m->lay.n_total, m->lay.n_decay, h);
 }
 
 ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h,

@@ -8,6 +8,7 @@
 
 #include "ctcd/arena.h"
 #include "ctcd/rationale.h"
+#include "flat_params.h"
 
 void ctcd_rationale_config_default(ctcd_rationale_config *c, const ctcd_bert_config *enc) {
     memset(c, 0, sizeof *c);
@@ -62,41 +63,19 @@ ctcd_status ctcd_rationale_config_validate(const ctcd_rationale_config *c,
 
 typedef struct builder {
     ctcd_rat_layout *lay;
-    int cap;
-    ctcd_status err;
+    ctcd_param_builder pb;
 } builder;
 
+/* Appends a named tensor and returns its offset. */
 static int64_t add(builder *b, int decay, int64_t rows, int64_t cols, const char *fmt, int l) {
-    ctcd_rat_layout *lay = b->lay;
-    if (b->err) return 0;
-    if (lay->n_params == b->cap) {
-        const int cap = b->cap ? 2 * b->cap : 64;
-        ctcd_param_info *p = realloc(lay->params, (size_t)cap * sizeof *p);
-        if (!p) {
-            b->err = CTCD_ERR(CTCD_E_NOMEM, "out of memory building the decoder's parameters");
-            return 0;
-        }
-        lay->params = p;
-        b->cap = cap;
-    }
-    ctcd_param_info *p = &lay->params[lay->n_params++];
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, fmt, l);
-    p->offset = lay->n_total;
-    p->ndim = cols > 0 ? 2 : 1;
-    p->shape[0] = rows;
-    p->shape[1] = cols > 0 ? cols : 0;
-    p->numel = rows * (cols > 0 ? cols : 1);
-    p->decay = decay;
-    lay->n_total += p->numel;
-    return p->offset;
+    return ctcd_param_add(&b->pb, decay, rows, cols, fmt, l);
 }
 
 #define DP "decoder.layer.%d."
 
 static ctcd_status layout_build(const ctcd_rationale_config *c, ctcd_rat_layout *lay) {
     memset(lay, 0, sizeof *lay);
-    builder b = {lay, 0, CTCD_OK};
+    builder b = {lay, {&lay->params, &lay->n_params, &lay->n_total, 0, CTCD_OK, "the decoder's parameters"}};
     const int64_t H = c->hidden, A = c->hidden, I = c->intermediate, He = c->enc_hidden;
     lay->wte = c->tie_embeddings ? -1 : add(&b, 1, c->vocab_size, H, "decoder.embed_tokens.weight", 0);
     lay->wpe = add(&b, 1, c->max_len, H, "decoder.embed_positions.weight", 0);
@@ -131,11 +110,11 @@ static ctcd_status layout_build(const ctcd_rationale_config *c, ctcd_rat_layout 
         o->ln3_b = add(&b, 0, H, 0, DP "ffn_LayerNorm.bias", l);
     }
     lay->lm_bias = add(&b, 0, c->vocab_size, 0, "decoder.lm_head.bias", 0);
-    if (b.err) {
+    if (b.pb.err) {
         free(lay->params);
         lay->params = NULL;
     }
-    return b.err;
+    return b.pb.err;
 }
 
 const ctcd_param_info *ctcd_rationale_find(const ctcd_rationale_decoder *d, const char *name) {
@@ -275,8 +254,7 @@ void ctcd_rationale_destroy(ctcd_rationale_decoder *d) {
 }
 
 static ctcd_status sync_compute(ctcd_rationale_decoder *d) {
-    if (d->params == d->master) return CTCD_OK;
-    return d->be->cast(d->be, d->params, d->be->act_dtype, d->master, CTCD_F32, d->lay.n_total);
+    return ctcd_flat_sync_compute(d->be, d->params, d->master, d->lay.n_total);
 }
 
 ctcd_status ctcd_rationale_init_random(ctcd_rationale_decoder *d, uint64_t seed) {
@@ -307,17 +285,11 @@ ctcd_status ctcd_rationale_zero_grad(ctcd_rationale_decoder *d) {
 
 ctcd_status ctcd_rationale_optimizer_step(ctcd_rationale_decoder *d,
                                           const ctcd_adamw_hparams *h, float *grad_norm_out) {
-    ctcd_backend *be = d->be;
-    const int64_t n = d->lay.n_total;
-    CTCD_TRY(be->grad_sumsq(be, d->sumsq, d->grads, n));
-    void *compute = d->params == d->master ? NULL : d->params;
-    CTCD_TRY(be->adamw(be, d->master, compute, d->grads, d->adam_m, d->adam_v, n,
-                       d->lay.n_decay, d->sumsq, h));
-    if (grad_norm_out) {
-        float s = 0.0f;
-        CTCD_TRY(be->download(be, &s, d->sumsq, sizeof s));
-        *grad_norm_out = sqrtf(s);
-    }
+    float norm;
+    CTCD_TRY(ctcd_flat_grad_norm(d->be, d->sumsq, d->grads, d->lay.n_total, &norm));
+    CTCD_TRY(ctcd_flat_adamw(d->be, d->master, d->params, d->grads, d->adam_m, d->adam_v,
+                             d->sumsq, d->lay.n_total, d->lay.n_decay, h));
+    if (grad_norm_out) *grad_norm_out = norm;
     return CTCD_OK;
 }
 

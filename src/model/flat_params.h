@@ -1,0 +1,39 @@
+/* flat_params.h — what every set of trainable parameters shares (the BERT encoder and the
+ * rationale decoder): a table of named tensors laid out in one flat buffer, the fp32 master
+ * copy with its compute copy, and the global grad norm + clipped AdamW over the whole
+ * buffer. The owners keep their own structs; these functions take the pieces. */
+#ifndef CTCD_FLAT_PARAMS_H
+#define CTCD_FLAT_PARAMS_H
+
+#include "ctcd/backend.h"
+#include "ctcd/model.h"
+
+/* A table being built: appends keep `*params` (realloc'd), `*n_params` and `*n_total`. */
+typedef struct ctcd_param_builder {
+    ctcd_param_info **params;
+    int *n_params;
+    int64_t *n_total;
+    int cap;
+    ctcd_status err;     /* the first error (later appends are no-ops) */
+    const char *what;    /* for the out-of-memory message ("the decoder's parameters") */
+} ctcd_param_builder;
+
+/* Appends tensor `fmt` (with %d = l) of rows x cols (cols 0: a vector) and returns its
+ * offset in the flat buffer. decay: 1 for weight-decayed tensors. */
+int64_t ctcd_param_add(ctcd_param_builder *b, int decay, int64_t rows, int64_t cols,
+                       const char *fmt, int l);
+
+/* Re-casts the compute copy from the fp32 master (a no-op when they are one buffer). */
+ctcd_status ctcd_flat_sync_compute(ctcd_backend *be, void *params, const float *master,
+                                   int64_t n);
+/* The global L2 norm of grads[n]; leaves the sum of squares in sumsq (backend memory) for
+ * ctcd_flat_adamw's clipping. */
+ctcd_status ctcd_flat_grad_norm(ctcd_backend *be, float *sumsq, const float *grads, int64_t n,
+                                float *norm);
+/* Clip (by the sumsq of ctcd_flat_grad_norm) + AdamW over master[n], writing the compute
+ * copy params when it is a separate buffer. */
+ctcd_status ctcd_flat_adamw(ctcd_backend *be, float *master, void *params, const float *grads,
+                            float *adam_m, float *adam_v, const float *sumsq, int64_t n,
+                            int64_t n_decay, const ctcd_adamw_hparams *h);
+
+#endif
