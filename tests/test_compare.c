@@ -484,7 +484,7 @@ Test(compare, png_encoder_round_trips_pixels) {
     uint8_t *rgb = malloc(W * H * 3);
     /* noise (literals) in the top half, flat areas and repeated rows (matches) below */
     for (int i = 0; i < W * H * 3; i++)
-        rgb[i] = i < W * H * 3 / 2 ? (uint8_t)(i * 7 + i / 13 + (i * i) % 251)
+        rgb[i] = i < W * H * 3 / 2 ? (uint8_t)(i * 7 + i / 13 + (int)(((uint32_t)i * (uint32_t)i) % 251u))
                                    : (uint8_t)((i / (3 * W)) % 5 == 0 ? 40 : 250 - i % 3);
     uint8_t *png;
     size_t n;
