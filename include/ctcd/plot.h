@@ -30,13 +30,15 @@ ctcd_status ctcd_png_encode_rgb(const uint8_t *rgb, int w, int h, uint8_t **out,
 ctcd_status ctcd_png_write_rgb(const char *path, const uint8_t *rgb, int w, int h);
 
 /* One curve: n points (x[i], y[i]), drawn in colour rgb (0xRRGGBB), solid or dashed, with a
- * marker at every point. Non-finite points are skipped. */
+ * marker at every point (markers_only: the points alone, a scatter). Non-finite points are
+ * skipped. */
 typedef struct ctcd_plot_series {
     const char *label;
     int n;
     const double *x, *y;   /* (n) */
     uint32_t rgb;
     int dashed;
+    int markers_only;
 } ctcd_plot_series;
 
 typedef struct ctcd_plot {

@@ -143,7 +143,7 @@ static void draw_series(canvas *c, const frame *f, const ctcd_plot_series *s) {
     for (int i = 0; i < s->n; i++) {
         if (!isfinite(s->x[i]) || !isfinite(s->y[i])) continue;
         const int x = map_x(f, s->x[i]), y = map_y(f, s->y[i]);
-        if (have_prev) line(c, px, py, x, y, s->rgb, 2, s->dashed);
+        if (have_prev && !s->markers_only) line(c, px, py, x, y, s->rgb, 2, s->dashed);
         fill_rect(c, x - 3, y - 3, x + 3, y + 3, s->rgb);
         px = x;
         py = y;
@@ -155,7 +155,7 @@ static void draw_legend(canvas *c, const frame *f, const ctcd_plot *p) {
     int y = f->y0 + 4;
     for (int i = 0; i < p->n_series; i++, y += 24) {
         const ctcd_plot_series *s = &p->series[i];
-        line(c, f->x1 + 20, y + 6, f->x1 + 56, y + 6, s->rgb, 3, s->dashed);
+        if (!s->markers_only) line(c, f->x1 + 20, y + 6, f->x1 + 56, y + 6, s->rgb, 3, s->dashed);
         fill_rect(c, f->x1 + 35, y + 4, f->x1 + 41, y + 10, s->rgb);
         text(c, f->x1 + 64, y, s->label ? s->label : "", 2, 0x202020, 0);
     }

@@ -150,7 +150,7 @@ ctcd_status ctcd_plan_fit_plot(const ctcd_plan_fit *f, const char *png_path) {
         gy[i] = CTCD_LAW_RATIO * gx[i];
     }
     ctcd_plot_series ser[4] = {
-        {.label = "runs", .n = n, .x = rx, .y = ry, .rgb = 0x9aa5b1, .dashed = 1},
+        {.label = "runs", .n = n, .x = rx, .y = ry, .rgb = 0x9aa5b1, .markers_only = 1},
         {.label = "best partner", .n = np, .x = px, .y = py, .rgb = 0xd62728},
         {.label = "least squares", .n = f->fitted ? 2 : 0, .x = lx, .y = ly, .rgb = 0x1f77b4},
         {.label = "law: 2.5x", .n = 2, .x = gx, .y = gy, .rgb = 0x7f7f7f, .dashed = 1},

@@ -421,7 +421,7 @@ static ctcd_status write_pareto(const search_ctx *s) {
         if (!nf || y[i] > fy[nf - 1]) fx[nf] = x[i], fy[nf++] = y[i];
     }
     const ctcd_plot_series ser[2] = {
-        {.label = "candidates", .n = n, .x = x, .y = y, .rgb = 0x9aa5b1, .dashed = 1},
+        {.label = "candidates", .n = n, .x = x, .y = y, .rgb = 0x9aa5b1, .markers_only = 1},
         {.label = "pareto front", .n = nf, .x = fx, .y = fy, .rgb = 0xd62728},
     };
     const ctcd_plot plot = {.title = "KD-NAS: dev score vs forward latency",
