@@ -138,3 +138,38 @@ Test(rationale_train, run_dir_holds_the_decoders, .timeout = 300) {
     ctcd_test_rmtree(tmp);
     free(tmp);
 }
+
+Test(rationale_train, llm_labels_replace_the_gold_ones) {
+    ctcd_recipe r = esnli_recipe("llm", 0.5f);
+    r.data.max_train_examples = 400;
+    ctcd_trainer *gold = NULL, *llm = NULL;
+    OK(ctcd_trainer_create(&r, &gold));
+    snprintf(r.rationale.labels, sizeof r.rationale.labels, "llm");
+    OK(ctcd_trainer_create(&r, &llm));
+    cr_assert_eq(gold->train.n, llm->train.n);
+    int64_t differ = 0, agree = 0;
+    for (int64_t i = 0; i < llm->train.n; i++) {
+        const int32_t y = llm->rat_train.llm_labels[i];
+        cr_assert_eq(llm->train.labels[i], y >= 0 ? y : -1, "example %lld", (long long)i);
+        differ += llm->train.labels[i] != gold->train.labels[i];
+        agree += y >= 0 && y == gold->train.labels[i];
+    }
+    /* PaLM agrees with gold on about 73% of e-SNLI valid (the data README) */
+    cr_assert_gt(differ, llm->train.n / 10, "only %lld of %lld labels changed", (long long)differ,
+                 (long long)llm->train.n);
+    cr_assert_gt(agree, llm->train.n / 2);
+    ctcd_step_stats stats;
+    const ctcd_batch *b;
+    cr_assert(ctcd_batcher_next(&llm->batcher, &b));
+    OK(ctcd_trainer_step(llm, b, &stats));
+    ctcd_trainer_destroy(gold);
+    ctcd_trainer_destroy(llm);
+    /* the LLM's labels need the LLM's outputs */
+    r = esnli_recipe("human", 0.5f);
+    snprintf(r.rationale.labels, sizeof r.rationale.labels, "llm");
+    ctcd_status st = ctcd_recipe_validate(&r);
+    cr_assert_not_null(st);
+    cr_assert_not_null(strstr(ctcd_status_message(st), "rationale.labels llm needs"), "%s",
+                       ctcd_status_message(st));
+    ctcd_status_free(st);
+}

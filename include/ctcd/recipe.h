@@ -158,6 +158,7 @@ typedef struct ctcd_recipe {
     /* rationale.*: distilling step-by-step (include/ctcd/rationale.h), task esnli */
     struct {
         char source[8];              /* "none" | "human" | "llm" */
+        char labels[8];              /* "gold" | "llm": train on the LLM's stated labels */
         float lambda;                /* L = (1 − λ)·L_label + λ·L_rationale */
         int max_len;                 /* decoder target tokens per example (eos included) */
         char dir[CTCD_PATH_MAX];     /* e-SNLI directory ("" = found under the data roots) */

@@ -53,6 +53,20 @@ ctcd_status ctcd_trainer_load_esnli(ctcd_trainer *t) {
                              t->tok, rc->data.max_len, rc->data.max_train_examples, &t->train,
                              &t->rat_train, &rep));
     report(t->train.name, &t->train, &rep, llm);
+    if (strcmp(rc->rationale.labels, "llm") == 0) {
+        /* the distillation setting: the LLM's labels replace the gold ones; an output
+         * without a parsable label leaves its example without a hard label */
+        int64_t changed = 0, unlabelled = 0;
+        for (int64_t i = 0; i < t->train.n && i < t->rat_train.n; i++) {
+            const int32_t y = t->rat_train.llm_labels[i];
+            changed += y >= 0 && y != t->train.labels[i];
+            unlabelled += y < 0;
+            t->train.labels[i] = y >= 0 ? y : -1;
+        }
+        ctcd_info("%s: training on the LLM's labels (rationale.labels llm): %lld differ from "
+                  "gold, %lld examples without a label", t->train.name, (long long)changed,
+                  (long long)unlabelled);
+    }
     if (!rationale_on(t)) ctcd_rationale_set_free(&t->rat_train);
     ctcd_rationale_set dev_rats;
     CTCD_TRY(ctcd_esnli_load(dir, "test", CTCD_RATIONALE_HUMAN, t->tok, rc->data.max_len,

@@ -395,6 +395,9 @@ ctcd_status ctcd_recipe_validate(const ctcd_recipe *r) {
             return CTCD_ERR(CTCD_E_IO, "%s: pretrain.corpus '%s': %s", src, r->pretrain.corpus,
                             strerror(errno));
     }
+    if (strcmp(r->rationale.labels, "llm") == 0 && strcmp(r->rationale.source, "llm") != 0)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: rationale.labels llm needs rationale.source llm "
+                        "(the labels are parsed from the LLM's outputs)", src);
     if (strcmp(r->rationale.source, "none") != 0 && strcmp(r->task, "esnli") != 0)
         return CTCD_ERR(CTCD_E_INVALID, "%s: rationale.source %s needs task esnli (the only task "
                         "with rationales so far)", src, r->rationale.source);

@@ -267,6 +267,11 @@ const key_def ctcd_recipe_keys[] = {
      0, 0, "none|human|llm", -1,
      "task esnli: rationales as a second task (distilling step-by-step): human = "
      "explanation_1, llm = the PaLM chain of thought; none = labels only"},
+    {"rationale.labels", KT_ENUM, OFF(rationale.labels), SZ(rationale.labels), "gold", NB, NB,
+     0, 0, "gold|llm", -1,
+     "training labels: gold = the dataset's; llm = the label the LLM stated in its output "
+     "(the paper's distillation setting; needs rationale.source llm; an output without a "
+     "parsable label leaves its example unlabelled)"},
     {"rationale.lambda", KT_F32, OFF(rationale.lambda), 0, "0.5", 0, 1, 0, 1, NULL, -1,
      "loss = (1 - lambda) x label loss + lambda x rationale loss (mean token cross-entropy)"},
     {"rationale.max_len", KT_INT, OFF(rationale.max_len), 0, "64", 2, 512, 0, 0, NULL, -1,
