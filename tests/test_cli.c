@@ -130,3 +130,54 @@ Test(cli, missing_data_directory_is_named) {
     free(recipe);
     free(dir);
 }
+
+/* The option parser every subcommand shares (src/cli/cli_args.c): each kind of bad argument
+ * fails with exit status 2 and a message naming the option and the value. */
+Test(cli, option_parser_names_the_bad_argument) {
+    static const struct {
+        const char *args, *needle;
+    } cases[] = {
+        {"predict ckpt --task sst2 --max-len 12x",
+         "--max-len must be an integer in [8, 1048576] (got '12x')"},
+        {"predict ckpt --task sst2 --batch=0", "--batch must be an integer in [1, 1048576] (got '0')"},
+        {"predict ckpt --task", "--task needs a value"},
+        {"predict ckpt", "--task is required"},
+        {"predict --task sst2", "CHECKPOINT_DIR is required"},
+        {"predict a b --task sst2", "more than one CHECKPOINT_DIR given ('a' and 'b')"},
+        {"explain ckpt --task esnli --frobnicate", "unknown option '--frobnicate'"},
+        {"prune ckpt --task sst2 --out x --sparsity=-0.5",
+         "--sparsity must be a number in [0, 1) (got '-0.5')"},
+        {"schedule", "RECIPE is required"},
+        {"search x.yaml --episodes-now 0", "--episodes-now must be an integer"},
+        {"train a.yaml b.yaml", "more than one RECIPE given ('a.yaml' and 'b.yaml')"},
+        {"train a.yaml --resume", "--resume needs RUN_DIR"},
+        {"sweep a.yaml", "--grid is required"},
+        {"compare a.yaml --seeds 1000", "--seeds must be an integer in [1, "},
+        {"compare a.yaml --quiet=1", "unknown option '--quiet=1'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = NULL;
+        const int rc = ctcd_test_run_cli(cases[i].args, &out);
+        cr_expect_eq(rc, 2, "'%s': exit %d: %s", cases[i].args, rc, out);
+        cr_expect_not_null(strstr(out, cases[i].needle), "'%s': '%s' not in: %s", cases[i].args,
+                           cases[i].needle, out);
+        free(out);
+    }
+}
+
+/* "--name=value" is the same as "--name value"; the last --set wins like in a recipe. */
+Test(cli, option_equals_form_and_repeated_sets, .timeout = 120) {
+    char *dir = ctcd_test_tmpdir();
+    char *recipe = write_recipe(dir, "tiny.yaml", TINY);
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args,
+             "train '%s' --print-recipe --set=train.batch=12 --set train.seed=5 "
+             "--set=train.seed=6", recipe);
+    const int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_expect_not_null(strstr(out, "batch: 12"), "--set= form ignored: %s", out);
+    cr_expect_not_null(strstr(out, "seed: 6"), "last --set must win: %s", out);
+    free(out);
+    free(recipe);
+    free(dir);
+}

@@ -4,21 +4,25 @@
 #ifndef CTCD_CLI_EXPERIMENT_H
 #define CTCD_CLI_EXPERIMENT_H
 
+#include "cli_args.h"
 #include "ctcd/experiment.h"
 
 typedef struct cli_exp_args {
     const char *cmd;          /* "compare", for messages */
     const char *recipe;
-    const char **sets;        /* (n_sets) KEY=VALUE */
-    int n_sets;
+    cli_list sets;            /* --set KEY=VALUE */
     int n_seeds;              /* default 1 */
     const char *out;          /* NULL = default directory */
-    int quiet;
+    int quiet, verbose;
 } cli_exp_args;
 
-/* Consumes argv[*i] (and its value) when it is a common option. Returns 1 when consumed,
- * 0 when not an option of this set, -1 after printing an error (bad value). */
-int cli_exp_option(int argc, char **argv, int *i, cli_exp_args *a);
+/* The common options' entries of a cli_opt table (a: a cli_exp_args lvalue). */
+#define CLI_EXP_OPTS(a)                                                \
+    CLI_OPT_SET(&(a).sets),                                  \
+        CLI_OPT_NUM("--seeds", CLI_INT, &(a).n_seeds, 1, CTCD_MAX_SEEDS), \
+        CLI_OPT_STR("--out", &(a).out), CLI_OPT_FLAG("--quiet", &(a).quiet), \
+        CLI_OPT_FLAG("--verbose", &(a).verbose)
+
 /* Loads the recipe with the --set overrides; sets the log level (warnings only unless
  * --verbose was given: the runs' own progress lines would drown the per-run lines). */
 ctcd_status cli_exp_load(const cli_exp_args *a, ctcd_recipe *rc);

@@ -39,51 +39,21 @@ static void usage(FILE *f) {
 }
 
 int ctcd_cmd_compare(int argc, char **argv) {
-    cli_exp_args a = {.cmd = "compare", .n_seeds = 1, .sets = calloc((size_t)argc, sizeof(char *))};
-    if (!a.sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
+    cli_exp_args a = {.cmd = "compare", .n_seeds = 1};
+    const char *arms_arg = NULL;
     unsigned arms = 0;
-    int rc_exit = -1;
-    for (int i = 1; i < argc && rc_exit < 0; i++) {
-        const char *s = argv[i];
-        const int got = cli_exp_option(argc, argv, &i, &a);
-        if (got < 0) {
-            rc_exit = 2;
-        } else if (got > 0) {
-            continue;
-        } else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            usage(stdout);
-            rc_exit = 0;
-        } else if (strcmp(s, "--arms") == 0 || strncmp(s, "--arms=", 7) == 0) {
-            const char *v = s[6] == '=' ? s + 7 : i + 1 < argc ? argv[++i] : NULL;
-            if (!v) {
-                fputs("ctcd compare: --arms needs a value\n", stderr);
-                rc_exit = 2;
-            } else {
-                ctcd_status st = ctcd_arm_parse_list(v, &arms);
-                if (st) {
-                    ctcd_cli_fail(st);
-                    rc_exit = 2;
-                }
-            }
-        } else if (s[0] == '-') {
-            fprintf(stderr, "ctcd compare: unknown option '%s'\n\n", s);
-            usage(stderr);
-            rc_exit = 2;
-        } else if (!a.recipe) {
-            a.recipe = s;
-        } else {
-            fprintf(stderr, "ctcd compare: more than one recipe given ('%s' and '%s')\n",
-                    a.recipe, s);
+    const cli_opt opts[] = {CLI_EXP_OPTS(a), CLI_OPT_STR("--arms", &arms_arg)};
+    const cli_spec sp = {"compare", usage, opts, CLI_N(opts), "RECIPE", &a.recipe, 1};
+    int rc_exit = cli_parse(&sp, argc, argv);
+    if (rc_exit < 0 && arms_arg) {
+        ctcd_status st = ctcd_arm_parse_list(arms_arg, &arms);
+        if (st) {
+            ctcd_cli_fail(st);
             rc_exit = 2;
         }
     }
-    if (rc_exit < 0 && !a.recipe) {
-        fputs("ctcd compare: missing RECIPE\n\n", stderr);
-        usage(stderr);
-        rc_exit = 2;
-    }
     if (rc_exit >= 0) {
-        free(a.sets);
+        cli_list_free(&a.sets);
         return rc_exit;
     }
     ctcd_recipe rc;
@@ -93,7 +63,7 @@ int ctcd_cmd_compare(int argc, char **argv) {
     ctcd_compare_summary sum;
     memset(&sum, 0, sizeof sum);
     if (!st) st = ctcd_compare_run(&rc, &o, &sum);
-    free(a.sets);
+    cli_list_free(&a.sets);
     if (st) return ctcd_cli_fail(st);
     printf("\n");
     ctcd_compare_print_table(stdout, &sum);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "ctcd/train.h"
 
 static void usage(FILE *f) {
@@ -33,56 +34,24 @@ static void usage(FILE *f) {
           f);
 }
 
-static int int_arg(const char *opt, const char *v, int lo, int *out) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (*end || x < lo || x > 1 << 20) {
-        fprintf(stderr, "ctcd explain: %s must be an integer >= %d (got '%s')\n", opt, lo, v);
-        return 0;
-    }
-    *out = (int)x;
-    return 1;
-}
-
 int ctcd_cmd_explain(int argc, char **argv) {
     ctcd_explain_opts o = {.backend = "auto", .n = 5, .max_len = 128};
     const char *task = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **str = strcmp(s, "--task") == 0       ? &task
-                           : strcmp(s, "--split") == 0    ? &o.split
-                           : strcmp(s, "--source") == 0   ? &o.source
-                           : strcmp(s, "--decoder") == 0  ? &o.decoder_path
-                           : strcmp(s, "--data-dir") == 0 ? &o.esnli_dir
-                           : strcmp(s, "--vocab") == 0    ? &o.vocab
-                           : strcmp(s, "--backend") == 0  ? &o.backend
-                                                          : NULL;
-        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (str && v) {
-            *str = v;
-            i++;
-        } else if (strcmp(s, "--n") == 0 && v) {
-            if (!int_arg(s, argv[++i], 1, &o.n)) return 2;
-        } else if (strcmp(s, "--max-len") == 0 && v) {
-            if (!int_arg(s, argv[++i], 8, &o.max_len)) return 2;
-        } else if (strcmp(s, "--max-new") == 0 && v) {
-            if (!int_arg(s, argv[++i], 1, &o.max_new)) return 2;
-        } else if (s[0] == '-' || o.ckpt) {
-            fprintf(stderr, "ctcd explain: unexpected argument '%s'%s\n\n", s,
-                    str ? " (needs a value)" : "");
-            usage(stderr);
-            return 2;
-        } else {
-            o.ckpt = s;
-        }
-    }
-    if (!o.ckpt || !task) {
-        fprintf(stderr, "ctcd explain: %s is required\n\n", o.ckpt ? "--task" : "CHECKPOINT_DIR");
-        usage(stderr);
-        return 2;
-    }
+    const cli_opt opts[] = {
+        {.name = "--task", .kind = CLI_STR, .dst = &task, .required = 1},
+        CLI_OPT_STR("--split", &o.split),
+        CLI_OPT_STR("--source", &o.source),
+        CLI_OPT_STR("--decoder", &o.decoder_path),
+        CLI_OPT_STR("--data-dir", &o.esnli_dir),
+        CLI_OPT_STR("--vocab", &o.vocab),
+        CLI_OPT_STR("--backend", &o.backend),
+        CLI_OPT_NUM("--n", CLI_INT, &o.n, 1, 1 << 20),
+        CLI_OPT_NUM("--max-len", CLI_INT, &o.max_len, 8, 1 << 20),
+        CLI_OPT_NUM("--max-new", CLI_INT, &o.max_new, 1, 1 << 20),
+    };
+    const cli_spec sp = {"explain", usage, opts, CLI_N(opts), "CHECKPOINT_DIR", &o.ckpt, 1};
+    const int rc = cli_parse(&sp, argc, argv);
+    if (rc >= 0) return rc;
     if (strcmp(task, "esnli") != 0) {
         fprintf(stderr, "ctcd explain: --task %s: only esnli has rationales so far\n", task);
         return 2;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/glue.h"
 #include "ctcd/log.h"
@@ -41,55 +42,22 @@ typedef struct pred_args {
     int max_len, batch;
 } pred_args;
 
-static int int_arg(const char *opt, const char *v, int lo, int *out) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (*end || x < lo || x > 1 << 20) {
-        fprintf(stderr, "ctcd predict: %s must be an integer >= %d (got '%s')\n", opt, lo, v);
-        return 0;
-    }
-    *out = (int)x;
-    return 1;
-}
-
 /* Returns -1 to continue, else the exit status. */
 static int parse(int argc, char **argv, pred_args *a) {
     *a = (pred_args){.max_len = 128, .batch = 64, .backend = "auto"};
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **str = strcmp(s, "--task") == 0       ? &a->task
-                           : strcmp(s, "--split") == 0    ? &a->split
-                           : strcmp(s, "--data-dir") == 0 ? &a->data_dir
-                           : strcmp(s, "--vocab") == 0    ? &a->vocab
-                           : strcmp(s, "--logits") == 0   ? &a->logits
-                           : strcmp(s, "--submit") == 0   ? &a->submit
-                           : strcmp(s, "--backend") == 0  ? &a->backend
-                                                          : NULL;
-        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (str && v) {
-            *str = v;
-            i++;
-        } else if (strcmp(s, "--max-len") == 0 && v) {
-            if (!int_arg(s, argv[++i], 8, &a->max_len)) return 2;
-        } else if (strcmp(s, "--batch") == 0 && v) {
-            if (!int_arg(s, argv[++i], 1, &a->batch)) return 2;
-        } else if (s[0] == '-' || a->ckpt) {
-            fprintf(stderr, "ctcd predict: unexpected argument '%s'%s\n\n", s,
-                    str ? " (needs a value)" : "");
-            usage(stderr);
-            return 2;
-        } else {
-            a->ckpt = s;
-        }
-    }
-    if (!a->ckpt || !a->task) {
-        fprintf(stderr, "ctcd predict: %s is required\n\n", a->ckpt ? "--task" : "CHECKPOINT_DIR");
-        usage(stderr);
-        return 2;
-    }
-    return -1;
+    const cli_opt opts[] = {
+        {.name = "--task", .kind = CLI_STR, .dst = &a->task, .required = 1},
+        CLI_OPT_STR("--split", &a->split),
+        CLI_OPT_STR("--data-dir", &a->data_dir),
+        CLI_OPT_STR("--vocab", &a->vocab),
+        CLI_OPT_STR("--logits", &a->logits),
+        CLI_OPT_STR("--submit", &a->submit),
+        CLI_OPT_STR("--backend", &a->backend),
+        CLI_OPT_NUM("--max-len", CLI_INT, &a->max_len, 8, 1 << 20),
+        CLI_OPT_NUM("--batch", CLI_INT, &a->batch, 1, 1 << 20),
+    };
+    const cli_spec sp = {"predict", usage, opts, CLI_N(opts), "CHECKPOINT_DIR", &a->ckpt, 1};
+    return cli_parse(&sp, argc, argv);
 }
 
 /* Resolves the vocabulary and the task directory. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/fileio.h"
 #include "ctcd/glue.h"
@@ -47,91 +48,31 @@ static void usage(FILE *f) {
 typedef struct prune_args {
     const char *ckpt, *task, *out, *data_dir, *vocab, *backend, *norm, *drop;
     float sparsity;
-    int have_sparsity, max_len, batch;
+    int max_len, batch;
     long long batches, seed;
 } prune_args;
-
-static int num_arg(const char *opt, const char *v, long long lo, long long hi, long long *out) {
-    char *end;
-    long long x = strtoll(v, &end, 10);
-    if (!*v || *end || x < lo || x > hi) {
-        fprintf(stderr, "ctcd prune: %s must be an integer in [%lld, %lld] (got '%s')\n", opt, lo,
-                hi, v);
-        return 0;
-    }
-    *out = x;
-    return 1;
-}
-
-static int parse_value(prune_args *a, const char *s, const char *v) {
-    long long x = 0;
-    if (strcmp(s, "--sparsity") == 0) {
-        char *end;
-        a->sparsity = strtof(v, &end);
-        a->have_sparsity = 1;
-        if (!*v || *end || !(a->sparsity >= 0.0f && a->sparsity < 1.0f)) {
-            fprintf(stderr, "ctcd prune: --sparsity must be a number in [0, 1) (got '%s')\n", v);
-            return 0;
-        }
-        return 1;
-    }
-    if (strcmp(s, "--max-len") == 0) {
-        if (!num_arg(s, v, 8, 1 << 16, &x)) return 0;
-        a->max_len = (int)x;
-    } else if (strcmp(s, "--batch") == 0) {
-        if (!num_arg(s, v, 1, 1 << 16, &x)) return 0;
-        a->batch = (int)x;
-    } else if (strcmp(s, "--batches") == 0) {
-        if (!num_arg(s, v, 0, 1LL << 40, &a->batches)) return 0;
-    } else if (strcmp(s, "--seed") == 0) {
-        if (!num_arg(s, v, 0, 1LL << 62, &a->seed)) return 0;
-    }
-    return 1;
-}
 
 /* Returns -1 to continue, else the exit status. */
 static int parse(int argc, char **argv, prune_args *a) {
     *a = (prune_args){.max_len = 128, .batch = 32, .batches = 32, .seed = 1, .backend = "auto",
                       .norm = "layer"};
-    static const char *const numeric[] = {"--sparsity", "--max-len", "--batch", "--batches",
-                                          "--seed"};
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **str = strcmp(s, "--task") == 0          ? &a->task
-                           : strcmp(s, "--out") == 0         ? &a->out
-                           : strcmp(s, "--data-dir") == 0    ? &a->data_dir
-                           : strcmp(s, "--vocab") == 0       ? &a->vocab
-                           : strcmp(s, "--backend") == 0     ? &a->backend
-                           : strcmp(s, "--norm") == 0        ? &a->norm
-                           : strcmp(s, "--drop-layers") == 0 ? &a->drop
-                                                             : NULL;
-        int is_num = 0;
-        for (size_t k = 0; k < sizeof numeric / sizeof numeric[0]; k++)
-            is_num |= strcmp(s, numeric[k]) == 0;
-        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if ((str || is_num) && v) {
-            if (str) *str = v;
-            else if (!parse_value(a, s, v)) return 2;
-            i++;
-        } else if (s[0] == '-' || a->ckpt) {
-            fprintf(stderr, "ctcd prune: unexpected argument '%s'%s\n\n", s,
-                    str || is_num ? " (needs a value)" : "");
-            usage(stderr);
-            return 2;
-        } else {
-            a->ckpt = s;
-        }
-    }
-    const char *missing = !a->ckpt ? "CHECKPOINT_DIR" : !a->task ? "--task"
-                          : !a->have_sparsity ? "--sparsity" : !a->out ? "--out" : NULL;
-    if (missing) {
-        fprintf(stderr, "ctcd prune: %s is required\n\n", missing);
-        usage(stderr);
-        return 2;
-    }
-    return -1;
+    const cli_opt opts[] = {
+        {.name = "--task", .kind = CLI_STR, .dst = &a->task, .required = 1},
+        {.name = "--sparsity", .kind = CLI_FLOAT, .dst = &a->sparsity, .lo = 0, .hi = 1,
+         .required = 1},
+        {.name = "--out", .kind = CLI_STR, .dst = &a->out, .required = 1},
+        CLI_OPT_STR("--data-dir", &a->data_dir),
+        CLI_OPT_STR("--vocab", &a->vocab),
+        CLI_OPT_STR("--backend", &a->backend),
+        CLI_OPT_STR("--norm", &a->norm),
+        CLI_OPT_STR("--drop-layers", &a->drop),
+        CLI_OPT_NUM("--max-len", CLI_INT, &a->max_len, 8, 1 << 16),
+        CLI_OPT_NUM("--batch", CLI_INT, &a->batch, 1, 1 << 16),
+        CLI_OPT_NUM("--batches", CLI_I64, &a->batches, 0, 1LL << 40),
+        CLI_OPT_NUM("--seed", CLI_I64, &a->seed, 0, 1LL << 62),
+    };
+    const cli_spec sp = {"prune", usage, opts, CLI_N(opts), "CHECKPOINT_DIR", &a->ckpt, 1};
+    return cli_parse(&sp, argc, argv);
 }
 
 /* "1,3" -> spec->drop. */

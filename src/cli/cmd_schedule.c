@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "ctcd/fileio.h"
 #include "ctcd/recipe.h"
 #include "ctcd/schedule.h"
@@ -29,39 +30,24 @@ static void usage(FILE *f) {
 
 int ctcd_cmd_schedule(int argc, char **argv) {
     const char *recipe = NULL;
-    const char **sets = calloc((size_t)argc, sizeof *sets);
-    int n_sets = 0, student = 1;
-    if (!sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            free(sets);
-            return 0;
-        } else if (!strcmp(a, "--set") && v) {
-            sets[n_sets++] = v, i++;
-        } else if (!strcmp(a, "--no-student")) {
-            student = 0;
-        } else if (a[0] != '-' && !recipe) {
-            recipe = a;
-        } else {
-            fprintf(stderr, "ctcd schedule: bad argument '%s'\n\n", a);
-            usage(stderr);
-            free(sets);
-            return 2;
-        }
+    cli_list sets = {0};
+    int no_student = 0;
+    const cli_opt opts[] = {
+        CLI_OPT_SET(&sets),
+        CLI_OPT_FLAG("--no-student", &no_student),
+    };
+    const cli_spec sp = {"schedule", usage, opts, CLI_N(opts), "RECIPE", &recipe, 1};
+    const int parsed = cli_parse(&sp, argc, argv);
+    if (parsed >= 0) {
+        cli_list_free(&sets);
+        return parsed;
     }
-    if (!recipe) {
-        fprintf(stderr, "ctcd schedule: give a RECIPE\n\n");
-        usage(stderr);
-        free(sets);
-        return 2;
-    }
+    const int student = !no_student;
     ctcd_recipe *rc = malloc(sizeof *rc);
     ctcd_schedule_result *res = malloc(sizeof *res);
-    ctcd_status st = rc && res ? ctcd_recipe_load(recipe, sets, n_sets, rc)
+    ctcd_status st = rc && res ? ctcd_recipe_load(recipe, sets.v, sets.n, rc)
                                : CTCD_ERR(CTCD_E_NOMEM, "out of memory");
-    free(sets);
+    cli_list_free(&sets);
     if (!st && !rc->output[0])
         st = CTCD_ERR(CTCD_E_INVALID, "%s: schedule needs output (the schedule directory)",
                       recipe);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "ctcd/fileio.h"
 #include "ctcd/recipe.h"
 #include "ctcd/search.h"
@@ -28,42 +29,30 @@ static void usage(FILE *f) {
 
 int ctcd_cmd_search(int argc, char **argv) {
     const char *recipe = NULL, *resume = NULL;
-    const char **sets = calloc((size_t)argc, sizeof *sets);
-    int n_sets = 0, now = 0;
-    if (!sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            free(sets);
-            return 0;
-        } else if (!strcmp(a, "--set") && v) {
-            sets[n_sets++] = v, i++;
-        } else if (!strcmp(a, "--resume") && v) {
-            resume = v, i++;
-        } else if (!strcmp(a, "--episodes-now") && v && atoi(v) > 0) {
-            now = atoi(v), i++;
-        } else if (a[0] != '-' && !recipe) {
-            recipe = a;
-        } else {
-            fprintf(stderr, "ctcd search: bad argument '%s'\n\n", a);
-            usage(stderr);
-            free(sets);
-            return 2;
-        }
-    }
-    if (!!recipe == !!resume) {
+    cli_list sets = {0};
+    int now = 0;
+    const cli_opt opts[] = {
+        CLI_OPT_SET(&sets),
+        {.name = "--resume", .kind = CLI_STR, .dst = &resume, .meta = "DIR"},
+        CLI_OPT_NUM("--episodes-now", CLI_INT, &now, 1, 1 << 20),
+    };
+    const cli_spec sp = {"search", usage, opts, CLI_N(opts), "RECIPE", &recipe, 0};
+    int parsed = cli_parse(&sp, argc, argv);
+    if (parsed < 0 && !!recipe == !!resume) {
         fprintf(stderr, "ctcd search: give a RECIPE or --resume DIR\n\n");
         usage(stderr);
-        free(sets);
-        return 2;
+        parsed = 2;
+    }
+    if (parsed >= 0) {
+        cli_list_free(&sets);
+        return parsed;
     }
     char path[CTCD_PATH_MAX + 32];
     if (resume) snprintf(path, sizeof path, "%s/search.yaml", resume);
     ctcd_recipe *rc = malloc(sizeof *rc);
-    ctcd_status st = rc ? ctcd_recipe_load(resume ? path : recipe, sets, n_sets, rc)
+    ctcd_status st = rc ? ctcd_recipe_load(resume ? path : recipe, sets.v, sets.n, rc)
                         : CTCD_ERR(CTCD_E_NOMEM, "out of memory");
-    free(sets);
+    cli_list_free(&sets);
     const char *dir = resume ? resume : rc ? rc->output : "";
     if (!st && !dir[0])
         st = CTCD_ERR(CTCD_E_INVALID, "%s: search needs output (the search directory)", recipe);

@@ -31,54 +31,19 @@ static void usage(FILE *f) {
 }
 
 int ctcd_cmd_sweep(int argc, char **argv) {
-    cli_exp_args a = {.cmd = "sweep", .n_seeds = 1, .sets = calloc((size_t)argc, sizeof(char *))};
-    const char **grids = calloc((size_t)argc, sizeof *grids);
-    if (!a.sets || !grids) {
-        free(a.sets);
-        free(grids);
-        return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
-    }
-    int n_grids = 0, rc_exit = -1;
-    for (int i = 1; i < argc && rc_exit < 0; i++) {
-        const char *s = argv[i];
-        const int got = cli_exp_option(argc, argv, &i, &a);
-        if (got < 0) {
-            rc_exit = 2;
-        } else if (got > 0) {
-            continue;
-        } else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            usage(stdout);
-            rc_exit = 0;
-        } else if (strcmp(s, "--grid") == 0 || strncmp(s, "--grid=", 7) == 0) {
-            const char *v = s[6] == '=' ? s + 7 : i + 1 < argc ? argv[++i] : NULL;
-            if (!v) {
-                fputs("ctcd sweep: --grid needs KEY=V1,V2,...\n", stderr);
-                rc_exit = 2;
-            } else {
-                grids[n_grids++] = v;
-            }
-        } else if (s[0] == '-') {
-            fprintf(stderr, "ctcd sweep: unknown option '%s'\n\n", s);
-            usage(stderr);
-            rc_exit = 2;
-        } else if (!a.recipe) {
-            a.recipe = s;
-        } else {
-            fprintf(stderr, "ctcd sweep: more than one recipe given ('%s' and '%s')\n",
-                    a.recipe, s);
-            rc_exit = 2;
-        }
-    }
-    if (rc_exit < 0 && (!a.recipe || n_grids == 0)) {
-        fprintf(stderr, "ctcd sweep: missing %s\n\n", a.recipe ? "--grid" : "RECIPE");
-        usage(stderr);
-        rc_exit = 2;
-    }
+    cli_exp_args a = {.cmd = "sweep", .n_seeds = 1};
+    cli_list grids = {0};
+    const cli_opt opts[] = {CLI_EXP_OPTS(a),
+                            {.name = "--grid", .kind = CLI_LIST, .dst = &grids, .required = 1}};
+    const cli_spec sp = {"sweep", usage, opts, CLI_N(opts), "RECIPE", &a.recipe, 1};
+    const int rc_exit = cli_parse(&sp, argc, argv);
     ctcd_recipe rc;
     ctcd_grid *grid = calloc(1, sizeof *grid);
     ctcd_status st = CTCD_OK;
-    if (rc_exit < 0) st = grid ? cli_exp_load(&a, &rc) : CTCD_ERR(CTCD_E_NOMEM, "out of memory");
-    for (int g = 0; rc_exit < 0 && !st && g < n_grids; g++) st = ctcd_grid_add(grid, grids[g], &rc);
+    if (rc_exit < 0)
+        st = grid ? cli_exp_load(&a, &rc) : CTCD_ERR(CTCD_E_NOMEM, "out of memory");
+    for (int g = 0; rc_exit < 0 && !st && g < grids.n; g++)
+        st = ctcd_grid_add(grid, grids.v[g], &rc);
     ctcd_sweep_summary sum;
     memset(&sum, 0, sizeof sum);
     if (rc_exit < 0 && !st) {
@@ -86,8 +51,8 @@ int ctcd_cmd_sweep(int argc, char **argv) {
                                    .on_run = cli_exp_progress, .ctx = &a};
         st = ctcd_sweep_run(&rc, grid, &o, &sum);
     }
-    free(a.sets);
-    free(grids);
+    cli_list_free(&a.sets);
+    cli_list_free(&grids);
     free(grid);
     if (rc_exit >= 0) return rc_exit;
     if (st) return ctcd_cli_fail(st);

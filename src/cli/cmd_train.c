@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "ctcd/dist.h"
 #include "ctcd/log.h"
 #include "ctcd/resume.h"
@@ -112,50 +113,26 @@ static int run_trainer(ctcd_trainer *t, int print) {
 
 int ctcd_cmd_train(int argc, char **argv) {
     const char *recipe_path = NULL, *resume_dir = NULL;
-    int print_recipe = 0;
-    int force = 0;
-    const char **sets = calloc((size_t)argc, sizeof *sets);
-    int n_sets = 0;
-    if (!sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            free(sets);
-            return 0;
-        } else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
-            sets[n_sets++] = argv[++i];
-        } else if (strncmp(a, "--set=", 6) == 0) {
-            sets[n_sets++] = a + 6;
-        } else if (strcmp(a, "--resume") == 0 && i + 1 < argc) {
-            resume_dir = argv[++i];
-        } else if (strncmp(a, "--resume=", 9) == 0) {
-            resume_dir = a + 9;
-        } else if (strcmp(a, "--print-recipe") == 0) {
-            print_recipe = 1;
-        } else if (strcmp(a, "--force") == 0) {
-            force = 1;
-        } else if (strcmp(a, "--quiet") == 0) {
-            ctcd_log_set_level(CTCD_LOG_WARN);
-        } else if (strcmp(a, "--verbose") == 0) {
-            ctcd_log_set_level(CTCD_LOG_DEBUG);
-        } else if (a[0] == '-') {
-            fprintf(stderr, "ctcd train: unknown option '%s'%s\n\n", a,
-                    strcmp(a, "--set") == 0      ? " (needs KEY=VALUE)"
-                    : strcmp(a, "--resume") == 0 ? " (needs RUN_DIR)"
-                                                 : "");
-            usage(stderr);
-            free(sets);
-            return 2;
-        } else if (!recipe_path) {
-            recipe_path = a;
-        } else {
-            fprintf(stderr, "ctcd train: more than one recipe given ('%s' and '%s')\n",
-                    recipe_path, a);
-            free(sets);
-            return 2;
-        }
+    int print_recipe = 0, force = 0, quiet = 0, verbose = 0;
+    cli_list set_list = {0};
+    const cli_opt opts[] = {
+        CLI_OPT_SET(&set_list),
+        {.name = "--resume", .kind = CLI_STR, .dst = &resume_dir, .meta = "RUN_DIR"},
+        CLI_OPT_FLAG("--print-recipe", &print_recipe),
+        CLI_OPT_FLAG("--force", &force),
+        CLI_OPT_FLAG("--quiet", &quiet),
+        CLI_OPT_FLAG("--verbose", &verbose),
+    };
+    const cli_spec sp = {"train", usage, opts, CLI_N(opts), "RECIPE", &recipe_path, 0};
+    const int parsed = cli_parse(&sp, argc, argv);
+    if (parsed >= 0) {
+        cli_list_free(&set_list);
+        return parsed;
     }
+    if (quiet) ctcd_log_set_level(CTCD_LOG_WARN);
+    if (verbose) ctcd_log_set_level(CTCD_LOG_DEBUG);
+    const char **sets = set_list.v;
+    const int n_sets = set_list.n;
     if (!recipe_path == !resume_dir) {
         fputs(recipe_path ? "ctcd train: give either RECIPE or --resume RUN_DIR, not both "
                             "(a resumed run uses RUN_DIR/recipe.yaml)\n\n"
