@@ -41,27 +41,11 @@ static uint64_t rng_next(uint64_t *s) {
     return *s;
 }
 
-static void sleep_us(long us) {
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* Starts ctcd with argv (NULL-terminated, argv[0] ignored), output into out_path. */
 static pid_t spawn(char *const argv[], const char *out_path) {
-    fflush(NULL);
-    const pid_t pid = fork();
+    static const char *const env[] = {"CTCD_TEST_COMMIT_DELAY_MS=20", "OMP_NUM_THREADS=1", NULL};
+    const pid_t pid = ctcd_test_spawn_cli(argv, out_path, env);
     cr_assert_geq(pid, 0, "fork failed");
-    if (pid == 0) {
-        const int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0) _exit(126);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        setenv("CTCD_TEST_COMMIT_DELAY_MS", "20", 1);
-        setenv("OMP_NUM_THREADS", "1", 1);
-        execv(CTCD_CLI_PATH, argv);
-        _exit(127);
-    }
     return pid;
 }
 
@@ -164,15 +148,15 @@ Test(crash_resume, sigkill_at_random_points_then_resume_is_bitwise, .timeout = 2
         /* wait for the "training N steps" line, so that the delay counts from the loop */
         for (int waited = 0; !file_contains(out, "training ") && waited < 30000000; waited += 500) {
             if (waitpid(pid, &status, WNOHANG) == pid) goto exited;
-            sleep_us(500);
+            ctcd_test_sleep_us(500);
         }
-        sleep_us(delay);
+        ctcd_test_sleep_us(delay);
         /* every third kill waits for a checkpoint write to be in flight (a temp file beside
          * the state; the commit delay holds it there for 20 ms) */
         for (int waited = 0; attempt % 3 == 2 && !count_temps(killed) && waited < 30000000;
              waited += 200) {
             if (waitpid(pid, &status, WNOHANG) == pid) goto exited;
-            sleep_us(200);
+            ctcd_test_sleep_us(200);
         }
         if (waitpid(pid, &status, WNOHANG) == pid) goto exited;
         cr_assert_eq(kill(pid, SIGKILL), 0);

@@ -24,27 +24,13 @@ static const char *RECIPE =
     "train: {epochs: 3, batch: 16, backend: cpu, log_every: 1, checkpoint_every: 10,\n"
     "        lr: {large: 1e-3, small: 2e-3}}\n";
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* Starts `ctcd train RECIPE --set output=RUN` with stdout+stderr into out_path. */
 static pid_t spawn_train(const char *recipe, const char *run, const char *out_path) {
     char set[4200];
     snprintf(set, sizeof set, "output=%s", run);
-    fflush(NULL);
-    const pid_t pid = fork();
+    char *const argv[] = {"ctcd", "train", (char *)recipe, "--set", set, NULL};
+    const pid_t pid = ctcd_test_spawn_cli(argv, out_path, NULL);
     cr_assert_geq(pid, 0, "fork failed");
-    if (pid == 0) {
-        const int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0) _exit(126);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(CTCD_CLI_PATH, CTCD_CLI_PATH, "train", recipe, "--set", set, (char *)NULL);
-        _exit(127);
-    }
     return pid;
 }
 
@@ -58,11 +44,11 @@ static void signal_after_first_state(pid_t pid, const char *run, const int *sigs
         cr_assert_eq(waitpid(pid, &status, WNOHANG), 0,
                      "ctcd exited (status %d) before writing %s", status, state);
         cr_assert_lt(waited, 120000, "no state file %s after 120 s", state);
-        sleep_ms(2);
+        ctcd_test_sleep_us(2000);
     }
     for (int i = 0; i < n; i++) {
         cr_assert_eq(kill(pid, sigs[i]), 0);
-        if (i + 1 < n) sleep_ms(1);
+        if (i + 1 < n) ctcd_test_sleep_us(1000);
     }
 }
 

@@ -2,11 +2,14 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctcd/rng.h"
@@ -119,4 +122,36 @@ void ctcd_test_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t se
     ctcd_rng r;
     ctcd_rng_init(&r, seed, 0x7e57);
     for (int64_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * ctcd_rng_uniform(&r);
+}
+
+pid_t ctcd_test_spawn_cli(char *const argv[], const char *out_path, const char *const *env) {
+    fflush(NULL);
+    const pid_t pid = fork();
+    if (pid != 0) return pid;
+    const int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) _exit(126);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    for (int i = 0; env && env[i]; i++) {
+        char kv[512];
+        snprintf(kv, sizeof kv, "%s", env[i]);
+        char *eq = strchr(kv, '=');
+        if (!eq) _exit(124);
+        *eq = '\0';
+        setenv(kv, eq + 1, 1);
+    }
+    int n = 0;
+    while (argv[n]) n++;
+    char **args = calloc((size_t)n + 1, sizeof *args);
+    if (!args) _exit(125);
+    args[0] = (char *)CTCD_CLI_PATH;
+    for (int i = 1; i < n; i++) args[i] = argv[i];
+    execv(CTCD_CLI_PATH, args);
+    _exit(127);
+}
+
+void ctcd_test_sleep_us(long us) {
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ../shared/data beside the checkout, or $CTCD_DATA_DIR. NULL when absent (the caller
  * skips with cr_skip_test and a message naming the directory). */
@@ -11,6 +12,12 @@ const char *ctcd_test_data_dir(void);
 /* Runs the ctcd CLI with a shell-quoted argument string, stdout+stderr captured into
  * *output (malloc'd, caller frees). Returns the exit status (or -1). */
 int ctcd_test_run_cli(const char *args, char **output);
+/* Starts the ctcd CLI in a child process with argv (NULL-terminated; argv[0] is replaced by
+ * the CLI's path), its stdout and stderr into out_path, and env (NULL-terminated "K=V"
+ * pairs, or NULL) added to its environment. Returns the child's pid (the caller waits). */
+pid_t ctcd_test_spawn_cli(char *const argv[], const char *out_path, const char *const *env);
+/* Sleeps us microseconds (resumed after signals). */
+void ctcd_test_sleep_us(long us);
 /* Creates a fresh temporary directory; returns its malloc'd path. */
 char *ctcd_test_tmpdir(void);
 /* Removes path and everything below it (files and directories); 0 on success. */
