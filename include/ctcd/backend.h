@@ -196,7 +196,8 @@ struct ctcd_backend {
      * The result is that of dropout_fwd into a temporary followed by layernorm_fwd (the CPU
      * backend computes exactly that composition, bit for bit); CUDA fuses both into one
      * kernel that draws the same Philox mask (element i of the site is flat index
-     * row·C + col). p == 0 is layernorm_fwd. residual may be NULL. */
+     * row·C + col). p == 0 is layernorm_fwd. residual may be NULL; out aliases neither inp
+     * nor residual. */
     ctcd_status (*dropout_layernorm_fwd)(ctcd_backend *be, void *out, void *sum_out,
                                          float *mean, float *rstd, const void *inp,
                                          const void *residual, const void *gamma,

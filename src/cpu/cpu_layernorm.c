@@ -3,7 +3,6 @@
  * the reference ops. Statistics per row in double
  * (the reference), biased variance as PyTorch, stored as fp32 mean/rstd. */
 #include <math.h>
-#include <stdlib.h>
 
 #include "cpu_ops.h"
 
@@ -82,7 +81,10 @@ ctcd_status cpu_layernorm_bwd(ctcd_backend *be, void *dinp_, float *dgamma, floa
 }
 
 /* The reference of the fused op is the composition itself, so that switching the model graph
- * to it leaves every CPU result bitwise unchanged: dropout into a temporary, then LayerNorm. */
+ * to it leaves every CPU result bitwise unchanged: dropout into out (a temporary here), then
+ * LayerNorm from out into out. cpu_layernorm_fwd reads each element of its input before it
+ * writes the same element of its output, so in-place is safe; out must not alias inp or
+ * residual. */
 ctcd_status cpu_dropout_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out, float *mean,
                                       float *rstd, const void *inp, const void *residual,
                                       const void *gamma, const void *beta, int64_t N, int C,
@@ -90,16 +92,8 @@ ctcd_status cpu_dropout_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out
     if (p <= 0.0f)
         return cpu_layernorm_fwd(be, out, sum_out, mean, rstd, inp, residual, gamma, beta, N, C,
                                  eps);
-    float *dropped = malloc((size_t)N * (size_t)C * sizeof(float)); /* (N, C) */
-    if (!dropped)
-        return CTCD_ERR(CTCD_E_NOMEM, "cpu: cannot allocate %lldx%d floats for dropout_layernorm",
-                        (long long)N, C);
-    ctcd_status st = cpu_dropout_fwd(be, dropped, inp, N * C, p, key);
-    if (!st)
-        st = cpu_layernorm_fwd(be, out, sum_out, mean, rstd, dropped, residual, gamma, beta, N, C,
-                               eps);
-    free(dropped);
-    return st;
+    CTCD_TRY(cpu_dropout_fwd(be, out, inp, N * C, p, key));
+    return cpu_layernorm_fwd(be, out, sum_out, mean, rstd, out, residual, gamma, beta, N, C, eps);
 }
 
 ctcd_status cpu_dropout_layernorm_bwd(ctcd_backend *be, void *dinp, void *dres, float *dgamma,
