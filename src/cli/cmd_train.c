@@ -38,6 +38,9 @@ static void usage(FILE *f) {
           "                    applied: every key) and exit without training\n"
           "  --quiet           only errors and the final table\n"
           "  --verbose         debug messages\n"
+          "  --nvtx=detail     on CUDA, an NVTX range around every op (kernel) inside the\n"
+          "                    step-phase ranges, for nsys; --nvtx=phases (default) keeps the\n"
+          "                    phase ranges only\n"
           "  -h, --help        this help\n",
           f);
 }
@@ -139,6 +142,17 @@ int ctcd_cmd_train(int argc, char **argv) {
             ctcd_log_set_level(CTCD_LOG_WARN);
         } else if (strcmp(a, "--verbose") == 0) {
             ctcd_log_set_level(CTCD_LOG_DEBUG);
+        } else if (strncmp(a, "--nvtx=", 7) == 0) {
+            if (strcmp(a + 7, "detail") != 0 && strcmp(a + 7, "phases") != 0) {
+                fprintf(stderr, "ctcd train: --nvtx=%s: expected 'phases' or 'detail'\n", a + 7);
+                free(sets);
+                return 2;
+            }
+            /* read once by the CUDA backend when it is created (backend_cuda.h) */
+            if (setenv("CTCD_NVTX", a + 7, 1) != 0) {
+                free(sets);
+                return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "--nvtx: cannot set CTCD_NVTX"));
+            }
         } else if (a[0] == '-') {
             fprintf(stderr, "ctcd train: unknown option '%s'%s\n\n", a,
                     strcmp(a, "--set") == 0      ? " (needs KEY=VALUE)"
