@@ -1,6 +1,8 @@
 /* backend_cuda.cu — the CUDA backend's wiring: device check and creation, memory ops
- * (alloc/free/upload/download/memzero/sync, cast lives in elementwise.cu), the shared scratch
- * buffer, and the op table. One stream for now; every op is queued on it in call order. */
+ * (alloc/free/upload/download/memzero/sync, cast lives in elementwise.cu), the per-lane
+ * scratch buffers, the streams ("lanes": the main stream and one per model, joined by events;
+ * stream_fork / stream_join) and the op table. Every op is queued on the current lane in call
+ * order. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,24 +11,25 @@
 
 ctcd_status cuda_scratch(ctcd_backend *be, size_t bytes, void **out) {
     cuda_impl *c = cuda_of(be);
-    if (bytes > c->scratch_bytes) {
-        /* Queued work may still read the old buffer. */
-        CUDA_CHECK(cudaStreamSynchronize(c->stream));
-        if (c->scratch) CUDA_CHECK(cudaFree(c->scratch));
-        c->scratch = NULL;
-        c->scratch_bytes = 0;
+    const int l = c->lane;
+    if (bytes > c->scratch_bytes[l]) {
+        /* Queued work of this lane may still read the old buffer. */
+        CUDA_CHECK(cudaStreamSynchronize(c->lanes[l]));
+        if (c->scratch[l]) CUDA_CHECK(cudaFree(c->scratch[l]));
+        c->scratch[l] = NULL;
+        c->scratch_bytes[l] = 0;
         size_t want = bytes < ((size_t)1 << 20) ? ((size_t)1 << 20) : bytes + bytes / 4;
-        cudaError_t e = cudaMalloc(&c->scratch, want);
+        cudaError_t e = cudaMalloc(&c->scratch[l], want);
         if (e != cudaSuccess) {
             (void)cudaGetLastError();
-            c->scratch = NULL;
+            c->scratch[l] = NULL;
             return ctcd_error_new(CTCD_E_NOMEM, __FILE__, __LINE__,
                                   "cuda: out of device memory for %zu bytes of op scratch (%s)",
                                   want, cudaGetErrorString(e));
         }
-        c->scratch_bytes = want;
+        c->scratch_bytes[l] = want;
     }
-    *out = c->scratch;
+    *out = c->scratch[l];
     return CTCD_OK;
 }
 
@@ -74,8 +77,35 @@ static ctcd_status cu_memzero(ctcd_backend *be, void *p, size_t bytes) {
     return CTCD_OK;
 }
 
+/* Waits for the work of every lane. */
 static ctcd_status cu_sync(ctcd_backend *be) {
-    CUDA_CHECK(cudaStreamSynchronize(stream_of(be)));
+    cuda_impl *c = cuda_of(be);
+    for (int l = 0; l < CUDA_LANES; l++) CUDA_CHECK(cudaStreamSynchronize(c->lanes[l]));
+    return CTCD_OK;
+}
+
+/* Work issued from now on runs on `lane`, after everything issued so far on the main stream
+ * (not after other lanes: two forked lanes overlap). */
+static ctcd_status cu_stream_fork(ctcd_backend *be, int lane) {
+    cuda_impl *c = cuda_of(be);
+    if (lane < 1 || lane >= CUDA_LANES)
+        return ctcd_error_new(CTCD_E_INVALID, __FILE__, __LINE__,
+                              "cuda: stream lane %d not in [1, %d]", lane, CUDA_LANES - 1);
+    CUDA_CHECK(cudaEventRecord(c->lane_mark[0], c->lanes[0]));
+    CUDA_CHECK(cudaStreamWaitEvent(c->lanes[lane], c->lane_mark[0], 0));
+    c->lane = lane;
+    return CTCD_OK;
+}
+
+/* Back to the main stream, which waits for everything issued on every lane. The lane is
+ * reset first, so an error leaves the backend on the main stream. */
+static ctcd_status cu_stream_join(ctcd_backend *be) {
+    cuda_impl *c = cuda_of(be);
+    c->lane = 0;
+    for (int l = 1; l < CUDA_LANES; l++) {
+        CUDA_CHECK(cudaEventRecord(c->lane_mark[l], c->lanes[l]));
+        CUDA_CHECK(cudaStreamWaitEvent(c->lanes[0], c->lane_mark[l], 0));
+    }
     return CTCD_OK;
 }
 
@@ -83,13 +113,27 @@ static void cu_destroy(ctcd_backend *be) {
     if (!be) return;
     cuda_impl *c = cuda_of(be);
     if (c) {
-        if (c->stream) (void)cudaStreamSynchronize(c->stream);
+        for (int l = 0; l < CUDA_LANES; l++)
+            if (c->lanes[l]) (void)cudaStreamSynchronize(c->lanes[l]);
         cuda_gemm_destroy(be);
-        if (c->scratch) (void)cudaFree(c->scratch);
-        if (c->stream) (void)cudaStreamDestroy(c->stream);
+        for (int l = 0; l < CUDA_LANES; l++) {
+            if (c->scratch[l]) (void)cudaFree(c->scratch[l]);
+            if (c->lane_mark[l]) (void)cudaEventDestroy(c->lane_mark[l]);
+            if (c->lanes[l]) (void)cudaStreamDestroy(c->lanes[l]);
+        }
         free(c);
     }
     free(be);
+}
+
+/* The lanes' streams and their fork/join events. */
+static ctcd_status create_lanes(cuda_impl *c) {
+    for (int l = 0; l < CUDA_LANES; l++) {
+        CUDA_CHECK(cudaStreamCreateWithFlags(&c->lanes[l], cudaStreamNonBlocking));
+        CUDA_CHECK(cudaEventCreateWithFlags(&c->lane_mark[l], cudaEventDisableTiming));
+    }
+    c->lane = 0;
+    return CTCD_OK;
 }
 
 /* Checks that a usable device exists, with a message a user can act on. */
@@ -181,10 +225,7 @@ extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_ba
     be->impl = c;
     be->destroy = cu_destroy;
     ctcd_status st = check_device(c);
-    if (!st) {
-        cudaError_t e = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking);
-        if (e != cudaSuccess) st = cuda_error_status(e, "cudaStreamCreate", __FILE__, __LINE__);
-    }
+    if (!st) st = create_lanes(c);
     c->lt_gelu = env_is("CTCD_CUDA_LT_GELU", "1");
     c->nvtx = env_is("CTCD_NVTX", "detail");
     if (!st) st = cuda_gemm_init(be);
@@ -203,6 +244,8 @@ extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_ba
     be->memzero = cu_memzero;
     be->cast = cuda_cast;
     be->sync = cu_sync;
+    be->stream_fork = cu_stream_fork;
+    be->stream_join = cu_stream_join;
     be->range_push = cu_range_push;
     be->range_pop = cu_range_pop;
     be->mem_info = cu_mem_info;
@@ -216,6 +259,10 @@ extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_ba
     be->dropout_bwd = cuda_dropout_bwd;
     be->layernorm_fwd = cuda_layernorm_fwd;
     be->layernorm_bwd = cuda_layernorm_bwd;
+    be->dropout_layernorm_fwd = cuda_dropout_layernorm_fwd;
+    be->dropout_layernorm_bwd = cuda_dropout_layernorm_bwd;
+    be->embedding_layernorm_fwd = cuda_embedding_layernorm_fwd;
+    be->embedding_layernorm_bwd = cuda_embedding_layernorm_bwd;
     be->attention_aux_bytes = cuda_attention_aux_bytes;
     be->attention_fwd = cuda_attention_fwd;
     be->attention_bwd = cuda_attention_bwd;

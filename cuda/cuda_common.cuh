@@ -84,20 +84,28 @@ typedef struct gemm_cache_entry {
     cublasLtMatmulAlgo_t algo;
 } gemm_cache_entry;
 
+/* Streams ("lanes"): lane 0 is the main stream; lanes 1.. are the models' streams entered with
+ * stream_fork and left with stream_join (backend.h). Every op runs on the current lane, in
+ * issue order there. Buffers an op keeps between its kernels (scratch, the cuBLASLt
+ * workspace) are per lane, so ops on two lanes never share one. */
+#define CUDA_LANES 4
+
 typedef struct cuda_impl {
     int device;
     char device_name[256];
     int sm_count;
     size_t smem_optin;            /* max dynamic shared memory per block (bytes) */
-    cudaStream_t stream;          /* every op runs here, in order */
+    cudaStream_t lanes[CUDA_LANES]; /* [0] main; [1..] created at start */
+    cudaEvent_t lane_mark[CUDA_LANES]; /* fork/join ordering points, one per lane */
+    int lane;                     /* the current lane: every op is queued on lanes[lane] */
     cublasLtHandle_t lt;
-    void *lt_ws;                  /* cuBLASLt workspace, allocated once */
+    void *lt_ws[CUDA_LANES];      /* cuBLASLt workspace per lane, allocated on first use */
     size_t lt_ws_bytes;
     gemm_cache_entry *gemm_cache; /* linear list; BERT uses a few dozen shapes */
     int gemm_cache_n, gemm_cache_cap;
-    void *scratch;                /* grow-only temporary buffer shared by ops (one stream, so
-                                     no two ops use it at once) */
-    size_t scratch_bytes;
+    void *scratch[CUDA_LANES];    /* grow-only temporary buffer shared by the ops of a lane
+                                     (in order there, so no two ops use it at once) */
+    size_t scratch_bytes[CUDA_LANES];
     int lt_gelu;                  /* 1: use cuBLASLt's GELU_AUX_BIAS epilogue (tanh-approximate
                                      GELU, off by default: the contract is the erf form) */
     int nvtx;                     /* 1: an NVTX range around every op */
@@ -113,10 +121,14 @@ static inline const char *dt_name(ctcd_dtype dt) {
 }
 
 static inline cuda_impl *cuda_of(ctcd_backend *be) { return (cuda_impl *)be->impl; }
-static inline cudaStream_t stream_of(ctcd_backend *be) { return cuda_of(be)->stream; }
+static inline cudaStream_t stream_of(ctcd_backend *be) {
+    cuda_impl *c = cuda_of(be);
+    return c->lanes[c->lane];
+}
 
-/* Returns a device buffer of at least `bytes` valid until the next op. Growing it waits for
- * the stream (the old buffer may still be read by queued work). */
+/* Returns a device buffer of the current lane of at least `bytes`, valid until the next op on
+ * that lane. Growing it waits for the lane (the old buffer may still be read by queued
+ * work). */
 ctcd_status cuda_scratch(ctcd_backend *be, size_t bytes, void **out);
 
 /* ---- NVTX ---------------------------------------------------------------------------- */
@@ -239,6 +251,26 @@ ctcd_status cuda_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out, float
 ctcd_status cuda_layernorm_bwd(ctcd_backend *be, void *dinp, float *dgamma, float *dbeta,
                                const void *dout, const void *s, const float *mean,
                                const float *rstd, const void *gamma, int64_t N, int C);
+ctcd_status cuda_dropout_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out, float *mean,
+                                       float *rstd, const void *inp, const void *residual,
+                                       const void *gamma, const void *beta, int64_t N, int C,
+                                       float eps, float p, ctcd_dropout_key key);
+ctcd_status cuda_dropout_layernorm_bwd(ctcd_backend *be, void *dinp, void *dres, float *dgamma,
+                                       float *dbeta, const void *dout, const void *s,
+                                       const float *mean, const float *rstd, const void *gamma,
+                                       int64_t N, int C, float p, ctcd_dropout_key key);
+ctcd_status cuda_embedding_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out,
+                                         float *mean, float *rstd, const int32_t *ids,
+                                         const int32_t *type_ids, const void *wte,
+                                         const void *wpe, const void *wtt, const void *gamma,
+                                         const void *beta, int B, int T, int H, float eps,
+                                         float p, ctcd_dropout_key key);
+ctcd_status cuda_embedding_layernorm_bwd(ctcd_backend *be, float *dwte, float *dwpe,
+                                         float *dwtt, float *dgamma, float *dbeta, void *dout,
+                                         void *ds, const void *s, const float *mean,
+                                         const float *rstd, const void *gamma,
+                                         const int32_t *ids, const int32_t *type_ids, int B,
+                                         int T, int H, float p, ctcd_dropout_key key);
 /* Deterministic dst[j] += Σ_i src[i, j] (F32 dst); used by matmul_bwd for dbias. */
 ctcd_status cuda_colsum_acc(ctcd_backend *be, float *dst, const void *src, int64_t M, int N);
 /* attention.cu */

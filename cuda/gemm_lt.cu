@@ -30,18 +30,27 @@ ctcd_status cuda_gemm_init(ctcd_backend *be) {
     cuda_impl *c = cuda_of(be);
     CTCD_TRY(ctcd_cuda_lt_load()); /* a missing libcublasLt is an error, not a crash */
     CUBLAS_CHECK(cublasLtCreate(&c->lt));
-    CUDA_CHECK(cudaMalloc(&c->lt_ws, LT_WORKSPACE_BYTES));
+    CUDA_CHECK(cudaMalloc(&c->lt_ws[0], LT_WORKSPACE_BYTES));
     c->lt_ws_bytes = LT_WORKSPACE_BYTES;
+    return CTCD_OK;
+}
+
+/* The current lane's workspace (lanes other than the main one allocate it on first use). */
+static ctcd_status lt_workspace(cuda_impl *c, void **out) {
+    if (!c->lt_ws[c->lane]) CUDA_CHECK(cudaMalloc(&c->lt_ws[c->lane], c->lt_ws_bytes));
+    *out = c->lt_ws[c->lane];
     return CTCD_OK;
 }
 
 void cuda_gemm_destroy(ctcd_backend *be) {
     cuda_impl *c = cuda_of(be);
     if (c->lt) (void)cublasLtDestroy(c->lt);
-    if (c->lt_ws) (void)cudaFree(c->lt_ws);
+    for (int l = 0; l < CUDA_LANES; l++) {
+        if (c->lt_ws[l]) (void)cudaFree(c->lt_ws[l]);
+        c->lt_ws[l] = NULL;
+    }
     free(c->gemm_cache);
     c->lt = NULL;
-    c->lt_ws = NULL;
     c->gemm_cache = NULL;
 }
 
@@ -251,10 +260,12 @@ static ctcd_status lt_try(ctcd_backend *be, const gemm_args *g, int *used_lt) {
         key.align_c = key.align_d = ptr_align(g->D);
         gemm_cache_entry *e = NULL;
         st = lookup_algo(be, &key, desc, la, lb, ld, &e);
+        void *ws = NULL;
+        if (!st && e->found) st = lt_workspace(c, &ws);
         if (!st && e->found) {
             const float alpha = 1.0f, beta = g->beta;
             s = cublasLtMatmul(c->lt, desc, &alpha, g->A, la, g->B, lb, &beta, g->D, ld, g->D,
-                               ld, &e->algo, c->lt_ws, c->lt_ws_bytes, c->stream);
+                               ld, &e->algo, ws, c->lt_ws_bytes, stream_of(be));
             if (s == CUBLAS_STATUS_SUCCESS) {
                 *used_lt = 1;
             } else if (s == CUBLAS_STATUS_NOT_SUPPORTED || s == CUBLAS_STATUS_INVALID_VALUE) {

@@ -36,6 +36,19 @@ Test(cli, help_lists_train_command) {
     free(out);
 }
 
+Test(cli, nvtx_option_is_documented_and_checked) {
+    char *out = NULL;
+    int rc = ctcd_test_run_cli("train --help", &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert_not_null(strstr(out, "--nvtx=detail"), "train help output: %s", out);
+    free(out);
+    rc = ctcd_test_run_cli("train --nvtx=loud recipe.yaml", &out);
+    cr_assert_eq(rc, 2, "exit %d: %s", rc, out);
+    cr_assert_not_null(strstr(out, "--nvtx=loud: expected 'phases' or 'detail'"), "output: %s",
+                       out);
+    free(out);
+}
+
 Test(cli, unknown_command_fails) {
     char *out = NULL;
     int rc = ctcd_test_run_cli("fly", &out);

@@ -345,6 +345,98 @@ static void run_layernorm(const char *prec) {
 }
 CK_BOTH(cuda_layernorm, fwd_bwd_with_and_without_residual, run_layernorm)
 
+/* ========================= residual + dropout + LayerNorm ========================= */
+
+/* The fused op against the CPU composition (dropout then LayerNorm). C odd: Philox groups of
+ * four straddle rows, so a wrong flat index shows up as a mask mismatch (a dropped value is
+ * far out of tolerance). In fp32 mode s must also equal the CUDA composition bit for bit. */
+static void dropout_layernorm_case(ck_env *e, int64_t N, int C, int with_res, float p,
+                                   uint64_t seed) {
+    const int64_t n = N * C;
+    const ctcd_dropout_key key = {0x5eed0000ULL + seed, ctcd_dropout_site(11, 2, 3)};
+    float *x = ck_rand_act(e, n, -2, 3, seed);
+    float *r = with_res ? ck_rand_act(e, n, -1, 1, seed + 1) : NULL;
+    float *gm = ck_rand_act(e, C, 0.5f, 1.5f, seed + 2), *bt = ck_rand_act(e, C, -0.5f, 0.5f, seed + 3);
+    float *y = ck_hmalloc(e, (size_t)n * 4), *s = ck_hmalloc(e, (size_t)n * 4);
+    float *mean = ck_hmalloc(e, N * 4), *rstd = ck_hmalloc(e, N * 4);
+    ck_ok(e->cpu->dropout_layernorm_fwd(e->cpu, y, s, mean, rstd, x, r, gm, bt, N, C, 1e-12f, p,
+                                        key),
+          "cpu dropout_layernorm_fwd");
+    void *d_x = ck_up_act(e, x, n), *d_r = r ? ck_up_act(e, r, n) : NULL;
+    void *d_y = ck_dmalloc(e, (size_t)n * 4), *d_s = ck_dmalloc(e, (size_t)n * 4);
+    float *d_mean = ck_dmalloc(e, N * 4), *d_rstd = ck_dmalloc(e, N * 4);
+    void *d_gm = ck_up_act(e, gm, C), *d_bt = ck_up_act(e, bt, C);
+    ck_ok(e->gpu->dropout_layernorm_fwd(e->gpu, d_y, d_s, d_mean, d_rstd, d_x, d_r, d_gm, d_bt, N,
+                                        C, 1e-12f, p, key),
+          "cuda dropout_layernorm_fwd");
+    char what[128], tag[64];
+    snprintf(tag, sizeof tag, "%lldx%d%s p=%.2f", (long long)N, C, with_res ? " +res" : "",
+             (double)p);
+    snprintf(what, sizeof what, "dropout_layernorm_fwd %s out", tag);
+    ck_close_to(e, what, ck_down_act(e, d_y, n), y, n, CK_ACT_ATOL(e), CK_ACT_RTOL(e));
+    snprintf(what, sizeof what, "dropout_layernorm_fwd %s sum_out", tag);
+    float *g_s = ck_down_act(e, d_s, n);
+    ck_close_to(e, what, g_s, s, n, CK_ACT_ATOL(e), CK_ACT_RTOL(e));
+    snprintf(what, sizeof what, "dropout_layernorm_fwd %s mean", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_mean, N), mean, N, 1e-5, 1e-4);
+    snprintf(what, sizeof what, "dropout_layernorm_fwd %s rstd", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_rstd, N), rstd, N, 1e-5, 1e-4);
+    if (!e->bf16) { /* CUDA composition: dropout_fwd into a copy, then layernorm_fwd */
+        void *d_xd = ck_up_act(e, x, n), *d_s2 = ck_dmalloc(e, (size_t)n * 4);
+        ck_ok(e->gpu->dropout_fwd(e->gpu, d_xd, d_xd, n, p, key), "cuda dropout_fwd");
+        ck_ok(e->gpu->layernorm_fwd(e->gpu, d_y, d_s2, d_mean, d_rstd, d_xd, d_r, d_gm, d_bt, N,
+                                    C, 1e-12f),
+              "cuda layernorm_fwd");
+        snprintf(what, sizeof what, "dropout_layernorm_fwd %s s = composition", tag);
+        ck_bitwise(e, what, g_s, ck_down_act(e, d_s2, n), n, 0);
+        snprintf(what, sizeof what, "dropout_layernorm_fwd %s inp unchanged", tag);
+        ck_bitwise(e, what, ck_down_act(e, d_x, n), x, n, 1);
+    }
+
+    /* Backward from the CPU's s/mean/rstd on both sides, so only bwd is compared. */
+    ck_round_act(e, s, n);
+    float *dy = ck_rand_act(e, n, -1, 1, seed + 4);
+    float *dx = ck_hmalloc(e, (size_t)n * 4), *dr = ck_hmalloc(e, (size_t)n * 4);
+    float *dg = ck_rand_f32(e, C, -1, 1, seed + 5), *db = ck_rand_f32(e, C, -1, 1, seed + 6);
+    float *d_dg = ck_up_f32(e, dg, C), *d_db = ck_up_f32(e, db, C);
+    void *d_dx = ck_dmalloc(e, (size_t)n * 4), *d_dr = ck_dmalloc(e, (size_t)n * 4);
+    void *d_dy = ck_up_act(e, dy, n), *d_s2 = ck_up_act(e, s, n);
+    float *d_m2 = ck_up_f32(e, mean, N), *d_r2 = ck_up_f32(e, rstd, N);
+    for (int rep = 0; rep < 2; rep++) { /* dgamma/dbeta accumulate twice */
+        ck_ok(e->cpu->dropout_layernorm_bwd(e->cpu, dx, dr, dg, db, dy, s, mean, rstd, gm, N, C,
+                                            p, key),
+              "cpu dropout_layernorm_bwd");
+        ck_ok(e->gpu->dropout_layernorm_bwd(e->gpu, d_dx, d_dr, d_dg, d_db, d_dy, d_s2, d_m2,
+                                            d_r2, d_gm, N, C, p, key),
+              "cuda dropout_layernorm_bwd");
+    }
+    snprintf(what, sizeof what, "dropout_layernorm_bwd %s dinp", tag);
+    ck_close_to(e, what, ck_down_act(e, d_dx, n), dx, n, CK_ACT_ATOL(e), CK_ACT_RTOL(e));
+    snprintf(what, sizeof what, "dropout_layernorm_bwd %s dres", tag);
+    ck_close_to(e, what, ck_down_act(e, d_dr, n), dr, n, CK_ACT_ATOL(e), CK_ACT_RTOL(e));
+    snprintf(what, sizeof what, "dropout_layernorm_bwd %s dgamma (+= twice)", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_dg, C), dg, C, 1e-5, 1e-4);
+    snprintf(what, sizeof what, "dropout_layernorm_bwd %s dbeta (+= twice)", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_db, C), db, C, 1e-5, 1e-4);
+}
+
+static void run_dropout_layernorm(const char *prec) {
+    static const struct { int64_t N; int C, res; float p; } cases[] = {
+        {37, 203, 1, 0.1f},  /* odd C: Philox groups straddle rows */
+        {37, 203, 1, 0.0f},  /* p = 0 is layernorm */
+        {13, 5, 0, 0.3f},    /* C < 32: idle lanes; no residual */
+        {300, 768, 1, 0.1f}, /* bert-base rows */
+    };
+    for (int i = 0; i < 4; i++) { /* one env per case: the allocation table is bounded */
+        ck_env e;
+        ck_open(&e, prec);
+        dropout_layernorm_case(&e, cases[i].N, cases[i].C, cases[i].res, cases[i].p,
+                               450 + 10 * (uint64_t)i);
+        ck_close(&e);
+    }
+}
+CK_BOTH(cuda_dropout_layernorm, fwd_bwd_match_cpu_composition, run_dropout_layernorm)
+
 /* ================================ attention ================================ */
 
 static void attention_case(ck_env *e, int B, int T, int NH, int HD, float p, uint64_t seed) {
@@ -536,6 +628,100 @@ static void run_embedding(const char *prec) {
     ck_close(&e);
 }
 CK_BOTH(cuda_embedding, fwd_bwd_repeated_ids_bitwise, run_embedding)
+
+/* The fused embedding block (gather + sum + LayerNorm + dropout) against the CPU composition
+ * (embedding_fwd, layernorm_fwd, dropout_fwd), and its backward (dropout, LayerNorm backward,
+ * sorted scatter into the tables). The sum is bitwise (same additions in the same order). */
+static void embedding_layernorm_case(ck_env *e, int B, int T, int H, float p, uint64_t seed) {
+    const int V = 17, P = T + 2, TV = 3;
+    const int64_t n = (int64_t)B * T, nh = n * H;
+    const ctcd_dropout_key key = {0xe3b0ULL + seed, ctcd_dropout_site(4, 0, 0)};
+    int32_t *ids = ck_hmalloc(e, n * 4), *types = ck_hmalloc(e, n * 4);
+    for (int64_t r = 0; r < n; r++) {
+        ids[r] = r % 5 == 4 ? 0 : (int32_t)((r * 7) % V); /* many repeats, id 0 frequent */
+        types[r] = (int32_t)((r / 4) % TV);
+    }
+    float *wte = ck_rand_act(e, (int64_t)V * H, -1, 1, seed), *wpe = ck_rand_act(e, (int64_t)P * H, -1, 1, seed + 1);
+    float *wtt = ck_rand_act(e, (int64_t)TV * H, -1, 1, seed + 2);
+    float *gm = ck_rand_act(e, H, 0.5f, 1.5f, seed + 3), *bt = ck_rand_act(e, H, -0.5f, 0.5f, seed + 4);
+    float *y = ck_hmalloc(e, (size_t)nh * 4), *s = ck_hmalloc(e, (size_t)nh * 4);
+    float *mean = ck_hmalloc(e, n * 4), *rstd = ck_hmalloc(e, n * 4);
+    ck_ok(e->cpu->embedding_layernorm_fwd(e->cpu, y, s, mean, rstd, ids, types, wte, wpe, wtt, gm,
+                                          bt, B, T, H, 1e-12f, p, key),
+          "cpu embedding_layernorm_fwd");
+    int32_t *d_ids = ck_up_i32(e, ids, n), *d_types = ck_up_i32(e, types, n);
+    void *d_y = ck_dmalloc(e, (size_t)nh * 4), *d_s = ck_dmalloc(e, (size_t)nh * 4);
+    float *d_mean = ck_dmalloc(e, n * 4), *d_rstd = ck_dmalloc(e, n * 4);
+    void *d_gm = ck_up_act(e, gm, H);
+    ck_ok(e->gpu->embedding_layernorm_fwd(e->gpu, d_y, d_s, d_mean, d_rstd, d_ids, d_types,
+                                          ck_up_act(e, wte, (int64_t)V * H),
+                                          ck_up_act(e, wpe, (int64_t)P * H),
+                                          ck_up_act(e, wtt, (int64_t)TV * H), d_gm,
+                                          ck_up_act(e, bt, H), B, T, H, 1e-12f, p, key),
+          "cuda embedding_layernorm_fwd");
+    char what[128], tag[64];
+    snprintf(tag, sizeof tag, "%dx%dx%d p=%.2f", B, T, H, (double)p);
+    snprintf(what, sizeof what, "embedding_layernorm_fwd %s out", tag);
+    ck_close_to(e, what, ck_down_act(e, d_y, nh), y, nh, CK_ACT_ATOL(e), CK_ACT_RTOL(e));
+    snprintf(what, sizeof what, "embedding_layernorm_fwd %s sum_out", tag);
+    ck_bitwise(e, what, ck_down_act(e, d_s, nh), s, nh, 1);
+    snprintf(what, sizeof what, "embedding_layernorm_fwd %s mean", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_mean, n), mean, n, 1e-5, 1e-4);
+    snprintf(what, sizeof what, "embedding_layernorm_fwd %s rstd", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_rstd, n), rstd, n, 1e-5, 1e-4);
+
+    /* Backward from the CPU's s/mean/rstd on both sides. The CPU overwrites dout. */
+    ck_round_act(e, s, nh);
+    float *dy = ck_rand_act(e, nh, -1, 1, seed + 5);
+    void *d_dy = ck_up_act(e, dy, nh), *d_ds = ck_dmalloc(e, (size_t)nh * 4);
+    float *ds = ck_hmalloc(e, (size_t)nh * 4);
+    float *dg = ck_rand_f32(e, H, -1, 1, seed + 6), *db = ck_rand_f32(e, H, -1, 1, seed + 7);
+    float *dwte = ck_rand_f32(e, (int64_t)V * H, -1, 1, seed + 8);
+    float *dwpe = ck_rand_f32(e, (int64_t)P * H, -1, 1, seed + 9);
+    float *dwtt = ck_rand_f32(e, (int64_t)TV * H, -1, 1, seed + 10);
+    float *d_dg = ck_up_f32(e, dg, H), *d_db = ck_up_f32(e, db, H);
+    float *d_dwte = ck_up_f32(e, dwte, (int64_t)V * H), *d_dwpe = ck_up_f32(e, dwpe, (int64_t)P * H);
+    float *d_dwtt = ck_up_f32(e, dwtt, (int64_t)TV * H);
+    void *d_s2 = ck_up_act(e, s, nh);
+    float *d_m2 = ck_up_f32(e, mean, n), *d_r2 = ck_up_f32(e, rstd, n);
+    ck_ok(e->gpu->embedding_layernorm_bwd(e->gpu, d_dwte, d_dwpe, d_dwtt, d_dg, d_db, d_dy, d_ds,
+                                          d_s2, d_m2, d_r2, d_gm, d_ids, d_types, B, T, H, p, key),
+          "cuda embedding_layernorm_bwd");
+    ck_ok(e->cpu->embedding_layernorm_bwd(e->cpu, dwte, dwpe, dwtt, dg, db, dy, ds, s, mean, rstd,
+                                          gm, ids, types, B, T, H, p, key),
+          "cpu embedding_layernorm_bwd");
+    snprintf(what, sizeof what, "embedding_layernorm_bwd %s ds", tag);
+    ck_close_to(e, what, ck_down_act(e, d_ds, nh), ds, nh, CK_ACT_ATOL(e), CK_ACT_RTOL(e));
+    snprintf(what, sizeof what, "embedding_layernorm_bwd %s dgamma", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_dg, H), dg, H, 1e-5, 1e-4);
+    snprintf(what, sizeof what, "embedding_layernorm_bwd %s dbeta", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_db, H), db, H, 1e-5, 1e-4);
+    /* the tables sum ds, which bf16 mode stores rounded */
+    const double t_atol = e->bf16 ? 5e-3 : 1e-5, t_rtol = e->bf16 ? 1e-2 : 1e-4;
+    snprintf(what, sizeof what, "embedding_layernorm_bwd %s dwte", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_dwte, (int64_t)V * H), dwte, (int64_t)V * H, t_atol, t_rtol);
+    snprintf(what, sizeof what, "embedding_layernorm_bwd %s dwpe", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_dwpe, (int64_t)P * H), dwpe, (int64_t)P * H, t_atol, t_rtol);
+    snprintf(what, sizeof what, "embedding_layernorm_bwd %s dwtt", tag);
+    ck_close_to(e, what, ck_down_f32(e, d_dwtt, (int64_t)TV * H), dwtt, (int64_t)TV * H, t_atol, t_rtol);
+}
+
+static void run_embedding_layernorm(const char *prec) {
+    static const struct { int B, T, H; float p; } cases[] = {
+        {3, 11, 40, 0.1f},  /* H % 4 == 0 */
+        {3, 11, 37, 0.2f},  /* odd H: Philox groups straddle rows */
+        {2, 9, 37, 0.0f},   /* p = 0 */
+        {4, 32, 768, 0.1f}, /* bert-base rows */
+    };
+    for (int i = 0; i < 4; i++) {
+        ck_env e;
+        ck_open(&e, prec);
+        embedding_layernorm_case(&e, cases[i].B, cases[i].T, cases[i].H, cases[i].p,
+                                 650 + 10 * (uint64_t)i);
+        ck_close(&e);
+    }
+}
+CK_BOTH(cuda_embedding_layernorm, fwd_bwd_match_cpu_composition, run_embedding_layernorm)
 
 static void run_gather_scatter(const char *prec) {
     ck_env e;
@@ -883,3 +1069,124 @@ Test(cuda_backend, precision_names_are_checked) {
     cr_expect_eq(be->act_dtype, CTCD_F32, "the CPU backend is always fp32");
     ctcd_backend_destroy(be);
 }
+
+/* ================================ streams ================================ */
+
+/* One model's worth of independent work for a lane: the embedding block's backward (its
+ * column sums and id sort use the lane's scratch) and a linear layer's backward (the lane's
+ * cuBLASLt workspace and the bias column sum). */
+typedef struct lane_job {
+    int B, T, H, V;
+    int32_t *ids, *types;          /* I32[B·T] */
+    void *dout, *s, *gamma, *w;    /* act[B·T, H], act[B·T, H], act[H], act[H, H] */
+    float *mean, *rstd;            /* F32[B·T] */
+    void *ds, *dinp;               /* act[B·T, H] outputs */
+    float *dwte, *dwpe, *dwtt, *dg, *db, *dw, *dbias; /* F32 outputs, zeroed by lane_run */
+} lane_job;
+
+static void lane_make(ck_env *e, lane_job *j, int B, int T, int H, uint64_t seed) {
+    const int64_t n = (int64_t)B * T;
+    *j = (lane_job){.B = B, .T = T, .H = H, .V = 97};
+    int32_t *ids = ck_hmalloc(e, n * 4), *types = ck_hmalloc(e, n * 4);
+    for (int64_t r = 0; r < n; r++) {
+        ids[r] = (int32_t)((r * 31 + (int64_t)seed) % j->V);
+        types[r] = (int32_t)(r % 2);
+    }
+    j->ids = ck_up_i32(e, ids, n);
+    j->types = ck_up_i32(e, types, n);
+    j->dout = ck_up_act(e, ck_rand_act(e, n * H, -1, 1, seed), n * H);
+    j->s = ck_up_act(e, ck_rand_act(e, n * H, -2, 2, seed + 1), n * H);
+    j->gamma = ck_up_act(e, ck_rand_act(e, H, 0.5f, 1.5f, seed + 2), H);
+    j->w = ck_up_act(e, ck_rand_act(e, (int64_t)H * H, -0.1f, 0.1f, seed + 3), (int64_t)H * H);
+    j->mean = ck_up_f32(e, ck_rand_f32(e, n, -0.5f, 0.5f, seed + 4), n);
+    j->rstd = ck_up_f32(e, ck_rand_f32(e, n, 0.5f, 2.0f, seed + 5), n);
+    j->ds = ck_dmalloc(e, (size_t)n * H * 4);
+    j->dinp = ck_dmalloc(e, (size_t)n * H * 4);
+    j->dwte = ck_dmalloc(e, (size_t)j->V * H * 4);
+    j->dwpe = ck_dmalloc(e, (size_t)T * H * 4);
+    j->dwtt = ck_dmalloc(e, (size_t)2 * H * 4);
+    j->dg = ck_dmalloc(e, (size_t)H * 4);
+    j->db = ck_dmalloc(e, (size_t)H * 4);
+    j->dw = ck_dmalloc(e, (size_t)H * H * 4);
+    j->dbias = ck_dmalloc(e, (size_t)H * 4);
+}
+
+static void lane_run(ck_env *e, const lane_job *j) {
+    ctcd_backend *g = e->gpu;
+    const int64_t n = (int64_t)j->B * j->T;
+    const int H = j->H;
+    float *outs[] = {j->dwte, j->dwpe, j->dwtt, j->dg, j->db, j->dw, j->dbias};
+    const size_t sizes[] = {(size_t)j->V * H, (size_t)j->T * H, (size_t)2 * H, (size_t)H,
+                            (size_t)H, (size_t)H * H, (size_t)H};
+    for (int k = 0; k < 7; k++) ck_ok(g->memzero(g, outs[k], sizes[k] * 4), "memzero");
+    const ctcd_dropout_key key = {123, ctcd_dropout_site(1, 0, 0)};
+    ck_ok(g->embedding_layernorm_bwd(g, j->dwte, j->dwpe, j->dwtt, j->dg, j->db, j->dout, j->ds,
+                                     j->s, j->mean, j->rstd, j->gamma, j->ids, j->types, j->B,
+                                     j->T, H, 0.1f, key),
+          "embedding_layernorm_bwd");
+    ck_ok(g->matmul_bwd(g, j->dinp, j->dw, j->dbias, j->dout, j->s, j->w, n, H, H, 0),
+          "matmul_bwd");
+}
+
+/* Every output's bytes, concatenated (downloads sync the current stream: call on main). */
+static unsigned char *lane_result(ck_env *e, const lane_job *j, size_t *bytes) {
+    const int64_t n = (int64_t)j->B * j->T;
+    const size_t es = ctcd_dtype_size(e->gpu->act_dtype), H = (size_t)j->H;
+    const void *outs[] = {j->ds, j->dinp, j->dwte, j->dwpe, j->dwtt, j->dg, j->db, j->dw, j->dbias};
+    const size_t sz[] = {(size_t)n * H * es, (size_t)n * H * es, (size_t)j->V * H * 4,
+                         (size_t)j->T * H * 4, 2 * H * 4, H * 4, H * 4, H * H * 4, H * 4};
+    size_t total = 0;
+    for (int k = 0; k < 9; k++) total += sz[k];
+    unsigned char *h = ck_hmalloc(e, total);
+    size_t off = 0;
+    for (int k = 0; k < 9; k++) {
+        ck_ok(e->gpu->download(e->gpu, h + off, outs[k], sz[k]), "download");
+        off += sz[k];
+    }
+    *bytes = total;
+    return h;
+}
+
+static void lane_expect_same(const ck_env *e, const char *what, const unsigned char *got,
+                             const unsigned char *ref, size_t bytes) {
+    size_t bad = 0;
+    for (size_t i = 0; i < bytes; i++) bad += got[i] != ref[i];
+    fprintf(stderr, "  [%-4s] %-44s %zu of %zu bytes differ%s\n", e->prec, what, bad, bytes,
+            bad ? "  FAIL" : "");
+    cr_expect_eq(bad, 0, "%s (%s): %zu of %zu bytes differ from the main-stream run", what,
+                 e->prec, bad, bytes);
+}
+
+/* Two models' independent work on lanes 1 and 2 (overlapping on the device) gives bitwise the
+ * results of running it in order on the main stream: no lane shares scratch or workspace with
+ * another, and each lane sees what was issued before its fork. */
+static void run_lanes(const char *prec) {
+    ck_env e;
+    ck_open(&e, prec);
+    cr_assert(e.gpu->stream_fork && e.gpu->stream_join, "the CUDA backend has lanes");
+    lane_job a, b;
+    lane_make(&e, &a, 16, 128, 256, 900);
+    lane_make(&e, &b, 8, 96, 384, 910);
+    size_t na, nb, n2;
+    lane_run(&e, &a);
+    const unsigned char *ra = lane_result(&e, &a, &na);
+    lane_run(&e, &b);
+    const unsigned char *rb = lane_result(&e, &b, &nb);
+    for (int rep = 0; rep < 3; rep++) {
+        ck_ok(e.gpu->stream_fork(e.gpu, 1), "fork 1");
+        lane_run(&e, &a);
+        ck_ok(e.gpu->stream_fork(e.gpu, 2), "fork 2");
+        lane_run(&e, &b);
+        ck_ok(e.gpu->stream_join(e.gpu), "join");
+        lane_expect_same(&e, "lane 1 = main stream", lane_result(&e, &a, &n2), ra, na);
+        lane_expect_same(&e, "lane 2 = main stream", lane_result(&e, &b, &n2), rb, nb);
+    }
+    ctcd_status st = e.gpu->stream_fork(e.gpu, 0);
+    cr_expect_not_null(st, "lane 0 is the main stream, not a fork target");
+    ctcd_status_free(st);
+    st = e.gpu->stream_fork(e.gpu, 4);
+    cr_expect_not_null(st, "lane 4 does not exist");
+    ctcd_status_free(st);
+    ck_close(&e);
+}
+CK_BOTH(cuda_streams, two_lanes_match_main_stream_bitwise, run_lanes)

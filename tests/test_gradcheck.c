@@ -110,6 +110,8 @@ typedef struct ln_ctx {
     ctcd_backend *be;
     float *x, *res, *g, *b, *out, *s, *mean, *rstd, *r;
     int N, C;
+    float p;              /* dropout of x (dropout_layernorm only) */
+    ctcd_dropout_key key;
 } ln_ctx;
 
 static double ln_f(void *p) {
@@ -136,6 +138,51 @@ Test(gradcheck, layernorm_with_residual) {
     gc_check("layernorm dbeta", c.b, db, 9, 1, ln_f, &c);
     free(c.x); free(c.res); free(c.g); free(c.b); free(c.r); free(c.out); free(c.s);
     free(c.mean); free(c.rstd); free(dx); free(dg); free(db);
+    ctcd_backend_destroy(c.be);
+}
+
+/* ---- residual + dropout + LayerNorm: s = dropout(x) + res, out = LN(s) ---- */
+static double dln_f(void *p) {
+    ln_ctx *c = p;
+    c->be->dropout_layernorm_fwd(c->be, c->out, c->s, c->mean, c->rstd, c->x, c->res, c->g,
+                                 c->b, c->N, c->C, 1e-5f, c->p, c->key);
+    return gc_dot(c->out, c->r, (int64_t)c->N * c->C);
+}
+
+Test(gradcheck, dropout_layernorm) {
+    ln_ctx c = {.be = cpu(), .N = 4, .C = 9, .p = 0.3f, .key = {99, ctcd_dropout_site(5, 1, 2)}};
+    c.x = rnd(36, -2, 2, 40);
+    c.res = rnd(36, -2, 2, 41);
+    c.g = rnd(9, 0.5f, 1.5f, 42);
+    c.b = rnd(9, -1, 1, 43);
+    c.r = rnd(36, -1, 1, 44);
+    c.out = malloc(36 * 4); c.s = malloc(36 * 4); c.mean = malloc(16); c.rstd = malloc(16);
+    float *dx = malloc(36 * 4), *dres = malloc(36 * 4), *dg = calloc(9, 4), *db = calloc(9, 4);
+    dln_f(&c);
+    c.be->dropout_layernorm_bwd(c.be, dx, dres, dg, db, c.r, c.s, c.mean, c.rstd, c.g, c.N, c.C,
+                                c.p, c.key);
+    int dropped = 0;
+    for (int i = 0; i < 36; i++) dropped += dx[i] == 0.0f;
+    cr_assert(dropped > 0 && dropped < 36, "p = 0.3 dropped %d of 36 gradients", dropped);
+    gc_check("dropout_layernorm dinp", c.x, dx, 36, 1, dln_f, &c);
+    gc_check("dropout_layernorm dresidual", c.res, dres, 36, 1, dln_f, &c);
+    gc_check("dropout_layernorm dgamma", c.g, dg, 9, 1, dln_f, &c);
+    gc_check("dropout_layernorm dbeta", c.b, db, 9, 1, dln_f, &c);
+
+    /* The reference is the composition dropout_fwd then layernorm_fwd, bit for bit (the model
+     * graph switched to the fused op without changing any CPU result). */
+    float *xd = malloc(36 * 4), *out2 = malloc(36 * 4), *s2 = malloc(36 * 4);
+    float *mean2 = malloc(16), *rstd2 = malloc(16);
+    dln_f(&c);
+    c.be->dropout_fwd(c.be, xd, c.x, 36, c.p, c.key);
+    c.be->layernorm_fwd(c.be, out2, s2, mean2, rstd2, xd, c.res, c.g, c.b, c.N, c.C, 1e-5f);
+    cr_expect(memcmp(out2, c.out, 36 * 4) == 0, "out differs from the composition");
+    cr_expect(memcmp(s2, c.s, 36 * 4) == 0, "s differs from the composition");
+    cr_expect(memcmp(mean2, c.mean, 16) == 0 && memcmp(rstd2, c.rstd, 16) == 0,
+              "statistics differ from the composition");
+    free(xd); free(out2); free(s2); free(mean2); free(rstd2);
+    free(c.x); free(c.res); free(c.g); free(c.b); free(c.r); free(c.out); free(c.s);
+    free(c.mean); free(c.rstd); free(dx); free(dres); free(dg); free(db);
     ctcd_backend_destroy(c.be);
 }
 
@@ -308,6 +355,64 @@ Test(gradcheck, embeddings_and_row_gather) {
     gc_check("embedding dwtt", c.wtt, dtt, 8, 1, emb_f, &c);
     free(dout); free(dte); free(dpe); free(dtt);
     free(c.wte); free(c.wpe); free(c.wtt); free(c.r); free(c.out); free(c.rows);
+    ctcd_backend_destroy(c.be);
+}
+
+/* ---- embedding block: out = dropout(LN(wte[ids] + wpe[t] + wtt[types])) ---- */
+typedef struct eln_ctx {
+    ctcd_backend *be;
+    float *wte, *wpe, *wtt, *g, *b, *out, *s, *mean, *rstd, *r;
+    int32_t ids[6], types[6];
+    ctcd_dropout_key key;
+} eln_ctx;
+
+static double eln_f(void *p) {
+    eln_ctx *c = p;
+    c->be->embedding_layernorm_fwd(c->be, c->out, c->s, c->mean, c->rstd, c->ids, c->types,
+                                   c->wte, c->wpe, c->wtt, c->g, c->b, 2, 3, 5, 1e-5f, 0.3f,
+                                   c->key);
+    return gc_dot(c->out, c->r, 30);
+}
+
+Test(gradcheck, embedding_layernorm) {
+    eln_ctx c = {.be = cpu(), .ids = {1, 4, 4, 0, 2, 4}, .types = {0, 1, 1, 0, 0, 1},
+                 .key = {7, ctcd_dropout_site(2, 0, 0)}};
+    c.wte = rnd(5 * 5, -1, 1, 60);
+    c.wpe = rnd(3 * 5, -1, 1, 61);
+    c.wtt = rnd(2 * 5, -1, 1, 62);
+    c.g = rnd(5, 0.5f, 1.5f, 63);
+    c.b = rnd(5, -1, 1, 64);
+    c.r = rnd(30, -1, 1, 65);
+    c.out = malloc(30 * 4); c.s = malloc(30 * 4); c.mean = malloc(24); c.rstd = malloc(24);
+    eln_f(&c);
+    float *dout = malloc(30 * 4), *ds = malloc(30 * 4), *dte = calloc(25, 4), *dpe = calloc(15, 4);
+    float *dtt = calloc(10, 4), *dg = calloc(5, 4), *db = calloc(5, 4);
+    memcpy(dout, c.r, 30 * 4); /* overwritten by the op */
+    c.be->embedding_layernorm_bwd(c.be, dte, dpe, dtt, dg, db, dout, ds, c.s, c.mean, c.rstd, c.g,
+                                  c.ids, c.types, 2, 3, 5, 0.3f, c.key);
+    int dropped = 0;
+    for (int i = 0; i < 30; i++) dropped += c.out[i] == 0.0f;
+    cr_assert(dropped > 0 && dropped < 30, "p = 0.3 dropped %d of 30 outputs", dropped);
+    gc_check("embedding_layernorm dwte", c.wte, dte, 25, 1, eln_f, &c);
+    gc_check("embedding_layernorm dwpe", c.wpe, dpe, 15, 1, eln_f, &c);
+    gc_check("embedding_layernorm dwtt", c.wtt, dtt, 10, 1, eln_f, &c);
+    gc_check("embedding_layernorm dgamma", c.g, dg, 5, 1, eln_f, &c);
+    gc_check("embedding_layernorm dbeta", c.b, db, 5, 1, eln_f, &c);
+
+    /* bit for bit the composition embedding_fwd, layernorm_fwd, dropout_fwd */
+    float *out2 = malloc(30 * 4), *s2 = malloc(30 * 4), *mean2 = malloc(24), *rstd2 = malloc(24);
+    eln_f(&c);
+    c.be->embedding_fwd(c.be, s2, c.ids, c.types, c.wte, c.wpe, c.wtt, 2, 3, 5);
+    c.be->layernorm_fwd(c.be, out2, NULL, mean2, rstd2, s2, NULL, c.g, c.b, 6, 5, 1e-5f);
+    c.be->dropout_fwd(c.be, out2, out2, 30, 0.3f, c.key);
+    cr_expect(memcmp(out2, c.out, 30 * 4) == 0, "out differs from the composition");
+    cr_expect(memcmp(s2, c.s, 30 * 4) == 0, "s differs from the composition");
+    cr_expect(memcmp(mean2, c.mean, 24) == 0 && memcmp(rstd2, c.rstd, 24) == 0,
+              "statistics differ from the composition");
+    free(out2); free(s2); free(mean2); free(rstd2);
+    free(dout); free(ds); free(dte); free(dpe); free(dtt); free(dg); free(db);
+    free(c.wte); free(c.wpe); free(c.wtt); free(c.g); free(c.b); free(c.r); free(c.out);
+    free(c.s); free(c.mean); free(c.rstd);
     ctcd_backend_destroy(c.be);
 }
 

@@ -131,6 +131,15 @@ struct ctcd_backend {
     ctcd_status (*cast)(ctcd_backend *be, void *dst, ctcd_dtype dst_dt, const void *src,
                         ctcd_dtype src_dt, int64_t n);
     ctcd_status (*sync)(ctcd_backend *be);
+    /* Streams, one per model (DESIGN.md section 4): ops run in issue order on the current
+     * stream. stream_fork(lane), lane 1..3, makes that lane's stream current; its work starts
+     * after everything issued before on the main stream and may overlap the other lanes'.
+     * stream_join makes the main stream current again, ordered after all work issued on every
+     * lane (sync waits for every lane). The caller keeps work on two lanes independent (one
+     * model per lane). NULL on backends that run ops in order (the CPU); use
+     * ctcd_stream_fork / ctcd_stream_join. */
+    ctcd_status (*stream_fork)(ctcd_backend *be, int lane);
+    ctcd_status (*stream_join)(ctcd_backend *be);
     /* Profiler ranges around phases of the step (NVTX on CUDA: "step", "fwd/large", "loss",
      * ...). NULL when the backend has no profiler; use ctcd_range_push/pop. */
     void (*range_push)(ctcd_backend *be, const char *name);
@@ -180,6 +189,29 @@ struct ctcd_backend {
     ctcd_status (*layernorm_bwd)(ctcd_backend *be, void *dinp, float *dgamma, float *dbeta,
                                  const void *dout, const void *s, const float *mean,
                                  const float *rstd, const void *gamma, int64_t N, int C);
+
+    /* ---- residual + dropout + LayerNorm (the output of a post-LN sublayer) ----
+     * s = dropout(inp; p, key) + residual; out = LN(s) as layernorm_fwd; s is written to
+     * sum_out (required: backward needs it); mean/rstd F32[N]. inp is not modified.
+     * The result is that of dropout_fwd into a temporary followed by layernorm_fwd (the CPU
+     * backend computes exactly that composition, bit for bit); CUDA fuses both into one
+     * kernel that draws the same Philox mask (element i of the site is flat index
+     * row·C + col). p == 0 is layernorm_fwd. residual may be NULL; out aliases neither inp
+     * nor residual. */
+    ctcd_status (*dropout_layernorm_fwd)(ctcd_backend *be, void *out, void *sum_out,
+                                         float *mean, float *rstd, const void *inp,
+                                         const void *residual, const void *gamma,
+                                         const void *beta, int64_t N, int C, float eps,
+                                         float p, ctcd_dropout_key key);
+    /* ds = ∂L/∂s from LayerNorm's backward is written to dres (the residual's gradient) and
+     * dinp = dropout_bwd(ds) (the gradient of inp, the mask recomputed from the key);
+     * dgamma, dbeta += as layernorm_bwd. dinp, dres and dout are three distinct buffers
+     * (the CPU reference is layernorm_bwd into dres, then dropout_bwd from dres into dinp). */
+    ctcd_status (*dropout_layernorm_bwd)(ctcd_backend *be, void *dinp, void *dres,
+                                         float *dgamma, float *dbeta, const void *dout,
+                                         const void *s, const float *mean, const float *rstd,
+                                         const void *gamma, int64_t N, int C, float p,
+                                         ctcd_dropout_key key);
 
     /* ---- multi-head self-attention ----
      * qkv act[B,T,3,NH,HD] (q, k, v of a token contiguous, as produced by one fused
@@ -243,6 +275,29 @@ struct ctcd_backend {
                                  const void *dout, const int32_t *ids,
                                  const int32_t *type_ids, int B, int T, int H);
 
+    /* ---- embedding sum + LayerNorm + dropout (the embedding block) ----
+     * s[B,T,H] = wte[ids] + wpe[t] + wtt[type_ids] as embedding_fwd, written to sum_out
+     * (required: backward needs it); out = dropout(LN(s); p, key); mean/rstd F32[B·T]. The
+     * result is embedding_fwd, layernorm_fwd and dropout_fwd in sequence (the CPU backend
+     * computes exactly that, bit for bit); CUDA gathers, sums and normalises each row in one
+     * kernel. */
+    ctcd_status (*embedding_layernorm_fwd)(ctcd_backend *be, void *out, void *sum_out,
+                                           float *mean, float *rstd, const int32_t *ids,
+                                           const int32_t *type_ids, const void *wte,
+                                           const void *wpe, const void *wtt, const void *gamma,
+                                           const void *beta, int B, int T, int H, float eps,
+                                           float p, ctcd_dropout_key key);
+    /* The block's backward: dy = dropout_bwd(dout); ds = LayerNorm's backward of dy (written
+     * to ds, act[B,T,H] scratch); dgamma, dbeta += as layernorm_bwd; dwte, dwpe, dwtt += the
+     * scatter of ds as embedding_bwd. dout act[B,T,H] may be overwritten (the CPU applies the
+     * dropout in place). */
+    ctcd_status (*embedding_layernorm_bwd)(ctcd_backend *be, float *dwte, float *dwpe,
+                                           float *dwtt, float *dgamma, float *dbeta, void *dout,
+                                           void *ds, const void *s, const float *mean,
+                                           const float *rstd, const void *gamma,
+                                           const int32_t *ids, const int32_t *type_ids, int B,
+                                           int T, int H, float p, ctcd_dropout_key key);
+
     /* ---- row gather / scatter (the [CLS] rows for the pooler; masked rows for MLM) ----
      * dst[n,C] = src[idx[i], :]. */
     ctcd_status (*gather_rows)(ctcd_backend *be, void *dst, const void *src,
@@ -273,6 +328,12 @@ static inline void ctcd_range_push(ctcd_backend *be, const char *name) {
 }
 static inline void ctcd_range_pop(ctcd_backend *be) {
     if (be->range_pop) be->range_pop(be);
+}
+static inline ctcd_status ctcd_stream_fork(ctcd_backend *be, int lane) {
+    return be->stream_fork ? be->stream_fork(be, lane) : CTCD_OK;
+}
+static inline ctcd_status ctcd_stream_join(ctcd_backend *be) {
+    return be->stream_join ? be->stream_join(be) : CTCD_OK;
 }
 
 /* The CPU reference backend (always available). */

@@ -39,6 +39,9 @@ static void usage(FILE *f) {
           "                    applied: every key) and exit without training\n"
           "  --quiet           only errors and the final table\n"
           "  --verbose         debug messages\n"
+          "  --nvtx=detail     on CUDA, an NVTX range around every op (kernel) inside the\n"
+          "                    step-phase ranges, for nsys; --nvtx=phases (default) keeps the\n"
+          "                    phase ranges only\n"
           "  -h, --help        this help\n",
           f);
 }
@@ -114,6 +117,7 @@ static int run_trainer(ctcd_trainer *t, int print) {
 int ctcd_cmd_train(int argc, char **argv) {
     const char *recipe_path = NULL, *resume_dir = NULL;
     int print_recipe = 0, force = 0, quiet = 0, verbose = 0;
+    const char *nvtx = NULL;
     cli_list set_list = {0};
     const cli_opt opts[] = {
         CLI_OPT_SET(&set_list),
@@ -122,12 +126,23 @@ int ctcd_cmd_train(int argc, char **argv) {
         CLI_OPT_FLAG("--force", &force),
         CLI_OPT_FLAG("--quiet", &quiet),
         CLI_OPT_FLAG("--verbose", &verbose),
+        CLI_OPT_STR("--nvtx", &nvtx),
     };
     const cli_spec sp = {"train", usage, opts, CLI_N(opts), "RECIPE", &recipe_path, 0};
     const int parsed = cli_parse(&sp, argc, argv);
     if (parsed >= 0) {
         cli_list_free(&set_list);
         return parsed;
+    }
+    if (nvtx && strcmp(nvtx, "detail") != 0 && strcmp(nvtx, "phases") != 0) {
+        fprintf(stderr, "ctcd train: --nvtx=%s: expected 'phases' or 'detail'\n", nvtx);
+        cli_list_free(&set_list);
+        return 2;
+    }
+    /* read once by the CUDA backend when it is created (backend_cuda.h) */
+    if (nvtx && setenv("CTCD_NVTX", nvtx, 1) != 0) {
+        cli_list_free(&set_list);
+        return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "--nvtx: cannot set CTCD_NVTX"));
     }
     if (quiet) ctcd_log_set_level(CTCD_LOG_WARN);
     if (verbose) ctcd_log_set_level(CTCD_LOG_DEBUG);

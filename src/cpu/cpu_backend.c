@@ -92,6 +92,10 @@ ctcd_status ctcd_backend_cpu_create(ctcd_backend **out) {
     be->dropout_bwd = cpu_dropout_bwd;
     be->layernorm_fwd = cpu_layernorm_fwd;
     be->layernorm_bwd = cpu_layernorm_bwd;
+    be->dropout_layernorm_fwd = cpu_dropout_layernorm_fwd;
+    be->dropout_layernorm_bwd = cpu_dropout_layernorm_bwd;
+    be->embedding_layernorm_fwd = cpu_embedding_layernorm_fwd;
+    be->embedding_layernorm_bwd = cpu_embedding_layernorm_bwd;
     be->attention_aux_bytes = cpu_attention_aux_bytes;
     be->attention_fwd = cpu_attention_fwd;
     be->attention_bwd = cpu_attention_bwd;

@@ -1,5 +1,7 @@
-/* cpu_layernorm.c — LayerNorm with fused residual add on the CPU. Statistics per row in
- * double (the reference), biased variance as PyTorch, stored as fp32 mean/rstd. */
+/* cpu_layernorm.c — LayerNorm with fused residual add on the CPU, and the fused
+ * residual + dropout + LayerNorm and embedding + LayerNorm + dropout ops as compositions of
+ * the reference ops. Statistics per row in double
+ * (the reference), biased variance as PyTorch, stored as fp32 mean/rstd. */
 #include <math.h>
 
 #include "cpu_ops.h"
@@ -76,4 +78,53 @@ ctcd_status cpu_layernorm_bwd(ctcd_backend *be, void *dinp_, float *dgamma, floa
         }
     }
     return CTCD_OK;
+}
+
+/* The reference of the fused op is the composition itself, so that switching the model graph
+ * to it leaves every CPU result bitwise unchanged: dropout into out (a temporary here), then
+ * LayerNorm from out into out. cpu_layernorm_fwd reads each element of its input before it
+ * writes the same element of its output, so in-place is safe; out must not alias inp or
+ * residual. */
+ctcd_status cpu_dropout_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out, float *mean,
+                                      float *rstd, const void *inp, const void *residual,
+                                      const void *gamma, const void *beta, int64_t N, int C,
+                                      float eps, float p, ctcd_dropout_key key) {
+    if (p <= 0.0f)
+        return cpu_layernorm_fwd(be, out, sum_out, mean, rstd, inp, residual, gamma, beta, N, C,
+                                 eps);
+    CTCD_TRY(cpu_dropout_fwd(be, out, inp, N * C, p, key));
+    return cpu_layernorm_fwd(be, out, sum_out, mean, rstd, out, residual, gamma, beta, N, C, eps);
+}
+
+ctcd_status cpu_dropout_layernorm_bwd(ctcd_backend *be, void *dinp, void *dres, float *dgamma,
+                                      float *dbeta, const void *dout, const void *s,
+                                      const float *mean, const float *rstd, const void *gamma,
+                                      int64_t N, int C, float p, ctcd_dropout_key key) {
+    CTCD_TRY(cpu_layernorm_bwd(be, dres, dgamma, dbeta, dout, s, mean, rstd, gamma, N, C));
+    return cpu_dropout_bwd(be, dinp, dres, N * C, p, key);
+}
+
+/* Composition again: embedding sum into sum_out, LayerNorm, dropout in place. */
+ctcd_status cpu_embedding_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out,
+                                        float *mean, float *rstd, const int32_t *ids,
+                                        const int32_t *type_ids, const void *wte,
+                                        const void *wpe, const void *wtt, const void *gamma,
+                                        const void *beta, int B, int T, int H, float eps,
+                                        float p, ctcd_dropout_key key) {
+    const int64_t N = (int64_t)B * T;
+    CTCD_TRY(cpu_embedding_fwd(be, sum_out, ids, type_ids, wte, wpe, wtt, B, T, H));
+    CTCD_TRY(cpu_layernorm_fwd(be, out, NULL, mean, rstd, sum_out, NULL, gamma, beta, N, H, eps));
+    return cpu_dropout_fwd(be, out, out, N * H, p, key);
+}
+
+ctcd_status cpu_embedding_layernorm_bwd(ctcd_backend *be, float *dwte, float *dwpe,
+                                        float *dwtt, float *dgamma, float *dbeta, void *dout,
+                                        void *ds, const void *s, const float *mean,
+                                        const float *rstd, const void *gamma,
+                                        const int32_t *ids, const int32_t *type_ids, int B,
+                                        int T, int H, float p, ctcd_dropout_key key) {
+    const int64_t N = (int64_t)B * T;
+    CTCD_TRY(cpu_dropout_bwd(be, dout, dout, N * H, p, key));
+    CTCD_TRY(cpu_layernorm_bwd(be, ds, dgamma, dbeta, dout, s, mean, rstd, gamma, N, H));
+    return cpu_embedding_bwd(be, dwte, dwpe, dwtt, ds, ids, type_ids, B, T, H);
 }

@@ -31,6 +31,26 @@ ctcd_status cpu_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out, float 
 ctcd_status cpu_layernorm_bwd(ctcd_backend *be, void *dinp, float *dgamma, float *dbeta,
                               const void *dout, const void *s, const float *mean,
                               const float *rstd, const void *gamma, int64_t N, int C);
+ctcd_status cpu_dropout_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out, float *mean,
+                                      float *rstd, const void *inp, const void *residual,
+                                      const void *gamma, const void *beta, int64_t N, int C,
+                                      float eps, float p, ctcd_dropout_key key);
+ctcd_status cpu_dropout_layernorm_bwd(ctcd_backend *be, void *dinp, void *dres, float *dgamma,
+                                      float *dbeta, const void *dout, const void *s,
+                                      const float *mean, const float *rstd, const void *gamma,
+                                      int64_t N, int C, float p, ctcd_dropout_key key);
+ctcd_status cpu_embedding_layernorm_fwd(ctcd_backend *be, void *out, void *sum_out,
+                                        float *mean, float *rstd, const int32_t *ids,
+                                        const int32_t *type_ids, const void *wte,
+                                        const void *wpe, const void *wtt, const void *gamma,
+                                        const void *beta, int B, int T, int H, float eps,
+                                        float p, ctcd_dropout_key key);
+ctcd_status cpu_embedding_layernorm_bwd(ctcd_backend *be, float *dwte, float *dwpe,
+                                        float *dwtt, float *dgamma, float *dbeta, void *dout,
+                                        void *ds, const void *s, const float *mean,
+                                        const float *rstd, const void *gamma,
+                                        const int32_t *ids, const int32_t *type_ids, int B,
+                                        int T, int H, float p, ctcd_dropout_key key);
 /* cpu_attention.c */
 size_t cpu_attention_aux_bytes(ctcd_backend *be, int B, int T, int NH);
 ctcd_status cpu_attention_fwd(ctcd_backend *be, void *out, void *aux, const void *qkv,

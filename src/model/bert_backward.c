@@ -17,11 +17,11 @@ static ctcd_status encoder_layer_bwd(ctcd_model *m, const ctcd_batch_dev *b, int
     const int H = c->hidden, NH = c->layer_heads[l], HD = c->head_dim, A = NH * HD;
     const int I = c->layer_intermediate[l];
 
-    /* dh = ∂L/∂h_{l+1} → ds2 (in dres), which feeds both the FFN branch and h1. */
-    CTCD_TRY(be->layernorm_bwd(be, x->dres, bert_g(m, o->ln2_g), bert_g(m, o->ln2_b), x->dh,
-                               y->s2, y->mean2, y->rstd2, bert_w(m, o->ln2_g), BT, H));
-    CTCD_TRY(be->dropout_bwd(be, x->dtmp, x->dres, BT * H, p_hid,
-                             bert_key(m, step, l, SITE_FFN_OUT)));
+    /* dh = ∂L/∂h_{l+1} → ds2 (in dres), which feeds h1; its dropout (in dtmp) feeds the FFN. */
+    CTCD_TRY(be->dropout_layernorm_bwd(be, x->dtmp, x->dres, bert_g(m, o->ln2_g),
+                                       bert_g(m, o->ln2_b), x->dh, y->s2, y->mean2, y->rstd2,
+                                       bert_w(m, o->ln2_g), BT, H, p_hid,
+                                       bert_key(m, step, l, SITE_FFN_OUT)));
     const ctcd_model_masks *mk = m->masks;
     const void *act = y->fc1_out, *ctx = y->ctx; /* what the output projections read */
     if (mk) {
@@ -38,11 +38,11 @@ static ctcd_status encoder_layer_bwd(ctcd_model *m, const ctcd_batch_dev *b, int
     /* dres += ∂L/∂h1 through the FFN: dres is now the full gradient of h1. */
     CTCD_TRY(be->matmul_bwd(be, x->dres, bert_g(m, o->fc1_w), bert_g(m, o->fc1_b), x->dbig,
                             y->h1, bert_w(m, o->fc1_w), BT, H, I, 1));
-    /* ds1 (in dh), which feeds both the attention branch and h_l. */
-    CTCD_TRY(be->layernorm_bwd(be, x->dh, bert_g(m, o->ln1_g), bert_g(m, o->ln1_b), x->dres,
-                               y->s1, y->mean1, y->rstd1, bert_w(m, o->ln1_g), BT, H));
-    CTCD_TRY(be->dropout_bwd(be, x->dtmp, x->dh, BT * H, p_hid,
-                             bert_key(m, step, l, SITE_ATTN_OUT)));
+    /* ds1 (in dh), which feeds h_l; its dropout (in dtmp) feeds the attention branch. */
+    CTCD_TRY(be->dropout_layernorm_bwd(be, x->dtmp, x->dh, bert_g(m, o->ln1_g),
+                                       bert_g(m, o->ln1_b), x->dres, y->s1, y->mean1, y->rstd1,
+                                       bert_w(m, o->ln1_g), BT, H, p_hid,
+                                       bert_key(m, step, l, SITE_ATTN_OUT)));
     if (mk) {
         CTCD_TRY(be->unit_mask_fwd(be, mk->scratch, y->ctx, mk->head + m->head_off[l], BT, NH,
                                    HD));
@@ -84,20 +84,20 @@ ctcd_status ctcd_model_backward_encoder(ctcd_model *m, const ctcd_batch_dev *b, 
     const ctcd_bert_config *c = &m->cfg;
     const ctcd_model_layout *lay = &m->lay;
     ctcd_model_acts *x = &m->acts;
-    const int64_t BT = (int64_t)b->B * b->T;
     const int H = c->hidden;
     const float p_hid = c->hidden_dropout, p_att = c->attn_dropout;
 
     for (int l = c->n_layers - 1; l >= 0; l--)
         CTCD_TRY(encoder_layer_bwd(m, b, l, p_hid, p_att, step));
 
-    /* Embeddings: dropout, LayerNorm (its input was the embedding sum), lookup tables. */
-    CTCD_TRY(be->dropout_bwd(be, x->dh, x->dh, BT * H, p_hid, bert_key(m, step, 0, SITE_EMB)));
-    CTCD_TRY(be->layernorm_bwd(be, x->dres, bert_g(m, lay->emb_ln_g), bert_g(m, lay->emb_ln_b),
-                               x->dh, x->emb_sum, x->emb_mean, x->emb_rstd,
-                               bert_w(m, lay->emb_ln_g), BT, H));
-    CTCD_TRY(be->embedding_bwd(be, bert_g(m, lay->wte), bert_g(m, lay->wpe),
-                               bert_g(m, lay->wtt), x->dres, b->ids, b->types, b->B, b->T, H));
+    /* Embeddings: dropout, LayerNorm (its input was the embedding sum), lookup tables; dh is
+     * scratch afterwards. */
+    CTCD_TRY(be->embedding_layernorm_bwd(be, bert_g(m, lay->wte), bert_g(m, lay->wpe),
+                                         bert_g(m, lay->wtt), bert_g(m, lay->emb_ln_g),
+                                         bert_g(m, lay->emb_ln_b), x->dh, x->dres, x->emb_sum,
+                                         x->emb_mean, x->emb_rstd, bert_w(m, lay->emb_ln_g),
+                                         b->ids, b->types, b->B, b->T, H, p_hid,
+                                         bert_key(m, step, 0, SITE_EMB)));
     return CTCD_OK;
 }
 

@@ -1,9 +1,10 @@
 /* bert_forward.c — the BERT forward pass over the backend op table (post-LN, as HF
  * BertForSequenceClassification):
  *
- *   h0 = dropout(LN(wte[ids] + wpe[t] + wtt[types]))
+ *   h0 = dropout(LN(wte[ids] + wpe[t] + wtt[types]))              (one embedding_layernorm op)
  *   per layer:  s1 = h + dropout(Wo·(g_head ⊙ attn(Wqkv·h)))     h1 = LN1(s1)
  *               s2 = h1 + dropout(W2·(g_ffn ⊙ gelu(W1·h1)))     h' = LN2(s2)
+ *   (each dropout + residual + LN is one dropout_layernorm op)
  *   (the gates g exist only with m->masks; y->ctx and y->fc1_out keep the ungated values
  *   and the gated ones live in the masks' scratch, recomputed by backward)
  *   then the head (bert_head.c): classifier on [CLS] or masked-LM on the masked rows
@@ -35,10 +36,9 @@ static ctcd_status encoder_layer_fwd(ctcd_model *m, const ctcd_batch_dev *b, int
     }
     CTCD_TRY(be->matmul_fwd(be, branch, NULL, ctx, bert_w(m, o->ao_w), bert_w(m, o->ao_b), BT,
                             A, H, CTCD_ACT_NONE));
-    CTCD_TRY(be->dropout_fwd(be, branch, branch, BT * H, p_hid,
-                             bert_key(m, step, l, SITE_ATTN_OUT)));
-    CTCD_TRY(be->layernorm_fwd(be, y->h1, y->s1, y->mean1, y->rstd1, branch, x,
-                               bert_w(m, o->ln1_g), bert_w(m, o->ln1_b), BT, H, c->ln_eps));
+    CTCD_TRY(be->dropout_layernorm_fwd(be, y->h1, y->s1, y->mean1, y->rstd1, branch, x,
+                                       bert_w(m, o->ln1_g), bert_w(m, o->ln1_b), BT, H,
+                                       c->ln_eps, p_hid, bert_key(m, step, l, SITE_ATTN_OUT)));
     CTCD_TRY(be->matmul_fwd(be, y->fc1_out, y->fc1_pre, y->h1, bert_w(m, o->fc1_w),
                             bert_w(m, o->fc1_b), BT, H, I, CTCD_ACT_GELU));
     if (mk) {
@@ -48,10 +48,9 @@ static ctcd_status encoder_layer_fwd(ctcd_model *m, const ctcd_batch_dev *b, int
     }
     CTCD_TRY(be->matmul_fwd(be, branch, NULL, act, bert_w(m, o->fc2_w), bert_w(m, o->fc2_b), BT,
                             I, H, CTCD_ACT_NONE));
-    CTCD_TRY(be->dropout_fwd(be, branch, branch, BT * H, p_hid,
-                             bert_key(m, step, l, SITE_FFN_OUT)));
-    CTCD_TRY(be->layernorm_fwd(be, m->acts.h[l + 1], y->s2, y->mean2, y->rstd2, branch, y->h1,
-                               bert_w(m, o->ln2_g), bert_w(m, o->ln2_b), BT, H, c->ln_eps));
+    CTCD_TRY(be->dropout_layernorm_fwd(be, m->acts.h[l + 1], y->s2, y->mean2, y->rstd2, branch,
+                                       y->h1, bert_w(m, o->ln2_g), bert_w(m, o->ln2_b), BT, H,
+                                       c->ln_eps, p_hid, bert_key(m, step, l, SITE_FFN_OUT)));
     return CTCD_OK;
 }
 
@@ -64,18 +63,16 @@ ctcd_status ctcd_model_forward(ctcd_model *m, const ctcd_batch_dev *b, int train
         return CTCD_ERR(CTCD_E_INVALID, "%s: batch %dx%d exceeds the model's capacity %dx%d",
                         m->name, b->B, b->T, m->B_max, m->T_max);
     CTCD_TRY(bert_head_check(m, b));
-    const int64_t BT = (int64_t)b->B * b->T;
     const int H = c->hidden;
     const float p_hid = train ? c->hidden_dropout : 0.0f;
     const float p_att = train ? c->attn_dropout : 0.0f;
 
-    CTCD_TRY(be->embedding_fwd(be, x->emb_sum, b->ids, b->types, bert_w(m, lay->wte),
-                               bert_w(m, lay->wpe), bert_w(m, lay->wtt), b->B, b->T, H));
-    CTCD_TRY(be->layernorm_fwd(be, x->h[0], NULL, x->emb_mean, x->emb_rstd, x->emb_sum, NULL,
-                               bert_w(m, lay->emb_ln_g), bert_w(m, lay->emb_ln_b), BT, H,
-                               c->ln_eps));
-    CTCD_TRY(be->dropout_fwd(be, x->h[0], x->h[0], BT * H, p_hid,
-                             bert_key(m, step, 0, SITE_EMB)));
+    CTCD_TRY(be->embedding_layernorm_fwd(be, x->h[0], x->emb_sum, x->emb_mean, x->emb_rstd,
+                                         b->ids, b->types, bert_w(m, lay->wte),
+                                         bert_w(m, lay->wpe), bert_w(m, lay->wtt),
+                                         bert_w(m, lay->emb_ln_g), bert_w(m, lay->emb_ln_b),
+                                         b->B, b->T, H, c->ln_eps, p_hid,
+                                         bert_key(m, step, 0, SITE_EMB)));
     for (int l = 0; l < c->n_layers; l++)
         CTCD_TRY(encoder_layer_fwd(m, b, l, p_hid, p_att, step));
 

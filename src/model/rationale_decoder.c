@@ -76,9 +76,9 @@ static ctcd_status layer_fwd(ctcd_rationale_decoder *d, const void *enc, const i
                           p, rkey(d, step, l, RS_SELF_PROBS)));
     CTCD_TRY(be->matmul_fwd(be, br, NULL, y->ctx, W(d, o->ao_w), W(d, o->ao_b), BT, A, H,
                             CTCD_ACT_NONE));
-    CTCD_TRY(be->dropout_fwd(be, br, br, BT * H, p, rkey(d, step, l, RS_SELF_OUT)));
-    CTCD_TRY(be->layernorm_fwd(be, y->x1, y->s1, y->mean1, y->rstd1, br, x, W(d, o->ln1_g),
-                               W(d, o->ln1_b), BT, H, d->cfg.ln_eps));
+    CTCD_TRY(be->dropout_layernorm_fwd(be, y->x1, y->s1, y->mean1, y->rstd1, br, x,
+                                       W(d, o->ln1_g), W(d, o->ln1_b), BT, H, d->cfg.ln_eps, p,
+                                       rkey(d, step, l, RS_SELF_OUT)));
     /* cross-attention to the encoder output */
     CTCD_TRY(be->matmul_fwd(be, y->q2, NULL, y->x1, W(d, o->q2_w), W(d, o->q2_b), BT, H, A,
                             CTCD_ACT_NONE));
@@ -89,17 +89,17 @@ static ctcd_status layer_fwd(ctcd_rationale_decoder *d, const void *enc, const i
                           rkey(d, step, l, RS_CROSS_PROBS)));
     CTCD_TRY(be->matmul_fwd(be, br, NULL, y->ctx2, W(d, o->ao2_w), W(d, o->ao2_b), BT, A, H,
                             CTCD_ACT_NONE));
-    CTCD_TRY(be->dropout_fwd(be, br, br, BT * H, p, rkey(d, step, l, RS_CROSS_OUT)));
-    CTCD_TRY(be->layernorm_fwd(be, y->x2, y->s2, y->mean2, y->rstd2, br, y->x1, W(d, o->ln2_g),
-                               W(d, o->ln2_b), BT, H, d->cfg.ln_eps));
+    CTCD_TRY(be->dropout_layernorm_fwd(be, y->x2, y->s2, y->mean2, y->rstd2, br, y->x1,
+                                       W(d, o->ln2_g), W(d, o->ln2_b), BT, H, d->cfg.ln_eps, p,
+                                       rkey(d, step, l, RS_CROSS_OUT)));
     /* FFN */
     CTCD_TRY(be->matmul_fwd(be, y->fc1_out, y->fc1_pre, y->x2, W(d, o->fc1_w), W(d, o->fc1_b),
                             BT, H, I, CTCD_ACT_GELU));
     CTCD_TRY(be->matmul_fwd(be, br, NULL, y->fc1_out, W(d, o->fc2_w), W(d, o->fc2_b), BT, I, H,
                             CTCD_ACT_NONE));
-    CTCD_TRY(be->dropout_fwd(be, br, br, BT * H, p, rkey(d, step, l, RS_FFN_OUT)));
-    CTCD_TRY(be->layernorm_fwd(be, d->acts.h[l + 1], y->s3, y->mean3, y->rstd3, br, y->x2,
-                               W(d, o->ln3_g), W(d, o->ln3_b), BT, H, d->cfg.ln_eps));
+    CTCD_TRY(be->dropout_layernorm_fwd(be, d->acts.h[l + 1], y->s3, y->mean3, y->rstd3, br,
+                                       y->x2, W(d, o->ln3_g), W(d, o->ln3_b), BT, H,
+                                       d->cfg.ln_eps, p, rkey(d, step, l, RS_FFN_OUT)));
     return CTCD_OK;
 }
 
@@ -112,12 +112,11 @@ ctcd_status ctcd_rationale_forward(ctcd_rationale_decoder *d, const ctcd_model *
     const int64_t BT = (int64_t)B * T;
     const float p = train ? d->cfg.dropout : 0.0f;
     ctcd_rat_acts *x = &d->acts;
-    CTCD_TRY(be->embedding_fwd(be, x->emb_sum, rb->ids, x->types, wte_w(d, emb), W(d, d->lay.wpe),
-                               W(d, d->lay.wtt), B, T, H));
-    CTCD_TRY(be->layernorm_fwd(be, x->h[0], NULL, x->emb_mean, x->emb_rstd, x->emb_sum, NULL,
-                               W(d, d->lay.emb_ln_g), W(d, d->lay.emb_ln_b), BT, H,
-                               d->cfg.ln_eps));
-    CTCD_TRY(be->dropout_fwd(be, x->h[0], x->h[0], BT * H, p, rkey(d, step, 0, RS_EMB)));
+    CTCD_TRY(be->embedding_layernorm_fwd(be, x->h[0], x->emb_sum, x->emb_mean, x->emb_rstd,
+                                         rb->ids, x->types, wte_w(d, emb), W(d, d->lay.wpe),
+                                         W(d, d->lay.wtt), W(d, d->lay.emb_ln_g),
+                                         W(d, d->lay.emb_ln_b), B, T, H, d->cfg.ln_eps, p,
+                                         rkey(d, step, 0, RS_EMB)));
     for (int l = 0; l < d->cfg.n_layers; l++)
         CTCD_TRY(layer_fwd(d, enc, enc_mask, B, T, Te, l, p, step));
     /* LM head: logits = h_L · wteᵀ + lm_bias */
@@ -165,18 +164,18 @@ static ctcd_status layer_bwd(ctcd_rationale_decoder *d, const void *enc, void *d
     void *gh = *g, *gr = *r;
 
     /* FFN: gh = ∂L/∂out → gr = ds3 (feeds the FFN branch and x2) */
-    CTCD_TRY(be->layernorm_bwd(be, gr, G(d, o->ln3_g), G(d, o->ln3_b), gh, y->s3, y->mean3,
-                               y->rstd3, W(d, o->ln3_g), BT, H));
-    CTCD_TRY(be->dropout_bwd(be, x->dtmp, gr, BT * H, p, rkey(d, step, l, RS_FFN_OUT)));
+    CTCD_TRY(be->dropout_layernorm_bwd(be, x->dtmp, gr, G(d, o->ln3_g), G(d, o->ln3_b), gh,
+                                       y->s3, y->mean3, y->rstd3, W(d, o->ln3_g), BT, H,
+                                       p, rkey(d, step, l, RS_FFN_OUT)));
     CTCD_TRY(be->matmul_bwd(be, x->dbig, G(d, o->fc2_w), G(d, o->fc2_b), x->dtmp, y->fc1_out,
                             W(d, o->fc2_w), BT, I, H, 0));
     CTCD_TRY(be->gelu_bwd(be, x->dbig, y->fc1_pre, x->dbig, BT * I));
     CTCD_TRY(be->matmul_bwd(be, gr, G(d, o->fc1_w), G(d, o->fc1_b), x->dbig, y->x2,
                             W(d, o->fc1_w), BT, H, I, 1)); /* gr = ∂L/∂x2 */
     /* cross-attention: gh = ds2 */
-    CTCD_TRY(be->layernorm_bwd(be, gh, G(d, o->ln2_g), G(d, o->ln2_b), gr, y->s2, y->mean2,
-                               y->rstd2, W(d, o->ln2_g), BT, H));
-    CTCD_TRY(be->dropout_bwd(be, x->dtmp, gh, BT * H, p, rkey(d, step, l, RS_CROSS_OUT)));
+    CTCD_TRY(be->dropout_layernorm_bwd(be, x->dtmp, gh, G(d, o->ln2_g), G(d, o->ln2_b), gr,
+                                       y->s2, y->mean2, y->rstd2, W(d, o->ln2_g), BT, H,
+                                       p, rkey(d, step, l, RS_CROSS_OUT)));
     CTCD_TRY(be->matmul_bwd(be, x->dctx, G(d, o->ao2_w), G(d, o->ao2_b), x->dtmp, y->ctx2,
                             W(d, o->ao2_w), BT, A, H, 0));
     const char *kv = y->kv2;
@@ -188,9 +187,9 @@ static ctcd_status layer_bwd(ctcd_rationale_decoder *d, const void *enc, void *d
     CTCD_TRY(be->matmul_bwd(be, gh, G(d, o->q2_w), G(d, o->q2_b), x->dbig, y->x1,
                             W(d, o->q2_w), BT, H, A, 1)); /* gh = ∂L/∂x1 */
     /* causal self-attention: gr = ds1 */
-    CTCD_TRY(be->layernorm_bwd(be, gr, G(d, o->ln1_g), G(d, o->ln1_b), gh, y->s1, y->mean1,
-                               y->rstd1, W(d, o->ln1_g), BT, H));
-    CTCD_TRY(be->dropout_bwd(be, x->dtmp, gr, BT * H, p, rkey(d, step, l, RS_SELF_OUT)));
+    CTCD_TRY(be->dropout_layernorm_bwd(be, x->dtmp, gr, G(d, o->ln1_g), G(d, o->ln1_b), gh,
+                                       y->s1, y->mean1, y->rstd1, W(d, o->ln1_g), BT, H,
+                                       p, rkey(d, step, l, RS_SELF_OUT)));
     CTCD_TRY(be->matmul_bwd(be, x->dctx, G(d, o->ao_w), G(d, o->ao_b), x->dtmp, y->ctx,
                             W(d, o->ao_w), BT, A, H, 0));
     const char *qkv = y->qkv;
@@ -222,10 +221,9 @@ ctcd_status ctcd_rationale_backward(ctcd_rationale_decoder *d, ctcd_model *emb,
                             x->h[d->cfg.n_layers], wte_w(d, emb), BT, H, d->cfg.vocab_size, 0));
     for (int l = d->cfg.n_layers - 1; l >= 0; l--)
         CTCD_TRY(layer_bwd(d, enc, d_enc, enc_mask, B, T, Te, l, p, step, &g, &r));
-    CTCD_TRY(be->dropout_bwd(be, g, g, BT * H, p, rkey(d, step, 0, RS_EMB)));
-    CTCD_TRY(be->layernorm_bwd(be, r, G(d, d->lay.emb_ln_g), G(d, d->lay.emb_ln_b), g,
-                               x->emb_sum, x->emb_mean, x->emb_rstd, W(d, d->lay.emb_ln_g), BT,
-                               H));
-    return be->embedding_bwd(be, wte_g(d, emb), G(d, d->lay.wpe), G(d, d->lay.wtt), r, rb->ids,
-                             x->types, B, T, H);
+    return be->embedding_layernorm_bwd(be, wte_g(d, emb), G(d, d->lay.wpe), G(d, d->lay.wtt),
+                                       G(d, d->lay.emb_ln_g), G(d, d->lay.emb_ln_b), g, r,
+                                       x->emb_sum, x->emb_mean, x->emb_rstd,
+                                       W(d, d->lay.emb_ln_g), rb->ids, x->types, B, T, H, p,
+                                       rkey(d, step, 0, RS_EMB));
 }

@@ -1,7 +1,9 @@
 /* step.c — the lockstep co-training step, as a straight line (DESIGN.md section 1):
  * upload the batch, forward every model, one fused loss over all logits, backward every
- * model, the NaN/Inf check of every loss term and grad norm (before any model is updated,
- * so the pair stays in lockstep), clip + AdamW for each model with its own learning rate.
+ * model (each model's forward and backward on its own stream: they overlap on CUDA; joined
+ * before the loss and before the update), the NaN/Inf check of every loss term and grad norm
+ * (before any model is updated, so the pair stays in lockstep), clip + AdamW for each model
+ * with its own learning rate.
  * With rationale.* a model's backward also runs its rationale decoder (rationale_train.c)
  * and the label loss is weighted 1 − λ. In a data-parallel run (include/ctcd/dist.h) each
  * rank does this on its share of the batch's rows, with the loss weights scaled by that
@@ -162,6 +164,17 @@ static ctcd_status check_finite(const ctcd_trainer *t, const ctcd_step_stats *s,
     return CTCD_OK;
 }
 
+/* Back on the main stream after per-model work on the lanes; returns st, or the join's error
+ * when st is CTCD_OK (the join runs either way, so the backend never stays on a lane). */
+static ctcd_status joined(ctcd_backend *be, ctcd_status st) {
+    ctcd_status js = ctcd_stream_join(be);
+    if (st) {
+        ctcd_status_free(js);
+        return st;
+    }
+    return js;
+}
+
 /* The step itself on an uploaded batch: every phase inside its own profiler range. The loss
  * runs over `rows` output rows with class labels `labels` (device memory). */
 static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64_t rows,
@@ -177,13 +190,15 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
         goto reduced;
     }
 
-    for (int i = 0; i < t->n_models; i++) {
+    /* Each model on its own stream (lane 1 + slot): the two forwards overlap on CUDA. */
+    for (int i = 0; !st && i < t->n_models; i++) {
         ctcd_range_push(be, range_name(t, i, 0));
-        st = ctcd_model_zero_grad(t->models[i]);
+        st = ctcd_stream_fork(be, 1 + i);
+        if (!st) st = ctcd_model_zero_grad(t->models[i]);
         if (!st) st = ctcd_model_forward(t->models[i], &db, 1, step);
         ctcd_range_pop(be);
-        CTCD_TRY(st);
     }
+    CTCD_TRY(joined(be, st)); /* the loss reads every model's logits */
     if (t->teacher) {
         ctcd_range_push(be, "fwd/teacher");
         st = ctcd_model_forward(t->teacher, &db, 0, step);
@@ -206,14 +221,16 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
     ctcd_range_pop(be);
     CTCD_TRY(st);
 
-    for (int i = 0; i < t->n_models; i++) {
+    for (int i = 0; !st && i < t->n_models; i++) {
         ctcd_range_push(be, range_name(t, i, 1));
         stats->rat_loss[i] = 0.0f;
-        st = t->rat[i] ? ctcd_trainer_rationale_backward(t, i, &db, step, &stats->rat_loss[i])
-                       : ctcd_model_backward(t->models[i], &db, step);
+        st = ctcd_stream_fork(be, 1 + i);
+        if (!st)
+            st = t->rat[i] ? ctcd_trainer_rationale_backward(t, i, &db, step, &stats->rat_loss[i])
+                           : ctcd_model_backward(t->models[i], &db, step);
         ctcd_range_pop(be);
-        CTCD_TRY(st);
     }
+    CTCD_TRY(joined(be, st)); /* the update reads every model's gradients */
 
     if (t->on_backward) t->on_backward(t, t->on_step_ctx);
     CTCD_TRY(be->download(be, stats->terms, t->d_terms, sizeof stats->terms));
