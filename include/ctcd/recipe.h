@@ -139,6 +139,9 @@ typedef struct ctcd_recipe {
         char mode[8];                /* "kd" (frozen teacher) | "ctcd" (teacher co-trained) */
         float kd_weight;             /* kd mode: distill.teacher.small of the candidate */
         uint64_t seed;
+        char latency_backend[8];     /* "train" (train.backend) | "cpu" | "cuda" */
+        int final_seeds;             /* final stage: winner + hand-made at this many seeds */
+        char final_handmade[256];    /* hand-made comparison archs ("" = models.small) */
     } search;
     /* schedule.*: MiniDisc teacher-assistant scheduling (`ctcd schedule`,
      * include/ctcd/schedule.h); ignored by every other command. */

@@ -66,6 +66,9 @@ void ctcd_space_crossover(const ctcd_search_space *s, ctcd_rng *r, const ctcd_ar
                           const ctcd_arch *b, ctcd_arch *out);
 /* "L4-H256-A4-I1024" (buffer of at least 48 bytes). */
 const char *ctcd_arch_str(const ctcd_arch *a, char *buf, int n);
+/* Parses "L4-H256-A4-I1024" (what ctcd_arch_str writes); needs every value >= 1 and
+ * hidden % heads == 0 (not the search space's grid). `what` names the source in errors. */
+ctcd_status ctcd_arch_parse(const char *text, const char *what, ctcd_arch *out);
 
 /* A classification model config of architecture a (dropout 0, the usual LayerNorm eps). */
 ctcd_status ctcd_arch_config(const ctcd_arch *a, int vocab, int max_position, int n_labels,
@@ -169,6 +172,23 @@ typedef struct ctcd_search_candidate {
 
 /* MnasNet's soft latency constraint. */
 double ctcd_search_reward(double score, double latency_ms, double target_ms, double w);
+
+/* The recipe of a run that distils architecture a from the teacher checkpoint (search.mode
+ * kd: frozen teacher; ctcd: co-trained) into `out`; proxy limits the training set to
+ * search.proxy_examples. */
+void ctcd_search_candidate_recipe(const struct ctcd_recipe *rc, const char *teacher,
+                                  const ctcd_arch *a, int proxy, const char *out,
+                                  struct ctcd_recipe *r);
+
+/* The final stage (src/search/final.c, search.final.*): the winner and the hand-made student
+ * (of search.final.handmade, the one of measured latency nearest the winner's) distilled on
+ * the full training set at search.final.seeds seeds (train.seed + k) into dir/final/; writes
+ * dir/final.jsonl (one line per run, plus the teacher's latency) and dir/final.md (mean +-
+ * sample std per model). teacher_score is the teacher's dev score (NAN when unknown). */
+ctcd_status ctcd_search_final(const struct ctcd_recipe *rc, const char *dir, const char *teacher,
+                              double teacher_score, const ctcd_search_candidate *best,
+                              ctcd_latency_cache *cache, ctcd_backend *be,
+                              const ctcd_latency_opts *lat);
 
 /* Runs (or with resume, continues) the search of rc->search in dir: candidates.jsonl and
  * state.json after every episode; pareto.png, best/config.json and best/recipe.yaml when

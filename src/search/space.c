@@ -170,6 +170,24 @@ const char *ctcd_arch_str(const ctcd_arch *a, char *buf, int n) {
     return buf;
 }
 
+ctcd_status ctcd_arch_parse(const char *text, const char *what, ctcd_arch *out) {
+    int n = -1;
+    ctcd_arch a;
+    if (sscanf(text, " L%d-H%d-A%d-I%d %n", &a.v[CTCD_DIM_LAYERS], &a.v[CTCD_DIM_HIDDEN],
+               &a.v[CTCD_DIM_HEADS], &a.v[CTCD_DIM_INTER], &n) != 4 || text[n] != '\0')
+        return CTCD_ERR(CTCD_E_PARSE, "%s: '%s' is not an architecture like L2-H128-A2-I512",
+                        what, text);
+    for (int d = 0; d < CTCD_N_DIMS; d++)
+        if (a.v[d] < 1)
+            return CTCD_ERR(CTCD_E_INVALID, "%s: '%s': %s must be >= 1", what, text,
+                            ctcd_dim_names[d]);
+    if (a.v[CTCD_DIM_HIDDEN] % a.v[CTCD_DIM_HEADS] || a.v[CTCD_DIM_LAYERS] > CTCD_MAX_LAYERS)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: '%s': heads must divide hidden and layers be <= %d",
+                        what, text, CTCD_MAX_LAYERS);
+    *out = a;
+    return CTCD_OK;
+}
+
 ctcd_status ctcd_arch_config(const ctcd_arch *a, int vocab, int max_position, int n_labels,
                              ctcd_bert_config *out) {
     char name[64];
