@@ -10,7 +10,9 @@
 # CTCD: the ctcd binary; TEACHER_*: fine-tuned 4L/256 checkpoints (recipes/glue/*-ctcd.yaml's
 # large model trained alone). Budget (SST-2: first 6000 train sentences, 1 epoch, proxy 3000;
 # MRPC: full train, 2 epochs, proxy 2000; 3 episodes x top-2 of 12 proposals, target 3 ms)
-# can be cut with EXTRA="--set key=value ..." in the environment.
+# can be cut with EXTRA="--set key=value ..." in the environment (EXTRA_SST2 / EXTRA_MRPC for
+# one task). LATENCY_SEED=FILE starts every search's latency cache (latency.tsv) from FILE, so
+# that all searches share one set of measurements (keys: arch, device, B, T).
 set -euo pipefail
 ctcd=$1 out=$2 t_sst2=$3 t_mrpc=$4
 tasks=${5:-"sst2 mrpc"}
@@ -21,13 +23,19 @@ mkdir -p "$out"
 for task in $tasks; do
     case $task in
     sst2) teacher=$t_sst2 set=(--set data.max_len=64 --set data.max_train_examples=6000
-                                --set train.epochs=1 --set search.proxy_examples=3000) ;;
+                                --set train.epochs=1 --set search.proxy_examples=3000)
+          extra=${EXTRA_SST2:-} ;;
     mrpc) teacher=$t_mrpc set=(--set data.max_len=128 --set data.max_train_examples=0
-                                --set train.epochs=2 --set search.proxy_examples=2000) ;;
+                                --set train.epochs=2 --set search.proxy_examples=2000)
+          extra=${EXTRA_MRPC:-} ;;
     *) echo "kdnas-glue.sh: unknown task $task" >&2; exit 2 ;;
     esac
     for seed in $seeds; do
         dir=$out/$task-s$seed
+        mkdir -p "$dir"
+        if [ -n "${LATENCY_SEED:-}" ] && [ ! -e "$dir/latency.tsv" ]; then
+            cp "$LATENCY_SEED" "$dir/latency.tsv"
+        fi
         # search seed s; retrain seeds 2s-1 and 2s (train.seed also seeds the proxy runs)
         /usr/bin/time -v "$ctcd" search "recipes/glue/$task-ctcd.yaml" "${set[@]}" \
             --set output="$dir" --set models.large.init="$teacher" \
@@ -37,7 +45,7 @@ for task in $tasks; do
             --set search.layers.max=4 --set search.hidden.min=64 --set search.hidden.max=256 \
             --set search.hidden.step=64 --set search.latency.reps=40 \
             --set search.latency.warmup=5 --set search.final.seeds=2 \
-            --set search.final.handmade="$handmade" ${EXTRA:-} \
+            --set search.final.handmade="$handmade" ${EXTRA:-} $extra \
             >"$dir.out" 2>"$dir.err"
         echo "$task seed $seed: $(grep -h 'Elapsed (wall' "$dir.err")"
     done

@@ -126,6 +126,7 @@ typedef struct ctcd_recipe {
     struct {
         int min[4], max[4], step[4]; /* per dimension: layers, hidden, heads, intermediate */
         int min_head_dim;
+        int per_layer;               /* heads and FFN width chosen per layer */
         int episodes;
         int population;              /* best evaluated candidates that parents come from */
         int proposals;               /* candidates proposed per episode */

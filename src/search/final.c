@@ -65,10 +65,11 @@ static ctcd_status train_row(const ctcd_recipe *rc, const char *dir, const char 
             return CTCD_ERR(CTCD_E_INVALID, "search: directory name too long: %s", dir);
         ctcd_recipe *r = malloc(sizeof *r);
         if (!r) return CTCD_ERR(CTCD_E_NOMEM, "search: out of memory");
-        ctcd_search_candidate_recipe(rc, teacher, &row->arch, 0, out, r);
-        r->train.seed = seed;
+        ctcd_recipe base = *rc;
+        base.train.seed = seed; /* also seeds a per-layer arch's initial checkpoint */
         double score = NAN;
-        ctcd_status st = ctcd_run_recipe_score(r, CTCD_SMALL, "search", &score);
+        ctcd_status st = ctcd_search_prepare_run(&base, teacher, &row->arch, 0, out, r);
+        if (!st) st = ctcd_run_recipe_score(r, CTCD_SMALL, "search", &score);
         free(r);
         CTCD_TRY(st);
         row->score[row->n++] = score;
@@ -121,8 +122,10 @@ ctcd_status ctcd_search_final(const ctcd_recipe *rc, const char *dir, const char
     ctcd_hf_config hf;
     snprintf(path, sizeof path, "%s/config.json", teacher);
     if (!ctcd_hf_config_read(path, &hf)) {
-        const ctcd_arch ta = {{hf.cfg.n_layers, hf.cfg.hidden, hf.cfg.n_heads,
-                               hf.cfg.intermediate}};
+        ctcd_arch ta;
+        memset(&ta, 0, sizeof ta);
+        ta.v[CTCD_DIM_LAYERS] = hf.cfg.n_layers, ta.v[CTCD_DIM_HIDDEN] = hf.cfg.hidden;
+        ta.v[CTCD_DIM_HEADS] = hf.cfg.n_heads, ta.v[CTCD_DIM_INTER] = hf.cfg.intermediate;
         ctcd_hf_config_free(&hf);
         ctcd_arch_str(&ta, tname, sizeof tname);
         CTCD_TRY(ctcd_latency_get(cache, be, &ta, lat, &teacher_ms, NULL));

@@ -201,6 +201,9 @@ const key_def ctcd_recipe_keys[] = {
      "grid step of intermediate (values min, min+step, ... <= max)"},
     {"search.min_head_dim", KT_INT, OFF(search.min_head_dim), 0, "8", 1, 4096, 0, 0, NULL, -1,
      "candidates need hidden / heads >= this (and hidden divisible by heads)"},
+    {"search.per_layer", KT_BOOL, OFF(search.per_layer), 0, "false", NB, NB, 0, 0, NULL, -1,
+     "each layer chooses its heads (<= search.heads, head size hidden / heads) and FFN width "
+     "on their grids; false = every layer alike"},
     {"search.episodes", KT_INT, OFF(search.episodes), 0, "5", 1, 100000, 0, 0, NULL, -1,
      "search episodes (each proposes, screens and evaluates candidates)"},
     {"search.population", KT_INT, OFF(search.population), 0, "8", 1, 100000, 0, 0, NULL, -1,
