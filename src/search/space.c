@@ -48,7 +48,8 @@ static int64_t n_pairs(const ctcd_search_space *s) {
     int64_t n = 0;
     for (int i = 0; i < ctcd_space_n_values(s, CTCD_DIM_HIDDEN); i++)
         for (int j = 0; j < ctcd_space_n_values(s, CTCD_DIM_HEADS); j++)
-            n += ctcd_space_pair_ok(s, ctcd_space_value(s, CTCD_DIM_HIDDEN, i), ctcd_space_value(s, CTCD_DIM_HEADS, j));
+            n += ctcd_space_pair_ok(s, ctcd_space_value(s, CTCD_DIM_HIDDEN, i),
+                                    ctcd_space_value(s, CTCD_DIM_HEADS, j));
     return n;
 }
 
@@ -95,7 +96,8 @@ int ctcd_space_arch_at(const ctcd_search_space *s, int64_t index, ctcd_arch *out
     int64_t k = 0;
     for (int i = 0; i < ctcd_space_n_values(s, CTCD_DIM_HIDDEN); i++)
         for (int j = 0; j < ctcd_space_n_values(s, CTCD_DIM_HEADS); j++) {
-            const int h = ctcd_space_value(s, CTCD_DIM_HIDDEN, i), nh = ctcd_space_value(s, CTCD_DIM_HEADS, j);
+            const int h = ctcd_space_value(s, CTCD_DIM_HIDDEN, i);
+            const int nh = ctcd_space_value(s, CTCD_DIM_HEADS, j);
             if (!ctcd_space_pair_ok(s, h, nh)) continue;
             if (k++ != pair) continue;
             out->v[CTCD_DIM_LAYERS] = ctcd_space_value(s, CTCD_DIM_LAYERS, (int)layer_i);
@@ -112,7 +114,8 @@ int64_t ctcd_space_index_of(const ctcd_search_space *s, const ctcd_arch *a) {
     int64_t pair = 0;
     for (int i = 0; i < ctcd_space_n_values(s, CTCD_DIM_HIDDEN); i++)
         for (int j = 0; j < ctcd_space_n_values(s, CTCD_DIM_HEADS); j++) {
-            const int h = ctcd_space_value(s, CTCD_DIM_HIDDEN, i), nh = ctcd_space_value(s, CTCD_DIM_HEADS, j);
+            const int h = ctcd_space_value(s, CTCD_DIM_HIDDEN, i);
+            const int nh = ctcd_space_value(s, CTCD_DIM_HEADS, j);
             if (!ctcd_space_pair_ok(s, h, nh)) continue;
             if (h == a->v[CTCD_DIM_HIDDEN] && nh == a->v[CTCD_DIM_HEADS]) goto found;
             pair++;

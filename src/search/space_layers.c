@@ -88,8 +88,10 @@ void ctcd_layers_sample(const ctcd_search_space *s, ctcd_rng *r, ctcd_arch *a) {
     const int nh = n_heads_upto(s, a->v[CTCD_DIM_HEADS]);
     const int ni = ctcd_space_n_values(s, CTCD_DIM_INTER);
     for (int l = 0; l < L; l++) {
-        a->layer_heads[l] = ctcd_space_value(s, CTCD_DIM_HEADS, (int)ctcd_rng_below(r, (uint32_t)nh));
-        a->layer_inter[l] = ctcd_space_value(s, CTCD_DIM_INTER, (int)ctcd_rng_below(r, (uint32_t)ni));
+        const int hi = (int)ctcd_rng_below(r, (uint32_t)nh);
+        const int ii = (int)ctcd_rng_below(r, (uint32_t)ni);
+        a->layer_heads[l] = ctcd_space_value(s, CTCD_DIM_HEADS, hi);
+        a->layer_inter[l] = ctcd_space_value(s, CTCD_DIM_INTER, ii);
     }
     normalise(a, L);
 }
