@@ -120,7 +120,8 @@ Test(search_space, sampling_and_mutation_are_deterministic_for_a_seed) {
     ctcd_rng r1, r2;
     ctcd_rng_init(&r1, 77, 3);
     ctcd_rng_init(&r2, 77, 3);
-    for (int it = 0; it < 200; it++) {
+    for (int it = 0; it < 400; it++) {
+        s.per_layer = it >= 200; /* uniform, then per-layer */
         ctcd_arch a1, a2, m1, m2, c1, c2;
         ctcd_space_sample(&s, &r1, &a1);
         ctcd_space_sample(&s, &r2, &a2);

@@ -1,7 +1,7 @@
 /* test_search_layers.c — the per-layer KD-NAS space (search.per_layer): count against brute
- * force, sampling / mutation / crossover stay valid and in bounds, determinism, names that
- * round-trip, parameter count and config against the model, per-layer latency cache lines,
- * and predictor features that leave uniform architectures unchanged. */
+ * force, sampling / mutation / crossover stay valid and in bounds (determinism is in
+ * test_search.c), names that round-trip, parameter count and config against the model,
+ * per-layer latency cache lines, predictor features that leave uniform archs unchanged. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -104,24 +104,6 @@ Test(search_layers, sample_mutate_crossover_stay_valid_and_in_bounds) {
     }
     cr_assert_gt(non_uniform, 100, "per-layer children are nearly always uniform");
     cr_assert_gt(depth_changes, 100, "mutation rarely changes depth");
-}
-
-Test(search_layers, draws_are_deterministic_for_a_seed) {
-    ctcd_search_space s = layer_space();
-    ctcd_rng r1, r2;
-    ctcd_rng_init(&r1, 77, 3);
-    ctcd_rng_init(&r2, 77, 3);
-    for (int it = 0; it < 200; it++) {
-        ctcd_arch a1, a2, m1, m2, c1, c2;
-        ctcd_space_sample(&s, &r1, &a1);
-        ctcd_space_sample(&s, &r2, &a2);
-        ctcd_space_mutate(&s, &r1, 3, &a1, &m1);
-        ctcd_space_mutate(&s, &r2, 3, &a2, &m2);
-        ctcd_space_crossover(&s, &r1, &a1, &m1, &c1);
-        ctcd_space_crossover(&s, &r2, &a2, &m2, &c2);
-        cr_assert(!memcmp(&a1, &a2, sizeof a1) && !memcmp(&m1, &m2, sizeof m1) &&
-                  !memcmp(&c1, &c2, sizeof c1), "draw %d differs", it);
-    }
 }
 
 Test(search_layers, name_round_trips_and_uniform_spaces_reject_per_layer_genes) {

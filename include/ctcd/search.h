@@ -1,11 +1,12 @@
 /* search.h — KD-NAS (issue 12): the student architecture search space, measured and
  * predicted latency, and the reward predictor that screens proposals.
  *
- * An architecture is a uniform BERT encoder (every layer has the same heads and FFN width):
- * four integers. The space gives each a [min, max] range on a grid of `step`; an
- * architecture is valid when it is on the grid, hidden % heads == 0 and hidden / heads >=
- * min_head_dim. Validity couples only hidden and heads, so the valid set is
- * layers x intermediate x (valid (hidden, heads) pairs) and enumerates in closed form.
+ * An architecture is a BERT encoder: four integers, and in a per-layer space
+ * (search.per_layer) each layer's heads and FFN width too (ctcd_arch below). The space
+ * gives each dimension a [min, max] range on a grid of `step`; an architecture is valid when
+ * it is on the grid, hidden % heads == 0 and hidden / heads >= min_head_dim. Validity
+ * couples only hidden and heads, so the uniform valid set is layers x intermediate x (valid
+ * (hidden, heads) pairs) and enumerates in closed form.
  *
  * Everything random takes a ctcd_rng owned by the caller: the same seed gives the same
  * samples, mutations and crossovers (the search state saves the RNG to resume exactly). */
