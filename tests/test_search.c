@@ -245,14 +245,17 @@ Test(search_latency, predictor_recovers_synthetic_coefficients) {
 
 /* ---- reward predictor ---- */
 
-Test(search_predictor, fits_a_linear_function_and_ranks_by_it) {
+/* Uniform, then per-layer (whose last two features are not all zero). */
+static void fit_and_rank(int per_layer) {
     ctcd_search_space s = small_space();
+    s.per_layer = per_layer;
     ctcd_rng r;
     ctcd_rng_init(&r, 4, 0);
-    enum { N = 30 };
+    enum { N = 40 };
     ctcd_arch a[N];
     double y[N];
-    const double w_true[CTCD_PRED_NFEAT] = {0.5, 0.1, 0.3, -0.05, 0.02, 0.08};
+    double w_true[CTCD_PRED_NFEAT] = {0.5, 0.1, 0.3, -0.05, 0.02, 0.08, -0.2, 0.15};
+    if (!per_layer) w_true[6] = w_true[7] = 0;
     for (int i = 0; i < N; i++) {
         ctcd_space_sample(&s, &r, &a[i]);
         double f[CTCD_PRED_NFEAT];
@@ -273,4 +276,9 @@ Test(search_predictor, fits_a_linear_function_and_ranks_by_it) {
     expect_ok(ctcd_reward_fit(&m, &s, a, y, N, 0.1));
     const ctcd_arch big = {.v = {4, 128, 4, 512}}, tiny = {.v = {1, 32, 1, 64}};
     cr_assert(ctcd_reward_predict(&m, &s, &big) > ctcd_reward_predict(&m, &s, &tiny));
+}
+
+Test(search_predictor, fits_a_linear_function_and_ranks_by_it) {
+    fit_and_rank(0);
+    fit_and_rank(1);
 }

@@ -205,24 +205,3 @@ Test(search_layers, predictor_features_of_uniform_archs_ignore_the_per_layer_ter
     ctcd_latency_features(&q, &o, lq);
     cr_assert(lq[1] < lu[1] && lq[2] < lu[2], "latency features ignore the per-layer widths");
 }
-
-Test(search_layers, reward_predictor_fits_per_layer_features) {
-    ctcd_search_space s = layer_space();
-    ctcd_rng r;
-    ctcd_rng_init(&r, 4, 0);
-    enum { N = 40 };
-    ctcd_arch a[N];
-    double y[N];
-    const double w_true[CTCD_PRED_NFEAT] = {0.5, 0.1, 0.3, -0.05, 0.02, 0.08, -0.2, 0.15};
-    for (int i = 0; i < N; i++) {
-        ctcd_space_sample(&s, &r, &a[i]);
-        double f[CTCD_PRED_NFEAT];
-        ctcd_reward_features(&s, &a[i], f);
-        y[i] = 0;
-        for (int k = 0; k < CTCD_PRED_NFEAT; k++) y[i] += w_true[k] * f[k];
-    }
-    ctcd_reward_model m;
-    expect_ok(ctcd_reward_fit(&m, &s, a, y, N, 0.0));
-    for (int k = 0; k < CTCD_PRED_NFEAT; k++)
-        cr_assert(fabs(m.w[k] - w_true[k]) < 1e-6, "w[%d] = %.9g, want %g", k, m.w[k], w_true[k]);
-}
