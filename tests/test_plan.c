@@ -29,7 +29,7 @@ Test(plan, nearest_configs_are_sorted_by_log_distance) {
     }
     cr_assert(fabs(log(c[0].ratio)) < 0.05, "nearest is %.3f x the target", c[0].ratio);
     /* BERT-base (L12-H768) is the nearest config to its own size */
-    const ctcd_arch base = {{12, 768, 12, 3072}};
+    const ctcd_arch base = {.v = {12, 768, 12, 3072}};
     const int64_t pb = ctcd_arch_n_params(&base, 30522, 2);
     cr_assert_eq(ctcd_plan_nearest(pb, 30522, 2, c, 1), 1);
     cr_assert(!memcmp(&c[0].arch, &base, sizeof base), "nearest to BERT-base: L%d-H%d",

@@ -27,7 +27,7 @@ static void expect_ok(ctcd_status st) {
 /* Brute force over the whole grid. */
 static int64_t brute_count(const ctcd_search_space *s) {
     int64_t n = 0;
-    ctcd_arch a;
+    ctcd_arch a = {.v = {0}};
     for (a.v[0] = s->dim[0].min; a.v[0] <= s->dim[0].max; a.v[0] += s->dim[0].step)
         for (a.v[1] = s->dim[1].min; a.v[1] <= s->dim[1].max; a.v[1] += s->dim[1].step)
             for (a.v[2] = s->dim[2].min; a.v[2] <= s->dim[2].max; a.v[2] += s->dim[2].step)
@@ -55,9 +55,9 @@ Test(search_space, count_matches_brute_force_and_index_round_trips) {
     }
     ctcd_arch a;
     cr_assert_eq(ctcd_space_arch_at(&s, n, &a), -1);
-    a = (ctcd_arch){{2, 96, 5, 128}};
+    a = (ctcd_arch){.v = {2, 96, 5, 128}};
     cr_assert_eq(ctcd_space_index_of(&s, &a), -1, "96 %% 5 != 0 must be invalid");
-    a = (ctcd_arch){{2, 100, 4, 128}};
+    a = (ctcd_arch){.v = {2, 100, 4, 128}};
     cr_assert(!ctcd_arch_valid(&s, &a), "hidden 100 is off the grid");
 }
 
@@ -120,7 +120,8 @@ Test(search_space, sampling_and_mutation_are_deterministic_for_a_seed) {
     ctcd_rng r1, r2;
     ctcd_rng_init(&r1, 77, 3);
     ctcd_rng_init(&r2, 77, 3);
-    for (int it = 0; it < 200; it++) {
+    for (int it = 0; it < 400; it++) {
+        s.per_layer = it >= 200; /* uniform, then per-layer */
         ctcd_arch a1, a2, m1, m2, c1, c2;
         ctcd_space_sample(&s, &r1, &a1);
         ctcd_space_sample(&s, &r2, &a2);
@@ -134,7 +135,7 @@ Test(search_space, sampling_and_mutation_are_deterministic_for_a_seed) {
 }
 
 Test(search_space, parameter_count_matches_the_model_layout) {
-    const ctcd_arch a = {{3, 96, 6, 320}};
+    const ctcd_arch a = {.v = {3, 96, 6, 320}};
     ctcd_bert_config cfg;
     expect_ok(ctcd_arch_config(&a, 1234, 512, 3, &cfg));
     ctcd_model_layout lay;
@@ -180,7 +181,7 @@ Test(search_latency, cache_hit_returns_stored_value_without_measuring) {
     ctcd_latency_cache c;
     expect_ok(ctcd_latency_cache_open(&c, path));
     c.measure = fake_measure;
-    const ctcd_arch a = {{2, 64, 2, 128}}, b = {{3, 64, 2, 128}};
+    const ctcd_arch a = {.v = {2, 64, 2, 128}}, b = {.v = {3, 64, 2, 128}};
     double ms;
     int measured;
     expect_ok(ctcd_latency_get(&c, be, &a, &LAT, &ms, &measured));
@@ -210,7 +211,7 @@ Test(search_latency, cache_hit_returns_stored_value_without_measuring) {
 Test(search_latency, real_measurement_on_cpu_is_positive) {
     ctcd_backend *be = NULL;
     expect_ok(ctcd_backend_create("cpu", &be));
-    const ctcd_arch a = {{1, 32, 2, 64}};
+    const ctcd_arch a = {.v = {1, 32, 2, 64}};
     double ms = -1;
     expect_ok(ctcd_latency_measure(be, &a, &LAT, &ms));
     cr_assert(ms > 0 && ms < 10000, "ms %g", ms);
@@ -235,7 +236,7 @@ Test(search_latency, predictor_recovers_synthetic_coefficients) {
     for (int k = 0; k < 3; k++)
         cr_assert(fabs(m.w[k] - w_true[k]) < 1e-6 * (1 + fabs(w_true[k])), "w[%d] = %.12g, want %g",
                   k, m.w[k], w_true[k]);
-    const ctcd_arch q = {{4, 128, 8, 512}};
+    const ctcd_arch q = {.v = {4, 128, 8, 512}};
     double f[CTCD_LAT_NFEAT];
     ctcd_latency_features(&q, &LAT, f);
     const double want = w_true[0] + w_true[1] * f[1] + w_true[2] * f[2];
@@ -244,14 +245,17 @@ Test(search_latency, predictor_recovers_synthetic_coefficients) {
 
 /* ---- reward predictor ---- */
 
-Test(search_predictor, fits_a_linear_function_and_ranks_by_it) {
+/* Uniform, then per-layer (whose last two features are not all zero). */
+static void fit_and_rank(int per_layer) {
     ctcd_search_space s = small_space();
+    s.per_layer = per_layer;
     ctcd_rng r;
     ctcd_rng_init(&r, 4, 0);
-    enum { N = 30 };
+    enum { N = 40 };
     ctcd_arch a[N];
     double y[N];
-    const double w_true[CTCD_PRED_NFEAT] = {0.5, 0.1, 0.3, -0.05, 0.02, 0.08};
+    double w_true[CTCD_PRED_NFEAT] = {0.5, 0.1, 0.3, -0.05, 0.02, 0.08, -0.2, 0.15};
+    if (!per_layer) w_true[6] = w_true[7] = 0;
     for (int i = 0; i < N; i++) {
         ctcd_space_sample(&s, &r, &a[i]);
         double f[CTCD_PRED_NFEAT];
@@ -270,6 +274,11 @@ Test(search_predictor, fits_a_linear_function_and_ranks_by_it) {
                   y[order[i - 1]], y[order[i]]);
     /* ridge shrinks but keeps the order of a clearly ordered pair */
     expect_ok(ctcd_reward_fit(&m, &s, a, y, N, 0.1));
-    const ctcd_arch big = {{4, 128, 4, 512}}, tiny = {{1, 32, 1, 64}};
+    const ctcd_arch big = {.v = {4, 128, 4, 512}}, tiny = {.v = {1, 32, 1, 64}};
     cr_assert(ctcd_reward_predict(&m, &s, &big) > ctcd_reward_predict(&m, &s, &tiny));
+}
+
+Test(search_predictor, fits_a_linear_function_and_ranks_by_it) {
+    fit_and_rank(0);
+    fit_and_rank(1);
 }

@@ -69,14 +69,26 @@ static char *arch_list(const char *dir) {
     return out;
 }
 
-Test(search_e2e, demo_search_writes_outputs_and_resumes_identically, .timeout = 900) {
+/* Counts lines of path containing needle. */
+static int count_lines(const char *path, const char *needle) {
+    char *t = ctcd_test_read_file(path);
+    cr_assert_not_null(t, "%s missing", path);
+    int n = 0;
+    for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) n += !!strstr(line, needle);
+    free(t);
+    return n;
+}
+
+/* A search with the extra --set arguments `sets`: its outputs, then the same search stopped
+ * after one episode and resumed evaluates the same candidates. */
+static void search_and_resume(const char *sets) {
     char *tmp = ctcd_test_tmpdir();
     char a[1024], b[1024], args[4096], path[1100];
     snprintf(a, sizeof a, "%s/a", tmp);
     snprintf(b, sizeof b, "%s/b", tmp);
     char *out = NULL;
     char *ra = setup(tmp);
-    snprintf(args, sizeof args, "search '%s' --set output='%s'", ra, a);
+    snprintf(args, sizeof args, "search '%s' --set output='%s' %s", ra, a, sets);
     int rc = ctcd_test_run_cli(args, &out);
     cr_assert_eq(rc, 0, "ctcd %s failed:\n%s", args, out);
     free(out);
@@ -104,7 +116,7 @@ Test(search_e2e, demo_search_writes_outputs_and_resumes_identically, .timeout = 
     cr_assert(strlen(la) > 0);
 
     /* one episode, then resume */
-    snprintf(args, sizeof args, "search '%s' --set output='%s' --episodes-now 1", ra, b);
+    snprintf(args, sizeof args, "search '%s' --set output='%s' --episodes-now 1 %s", ra, b, sets);
     rc = ctcd_test_run_cli(args, &out);
     cr_assert_eq(rc, 0, "first half failed:\n%s", out);
     free(out);
@@ -117,9 +129,32 @@ Test(search_e2e, demo_search_writes_outputs_and_resumes_identically, .timeout = 
     free(out);
     char *lb = arch_list(b);
     cr_assert_str_eq(la, lb, "resumed search evaluated different candidates");
+    if (strstr(sets, "per_layer=true")) {
+        snprintf(path, sizeof path, "%s/candidates.jsonl", a);
+        cr_assert_gt(count_lines(path, "\"layer_intermediate\""), 0, "no per-layer candidate");
+        snprintf(path, sizeof path, "%s/final.jsonl", a);
+        cr_assert_eq(count_lines(path, "\"seed\""), 4, "final stage: want 2 models x 2 seeds");
+        cr_assert_eq(count_lines(path, "\"teacher\""), 1);
+        /* which hand-made arch is nearest in latency depends on timing: one of the two */
+        const int h1 = count_lines(path, "L1-H16-A1-I32"), h2 = count_lines(path, "L2-H48-A2-I96");
+        cr_assert(count_lines(path, "\"hand-made\"") == 2 && h1 + h2 >= 2,
+                  "hand-made student not trained at 2 seeds");
+        snprintf(path, sizeof path, "%s/final.md", a);
+        cr_assert_eq(count_lines(path, "| hand-made | L"), 1);
+        cr_assert_eq(count_lines(path, "| searched | L"), 1);
+    }
     free(la);
     free(lb);
     free(ra);
     ctcd_test_rmtree(tmp);
     free(tmp);
+}
+
+Test(search_e2e, demo_search_writes_outputs_and_resumes_identically, .timeout = 900) {
+    search_and_resume("");
+}
+
+Test(search_e2e, per_layer_search_with_final_stage_resumes_identically, .timeout = 900) {
+    search_and_resume("--set search.per_layer=true --set search.final.seeds=2 "
+                      "--set search.final.handmade=L1-H16-A1-I32,L2-H48-A2-I96");
 }

@@ -126,6 +126,7 @@ typedef struct ctcd_recipe {
     struct {
         int min[4], max[4], step[4]; /* per dimension: layers, hidden, heads, intermediate */
         int min_head_dim;
+        int per_layer;               /* heads and FFN width chosen per layer */
         int episodes;
         int population;              /* best evaluated candidates that parents come from */
         int proposals;               /* candidates proposed per episode */
@@ -139,6 +140,9 @@ typedef struct ctcd_recipe {
         char mode[8];                /* "kd" (frozen teacher) | "ctcd" (teacher co-trained) */
         float kd_weight;             /* kd mode: distill.teacher.small of the candidate */
         uint64_t seed;
+        char latency_backend[8];     /* "train" (train.backend) | "cpu" | "cuda" */
+        int final_seeds;             /* final stage: winner + hand-made at this many seeds */
+        char final_handmade[256];    /* hand-made comparison archs ("" = models.small) */
     } search;
     /* schedule.*: MiniDisc teacher-assistant scheduling (`ctcd schedule`,
      * include/ctcd/schedule.h); ignored by every other command. */

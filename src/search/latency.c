@@ -7,8 +7,9 @@
  * by be->sync so that asynchronous backends are timed to completion.
  *
  * Cache: one TSV line per (arch, device, B, T) — layers, hidden, heads, intermediate,
- * device, B, T, ms — rewritten atomically after each new measurement, so a resumed or
- * repeated search never measures the same thing twice on the same device.
+ * device, B, T, ms, and for a per-layer arch a ninth field a4.2-i512.256 — rewritten
+ * atomically after each new measurement, so a resumed or repeated search never measures the
+ * same thing twice on the same device.
  *
  * Predictor: least squares of ms on [1, forward GFLOPs, parameter MB] over the measured
  * candidates: FLOPs carry the compute-bound part, parameter bytes the memory-bound part. */
@@ -122,17 +123,23 @@ ctcd_status ctcd_latency_cache_open(ctcd_latency_cache *c, const char *path) {
         if (errno == ENOENT) return CTCD_OK;
         return CTCD_ERR(CTCD_E_IO, "%s: cannot open the latency cache: %s", path, strerror(errno));
     }
-    char line[512];
+    char line[1024];
     int lineno = 0;
     ctcd_status st = CTCD_OK;
     while (!st && fgets(line, sizeof line, f)) {
         lineno++;
         if (line[0] == '#' || line[0] == '\n') continue;
         ctcd_latency_entry e = {0};
-        if (sscanf(line, "%d\t%d\t%d\t%d\t%63[^\t]\t%d\t%d\t%lf", &e.arch.v[0], &e.arch.v[1],
-                   &e.arch.v[2], &e.arch.v[3], e.device, &e.B, &e.T, &e.ms) != 8)
+        char layers[400] = "";
+        const int got = sscanf(line, "%d\t%d\t%d\t%d\t%63[^\t]\t%d\t%d\t%lf\t%399[^\t\n]",
+                               &e.arch.v[0], &e.arch.v[1], &e.arch.v[2], &e.arch.v[3], e.device,
+                               &e.B, &e.T, &e.ms, layers);
+        const int inter = e.arch.v[CTCD_DIM_INTER];
+        if (got < 8 || (got == 9 && (ctcd_arch_layers_parse(layers, &e.arch) ||
+                                     e.arch.v[CTCD_DIM_INTER] != inter)))
             st = CTCD_ERR(CTCD_E_PARSE, "%s:%d: expected layers, hidden, heads, intermediate, "
-                          "device, batch, seq, ms separated by tabs", path, lineno);
+                          "device, batch, seq, ms (and for a per-layer arch its layers, "
+                          "a4.2-i512.256) separated by tabs", path, lineno);
         else
             st = cache_push(c, &e);
     }
@@ -156,10 +163,11 @@ static ctcd_status cache_save(const ctcd_latency_cache *c) {
     st = ctcd_atomic_write(&af, head, strlen(head));
     for (int i = 0; !st && i < c->n; i++) {
         const ctcd_latency_entry *e = &c->e[i];
-        char line[256];
-        const int n = snprintf(line, sizeof line, "%d\t%d\t%d\t%d\t%s\t%d\t%d\t%.6f\n",
+        char line[768], layers[400];
+        ctcd_arch_layers_str(&e->arch, layers, sizeof layers);
+        const int n = snprintf(line, sizeof line, "%d\t%d\t%d\t%d\t%s\t%d\t%d\t%.6f%s%s\n",
                                e->arch.v[0], e->arch.v[1], e->arch.v[2], e->arch.v[3],
-                               e->device, e->B, e->T, e->ms);
+                               e->device, e->B, e->T, e->ms, layers[0] ? "\t" : "", layers);
         st = ctcd_atomic_write(&af, line, (size_t)n);
     }
     if (st) {

@@ -41,6 +41,7 @@ typedef struct search_ctx {
     ctcd_rng rng;
     int episode;               /* episodes done */
     char teacher[CTCD_PATH_MAX];
+    double teacher_score;      /* its dev score when trained here, else NAN */
     ctcd_search_candidate *c;  /* evaluated, in order */
     int n, cap;
 } search_ctx;
@@ -61,6 +62,12 @@ static cJSON *candidate_json(const ctcd_search_candidate *c) {
     char s[64];
     cJSON_AddStringToObject(o, "arch", ctcd_arch_str(&c->arch, s, sizeof s));
     for (int d = 0; d < CTCD_N_DIMS; d++) cJSON_AddNumberToObject(o, ctcd_dim_names[d], c->arch.v[d]);
+    if (ctcd_arch_is_per_layer(&c->arch)) {
+        const int L = c->arch.v[CTCD_DIM_LAYERS];
+        cJSON_AddItemToObject(o, "layer_heads", cJSON_CreateIntArray(c->arch.layer_heads, L));
+        cJSON_AddItemToObject(o, "layer_intermediate",
+                              cJSON_CreateIntArray(c->arch.layer_inter, L));
+    }
     cJSON_AddNumberToObject(o, "episode", c->episode);
     cJSON_AddNumberToObject(o, "params", (double)c->params);
     cJSON_AddNumberToObject(o, "latency_ms", c->latency_ms);
@@ -79,6 +86,21 @@ static int json_int(const cJSON *o, const char *k) {
 static double json_num(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* o[key] (an array of L ints >= 1) into v; absent: v stays zero. 0, or -1 when malformed. */
+static int json_layers(const cJSON *o, const char *key, int L, int *v) {
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!arr) return 0;
+    if (!cJSON_IsArray(arr) || L < 1 || L > CTCD_MAX_LAYERS || cJSON_GetArraySize(arr) != L)
+        return -1;
+    int l = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr) {
+        if (!cJSON_IsNumber(e) || e->valueint < 1) return -1;
+        v[l++] = e->valueint;
+    }
+    return 0;
 }
 
 static ctcd_status push_candidate(search_ctx *s, const ctcd_search_candidate *c) {
@@ -192,6 +214,10 @@ static ctcd_status load_state(search_ctx *s) {
         cJSON_ArrayForEach(o, arr) {
             ctcd_search_candidate c = {0};
             for (int d = 0; d < CTCD_N_DIMS; d++) c.arch.v[d] = json_int(o, ctcd_dim_names[d]);
+            const int L = c.arch.v[CTCD_DIM_LAYERS];
+            if (json_layers(o, "layer_heads", L, c.arch.layer_heads) ||
+                json_layers(o, "layer_intermediate", L, c.arch.layer_inter))
+                bad = 1;
             c.episode = json_int(o, "episode");
             c.params = (int64_t)json_num(o, "params");
             c.latency_ms = json_num(o, "latency_ms");
@@ -214,38 +240,14 @@ static ctcd_status load_state(search_ctx *s) {
 
 /* ---- teacher and proxy distillation ---- */
 
-/* The recipe of a run that trains architecture a with KD from the teacher. */
-static void candidate_recipe(const search_ctx *s, const ctcd_arch *a, int proxy, const char *out,
-                             ctcd_recipe *r) {
-    *r = *s->rc;
-    ctcd_model_recipe *m = &r->models[CTCD_SMALL];
-    m->present = 1;
-    m->init[0] = '\0';
-    m->layers = a->v[CTCD_DIM_LAYERS];
-    m->hidden = a->v[CTCD_DIM_HIDDEN];
-    m->heads = a->v[CTCD_DIM_HEADS];
-    m->intermediate = a->v[CTCD_DIM_INTER];
-    if (!strcmp(s->rc->search.mode, "kd")) {
-        r->models[CTCD_TEACHER] = r->models[CTCD_LARGE];
-        snprintf(r->models[CTCD_TEACHER].init, CTCD_PATH_MAX, "%s", s->teacher);
-        r->models[CTCD_LARGE].present = 0;
-        r->distill.teacher[CTCD_SMALL] = s->rc->search.kd_weight;
-        r->distill.teacher[CTCD_LARGE] = 0;
-    } else {
-        snprintf(r->models[CTCD_LARGE].init, CTCD_PATH_MAX, "%s", s->teacher);
-        r->models[CTCD_TEACHER].present = 0;
-    }
-    if (proxy) r->data.max_train_examples = s->rc->search.proxy_examples;
-    snprintf(r->output, sizeof r->output, "%s", out);
-}
-
 static ctcd_status run_recipe(const ctcd_recipe *r, int role, double *score) {
     return ctcd_run_recipe_score(r, role, "search", score);
 }
 
 static ctcd_status ensure_teacher(search_ctx *s) {
     if (s->teacher[0]) return CTCD_OK; /* resumed */
-    return ctcd_ensure_teacher(s->rc, s->dir, "search", s->teacher, sizeof s->teacher, NULL);
+    return ctcd_ensure_teacher(s->rc, s->dir, "search", s->teacher, sizeof s->teacher,
+                               &s->teacher_score);
 }
 
 /* ---- one episode ---- */
@@ -370,7 +372,7 @@ static ctcd_status run_episode(search_ctx *s) {
         snprintf(out, sizeof out, "%s/runs/%03d-%s", s->dir, s->n,
                  ctcd_arch_str(a, name, sizeof name));
         ctcd_recipe r2;
-        candidate_recipe(s, a, 1, out, &r2);
+        if (!st) st = ctcd_search_prepare_run(s->rc, s->teacher, a, 1, out, &r2);
         if (!st) st = run_recipe(&r2, CTCD_SMALL, &c.score);
         if (st) break;
         c.reward = ctcd_search_reward(c.score, c.latency_ms, rc->search.target_ms, rc->search.w);
@@ -461,7 +463,7 @@ static ctcd_status write_best(const search_ctx *s, ctcd_search_candidate *best) 
     char out[CTCD_PATH_MAX + 32];
     if (snprintf(out, sizeof out, "%s/train", dir) >= (int)sizeof out)
         return CTCD_ERR(CTCD_E_INVALID, "search: directory name too long: %s", dir);
-    candidate_recipe(s, &b->arch, 0, out, &r);
+    CTCD_TRY(ctcd_search_prepare_run(s->rc, s->teacher, &b->arch, 0, out, &r));
     r.source[0] = '\0';
     snprintf(path, sizeof path, "%s/recipe.yaml", dir);
     return ctcd_recipe_write(&r, path);
@@ -469,10 +471,11 @@ static ctcd_status write_best(const search_ctx *s, ctcd_search_candidate *best) 
 
 ctcd_status ctcd_search_run(const ctcd_recipe *rc, const char *dir, int resume,
                             int max_episodes, ctcd_search_candidate *best) {
-    search_ctx s = {.rc = rc, .dir = dir};
+    search_ctx s = {.rc = rc, .dir = dir, .teacher_score = NAN};
     for (int d = 0; d < CTCD_N_DIMS; d++)
         s.space.dim[d] = (ctcd_search_dim){rc->search.min[d], rc->search.max[d], rc->search.step[d]};
     s.space.min_head_dim = rc->search.min_head_dim;
+    s.space.per_layer = rc->search.per_layer;
     CTCD_TRY(ctcd_space_check(&s.space));
     if (!rc->models[CTCD_LARGE].present)
         return CTCD_ERR(CTCD_E_INVALID, "%s: search needs models.large (the teacher)",
@@ -487,7 +490,9 @@ ctcd_status ctcd_search_run(const ctcd_recipe *rc, const char *dir, int resume,
     char path[CTCD_PATH_MAX + 32];
     path_join(path, sizeof path, dir, "latency.tsv");
     if (!st) st = ctcd_latency_cache_open(&s.cache, path);
-    if (!st) st = ctcd_backend_create_precision(rc->train.backend, rc->train.precision, &s.be);
+    const char *lat_be = strcmp(rc->search.latency_backend, "train") ? rc->search.latency_backend
+                                                                      : rc->train.backend;
+    if (!st) st = ctcd_backend_create_precision(lat_be, rc->train.precision, &s.be);
     if (!st) st = ensure_teacher(&s);
     if (!st && !resume) st = save_state(&s);
     for (int e = 0; !st && s.episode < rc->search.episodes && (max_episodes <= 0 || e < max_episodes);
@@ -495,7 +500,10 @@ ctcd_status ctcd_search_run(const ctcd_recipe *rc, const char *dir, int resume,
         st = run_episode(&s);
     if (!st && s.episode >= rc->search.episodes && s.n > 0) {
         st = write_pareto(&s);
+        ctcd_search_candidate b = s.c[best_index(&s)];
         if (!st) st = write_best(&s, best);
+        if (!st) st = ctcd_search_final(rc, dir, s.teacher, s.teacher_score, &b, &s.cache, s.be,
+                                        &s.lat);
     } else if (!st && best && s.n > 0) {
         *best = s.c[best_index(&s)];
     }

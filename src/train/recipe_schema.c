@@ -201,6 +201,9 @@ const key_def ctcd_recipe_keys[] = {
      "grid step of intermediate (values min, min+step, ... <= max)"},
     {"search.min_head_dim", KT_INT, OFF(search.min_head_dim), 0, "8", 1, 4096, 0, 0, NULL, -1,
      "candidates need hidden / heads >= this (and hidden divisible by heads)"},
+    {"search.per_layer", KT_BOOL, OFF(search.per_layer), 0, "false", NB, NB, 0, 0, NULL, -1,
+     "each layer chooses its heads (<= search.heads, head size hidden / heads) and FFN width "
+     "on their grids; false = every layer alike"},
     {"search.episodes", KT_INT, OFF(search.episodes), 0, "5", 1, 100000, 0, 0, NULL, -1,
      "search episodes (each proposes, screens and evaluates candidates)"},
     {"search.population", KT_INT, OFF(search.population), 0, "8", 1, 100000, 0, 0, NULL, -1,
@@ -224,6 +227,9 @@ const key_def ctcd_recipe_keys[] = {
      "timed forwards; the latency is their median"},
     {"search.latency.warmup", KT_INT, OFF(search.latency_warmup), 0, "2", 0, 100000, 0, 0, NULL,
      -1, "untimed forwards before the timed ones"},
+    {"search.latency.backend", KT_ENUM, OFF(search.latency_backend),
+     SZ(search.latency_backend), "train", NB, NB, 0, 0, "train|cpu|cuda", -1,
+     "backend whose forward latency is measured: train = train.backend; cuda needs a GPU"},
     {"search.target_ms", KT_F32, OFF(search.target_ms), 0, "10", 0, NB, 1, 0, NULL, -1,
      "latency target in ms: reward = score x (latency / target)^w above it, score below"},
     {"search.w", KT_F32, OFF(search.w), 0, "-0.07", -10, 0, 0, 0, NULL, -1,
@@ -235,6 +241,13 @@ const key_def ctcd_recipe_keys[] = {
      "kd mode: weight of the candidate's T^2 KL to the teacher (distill.teacher.small)"},
     {"search.seed", KT_U64, OFF(search.seed), 0, "1", NB, NB, 0, 0, NULL, -1,
      "seed of the proposals (sampling, mutation, crossover)"},
+    {"search.final.seeds", KT_INT, OFF(search.final_seeds), 0, "0", 0, 1000, 0, 0, NULL, -1,
+     "final stage: the winner and the hand-made student distilled on the full training set "
+     "at seeds train.seed, train.seed+1, ... (final.jsonl, final.md: mean +- std); 0 = off"},
+    {"search.final.handmade", KT_STR, OFF(search.final_handmade), SZ(search.final_handmade),
+     "\"\"", NB, NB, 0, 0, NULL, -1,
+     "hand-made students, comma-separated L2-H128-A2-I512; the final stage compares the "
+     "one of measured latency nearest the winner's; empty = models.small"},
     {"schedule.sparsities", KT_STR, OFF(schedule.sparsities), SZ(schedule.sparsities),
      "0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5,0.55,0.6,0.65,0.7,0.75,0.8,0.85,0.9,0.95",
      NB, NB, 0, 0, NULL, -1,
