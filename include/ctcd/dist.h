@@ -34,6 +34,13 @@ struct ctcd_comm {
     /* buf[n] += the same buffer of every other rank (in place); buf is backend memory of be
      * (host memory when be is NULL). The result is identical on every rank. */
     ctcd_status (*allreduce_sum)(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n);
+    /* ZeRO-1's halves, over the shards ctcd_shard_rows(n, r, world) of buf[n] (backend
+     * memory of be, host memory when be is NULL). reduce_scatter_sum: this rank's shard
+     * [lo, hi) of buf becomes the sum of that shard over every rank; the rest of buf is left
+     * undefined. allgather: every rank's shard of buf is copied into buf of every other rank
+     * (afterwards buf is identical on every rank). */
+    ctcd_status (*reduce_scatter_sum)(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n);
+    ctcd_status (*allgather)(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n);
     ctcd_status (*barrier)(ctcd_comm *c);
     /* Ends every rank of the job with exit status `code` (a rank that failed alone would
      * leave the others waiting in the next all-reduce). Does not return when world > 1. */

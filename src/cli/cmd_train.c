@@ -32,8 +32,9 @@ static void usage(FILE *f) {
           "                    --force or --resume such a directory is refused)\n"
           "  --resume RUN_DIR  continue the run saved in RUN_DIR (its recipe.yaml and\n"
           "                    state/train_state.safetensors); only train.max_steps,\n"
-          "                    train.epochs, train.checkpoint_every and train.log_every\n"
-          "                    may be --set (to extend a run)\n"
+          "                    train.epochs, train.checkpoint_every, train.log_every and\n"
+          "                    train.zero may be --set (to extend a run); under mpirun\n"
+          "                    with any number of ranks (the state does not depend on it)\n"
           "  --print-recipe    print the resolved recipe (extends, defaults and --set\n"
           "                    applied: every key) and exit without training\n"
           "  --quiet           only errors and the final table\n"
@@ -62,18 +63,29 @@ static void print_table(const ctcd_trainer *t, const ctcd_eval_result *r) {
     fflush(stdout);
 }
 
+/* Hands comm to t (sharding the optimizer under train.zero); t is destroyed on failure. */
+static ctcd_status attach(ctcd_trainer *t, ctcd_comm *comm) {
+    ctcd_status st = ctcd_trainer_set_comm(t, comm);
+    if (st) {
+        ctcd_trainer_destroy(t);
+        return st;
+    }
+    if (comm->world > 1)
+        ctcd_info("data parallel: rank %d of %d (%s), %d of every %d rows per step", comm->rank,
+                  comm->world, comm->name, t->rc.train.batch / comm->world, t->rc.train.batch);
+    return CTCD_OK;
+}
+
 /* Builds the trainer: from a recipe file, or from a saved run. */
 /* Under mpirun every rank builds the same trainer; only rank 0 has a run directory (logs,
  * checkpoints, state) and prints. */
 static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir, int force,
                                 const char *const *sets, int n_sets, ctcd_comm *comm,
                                 ctcd_trainer **t) {
-    if (resume_dir) {
-        if (comm->world > 1)
-            return CTCD_ERR(CTCD_E_UNSUPPORTED, "--resume %s: resuming under mpirun is not "
-                            "supported yet; resume in one process (the state does not depend "
-                            "on the number of ranks)", resume_dir);
-        return ctcd_trainer_resume(resume_dir, sets, n_sets, t);
+    if (resume_dir) { /* rank 0 owns the run directory; the others only read the state */
+        CTCD_TRY(comm->rank == 0 ? ctcd_trainer_resume(resume_dir, sets, n_sets, t)
+                                 : ctcd_trainer_resume_follower(resume_dir, sets, n_sets, t));
+        return attach(*t, comm);
     }
     ctcd_recipe rc;
     CTCD_TRY(ctcd_recipe_load(recipe_path, sets, n_sets, &rc));
@@ -82,11 +94,7 @@ static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir,
                         "data-parallel yet; run in one process", rc.rationale.source);
     if (comm->rank != 0) rc.output[0] = '\0';
     CTCD_TRY(ctcd_trainer_create_ex(&rc, force ? CTCD_RUN_REPLACE : CTCD_RUN_REFUSE, t));
-    (*t)->comm = comm;
-    if (comm->world > 1)
-        ctcd_info("data parallel: rank %d of %d (%s), %d of every %d rows per step", comm->rank,
-                  comm->world, comm->name, rc.train.batch / comm->world, rc.train.batch);
-    return CTCD_OK;
+    return attach(*t, comm);
 }
 
 /* Runs t to the end (table on stdout) or to a stop request (resume hint on stderr); the

@@ -11,6 +11,11 @@ static ctcd_status single_allreduce(ctcd_comm *c, ctcd_backend *be, float *buf, 
     return CTCD_OK;
 }
 
+/* One rank: its shard is the whole buffer, for reduce-scatter and all-gather alike. */
+static ctcd_status single_shards(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n) {
+    return single_allreduce(c, be, buf, n);
+}
+
 static ctcd_status single_barrier(ctcd_comm *c) {
     (void)c;
     return CTCD_OK;
@@ -27,6 +32,8 @@ static ctcd_status single_create(ctcd_comm **out) {
     c->rank = 0;
     c->world = 1;
     c->allreduce_sum = single_allreduce;
+    c->reduce_scatter_sum = single_shards;
+    c->allgather = single_shards;
     c->barrier = single_barrier;
     c->abort = single_abort;
     c->destroy = single_destroy;

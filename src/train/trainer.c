@@ -11,6 +11,7 @@
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/train.h"
+#include "ctcd/zero.h"
 #include "train_internal.h"
 
 static ctcd_status load_data(ctcd_trainer *t) {
@@ -225,6 +226,15 @@ ctcd_status ctcd_trainer_create_ex(const ctcd_recipe *rc, ctcd_run_existing exis
 
 ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
     return ctcd_trainer_create_ex(rc, CTCD_RUN_OVERWRITE, out);
+}
+
+ctcd_status ctcd_trainer_set_comm(ctcd_trainer *t, ctcd_comm *comm) {
+    t->comm = comm;
+    if (!comm || comm->world == 1 || !t->rc.train.zero) return CTCD_OK;
+    for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_zero_shard(comm, t->models[i]));
+    ctcd_info("ZeRO-1: rank %d keeps the AdamW moments of 1/%d of each model's parameters",
+              comm->rank, comm->world);
+    return CTCD_OK;
 }
 
 void ctcd_trainer_destroy(ctcd_trainer *t) {
