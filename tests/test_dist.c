@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctcd/dist.h"
+#include "ctcd/launch.h"
 #include "ctcd/safetensors.h"
 #include "testutil.h"
 
@@ -287,4 +289,74 @@ Test(dist, resume_with_another_number_of_ranks_continues_the_same_run, .timeout 
     }
     ctcd_test_rmtree(tmp);
     free(tmp);
+}
+
+/* ---- ctcd train --gpus N: the launcher (include/ctcd/launch.h), with fake ranks ---- */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+Test(dist, launcher_gives_each_rank_its_environment) {
+    unsetenv("CUDA_VISIBLE_DEVICES");
+    char *const argv[] = {"/bin/sh", "-c",
+                          "test \"$CTCD_WORLD\" = 3 && test \"$CTCD_LOCAL_RANK\" = \"$CTCD_RANK\" "
+                          "&& test \"$CUDA_VISIBLE_DEVICES\" = \"$CTCD_RANK\" && test \"$X\" = y",
+                          NULL};
+    const char *env[] = {"X=y"};
+    int code = -1;
+    ctcd_status st = ctcd_launch_ranks(3, argv, env, 1, 5.0, &code);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+    cr_assert_eq(code, 0);
+    /* a device list: rank r gets its r-th entry */
+    setenv("CUDA_VISIBLE_DEVICES", "5,7", 1);
+    char *const argv2[] = {"/bin/sh", "-c",
+                           "test \"$CUDA_VISIBLE_DEVICES\" = $((5 + 2 * CTCD_RANK))", NULL};
+    st = ctcd_launch_ranks(2, argv2, NULL, 0, 5.0, &code);
+    unsetenv("CUDA_VISIBLE_DEVICES");
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+}
+
+Test(dist, launcher_stops_the_other_ranks_when_one_fails, .timeout = 60) {
+    /* rank 1 fails at once; ranks 0 and 2 would run for 30 s (sleep in a child of sh: the
+     * kill must reach the whole process group) */
+    char *const argv[] = {"/bin/sh", "-c",
+                          "if [ \"$CTCD_RANK\" = 1 ]; then echo rank-one-fails >&2; exit 3; fi; "
+                          "sleep 30; exit 0",
+                          NULL};
+    int code = -1;
+    const double t0 = now_s();
+    ctcd_status st = ctcd_launch_ranks(3, argv, NULL, 0, 2.0, &code);
+    const double took = now_s() - t0;
+    cr_assert_not_null(st, "a failing rank must fail the launch");
+    cr_assert_not_null(strstr(ctcd_status_message(st), "rank 1 of 3 failed (exit status 3"),
+                       "%s", ctcd_status_message(st));
+    ctcd_status_free(st);
+    cr_assert_eq(code, 3, "exit code %d", code);
+    cr_assert_lt(took, 10.0, "the other ranks were not stopped (%.1f s)", took);
+    /* a rank that cannot even start */
+    char *const missing[] = {"/nonexistent/ctcd", NULL};
+    st = ctcd_launch_ranks(2, missing, NULL, 0, 2.0, &code);
+    cr_assert_not_null(st);
+    ctcd_status_free(st);
+    cr_assert_eq(code, 127);
+}
+
+Test(dist, gpus_without_a_gpu_fails_with_a_clear_message, .timeout = 120) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "'%s' train " CTCD_SOURCE_DIR "/recipes/demo.yaml --set train.max_steps=2 "
+             "--set data.demo.train_examples=64 --set data.demo.dev_examples=16 --gpus 2 2>&1",
+             CTCD_CLI_PATH);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char out[1 << 16];
+    const size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    const int rc = pclose(p);
+    cr_assert_neq(rc, 0, "--gpus 2 without GPUs succeeded:\n%s", out);
+    cr_assert_not_null(strstr(out, "ctcd: error:"), "%s", out);
+    fprintf(stderr, "--gpus 2 on this machine:\n%s", out);
 }

@@ -28,7 +28,7 @@ extern "C" {
 
 typedef struct ctcd_comm ctcd_comm;
 struct ctcd_comm {
-    const char *name;  /* "single", "mpi" */
+    const char *name;  /* "single", "mpi", "gpus", "nccl" */
     int rank, world;
     void *impl;
     /* buf[n] += the same buffer of every other rank (in place); buf is backend memory of be
@@ -48,7 +48,9 @@ struct ctcd_comm {
     void (*destroy)(ctcd_comm *c);
 };
 
-/* "single", "mpi", or "auto": MPI when this process was started by an MPI launcher
+/* "single", "mpi", or "auto": a rank of `ctcd train --gpus N` (include/ctcd/launch.h; name
+ * "gpus", collectives only through NCCL) when that launcher started this process, MPI when
+ * this process was started by an MPI launcher
  * (mpirun sets OMPI_COMM_WORLD_SIZE / PMI_SIZE) and this build has MPI, else single. "mpi"
  * in a build without MPI is an error saying so. MPI is initialised here and finalised by
  * destroy. */

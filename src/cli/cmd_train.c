@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "ctcd/dist.h"
+#include "ctcd/launch.h"
 #include "ctcd/log.h"
 #include "ctcd/resume.h"
 #include "ctcd/train.h"
@@ -35,6 +36,8 @@ static void usage(FILE *f) {
           "                    train.epochs, train.checkpoint_every, train.log_every and\n"
           "                    train.zero may be --set (to extend a run); under mpirun\n"
           "                    with any number of ranks (the state does not depend on it)\n"
+          "  --gpus N          one process per GPU on this node (N of them, NCCL, no MPI;\n"
+          "                    needs a build with CUDA and NCCL); a failed rank stops all\n"
           "  --print-recipe    print the resolved recipe (extends, defaults and --set\n"
           "                    applied: every key) and exit without training\n"
           "  --quiet           only errors and the final table\n"
@@ -63,9 +66,12 @@ static void print_table(const ctcd_trainer *t, const ctcd_eval_result *r) {
     fflush(stdout);
 }
 
-/* Hands comm to t (sharding the optimizer under train.zero); t is destroyed on failure. */
-static ctcd_status attach(ctcd_trainer *t, ctcd_comm *comm) {
-    ctcd_status st = ctcd_trainer_set_comm(t, comm);
+/* Hands t its transport: NCCL over comm for CUDA runs when built with it (*dp, destroyed by
+ * the caller after t), else comm itself; then shards the optimizer under train.zero. t is
+ * destroyed on failure. */
+static ctcd_status attach(ctcd_trainer *t, ctcd_comm *comm, ctcd_comm **dp) {
+    ctcd_status st = ctcd_cli_dist_transport(t, comm, dp);
+    if (!st) st = ctcd_trainer_set_comm(t, *dp ? *dp : comm);
     if (st) {
         ctcd_trainer_destroy(t);
         return st;
@@ -81,11 +87,11 @@ static ctcd_status attach(ctcd_trainer *t, ctcd_comm *comm) {
  * checkpoints, state) and prints. */
 static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir, int force,
                                 const char *const *sets, int n_sets, ctcd_comm *comm,
-                                ctcd_trainer **t) {
+                                ctcd_comm **dp, ctcd_trainer **t) {
     if (resume_dir) { /* rank 0 owns the run directory; the others only read the state */
         CTCD_TRY(comm->rank == 0 ? ctcd_trainer_resume(resume_dir, sets, n_sets, t)
                                  : ctcd_trainer_resume_follower(resume_dir, sets, n_sets, t));
-        return attach(*t, comm);
+        return attach(*t, comm, dp);
     }
     ctcd_recipe rc;
     CTCD_TRY(ctcd_recipe_load(recipe_path, sets, n_sets, &rc));
@@ -94,7 +100,7 @@ static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir,
                         "data-parallel yet; run in one process", rc.rationale.source);
     if (comm->rank != 0) rc.output[0] = '\0';
     CTCD_TRY(ctcd_trainer_create_ex(&rc, force ? CTCD_RUN_REPLACE : CTCD_RUN_REFUSE, t));
-    return attach(*t, comm);
+    return attach(*t, comm, dp);
 }
 
 /* Runs t to the end (table on stdout) or to a stop request (resume hint on stderr); the
@@ -122,6 +128,7 @@ int ctcd_cmd_train(int argc, char **argv) {
     const char *recipe_path = NULL, *resume_dir = NULL;
     int print_recipe = 0;
     int force = 0;
+    long gpus = 0;
     const char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
     if (!sets) return ctcd_cli_fail(CTCD_ERR(CTCD_E_NOMEM, "out of memory"));
@@ -139,6 +146,15 @@ int ctcd_cmd_train(int argc, char **argv) {
             resume_dir = argv[++i];
         } else if (strncmp(a, "--resume=", 9) == 0) {
             resume_dir = a + 9;
+        } else if ((strcmp(a, "--gpus") == 0 && i + 1 < argc) || strncmp(a, "--gpus=", 7) == 0) {
+            const char *v = a[6] == '=' ? a + 7 : argv[++i];
+            char *end;
+            gpus = strtol(v, &end, 10);
+            if (!*v || *end || gpus < 1 || gpus > 1024) {
+                fprintf(stderr, "ctcd train: --gpus '%s': expected a number of GPUs >= 1\n", v);
+                free(sets);
+                return 2;
+            }
         } else if (strcmp(a, "--print-recipe") == 0) {
             print_recipe = 1;
         } else if (strcmp(a, "--force") == 0) {
@@ -189,6 +205,11 @@ int ctcd_cmd_train(int argc, char **argv) {
         free(sets);
         return 2;
     }
+    int launched_rank, launched_world;
+    if (gpus > 1 && !ctcd_launched_rank(&launched_rank, &launched_world)) {
+        free(sets);
+        return ctcd_cli_launch_gpus((int)gpus, argc, argv);
+    }
     ctcd_comm *comm = NULL;
     ctcd_status st = ctcd_comm_create("auto", &comm);
     if (st) {
@@ -196,7 +217,9 @@ int ctcd_cmd_train(int argc, char **argv) {
         return ctcd_cli_fail(st);
     }
     if (comm->rank != 0) ctcd_log_set_level(CTCD_LOG_WARN);
-    st = open_trainer(recipe_path, resume_dir, force, sets, n_sets, comm, &t);
+    ctcd_cli_dist_pick_device(comm);
+    ctcd_comm *dp = NULL; /* the NCCL transport over comm, when the run uses one */
+    st = open_trainer(recipe_path, resume_dir, force, sets, n_sets, comm, &dp, &t);
     free(sets);
     int rc;
     if (st) {
@@ -205,7 +228,9 @@ int ctcd_cmd_train(int argc, char **argv) {
         rc = run_trainer(t, comm->rank == 0);
         ctcd_trainer_destroy(t);
     }
-    if (rc != 0 && rc < 128) comm->abort(comm, rc); /* a failed rank ends the whole job */
+    if (rc != 0 && rc < 128) /* a failed rank ends the whole job */
+        (dp ? dp : comm)->abort(dp ? dp : comm, rc);
+    ctcd_comm_destroy(dp);
     ctcd_comm_destroy(comm);
     return rc;
 }

@@ -2,8 +2,10 @@
  * split (include/ctcd/dist.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctcd/dist.h"
+#include "ctcd/launch.h"
 #include "dist_internal.h"
 
 static ctcd_status single_allreduce(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n) {
@@ -41,6 +43,33 @@ static ctcd_status single_create(ctcd_comm **out) {
     return CTCD_OK;
 }
 
+/* A rank of `ctcd train --gpus N` has no transport of its own: the step's collectives run on
+ * the NCCL communicator created with the CUDA backend (src/cli/train_dist.c). */
+static ctcd_status launched_collective(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n) {
+    (void)be, (void)buf, (void)n;
+    return CTCD_ERR(CTCD_E_UNSUPPORTED, "rank %d of %d (ctcd train --gpus) has no transport "
+                    "but NCCL on the CUDA backend", c->rank, c->world);
+}
+
+static ctcd_status launched_barrier(ctcd_comm *c) { return launched_collective(c, NULL, NULL, 0); }
+
+/* The launcher sees the exit and stops the other ranks. */
+static void launched_abort(ctcd_comm *c, int code) {
+    if (c->world > 1) _exit(code);
+}
+
+static ctcd_status launched_create(int rank, int world, ctcd_comm **out) {
+    CTCD_TRY(single_create(out));
+    ctcd_comm *c = *out;
+    c->name = "gpus";
+    c->rank = rank;
+    c->world = world;
+    c->allreduce_sum = c->reduce_scatter_sum = c->allgather = launched_collective;
+    c->barrier = launched_barrier;
+    c->abort = launched_abort;
+    return CTCD_OK;
+}
+
 int ctcd_comm_launched_by_mpi(void) {
     static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
@@ -52,6 +81,9 @@ int ctcd_comm_launched_by_mpi(void) {
 
 ctcd_status ctcd_comm_create(const char *kind, ctcd_comm **out) {
     *out = NULL;
+    int rank, world;
+    if ((!kind || strcmp(kind, "auto") == 0) && ctcd_launched_rank(&rank, &world))
+        return launched_create(rank, world, out);
     if (!kind || strcmp(kind, "auto") == 0) {
         if (ctcd_comm_launched_by_mpi() && !ctcd_comm_have_mpi())
             return CTCD_ERR(CTCD_E_UNSUPPORTED,
