@@ -320,12 +320,14 @@ Test(dist, launcher_gives_each_rank_its_environment) {
 }
 
 Test(dist, launcher_stops_the_other_ranks_when_one_fails, .timeout = 60) {
-    /* rank 1 fails at once; ranks 0 and 2 would run for 30 s (sleep in a child of sh: the
-     * kill must reach the whole process group) */
-    char *const argv[] = {"/bin/sh", "-c",
-                          "if [ \"$CTCD_RANK\" = 1 ]; then echo rank-one-fails >&2; exit 3; fi; "
-                          "sleep 30; exit 0",
-                          NULL};
+    /* rank 1 fails at once; ranks 0 and 2 would run for 30 s, and a subshell of theirs
+     * would leave a file after 3 s: the kill must reach the whole process group */
+    char *tmp = ctcd_test_tmpdir();
+    char script[8192];
+    snprintf(script, sizeof script,
+             "if [ \"$CTCD_RANK\" = 1 ]; then echo rank-one-fails >&2; exit 3; fi; "
+             "(sleep 3; touch %s/alive.$CTCD_RANK) & sleep 30; exit 0", tmp);
+    char *const argv[] = {"/bin/sh", "-c", script, NULL};
     int code = -1;
     const double t0 = now_s();
     ctcd_status st = ctcd_launch_ranks(3, argv, NULL, 0, 2.0, &code);
@@ -336,6 +338,12 @@ Test(dist, launcher_stops_the_other_ranks_when_one_fails, .timeout = 60) {
     ctcd_status_free(st);
     cr_assert_eq(code, 3, "exit code %d", code);
     cr_assert_lt(took, 10.0, "the other ranks were not stopped (%.1f s)", took);
+    sleep(4);
+    char alive[4300];
+    snprintf(alive, sizeof alive, "%s/alive.0", tmp);
+    cr_assert_neq(access(alive, F_OK), 0, "a child of rank 0 outlived the stop");
+    ctcd_test_rmtree(tmp);
+    free(tmp);
     /* a rank that cannot even start */
     char *const missing[] = {"/nonexistent/ctcd", NULL};
     st = ctcd_launch_ranks(2, missing, NULL, 0, 2.0, &code);
