@@ -131,7 +131,10 @@ static ctcd_status nccl_allreduce(ctcd_comm *c, ctcd_backend *be, float *buf, in
     return host_back(m, dev, host, n);
 }
 
-static ctcd_status nccl_reduce_scatter(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n) {
+/* ZeRO-1's halves in one NCCL group, one collective per shard rooted at its owner:
+ * ncclReduce (gather == 0, reduce-scatter) or ncclBroadcast (gather == 1, all-gather). */
+static ctcd_status nccl_per_shard(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n,
+                                  int gather) {
     nccl_impl *m = (nccl_impl *)c->impl;
     if (n <= 0) return CTCD_OK;
     float *dev, *host;
@@ -140,27 +143,24 @@ static ctcd_status nccl_reduce_scatter(ctcd_comm *c, ctcd_backend *be, float *bu
     for (int r = 0; r < c->world; r++) {
         int64_t lo, hi;
         ctcd_shard_rows(n, r, c->world, &lo, &hi);
-        NCCL_CHECK(&m->api, m->api.reduce(dev + lo, dev + lo, (size_t)(hi - lo), ncclFloat,
-                                          ncclSum, r, m->comm, stream_of(m->be)));
+        const size_t k = (size_t)(hi - lo);
+        if (gather)
+            NCCL_CHECK(&m->api, m->api.broadcast(dev + lo, dev + lo, k, ncclFloat, r, m->comm,
+                                                 stream_of(m->be)));
+        else
+            NCCL_CHECK(&m->api, m->api.reduce(dev + lo, dev + lo, k, ncclFloat, ncclSum, r,
+                                              m->comm, stream_of(m->be)));
     }
     NCCL_CHECK(&m->api, m->api.group_end());
     return host_back(m, dev, host, n);
 }
 
+static ctcd_status nccl_reduce_scatter(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n) {
+    return nccl_per_shard(c, be, buf, n, 0);
+}
+
 static ctcd_status nccl_allgather(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n) {
-    nccl_impl *m = (nccl_impl *)c->impl;
-    if (n <= 0) return CTCD_OK;
-    float *dev, *host;
-    CTCD_TRY(device_view(m, be, buf, n, &dev, &host));
-    NCCL_CHECK(&m->api, m->api.group_start());
-    for (int r = 0; r < c->world; r++) {
-        int64_t lo, hi;
-        ctcd_shard_rows(n, r, c->world, &lo, &hi);
-        NCCL_CHECK(&m->api, m->api.broadcast(dev + lo, dev + lo, (size_t)(hi - lo), ncclFloat,
-                                             r, m->comm, stream_of(m->be)));
-    }
-    NCCL_CHECK(&m->api, m->api.group_end());
-    return host_back(m, dev, host, n);
+    return nccl_per_shard(c, be, buf, n, 1);
 }
 
 static ctcd_status nccl_barrier(ctcd_comm *c) {

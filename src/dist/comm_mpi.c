@@ -39,33 +39,32 @@ static ctcd_status reduce_host(ctcd_comm *c, float *buf, int64_t n) {
     return CTCD_OK;
 }
 
-/* Rank r's shard summed onto rank r: one MPI_Reduce per shard (rooted at its owner). */
-static ctcd_status reduce_scatter_host(ctcd_comm *c, float *buf, int64_t n) {
+/* ZeRO-1's halves on a host buffer, one collective per shard rooted at its owner:
+ * MPI_Reduce (gather == 0: rank r's shard summed onto rank r) or MPI_Bcast (gather == 1:
+ * every shard sent from its owner to all). */
+static ctcd_status per_shard_host(ctcd_comm *c, float *buf, int64_t n, int gather) {
     for (int r = 0; r < c->world; r++) {
         int64_t lo, hi;
         ctcd_shard_rows(n, r, c->world, &lo, &hi);
         for (int64_t off = lo; off < hi; off += CHUNK) {
             float *p = buf + off;
-            const int rc = MPI_Reduce(r == c->rank ? MPI_IN_PLACE : p, p, chunk_len(hi, off),
-                                      MPI_FLOAT, MPI_SUM, r, MPI_COMM_WORLD);
-            if (rc != MPI_SUCCESS) return mpi_status(rc, "Reduce (reduce-scatter)");
+            const int k = chunk_len(hi, off);
+            const int rc = gather ? MPI_Bcast(p, k, MPI_FLOAT, r, MPI_COMM_WORLD)
+                                  : MPI_Reduce(r == c->rank ? MPI_IN_PLACE : p, p, k, MPI_FLOAT,
+                                               MPI_SUM, r, MPI_COMM_WORLD);
+            if (rc != MPI_SUCCESS)
+                return mpi_status(rc, gather ? "Bcast (all-gather)" : "Reduce (reduce-scatter)");
         }
     }
     return CTCD_OK;
 }
 
-/* Every shard broadcast from its owner. */
+static ctcd_status reduce_scatter_host(ctcd_comm *c, float *buf, int64_t n) {
+    return per_shard_host(c, buf, n, 0);
+}
+
 static ctcd_status allgather_host(ctcd_comm *c, float *buf, int64_t n) {
-    for (int r = 0; r < c->world; r++) {
-        int64_t lo, hi;
-        ctcd_shard_rows(n, r, c->world, &lo, &hi);
-        for (int64_t off = lo; off < hi; off += CHUNK) {
-            const int rc =
-                MPI_Bcast(buf + off, chunk_len(hi, off), MPI_FLOAT, r, MPI_COMM_WORLD);
-            if (rc != MPI_SUCCESS) return mpi_status(rc, "Bcast (all-gather)");
-        }
-    }
-    return CTCD_OK;
+    return per_shard_host(c, buf, n, 1);
 }
 
 typedef ctcd_status (*host_collective)(ctcd_comm *c, float *buf, int64_t n);

@@ -67,10 +67,16 @@ static ctcd_status prepare(const char *state_path, const char *run_dir, const ct
     return st;
 }
 
-/* The run's recipe with the overrides applied (output = run_dir) and its state path. */
+/* Where a run directory keeps its recipe and its training state. */
+typedef struct run_paths {
+    char recipe[CTCD_PATH_MAX], state[CTCD_PATH_MAX + 64];
+} run_paths;
+
+/* The run's recipe with the overrides applied (output = run_dir) and its paths. */
 static ctcd_status load_run_recipe(const char *run_dir, const char *const *overrides,
-                                   int n_overrides, ctcd_recipe *rc, char *state_path,
-                                   size_t state_cap, char *recipe_path, size_t recipe_cap) {
+                                   int n_overrides, ctcd_recipe *rc, run_paths *p) {
+    char *recipe_path = p->recipe, *state_path = p->state;
+    const size_t recipe_cap = sizeof p->recipe, state_cap = sizeof p->state;
     for (int i = 0; i < n_overrides; i++) CTCD_TRY(check_override(overrides[i]));
     if (snprintf(recipe_path, recipe_cap, "%s/recipe.yaml", run_dir) >= (int)recipe_cap)
         return CTCD_ERR(CTCD_E_INVALID, "--resume %s: path too long", run_dir);
@@ -103,10 +109,10 @@ static ctcd_status load_state(ctcd_trainer *t, const char *run_dir, const char *
 ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *overrides,
                                 int n_overrides, ctcd_trainer **out) {
     *out = NULL;
-    char recipe_path[CTCD_PATH_MAX], state_path[CTCD_PATH_MAX + 64];
+    run_paths p;
     ctcd_recipe rc;
-    CTCD_TRY(load_run_recipe(run_dir, overrides, n_overrides, &rc, state_path,
-                             sizeof state_path, recipe_path, sizeof recipe_path));
+    CTCD_TRY(load_run_recipe(run_dir, overrides, n_overrides, &rc, &p));
+    const char *state_path = p.state;
     /* locked before the logs are cut: a run still writing them must not be resumed */
     int lock_fd = -1;
     CTCD_TRY(ctcd_run_dir_lock(run_dir, &lock_fd));
@@ -120,7 +126,7 @@ ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *override
     CTCD_TRY(ctcd_trainer_create_mode(&rc, 1, CTCD_RUN_OVERWRITE, &lock_fd, &t));
     CTCD_TRY(load_state(t, run_dir, state_path));
     /* the extended length (if any) becomes the run's recipe for the next resume */
-    st = ctcd_recipe_write(&t->rc, recipe_path);
+    st = ctcd_recipe_write(&t->rc, p.recipe);
     if (st) {
         ctcd_trainer_destroy(t);
         return st;
@@ -132,10 +138,10 @@ ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *override
 ctcd_status ctcd_trainer_resume_follower(const char *run_dir, const char *const *overrides,
                                          int n_overrides, ctcd_trainer **out) {
     *out = NULL;
-    char recipe_path[CTCD_PATH_MAX], state_path[CTCD_PATH_MAX + 64];
+    run_paths p;
     ctcd_recipe rc;
-    CTCD_TRY(load_run_recipe(run_dir, overrides, n_overrides, &rc, state_path,
-                             sizeof state_path, recipe_path, sizeof recipe_path));
+    CTCD_TRY(load_run_recipe(run_dir, overrides, n_overrides, &rc, &p));
+    const char *state_path = p.state;
     CTCD_TRY(ctcd_train_state_check_recipe(state_path, &rc));
     rc.output[0] = '\0';
     ctcd_trainer *t = NULL;
