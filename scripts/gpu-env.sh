@@ -72,6 +72,16 @@ configure_build() {
   # DT_RPATH (not RUNPATH: --disable-new-dtags) so that libcriterion's own dependencies
   # (libgit2, nanomsg, ...) are found in the prefix too, with no LD_LIBRARY_PATH.
   local ldflags="-Wl,--disable-new-dtags -Wl,-rpath,$LIBDIRS -Wl,-rpath-link,$LIBDIRS"
+  # NCCL (the data-parallel CUDA transport, dlopen'ed at run time): the CUDA toolkit's copy,
+  # else PyTorch's nvidia-nccl pip package (NCCL_ROOT for CMake, its lib for the loader).
+  if [ "$cuda_flag" = ON ] && [ ! -e /usr/local/cuda/include/nccl.h ] && [ -z "${NCCL_ROOT:-}" ]; then
+    local nccl_dir
+    nccl_dir=$(python3 -c 'import nvidia.nccl as n; print(list(n.__path__)[0])' 2>/dev/null || true)
+    if [ -n "$nccl_dir" ] && [ -e "$nccl_dir/include/nccl.h" ]; then
+      export NCCL_ROOT="$nccl_dir"
+      export LD_LIBRARY_PATH="$nccl_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    fi
+  fi
   rm -rf "$B"
   timeout "$(tl 120)" cmake -S "$root" -B "$B" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DCTCD_CUDA="$cuda_flag" "${nvcc_arg[@]}" -DCTCD_TESTS="$tests" -DCTCD_WERROR=OFF \

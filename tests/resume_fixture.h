@@ -83,11 +83,12 @@ static inline char *path_in(const char *dir, const char *name) {
 }
 
 /* The file's text without the fields that differ from run to run in log.jsonl: timing
- * ("examples_per_s":N,) and the process's memory ("host_peak_rss_mb":N, and the device's). */
+ * ("examples_per_s":N, "examples_per_s_per_rank":N,) and the process's memory ("host_peak_rss_mb":N, and the device's). */
 static inline char *read_log(const char *path) {
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f, "cannot open %s", path);
-    static const char *const keys[] = {"\"examples_per_s\":", "\"host_peak_rss_mb\":",
+    static const char *const keys[] = {"\"examples_per_s\":", "\"examples_per_s_per_rank\":",
+                                       "\"host_peak_rss_mb\":",
                                        "\"device_mem_used_mb\":", "\"device_mem_total_mb\":"};
     size_t cap = 1 << 16, n = 0;
     char *out = malloc(cap), line[4096];

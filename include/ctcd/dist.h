@@ -28,12 +28,19 @@ extern "C" {
 
 typedef struct ctcd_comm ctcd_comm;
 struct ctcd_comm {
-    const char *name;  /* "single", "mpi" */
+    const char *name;  /* "single", "mpi", "gpus", "nccl" */
     int rank, world;
     void *impl;
     /* buf[n] += the same buffer of every other rank (in place); buf is backend memory of be
      * (host memory when be is NULL). The result is identical on every rank. */
     ctcd_status (*allreduce_sum)(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n);
+    /* ZeRO-1's halves, over the shards ctcd_shard_rows(n, r, world) of buf[n] (backend
+     * memory of be, host memory when be is NULL). reduce_scatter_sum: this rank's shard
+     * [lo, hi) of buf becomes the sum of that shard over every rank; the rest of buf is left
+     * undefined. allgather: every rank's shard of buf is copied into buf of every other rank
+     * (afterwards buf is identical on every rank). */
+    ctcd_status (*reduce_scatter_sum)(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n);
+    ctcd_status (*allgather)(ctcd_comm *c, ctcd_backend *be, float *buf, int64_t n);
     ctcd_status (*barrier)(ctcd_comm *c);
     /* Ends every rank of the job with exit status `code` (a rank that failed alone would
      * leave the others waiting in the next all-reduce). Does not return when world > 1. */
@@ -41,7 +48,9 @@ struct ctcd_comm {
     void (*destroy)(ctcd_comm *c);
 };
 
-/* "single", "mpi", or "auto": MPI when this process was started by an MPI launcher
+/* "single", "mpi", or "auto": a rank of `ctcd train --gpus N` (include/ctcd/launch.h; name
+ * "gpus", collectives only through NCCL) when that launcher started this process, MPI when
+ * this process was started by an MPI launcher
  * (mpirun sets OMPI_COMM_WORLD_SIZE / PMI_SIZE) and this build has MPI, else single. "mpi"
  * in a build without MPI is an error saying so. MPI is initialised here and finalised by
  * destroy. */

@@ -178,7 +178,9 @@ typedef struct ctcd_model {
     void *params;                /* act[n_total] compute copy (== master on fp32 backends) */
     float *master;               /* F32[n_total] */
     float *grads;                /* F32[n_total] */
-    float *adam_m, *adam_v;      /* F32[n_total] */
+    float *adam_m, *adam_v;      /* F32[opt_hi - opt_lo]: moments of the optimizer shard */
+    int64_t opt_lo, opt_hi;      /* the shard AdamW updates: [0, n_total) unless ZeRO-1
+                                  * sharded it (ctcd_model_shard_optimizer) */
     float *sumsq;                /* F32[1] grad sum of squares (backend memory) */
     ctcd_model_acts acts;
     void *act_mem;               /* the one activation allocation */
@@ -243,9 +245,18 @@ ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h
  * of ctcd_model_apply_update reads) and its square root on the host. A non-finite result
  * is the cheap detector of a NaN/Inf gradient (ctcd_model_find_nonfinite_grad says where). */
 ctcd_status ctcd_model_grad_norm(ctcd_model *m, float *grad_norm_out);
-/* The second half: clip by m->sumsq + AdamW. Must follow ctcd_model_grad_norm of the same
- * gradients. */
+/* The second half: clip by m->sumsq + AdamW of the optimizer shard [opt_lo, opt_hi) (the
+ * whole buffer unless sharded). Must follow ctcd_model_grad_norm of the same gradients (or,
+ * sharded, the global sum of squares written into m->sumsq by the caller). */
 ctcd_status ctcd_model_apply_update(ctcd_model *m, const ctcd_adamw_hparams *h);
+/* ZeRO-1: keeps the AdamW moments of [lo, hi) of the flat buffer only (their current values
+ * carried over; [lo, hi) must lie inside the current shard), so each moment shrinks to
+ * hi − lo floats and mem_bytes by the difference. Updates then touch master and the compute
+ * copy in [lo, hi) alone; the caller gathers the rest from the other ranks. */
+ctcd_status ctcd_model_shard_optimizer(ctcd_model *m, int64_t lo, int64_t hi);
+/* Re-casts the compute copy from the fp32 master after the caller changed the master in
+ * place (ZeRO-1's all-gather); a no-op on fp32 backends, where they are one buffer. */
+ctcd_status ctcd_model_sync_compute(ctcd_model *m);
 
 /* Where a gradient is not finite: the parameter (HF name), the element and its value;
  * param == NULL when every element is finite (the norm itself overflowed). */
@@ -254,8 +265,8 @@ typedef struct ctcd_nonfinite {
     int64_t index;
     float value;
 } ctcd_nonfinite;
-/* Downloads the gradients and finds the first non-finite element in buffer order (a slow
- * path: called only after a non-finite grad norm). */
+/* Downloads the gradients and finds the first non-finite element in buffer order within the
+ * optimizer shard (a slow path: called only after a non-finite grad norm). */
 ctcd_status ctcd_model_find_nonfinite_grad(const ctcd_model *m, ctcd_nonfinite *out);
 /* Copies all parameters (fp32 master) to a host buffer of n_total floats. */
 ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host);

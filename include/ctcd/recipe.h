@@ -115,6 +115,7 @@ typedef struct ctcd_recipe {
         int64_t log_every;           /* steps between log lines */
         int64_t checkpoint_every;    /* steps between training-state writes, 0 = end/signal */
         int skip_nonfinite;          /* a NaN/Inf loss or gradient skips the step (else: error) */
+        int zero;                    /* 1 = ZeRO-1: AdamW state sharded across ranks */
     } train;
     struct {
         int64_t every;               /* steps between dev evaluations, 0 = end of epoch */

@@ -24,7 +24,8 @@
  *
  * Keys that may differ between the saved run and the resumed one (they do not change the
  * steps already taken): output (the run directory may have moved), train.max_steps and
- * train.epochs (to extend a run), train.checkpoint_every and train.log_every. Any other
+ * train.epochs (to extend a run), train.checkpoint_every, train.log_every and train.zero
+ * (the state holds every moment whatever the sharding and number of ranks). Any other
  * difference is an error naming each differing key with both values. */
 #ifndef CTCD_RESUME_H
 #define CTCD_RESUME_H
@@ -44,10 +45,12 @@ extern "C" {
 void ctcd_train_state_path(const char *run_dir, char *out, size_t cap);
 
 /* Writes t's state to path atomically (temp file, fsync, rename; the parent directory is
- * created): on any error the previous file at path is untouched. */
+ * created): on any error the previous file at path is untouched. With ZeRO-1 sharded
+ * moments it is collective (every rank calls it; include/ctcd/zero.h), and a rank that
+ * writes nothing passes path NULL. */
 ctcd_status ctcd_train_state_save(ctcd_trainer *t, const char *path);
 /* Writes the state of a trainer with a run directory to ctcd_train_state_path(output);
- * no-op without one. */
+ * without one a no-op, or with ZeRO-1 shards this rank's part of the gather. */
 ctcd_status ctcd_train_state_save_run(ctcd_trainer *t);
 
 /* Restores a state into t, which the caller created (ctcd_trainer_create) from the recipe
@@ -62,14 +65,20 @@ ctcd_status ctcd_train_state_load(ctcd_trainer *t, const char *path);
 ctcd_status ctcd_train_state_check_recipe(const char *path, const ctcd_recipe *rc);
 
 /* Rebuilds the run in run_dir: reads run_dir/recipe.yaml, applies overrides (only
- * train.max_steps, train.epochs, train.checkpoint_every and train.log_every are allowed;
- * anything else is an error naming the key), sets output = run_dir, cuts log.jsonl and
+ * train.max_steps, train.epochs, train.checkpoint_every, train.log_every and train.zero are
+ * allowed; anything else is an error naming the key), sets output = run_dir, cuts log.jsonl and
  * eval.jsonl back to their size at the save (a run killed after its last state write
  * would otherwise log those steps twice), creates the trainer with the logs opened for
  * appending, and loads the state. A run that is already complete (step == total steps)
  * is an error unless the overrides extend it. */
 ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *overrides,
                                 int n_overrides, ctcd_trainer **out);
+/* The same run rebuilt by a data-parallel rank other than 0 (ctcd train --resume under
+ * mpirun): the recipe and state are only read, the logs left alone, and the trainer has no
+ * output directory (output = ""), as on a fresh run's other ranks. The state file is the
+ * one rank 0 resumes from, whatever the number of ranks that saved it. */
+ctcd_status ctcd_trainer_resume_follower(const char *run_dir, const char *const *overrides,
+                                         int n_overrides, ctcd_trainer **out);
 
 /* ---- stop requests (src/train/interrupt.c) ----
  * SIGINT and SIGTERM only set a flag (the one piece of global mutable state besides the

@@ -120,6 +120,11 @@ ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out);
 ctcd_status ctcd_trainer_create_ex(const ctcd_recipe *rc, ctcd_run_existing existing,
                                    ctcd_trainer **out);
 void ctcd_trainer_destroy(ctcd_trainer *t);
+/* Attaches comm (borrowed; it outlives t) for data parallelism (include/ctcd/dist.h). With
+ * train.zero: 1 and more than one rank, every model's AdamW moments shrink to this rank's
+ * shard (ZeRO-1, include/ctcd/zero.h); call it after any state was loaded, which always
+ * holds every moment. */
+ctcd_status ctcd_trainer_set_comm(ctcd_trainer *t, struct ctcd_comm *comm);
 /* One lockstep step on a host batch (src/train/step.c). A NaN/Inf loss term or gradient
  * is a CTCD_E_NONFINITE error naming the model and the loss term or parameter, raised
  * before any model is updated; with train.skip_nonfinite the step instead updates no model,

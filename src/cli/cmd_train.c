@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "ctcd/dist.h"
+#include "ctcd/launch.h"
 #include "ctcd/log.h"
 #include "ctcd/resume.h"
 #include "ctcd/train.h"
@@ -33,8 +34,11 @@ static void usage(FILE *f) {
           "                    --force or --resume such a directory is refused)\n"
           "  --resume RUN_DIR  continue the run saved in RUN_DIR (its recipe.yaml and\n"
           "                    state/train_state.safetensors); only train.max_steps,\n"
-          "                    train.epochs, train.checkpoint_every and train.log_every\n"
-          "                    may be --set (to extend a run)\n"
+          "                    train.epochs, train.checkpoint_every, train.log_every and\n"
+          "                    train.zero may be --set (to extend a run); under mpirun\n"
+          "                    with any number of ranks (the state does not depend on it)\n"
+          "  --gpus N          one process per GPU on this node (N of them, NCCL, no MPI;\n"
+          "                    needs a build with CUDA and NCCL); a failed rank stops all\n"
           "  --print-recipe    print the resolved recipe (extends, defaults and --set\n"
           "                    applied: every key) and exit without training\n"
           "  --quiet           only errors and the final table\n"
@@ -66,18 +70,32 @@ static void print_table(const ctcd_trainer *t, const ctcd_eval_result *r) {
     fflush(stdout);
 }
 
+/* Hands t its transport: NCCL over comm for CUDA runs when built with it (*dp, destroyed by
+ * the caller after t), else comm itself; then shards the optimizer under train.zero. t is
+ * destroyed on failure. */
+static ctcd_status attach(ctcd_trainer *t, ctcd_comm *comm, ctcd_comm **dp) {
+    ctcd_status st = ctcd_cli_dist_transport(t, comm, dp);
+    if (!st) st = ctcd_trainer_set_comm(t, *dp ? *dp : comm);
+    if (st) {
+        ctcd_trainer_destroy(t);
+        return st;
+    }
+    if (comm->world > 1)
+        ctcd_info("data parallel: rank %d of %d (%s), %d of every %d rows per step", comm->rank,
+                  comm->world, comm->name, t->rc.train.batch / comm->world, t->rc.train.batch);
+    return CTCD_OK;
+}
+
 /* Builds the trainer: from a recipe file, or from a saved run. */
 /* Under mpirun every rank builds the same trainer; only rank 0 has a run directory (logs,
  * checkpoints, state) and prints. */
 static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir, int force,
                                 const char *const *sets, int n_sets, ctcd_comm *comm,
-                                ctcd_trainer **t) {
-    if (resume_dir) {
-        if (comm->world > 1)
-            return CTCD_ERR(CTCD_E_UNSUPPORTED, "--resume %s: resuming under mpirun is not "
-                            "supported yet; resume in one process (the state does not depend "
-                            "on the number of ranks)", resume_dir);
-        return ctcd_trainer_resume(resume_dir, sets, n_sets, t);
+                                ctcd_comm **dp, ctcd_trainer **t) {
+    if (resume_dir) { /* rank 0 owns the run directory; the others only read the state */
+        CTCD_TRY(comm->rank == 0 ? ctcd_trainer_resume(resume_dir, sets, n_sets, t)
+                                 : ctcd_trainer_resume_follower(resume_dir, sets, n_sets, t));
+        return attach(*t, comm, dp);
     }
     ctcd_recipe rc;
     CTCD_TRY(ctcd_recipe_load(recipe_path, sets, n_sets, &rc));
@@ -86,11 +104,7 @@ static ctcd_status open_trainer(const char *recipe_path, const char *resume_dir,
                         "data-parallel yet; run in one process", rc.rationale.source);
     if (comm->rank != 0) rc.output[0] = '\0';
     CTCD_TRY(ctcd_trainer_create_ex(&rc, force ? CTCD_RUN_REPLACE : CTCD_RUN_REFUSE, t));
-    (*t)->comm = comm;
-    if (comm->world > 1)
-        ctcd_info("data parallel: rank %d of %d (%s), %d of every %d rows per step", comm->rank,
-                  comm->world, comm->name, rc.train.batch / comm->world, rc.train.batch);
-    return CTCD_OK;
+    return attach(*t, comm, dp);
 }
 
 /* Runs t to the end (table on stdout) or to a stop request (resume hint on stderr); the
@@ -116,7 +130,7 @@ static int run_trainer(ctcd_trainer *t, int print) {
 
 int ctcd_cmd_train(int argc, char **argv) {
     const char *recipe_path = NULL, *resume_dir = NULL;
-    int print_recipe = 0, force = 0, quiet = 0, verbose = 0;
+    int print_recipe = 0, force = 0, quiet = 0, verbose = 0, gpus = 0;
     const char *nvtx = NULL;
     cli_list set_list = {0};
     const cli_opt opts[] = {
@@ -127,6 +141,7 @@ int ctcd_cmd_train(int argc, char **argv) {
         CLI_OPT_FLAG("--quiet", &quiet),
         CLI_OPT_FLAG("--verbose", &verbose),
         CLI_OPT_STR("--nvtx", &nvtx),
+        CLI_OPT_NUM("--gpus", CLI_INT, &gpus, 1, 1024),
     };
     const cli_spec sp = {"train", usage, opts, CLI_N(opts), "RECIPE", &recipe_path, 0};
     const int parsed = cli_parse(&sp, argc, argv);
@@ -173,6 +188,11 @@ int ctcd_cmd_train(int argc, char **argv) {
         free(sets);
         return 2;
     }
+    int launched_rank, launched_world;
+    if (gpus > 1 && !ctcd_launched_rank(&launched_rank, &launched_world)) {
+        free(sets);
+        return ctcd_cli_launch_gpus(gpus, argc, argv);
+    }
     ctcd_comm *comm = NULL;
     ctcd_status st = ctcd_comm_create("auto", &comm);
     if (st) {
@@ -180,7 +200,9 @@ int ctcd_cmd_train(int argc, char **argv) {
         return ctcd_cli_fail(st);
     }
     if (comm->rank != 0) ctcd_log_set_level(CTCD_LOG_WARN);
-    st = open_trainer(recipe_path, resume_dir, force, sets, n_sets, comm, &t);
+    ctcd_cli_dist_pick_device(comm);
+    ctcd_comm *dp = NULL; /* the NCCL transport over comm, when the run uses one */
+    st = open_trainer(recipe_path, resume_dir, force, sets, n_sets, comm, &dp, &t);
     free(sets);
     int rc;
     if (st) {
@@ -189,7 +211,9 @@ int ctcd_cmd_train(int argc, char **argv) {
         rc = run_trainer(t, comm->rank == 0);
         ctcd_trainer_destroy(t);
     }
-    if (rc != 0 && rc < 128) comm->abort(comm, rc); /* a failed rank ends the whole job */
+    if (rc != 0 && rc < 128) /* a failed rank ends the whole job */
+        (dp ? dp : comm)->abort(dp ? dp : comm, rc);
+    ctcd_comm_destroy(dp);
     ctcd_comm_destroy(comm);
     return rc;
 }

@@ -113,6 +113,8 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
         st = be->alloc(be, n * ctcd_dtype_size(be->act_dtype), "compute weights", &m->params);
     }
     if (!st) st = be->alloc(be, n * 4, "gradients", (void **)&m->grads);
+    m->opt_lo = 0;
+    m->opt_hi = (int64_t)n;
     if (!st) st = be->alloc(be, n * 4, "adam m", (void **)&m->adam_m);
     if (!st) st = be->alloc(be, n * 4, "adam v", (void **)&m->adam_v);
     if (!st) st = be->alloc(be, 4, "grad sumsq", (void **)&m->sumsq);
@@ -200,7 +202,7 @@ void ctcd_model_freeze(ctcd_model *m) {
     be->free(be, m->adam_v);
     m->grads = m->adam_m = m->adam_v = NULL;
     m->frozen = 1;
-    m->mem_bytes -= (size_t)m->lay.n_total * 4 * 3;
+    m->mem_bytes -= (size_t)m->lay.n_total * 4 + (size_t)(m->opt_hi - m->opt_lo) * 4 * 2;
 }
 
 static ctcd_status frozen_error(const ctcd_model *m, const char *what) {
@@ -217,9 +219,52 @@ ctcd_status ctcd_model_grad_norm(ctcd_model *m, float *grad_norm_out) {
 }
 
 ctcd_status ctcd_model_apply_update(ctcd_model *m, const ctcd_adamw_hparams *h) {
-    return ctcd_flat_adamw(m->be, m->master, m->params, m->grads, m->adam_m, m->adam_v, m->sumsq,
-                           m->lay.n_total, m->lay.n_decay, h);
+    const int64_t lo = m->opt_lo, n = m->opt_hi - m->opt_lo;
+    const int64_t left = m->lay.n_decay - lo, n_decay = left < 0 ? 0 : left > n ? n : left;
+    void *params = m->params == (void *)m->master
+                       ? (void *)(m->master + lo)
+                       : (void *)((char *)m->params + (size_t)lo * ctcd_dtype_size(m->be->act_dtype));
+    return ctcd_flat_adamw(m->be, m->master + lo, params, m->grads + lo, m->adam_m, m->adam_v,
+                           m->sumsq, n, n_decay, h);
 }
+
+/* Replaces moment buffer *buf (of the current shard) by one holding [lo, hi) of it. */
+static ctcd_status shrink_moment(ctcd_model *m, float **buf, int64_t lo, int64_t hi,
+                                 float *host, const char *what) {
+    ctcd_backend *be = m->be;
+    const size_t bytes = (size_t)(hi - lo) * sizeof(float);
+    float *fresh = NULL;
+    if (bytes) CTCD_TRY(be->download(be, host, *buf + (lo - m->opt_lo), bytes));
+    CTCD_TRY(be->alloc(be, bytes ? bytes : 4, what, (void **)&fresh));
+    ctcd_status st = bytes ? be->upload(be, fresh, host, bytes) : CTCD_OK;
+    if (st) {
+        be->free(be, fresh);
+        return st;
+    }
+    be->free(be, *buf);
+    *buf = fresh;
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_model_shard_optimizer(ctcd_model *m, int64_t lo, int64_t hi) {
+    if (m->frozen) return frozen_error(m, "optimizer sharding");
+    if (lo < m->opt_lo || hi > m->opt_hi || lo > hi)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: optimizer shard [%lld, %lld) is not inside the "
+                        "current one [%lld, %lld)", m->name, (long long)lo, (long long)hi,
+                        (long long)m->opt_lo, (long long)m->opt_hi);
+    float *host = malloc((size_t)(hi - lo + 1) * sizeof *host);
+    if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory sharding the optimizer", m->name);
+    ctcd_status st = shrink_moment(m, &m->adam_m, lo, hi, host, "adam m shard");
+    if (!st) st = shrink_moment(m, &m->adam_v, lo, hi, host, "adam v shard");
+    free(host);
+    if (st) return ctcd_error_wrap(st, "%s: sharding the optimizer", m->name);
+    m->mem_bytes -= (size_t)((m->opt_hi - m->opt_lo) - (hi - lo)) * 4 * 2;
+    m->opt_lo = lo;
+    m->opt_hi = hi;
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_model_sync_compute(ctcd_model *m) { return sync_compute(m); }
 
 ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h,
                                       float *grad_norm_out) {
@@ -242,7 +287,8 @@ ctcd_status ctcd_model_find_nonfinite_grad(const ctcd_model *m, ctcd_nonfinite *
     for (int p = 0; !st && !out->param && p < m->lay.n_params; p++) {
         const ctcd_param_info *pi = &m->lay.params[p];
         for (int64_t j = 0; j < pi->numel; j++)
-            if (!isfinite(host[pi->offset + j])) {
+            if (pi->offset + j >= m->opt_lo && pi->offset + j < m->opt_hi &&
+                !isfinite(host[pi->offset + j])) {
                 out->param = pi;
                 out->index = j;
                 out->value = host[pi->offset + j];

@@ -169,6 +169,10 @@ const key_def ctcd_recipe_keys[] = {
     {"train.skip_nonfinite", KT_BOOL, OFF(train.skip_nonfinite), 0, "false", NB, NB, 0, 0, NULL,
      -1, "a NaN/Inf loss or gradient skips that step's update of both models (logged and "
      "counted); false = stop with an error naming the model and tensor"},
+    {"train.zero", KT_INT, OFF(train.zero), 0, "0", 0, 1, 0, 0, NULL, -1,
+     "data-parallel runs: 1 = ZeRO-1, each rank keeps the AdamW moments of its shard of the "
+     "parameters only (reduce-scatter gradients, all-gather weights); 0 = every rank keeps "
+     "all of them. Same parameters either way (to fp32 rounding)"},
     {"eval.every", KT_I64, OFF(eval.every), 0, "0", 0, NB, 0, 0, NULL, -1,
      "steps between dev evaluations; 0 = at the end of every epoch"},
     {"eval.batch", KT_INT, OFF(eval.batch), 0, "64", 1, 65536, 0, 0, NULL, -1,

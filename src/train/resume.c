@@ -21,7 +21,7 @@ static ctcd_status check_override(const char *assignment) {
     if (strcmp(key, "output") != 0 && state_key_may_change(key)) return CTCD_OK;
     return CTCD_ERR(CTCD_E_INVALID, "--set %s: '%s' cannot change when resuming (the run must "
                     "continue as it started); only train.max_steps, train.epochs, "
-                    "train.checkpoint_every and train.log_every may be set with --resume",
+                    "train.checkpoint_every, train.log_every and train.zero may be set with --resume",
                     assignment, key);
 }
 
@@ -67,27 +67,52 @@ static ctcd_status prepare(const char *state_path, const char *run_dir, const ct
     return st;
 }
 
-ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *overrides,
-                                int n_overrides, ctcd_trainer **out) {
-    *out = NULL;
+/* Where a run directory keeps its recipe and its training state. */
+typedef struct run_paths {
+    char recipe[CTCD_PATH_MAX], state[CTCD_PATH_MAX + 64];
+} run_paths;
+
+/* The run's recipe with the overrides applied (output = run_dir) and its paths. */
+static ctcd_status load_run_recipe(const char *run_dir, const char *const *overrides,
+                                   int n_overrides, ctcd_recipe *rc, run_paths *p) {
+    char *recipe_path = p->recipe, *state_path = p->state;
+    const size_t recipe_cap = sizeof p->recipe, state_cap = sizeof p->state;
     for (int i = 0; i < n_overrides; i++) CTCD_TRY(check_override(overrides[i]));
-    char recipe_path[CTCD_PATH_MAX], state_path[CTCD_PATH_MAX + 64];
-    if (snprintf(recipe_path, sizeof recipe_path, "%s/recipe.yaml", run_dir) >=
-        (int)sizeof recipe_path)
+    if (snprintf(recipe_path, recipe_cap, "%s/recipe.yaml", run_dir) >= (int)recipe_cap)
         return CTCD_ERR(CTCD_E_INVALID, "--resume %s: path too long", run_dir);
-    ctcd_train_state_path(run_dir, state_path, sizeof state_path);
+    ctcd_train_state_path(run_dir, state_path, state_cap);
     if (access(state_path, F_OK) != 0)
         return CTCD_ERR(CTCD_E_IO, "--resume %s: no training state %s (%s); was the run "
                         "started with an output directory, and did it save a state?",
                         run_dir, state_path, strerror(errno));
-    ctcd_recipe rc;
-    CTCD_TRY(ctcd_error_wrap(ctcd_recipe_load(recipe_path, overrides, n_overrides, &rc),
+    CTCD_TRY(ctcd_error_wrap(ctcd_recipe_load(recipe_path, overrides, n_overrides, rc),
                              "--resume %s", run_dir));
-    snprintf(rc.output, sizeof rc.output, "%s", run_dir);
-    if (strcmp(rc.rationale.source, "none") != 0)
+    snprintf(rc->output, sizeof rc->output, "%s", run_dir);
+    if (strcmp(rc->rationale.source, "none") != 0)
         return CTCD_ERR(CTCD_E_UNSUPPORTED, "--resume %s: runs with rationale.source %s cannot "
                         "be resumed yet (the training state does not hold the rationale "
-                        "decoders)", run_dir, rc.rationale.source);
+                        "decoders)", run_dir, rc->rationale.source);
+    return CTCD_OK;
+}
+
+/* Loads the state into a freshly built t; destroys t on failure. */
+static ctcd_status load_state(ctcd_trainer *t, const char *run_dir, const char *state_path) {
+    ctcd_status st = ctcd_train_state_load(t, state_path);
+    if (!st && t->step >= t->total_steps)
+        st = CTCD_ERR(CTCD_E_INVALID, "%s: the run is already complete (step %lld of %lld); "
+                      "extend it with --set train.max_steps=N or --set train.epochs=N",
+                      run_dir, (long long)t->step, (long long)t->total_steps);
+    if (st) ctcd_trainer_destroy(t);
+    return st;
+}
+
+ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *overrides,
+                                int n_overrides, ctcd_trainer **out) {
+    *out = NULL;
+    run_paths p;
+    ctcd_recipe rc;
+    CTCD_TRY(load_run_recipe(run_dir, overrides, n_overrides, &rc, &p));
+    const char *state_path = p.state;
     /* locked before the logs are cut: a run still writing them must not be resumed */
     int lock_fd = -1;
     CTCD_TRY(ctcd_run_dir_lock(run_dir, &lock_fd));
@@ -99,17 +124,29 @@ ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *override
     }
     ctcd_trainer *t = NULL;
     CTCD_TRY(ctcd_trainer_create_mode(&rc, 1, CTCD_RUN_OVERWRITE, &lock_fd, &t));
-    st = ctcd_train_state_load(t, state_path);
-    if (!st && t->step >= t->total_steps)
-        st = CTCD_ERR(CTCD_E_INVALID, "%s: the run is already complete (step %lld of %lld); "
-                      "extend it with --set train.max_steps=N or --set train.epochs=N",
-                      run_dir, (long long)t->step, (long long)t->total_steps);
+    CTCD_TRY(load_state(t, run_dir, state_path));
     /* the extended length (if any) becomes the run's recipe for the next resume */
-    if (!st) st = ctcd_recipe_write(&t->rc, recipe_path);
+    st = ctcd_recipe_write(&t->rc, p.recipe);
     if (st) {
         ctcd_trainer_destroy(t);
         return st;
     }
+    *out = t;
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_trainer_resume_follower(const char *run_dir, const char *const *overrides,
+                                         int n_overrides, ctcd_trainer **out) {
+    *out = NULL;
+    run_paths p;
+    ctcd_recipe rc;
+    CTCD_TRY(load_run_recipe(run_dir, overrides, n_overrides, &rc, &p));
+    const char *state_path = p.state;
+    CTCD_TRY(ctcd_train_state_check_recipe(state_path, &rc));
+    rc.output[0] = '\0';
+    ctcd_trainer *t = NULL;
+    CTCD_TRY(ctcd_trainer_create_ex(&rc, CTCD_RUN_REFUSE, &t));
+    CTCD_TRY(load_state(t, run_dir, state_path));
     *out = t;
     return CTCD_OK;
 }

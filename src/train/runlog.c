@@ -1,5 +1,7 @@
 /* runlog.c — the run directory's JSONL logs: log.jsonl (one line per logged step: every loss
- * term per model, lr, pre-clip grad norm per model, examples/s, memory, whether the step was
+ * term per model, lr, pre-clip grad norm per model, examples/s (of the whole data-parallel
+ * job, and per rank) and world size, memory (optim_mb: this rank's AdamW moments, which
+ * ZeRO-1 divides by the world size), whether the step was
  * skipped for a non-finite loss/gradient and how many were so far) and eval.jsonl (one line
  * per evaluation). Lines are flushed as written so that a killed run keeps everything up to
  * its last line. */
@@ -7,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "ctcd/dist.h"
 #include "ctcd/train.h"
 #include "train_internal.h"
 
@@ -43,9 +46,13 @@ static ctcd_status flushed(ctcd_trainer *t, FILE *f, const char *name) {
 ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
                              int64_t epoch) {
     if (!t->log) return CTCD_OK;
+    /* every rank steps through the whole global batch together (the all-reduce keeps them in
+     * step), so rank 0's rate over the global batch is the job's */
+    const int world = t->comm ? t->comm->world : 1;
     fprintf(t->log, "{\"step\":%lld,\"epoch\":%lld,\"batch\":%d,\"seq\":%d,"
-                    "\"examples_per_s\":%.2f",
-            (long long)t->step, (long long)epoch, s->B, s->T, examples_per_s);
+                    "\"examples_per_s\":%.2f,\"world_size\":%d,\"examples_per_s_per_rank\":%.2f",
+            (long long)t->step, (long long)epoch, s->B, s->T, examples_per_s, world,
+            examples_per_s / world);
     log_process_memory(t);
     fprintf(t->log, ",\"skipped\":%s,\"skipped_steps\":%lld,\"models\":{",
             s->skipped ? "true" : "false", (long long)t->skipped_steps);
@@ -62,11 +69,12 @@ ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double e
         if (t->rat[i])
             fprintf(t->log, "\"rationale_loss\":%.7g,\"rationale_lambda\":%.7g,",
                     (double)s->rat_loss[i], (double)t->rc.rationale.lambda);
+        const ctcd_model *m = t->models[i];
         fprintf(t->log, "\"lr\":%.7g,\"grad_norm\":%.7g,\"train_correct\":%.0f,"
-                        "\"mem_mb\":%.1f}",
+                        "\"mem_mb\":%.1f,\"optim_mb\":%.3f}",
                 (double)s->lr[i], (double)s->grad_norm[i],
-                (double)s->terms[CTCD_TERM_CORRECT0 + i],
-                (double)t->models[i]->mem_bytes / MIB);
+                (double)s->terms[CTCD_TERM_CORRECT0 + i], (double)m->mem_bytes / MIB,
+                (double)(m->opt_hi - m->opt_lo) * 2 * sizeof(float) / MIB);
     }
     fputc('}', t->log);
     if (t->teacher) fprintf(t->log, ",\"teacher_mem_mb\":%.1f", (double)t->teacher->mem_bytes / MIB);

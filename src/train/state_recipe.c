@@ -50,7 +50,8 @@ void state_md_free(state_md *md) {
 
 int state_key_may_change(const char *key) {
     static const char *const mutable_keys[] = {"output", "train.max_steps", "train.epochs",
-                                               "train.checkpoint_every", "train.log_every"};
+                                               "train.checkpoint_every", "train.log_every",
+                                               "train.zero"};
     for (size_t i = 0; i < sizeof mutable_keys / sizeof mutable_keys[0]; i++)
         if (strcmp(key, mutable_keys[i]) == 0) return 1;
     /* search.* and schedule.* configure ctcd search / ctcd schedule, not the training runs

@@ -8,12 +8,14 @@
  * and the label loss is weighted 1 − λ. In a data-parallel run (include/ctcd/dist.h) each
  * rank does this on its share of the batch's rows, with the loss weights scaled by that
  * share, and the gradients and loss terms are summed across ranks before the check and the
- * update. */
+ * update; with ZeRO-1 (train.zero) each rank updates its shard and the weights are then
+ * all-gathered. */
 #include <math.h>
 #include <string.h>
 
 #include "ctcd/dist.h"
 #include "ctcd/log.h"
+#include "ctcd/zero.h"
 
 #include "train_internal.h"
 
@@ -54,6 +56,11 @@ ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch 
 
 static int data_parallel(const ctcd_trainer *t) { return t->comm && t->comm->world > 1; }
 
+/* ZeRO-1 (include/ctcd/zero.h): model slot i's optimizer holds this rank's shard only. */
+static int sharded(const ctcd_trainer *t, int i) {
+    return data_parallel(t) && ctcd_zero_is_sharded(t->models[i]);
+}
+
 /* The (ramped) mutual weight of model slot i. */
 static float mutual_weight(const ctcd_trainer *t, int i, float ramp) {
     /* small_to_large is the weight of the large model's term that pulls it to the small */
@@ -92,18 +99,22 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp,
     return d;
 }
 
-/* Sums every model's gradients and the loss terms over the ranks. Before the sum the mean
- * terms (hard, mutual, teacher) are weighted by this rank's share; the totals already are
- * (the loss weights were scaled) and the correct counts add up as they are. */
+/* Sums every model's gradients and the loss terms over the ranks (with ZeRO-1 only this
+ * rank's shard of the gradients: reduce-scatter). Before the sum the mean terms (hard,
+ * mutual, teacher) are weighted by this rank's share; the totals already are (the loss
+ * weights were scaled) and the correct counts add up as they are. */
 static ctcd_status reduce_across_ranks(ctcd_trainer *t, float *terms, float share) {
     ctcd_comm *c = t->comm;
     for (int i = 0; i < t->n_models; i++) {
+        ctcd_model *m = t->models[i];
         ctcd_range_push(t->be, "allreduce");
-        ctcd_status st = c->allreduce_sum(c, t->be, t->models[i]->grads,
-                                          ctcd_model_n_params(t->models[i]));
+        ctcd_status st = sharded(t, i) ? ctcd_zero_reduce_grads(c, m)
+                                       : ctcd_error_wrap(c->allreduce_sum(c, t->be, m->grads,
+                                                                          ctcd_model_n_params(m)),
+                                                         "all-reduce of the %s model's "
+                                                         "gradients", m->name);
         ctcd_range_pop(t->be);
-        CTCD_TRY(ctcd_error_wrap(st, "all-reduce of the %s model's gradients",
-                                 t->models[i]->name));
+        CTCD_TRY(st);
     }
     for (int m = 0; m < 2; m++) {
         terms[CTCD_TERM_HARD0 + m] *= share;
@@ -241,7 +252,8 @@ reduced:
      * gradients being summed over ranks, every rank decides the same). */
     ctcd_range_push(be, "optim");
     for (int i = 0; !st && i < t->n_models; i++)
-        st = ctcd_model_grad_norm(t->models[i], &stats->grad_norm[i]);
+        st = sharded(t, i) ? ctcd_zero_grad_norm(t->comm, t->models[i], &stats->grad_norm[i])
+                           : ctcd_model_grad_norm(t->models[i], &stats->grad_norm[i]);
     if (!st) st = check_finite(t, stats, step);
     if (ctcd_status_code(st) == CTCD_E_NONFINITE && t->rc.train.skip_nonfinite) {
         t->skipped_steps++;
@@ -265,6 +277,11 @@ reduced:
         stats->lr[i] = h.lr;
         stats->mutual_w[i] = mutual_weight(t, i, ramp);
         if (!st && !stats->skipped) st = ctcd_model_apply_update(t->models[i], &h);
+        if (!st && !stats->skipped && sharded(t, i)) {
+            ctcd_range_push(be, "allgather");
+            st = ctcd_zero_gather_params(t->comm, t->models[i]);
+            ctcd_range_pop(be);
+        }
         /* The decoder: the same schedule, clipped over its own gradients. */
         if (!st && !stats->skipped && t->rat[i])
             st = ctcd_rationale_optimizer_step(t->rat[i], &h, NULL);

@@ -1,7 +1,8 @@
 /* train_state.c — writing and reading the training-state file (include/ctcd/resume.h):
  * per model slot the fp32 master weights and both AdamW moments as flat F32 tensors, and
  * in __metadata__ the step, data cursor, evaluation bookkeeping and the recipe identity
- * (state_recipe.c). The file goes through ctcd_st_write, i.e. temp file + fsync + rename:
+ * (state_recipe.c). A ZeRO-1 run's moments are gathered from every rank first, so the file
+ * never depends on the number of ranks. The file goes through ctcd_st_write, i.e. temp file + fsync + rename:
  * a failed or interrupted write leaves the previous state as it was. */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 #include "ctcd/log.h"
 #include "ctcd/resume.h"
 #include "ctcd/safetensors.h"
+#include "ctcd/zero.h"
 #include "state_recipe.h"
 #include "train_internal.h"
 
@@ -59,13 +61,12 @@ static ctcd_status progress_metadata(const ctcd_trainer *t, state_md *md) {
     return state_recipe_metadata(&t->rc, md);
 }
 
-/* Downloads the slot's three buffers into host[ST_N_BUFS · n_total]. */
-static ctcd_status download_slot(const ctcd_model *m, float *host) {
+/* Downloads the slot's three buffers into host[ST_N_BUFS · n_total]; a ZeRO-1 shard's
+ * moments are gathered from every rank (collective, include/ctcd/zero.h). */
+static ctcd_status download_slot(const ctcd_trainer *t, const ctcd_model *m, float *host) {
     const int64_t n = m->lay.n_total;
-    const size_t bytes = (size_t)n * sizeof(float);
     CTCD_TRY(ctcd_model_download_params(m, host + ST_MASTER * n));
-    CTCD_TRY(m->be->download(m->be, host + ST_ADAM_M * n, m->adam_m, bytes));
-    return m->be->download(m->be, host + ST_ADAM_V * n, m->adam_v, bytes);
+    return ctcd_zero_gather_moments(t->comm, m, host + ST_ADAM_M * n, host + ST_ADAM_V * n);
 }
 
 /* Creates the directory that will hold path. */
@@ -93,7 +94,7 @@ ctcd_status ctcd_train_state_save(ctcd_trainer *t, const char *path) {
                           m->name);
             break;
         }
-        st = download_slot(m, host[i]);
+        st = download_slot(t, m, host[i]);
         for (int b = 0; b < ST_N_BUFS; b++) {
             snprintf(names[i][b], sizeof names[i][b], "%s.%s", m->name, buf_names[b]);
             e[i * ST_N_BUFS + b] = (ctcd_st_entry){.name = names[i][b], .dtype = CTCD_F32,
@@ -101,8 +102,9 @@ ctcd_status ctcd_train_state_save(ctcd_trainer *t, const char *path) {
                                                   .shape = {n}, .data = host[i] + b * n};
         }
     }
-    if (!st) st = make_parent(path);
-    if (!st) st = ctcd_st_write(path, e, t->n_models * ST_N_BUFS, (const char *const *)md.kv);
+    if (!st && path) st = make_parent(path);
+    if (!st && path)
+        st = ctcd_st_write(path, e, t->n_models * ST_N_BUFS, (const char *const *)md.kv);
     free(host[0]);
     free(host[1]);
     state_md_free(&md);
@@ -113,7 +115,11 @@ ctcd_status ctcd_train_state_save(ctcd_trainer *t, const char *path) {
 }
 
 ctcd_status ctcd_train_state_save_run(ctcd_trainer *t) {
-    if (!t->rc.output[0]) return CTCD_OK;
+    if (!t->rc.output[0]) { /* a ZeRO-1 rank without the run directory: its moments only */
+        int shards = 0;
+        for (int i = 0; i < t->n_models; i++) shards |= ctcd_zero_is_sharded(t->models[i]);
+        return shards ? ctcd_train_state_save(t, NULL) : CTCD_OK;
+    }
     char path[CTCD_PATH_MAX + 64];
     ctcd_train_state_path(t->rc.output, path, sizeof path);
     return ctcd_train_state_save(t, path);
@@ -200,12 +206,13 @@ static ctcd_status load_slot(const ctcd_st_file *f, ctcd_model *m) {
     float *host = malloc((size_t)n * sizeof(float));
     if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", ctcd_st_path(f));
     float *dst[ST_N_BUFS] = {NULL, m->adam_m, m->adam_v};
+    const size_t shard_bytes = (size_t)(m->opt_hi - m->opt_lo) * sizeof(float);
     ctcd_status st = CTCD_OK;
     for (int b = 0; !st && b < ST_N_BUFS; b++) {
         st = ctcd_st_read_f32(f, x[b], host);
         if (st) break;
         st = b == ST_MASTER ? ctcd_model_upload_params(m, host)
-                            : m->be->upload(m->be, dst[b], host, (size_t)n * sizeof(float));
+                            : m->be->upload(m->be, dst[b], host + m->opt_lo, shard_bytes);
     }
     free(host);
     return st;

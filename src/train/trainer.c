@@ -11,6 +11,7 @@
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/train.h"
+#include "ctcd/zero.h"
 #include "train_internal.h"
 
 static ctcd_status load_data(ctcd_trainer *t) {
@@ -225,6 +226,27 @@ ctcd_status ctcd_trainer_create_ex(const ctcd_recipe *rc, ctcd_run_existing exis
 
 ctcd_status ctcd_trainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
     return ctcd_trainer_create_ex(rc, CTCD_RUN_OVERWRITE, out);
+}
+
+ctcd_status ctcd_trainer_set_comm(ctcd_trainer *t, ctcd_comm *comm) {
+    t->comm = comm;
+    if (!comm || comm->world == 1) return CTCD_OK;
+    /* Every rank must start at the same step (a rank that did not load the state would wait
+     * in an all-reduce forever); exact while world · step < 2^24. */
+    float steps[2] = {(float)t->step, (float)t->total_steps};
+    CTCD_TRY(comm->allreduce_sum(comm, NULL, steps, 2));
+    if (steps[0] != (float)t->step * (float)comm->world ||
+        steps[1] != (float)t->total_steps * (float)comm->world)
+        return CTCD_ERR(CTCD_E_INVALID, "rank %d is at step %lld of %lld, but the ranks' "
+                        "steps do not agree (mean %.1f of %.1f): every rank must start from the "
+                        "same state and recipe", comm->rank, (long long)t->step,
+                        (long long)t->total_steps, (double)steps[0] / comm->world,
+                        (double)steps[1] / comm->world);
+    if (!t->rc.train.zero) return CTCD_OK;
+    for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_zero_shard(comm, t->models[i]));
+    ctcd_info("ZeRO-1: rank %d keeps the AdamW moments of 1/%d of each model's parameters",
+              comm->rank, comm->world);
+    return CTCD_OK;
 }
 
 void ctcd_trainer_destroy(ctcd_trainer *t) {
