@@ -196,10 +196,10 @@ extern "C" ctcd_status ctcd_nccl_unique_id(unsigned char id[CTCD_NCCL_ID_BYTES])
     const ncclResult_t r = a.get_unique_id(&u);
     const char *why = r == ncclSuccess ? NULL : a.error_string(r);
     if (!why) memcpy(id, &u, sizeof u);
-    ctcd_status st = why ? CTCD_ERR(CTCD_E_DEVICE, "ncclGetUniqueId failed: %s", why)
-                         : CTCD_OK;
-    dlclose(a.lib);
-    return st;
+    /* libnccl stays loaded: ncclGetUniqueId starts NCCL's bootstrap root thread in this
+     * process (the ranks connect to it during ncclCommInitRank); unloading the library
+     * would unmap that thread's code under it (a crash seen with --gpus). */
+    return why ? CTCD_ERR(CTCD_E_DEVICE, "ncclGetUniqueId failed: %s", why) : CTCD_OK;
 }
 
 extern "C" ctcd_status ctcd_comm_nccl_create(ctcd_backend *be, int rank, int world,
