@@ -73,6 +73,7 @@ typedef struct ctcd_recipe {
         int max_len;
         int strict;                  /* malformed TSV lines are errors (default: skipped) */
         int64_t max_train_examples;  /* 0 = all; else the first N of train.tsv */
+        float train_fraction;        /* (0, 1]: keep the first ceil(f x N) training examples */
         int64_t max_dev_examples;    /* 0 = all; else the first N of each dev split */
         ctcd_demo_recipe demo;
         ctcd_augment_recipe augment;

@@ -53,6 +53,7 @@ ctcd_status ctcd_trainer_load_esnli(ctcd_trainer *t) {
                              t->tok, rc->data.max_len, rc->data.max_train_examples, &t->train,
                              &t->rat_train, &rep));
     report(t->train.name, &t->train, &rep, llm);
+    ctcd_trainer_keep_fraction(t, &t->train);
     if (strcmp(rc->rationale.labels, "llm") == 0) {
         /* the distillation setting: the LLM's labels replace the gold ones; an output
          * without a parsable label leaves its example without a hard label */

@@ -73,6 +73,9 @@ const key_def ctcd_recipe_keys[] = {
      "a malformed TSV line is an error (default: skipped, counted and reported)"},
     {"data.max_train_examples", KT_I64, OFF(data.max_train_examples), 0, "0", 0, NB, 0, 0, NULL,
      -1, "if > 0, train on the first N examples of train.tsv only"},
+    {"data.train_fraction", KT_F32, OFF(data.train_fraction), 0, "1", 0, 1, 1, 0, NULL, -1,
+     "train on the first ceil(fraction x N) training examples (after data.max_train_examples; "
+     "data-efficiency curves)"},
     {"data.max_dev_examples", KT_I64, OFF(data.max_dev_examples), 0, "0", 0, NB, 0, 0, NULL, -1,
      "if > 0, evaluate on the first N examples of each dev split only"},
     {"data.demo.train_examples", KT_I64, OFF(data.demo.train_examples), 0, "6000", 1, NB, 0, 0,

@@ -14,6 +14,8 @@ ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
                                      ctcd_trainer **out);
 /* Loads the train and dev splits of a GLUE task (t->rc.task) into t->train / t->dev. */
 ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
+/* Keeps the first ceil(data.train_fraction x n) examples of d (all when the fraction is 1). */
+void ctcd_trainer_keep_fraction(const ctcd_trainer *t, ctcd_dataset *d);
 /* Appends the augmented copies the recipe asks for (data.augment.*) of the train examples
  * at the given 1-based lines of <dir>/train.tsv to t->train (src/train/augment_data.c).
  * A no-op when augmentation is off. */

@@ -1,0 +1,59 @@
+#!/bin/sh
+# e-SNLI data-efficiency sweep (README "Rationales as a second task"): the four arms —
+# plain fine-tuning, step-by-step, CTCD, CTCD + step-by-step — each at 12.5/25/50/100% of the
+# training set (e-SNLI valid) over several seeds, evaluated on e-SNLI test.
+#
+#   recipes/rationales/esnli-sweep.sh [OUT_DIR] [extra ctcd sweep options...]
+#   e.g. recipes/rationales/esnli-sweep.sh runs/esnli-sweep --set train.epochs=1 \
+#            --set data.max_dev_examples=2000
+#
+# Each arm is one `ctcd sweep` over data.train_fraction (runs in OUT_DIR/<arm>/<point>/
+# seed<seed>/, its own sweep.md/json); then OUT_DIR/esnli-sweep.md gets one markdown table:
+# per arm and model, test accuracy (mean ± sample std over seeds, last evaluation) per
+# fraction. Environment: SEEDS (default 2), FRACTIONS (default 0.125,0.25,0.5,1), ARMS
+# (default "finetune sbs ctcd ctcd-sbs"), CTCD (the binary; default build/ctcd, else ctcd on
+# PATH). Existing arm directories are overwritten.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${1:-runs/esnli-sweep}
+[ $# -gt 0 ] && shift
+ctcd=${CTCD:-}
+if [ -z "$ctcd" ]; then
+    if [ -x "$root/build/ctcd" ]; then ctcd="$root/build/ctcd"; else ctcd=ctcd; fi
+fi
+SEEDS=${SEEDS:-2}
+FRACTIONS=${FRACTIONS:-0.125,0.25,0.5,1}
+ARMS=${ARMS:-finetune sbs ctcd ctcd-sbs}
+
+for arm in $ARMS; do
+    "$ctcd" sweep "$here/esnli-$arm.yaml" --grid "data.train_fraction=$FRACTIONS" \
+        --seeds "$SEEDS" --out "$out/$arm" "$@"
+done
+
+# One row per (arm, model) from each arm's sweep.md rows "| <fraction> | <large> | <small> |"
+# (a one-model arm has '-' for large; the '*' best marks are dropped).
+table=$out/esnli-sweep.md
+{
+    printf 'e-SNLI test accuracy, mean ± std over %s seed(s), by share of the training set\n\n' \
+        "$SEEDS"
+    printf '| arm | model |'
+    for f in $(echo "$FRACTIONS" | tr ',' ' '); do
+        printf ' %s%% |' "$(awk -v f="$f" 'BEGIN { printf "%g", 100 * f }')"
+    done
+    printf '\n|---|---|'
+    for f in $(echo "$FRACTIONS" | tr ',' ' '); do printf -- '---|'; done
+    printf '\n'
+    for arm in $ARMS; do
+        for model in small large; do
+            awk -F'|' -v arm="$arm" -v model="$model" '
+                function clean(s) { gsub(/ \*/, "", s); gsub(/^ +| +$/, "", s); return s }
+                /^\| [0-9.]+ \|/ { v = clean(model == "large" ? $3 : $4); row = row " " v " |";
+                                   if (v != "-") any = 1 }
+                END { if (any) print "| " arm " | " model " |" row }' \
+                "$out/$arm/sweep.md"
+        done
+    done
+} > "$table.tmp"
+mv "$table.tmp" "$table"
+cat "$table"
