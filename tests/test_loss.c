@@ -169,6 +169,43 @@ Test(loss, unlabelled_rows_and_correct_counts) {
     ctcd_backend_destroy(c.be);
 }
 
+/* Token-level KL between two decoders: padding positions (label -1) carry no KL and the
+ * KL is a mean over the labelled rows. */
+Test(loss, soft_labelled_only_skips_unlabelled_rows_in_the_kl) {
+    loss_ctx c;
+    const float T = 1.0f;
+    setup(&c, CTCD_LOSS_CE_KL, T);
+    c.d.soft_labelled_only = 1;
+    c.use_teacher = 1;
+    c.d.teacher_w[0] = 0.6f;
+    c.d.teacher_w[1] = 0.2f;
+    run(&c);
+    for (int m = 0; m < 2; m++) {
+        double kl = 0.0;
+        for (int r = 0; r < R; r++) {
+            if (c.labels[r] < 0) continue;
+            double p[C], q[C];
+            softmax(c.z[m] + r * C, C, T, p);
+            softmax(c.z[1 - m] + r * C, C, T, q);
+            for (int k = 0; k < C; k++) kl += q[k] * (log(q[k]) - log(p[k]));
+        }
+        cr_assert_float_eq(c.terms[CTCD_TERM_MUTUAL0 + m], kl / 3, 1e-5,
+                           "model %d: KL over the 3 labelled rows %g, want %g", m,
+                           (double)c.terms[CTCD_TERM_MUTUAL0 + m], kl / 3);
+        for (int k = 0; k < C; k++)
+            cr_assert_eq(c.dz[m][2 * C + k], 0.0f, "model %d: unlabelled row 2 got gradient %g",
+                         m, (double)c.dz[m][2 * C + k]);
+    }
+    float g0[R * C], g1[R * C];
+    memcpy(g0, c.dz[0], sizeof g0);
+    memcpy(g1, c.dz[1], sizeof g1);
+    c.which = 0;
+    gc_check("dz large (labelled-only KL)", c.z[0], g0, R * C, 1, total_of, &c);
+    c.which = 1;
+    gc_check("dz small (labelled-only KL)", c.z[1], g1, R * C, 1, total_of, &c);
+    ctcd_backend_destroy(c.be);
+}
+
 Test(loss, single_model_has_no_mutual_term) {
     loss_ctx c;
     setup(&c, CTCD_LOSS_CE_KL, 2.0f);

@@ -161,6 +161,7 @@ typedef struct ctcd_recipe {
         char source[8];              /* "none" | "human" | "llm" */
         char labels[8];              /* "gold" | "llm": train on the LLM's stated labels */
         float lambda;                /* L = (1 − λ)·L_label + λ·L_rationale */
+        float mutual_kl;             /* weight of the decoders' token-level mutual KL (pair) */
         int max_len;                 /* decoder target tokens per example (eos included) */
         char dir[CTCD_PATH_MAX];     /* e-SNLI directory ("" = found under the data roots) */
         struct {

@@ -277,6 +277,9 @@ const key_def ctcd_recipe_keys[] = {
      "parsable label leaves its example unlabelled)"},
     {"rationale.lambda", KT_F32, OFF(rationale.lambda), 0, "0.5", 0, 1, 0, 1, NULL, -1,
      "loss = (1 - lambda) x label loss + lambda x rationale loss (mean token cross-entropy)"},
+    {"rationale.mutual_kl", KT_F32, OFF(rationale.mutual_kl), 0, "0", 0, NB, 0, 0, NULL, -1,
+     "co-trained pair: weight of the token-level mutual KL between the two decoders' "
+     "distributions (inside the rationale loss, ramped like the label mutual KL); 0 = off"},
     {"rationale.max_len", KT_INT, OFF(rationale.max_len), 0, "64", 2, 512, 0, 0, NULL, -1,
      "rationale tokens per example the decoder is trained on (end token included; longer "
      "rationales are cut)"},

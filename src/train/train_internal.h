@@ -68,6 +68,13 @@ ctcd_status ctcd_trainer_upload_rationale(ctcd_trainer *t, const ctcd_batch *b);
  * receives the decoder's mean token CE. */
 ctcd_status ctcd_trainer_rationale_backward(ctcd_trainer *t, int i, const ctcd_batch_dev *db,
                                             int64_t step, float *loss);
+/* A pair with decoders: both decoders forward, one fused loss over their
+ * token rows (λ·CE + λ·mutual_kl·ramp·KL to the peer, padding excluded), then each slot's
+ * head, decoder and encoder backward. loss[i] / kl[i] receive each decoder's mean token CE
+ * and KL. */
+ctcd_status ctcd_trainer_rationale_backward_pair(ctcd_trainer *t, const ctcd_batch_dev *db,
+                                                 int64_t step, float ramp, float loss[2],
+                                                 float kl[2]);
 /* Saves slot i's decoder to <output>/rationale/<role>/<which>/decoder.safetensors, beside
  * the encoder's <output>/<role>/<which>/ (no-op without output or decoder). */
 ctcd_status ctcd_trainer_save_rationale(ctcd_trainer *t, int i, const char *which);
