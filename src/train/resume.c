@@ -84,10 +84,6 @@ ctcd_status ctcd_trainer_resume(const char *run_dir, const char *const *override
     CTCD_TRY(ctcd_error_wrap(ctcd_recipe_load(recipe_path, overrides, n_overrides, &rc),
                              "--resume %s", run_dir));
     snprintf(rc.output, sizeof rc.output, "%s", run_dir);
-    if (strcmp(rc.rationale.source, "none") != 0)
-        return CTCD_ERR(CTCD_E_UNSUPPORTED, "--resume %s: runs with rationale.source %s cannot "
-                        "be resumed yet (the training state does not hold the rationale "
-                        "decoders)", run_dir, rc.rationale.source);
     /* locked before the logs are cut: a run still writing them must not be resumed */
     int lock_fd = -1;
     CTCD_TRY(ctcd_run_dir_lock(run_dir, &lock_fd));
