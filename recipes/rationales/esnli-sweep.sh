@@ -12,7 +12,8 @@
 # per arm and model, test accuracy (mean ± sample std over seeds, last evaluation) per
 # fraction. Environment: SEEDS (default 2), FRACTIONS (default 0.125,0.25,0.5,1), ARMS
 # (default "finetune sbs ctcd ctcd-sbs"), CTCD (the binary; default build/ctcd, else ctcd on
-# PATH). Existing arm directories are overwritten.
+# PATH), TABLE_ONLY=1 (no training: the table of the arms already in OUT_DIR, e.g. after
+# running arms in parallel with ARMS=...). Existing arm directories are overwritten.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -27,6 +28,7 @@ FRACTIONS=${FRACTIONS:-0.125,0.25,0.5,1}
 ARMS=${ARMS:-finetune sbs ctcd ctcd-sbs}
 
 for arm in $ARMS; do
+    [ "${TABLE_ONLY:-0}" = 1 ] && break
     "$ctcd" sweep "$here/esnli-$arm.yaml" --grid "data.train_fraction=$FRACTIONS" \
         --seeds "$SEEDS" --out "$out/$arm" "$@"
 done
