@@ -10,7 +10,7 @@
 # Each arm is one `ctcd sweep` over data.train_fraction (runs in OUT_DIR/<arm>/<point>/
 # seed<seed>/, its own sweep.md/json); then OUT_DIR/esnli-sweep.md gets one markdown table:
 # per arm and model, test accuracy (mean ± sample std over seeds, last evaluation) per
-# fraction. Environment: SEEDS (default 2), FRACTIONS (default 0.125,0.25,0.5,1), ARMS
+# fraction, read from the runs' eval.jsonl (so it also covers an interrupted sweep). Environment: SEEDS (default 2), FRACTIONS (default 0.125,0.25,0.5,1), ARMS
 # (default "finetune sbs ctcd ctcd-sbs"), CTCD (the binary; default build/ctcd, else ctcd on
 # PATH), TABLE_ONLY=1 (no training: the table of the arms already in OUT_DIR, e.g. after
 # running arms in parallel with ARMS=...). Existing arm directories are overwritten.
@@ -33,13 +33,13 @@ for arm in $ARMS; do
         --seeds "$SEEDS" --out "$out/$arm" "$@"
 done
 
-# One row per (arm, model) from each arm's sweep.md rows "| <fraction> | <large> | <small> |"
-# (a one-model arm has '-' for large; the '*' best marks are dropped).
+# One row per (arm, model): the last evaluation in each seed's eval.jsonl
+# (OUT_DIR/<arm>/data.train_fraction=<f>/seed<seed>/), mean ± sample std over the seeds that
+# finished ("(n=1)" when only one did, "-" when none; a one-model arm has no large row).
 table=$out/esnli-sweep.md
 {
-    printf 'e-SNLI test accuracy, mean ± std over %s seed(s), by share of the training set\n\n' \
-        "$SEEDS"
-    printf '| arm | model |'
+    printf 'e-SNLI test accuracy (last evaluation), mean ± std over seeds, by share of the '
+    printf 'training set\n\n| arm | model |'
     for f in $(echo "$FRACTIONS" | tr ',' ' '); do
         printf ' %s%% |' "$(awk -v f="$f" 'BEGIN { printf "%g", 100 * f }')"
     done
@@ -48,12 +48,25 @@ table=$out/esnli-sweep.md
     printf '\n'
     for arm in $ARMS; do
         for model in small large; do
-            awk -F'|' -v arm="$arm" -v model="$model" '
-                function clean(s) { gsub(/ \*/, "", s); gsub(/^ +| +$/, "", s); return s }
-                /^\| [0-9.]+ \|/ { v = clean(model == "large" ? $3 : $4); row = row " " v " |";
-                                   if (v != "-") any = 1 }
-                END { if (any) print "| " arm " | " model " |" row }' \
-                "$out/$arm/sweep.md"
+            row="" any=0
+            for f in $(echo "$FRACTIONS" | tr ',' ' '); do
+                # shellcheck disable=SC2046 # seed directories are words without spaces
+                cell=$(for e in "$out/$arm/data.train_fraction=$f"/seed*/eval.jsonl; do
+                           [ -s "$e" ] && tail -n 1 "$e"
+                       done | awk -v m="$model" '
+                    match($0, "\"" m "\":[{]\"acc\":[-0-9.eE+]+") {
+                        v = substr($0, RSTART, RLENGTH); sub(/.*:/, "", v)
+                        x[n++] = v + 0 }
+                    END {
+                        if (n == 0) { print "-"; exit }
+                        for (i = 0; i < n; i++) s += x[i]; mu = s / n
+                        for (i = 0; i < n; i++) q += (x[i] - mu) ^ 2
+                        if (n > 1) printf "%.4f ± %.4f\n", mu, sqrt(q / (n - 1))
+                        else printf "%.4f (n=1)\n", mu }')
+                [ "$cell" != "-" ] && any=1
+                row="$row $cell |"
+            done
+            [ "$any" = 1 ] && echo "| $arm | $model |$row"
         done
     done
 } > "$table.tmp"
