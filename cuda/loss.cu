@@ -10,6 +10,7 @@
  *   3. one block sums the partials in a fixed order (double) and writes the terms.
  * Statistics are fp32 (logits are read as act dtype and widened), exponentials use expf.
  * The MSE variant (C == 1) uses one thread per row in step 2.
+ * soft_labelled_only: the KL terms skip unlabelled rows and are means over n_lab.
  * Labels >= C are treated as unlabelled (the CPU reference reports them as an error; the
  * batcher never produces them, and a device kernel cannot return an error cheaply). */
 #include <limits.h>
@@ -24,6 +25,7 @@ typedef struct loss_params {
     int64_t rows;
     float T, hard_w[2], mutual_w[2], teacher_w[2];
     int kind, teacher; /* teacher: 1 when a teacher's logits are given */
+    int soft_lab;      /* KL terms over labelled rows only, mean over n_lab */
 } loss_params;
 
 /* ---- block reductions (fixed order: warp shuffles, then warp 0 over the warp results) ---- */
@@ -154,10 +156,12 @@ __global__ void ce_kl_row_kernel(float *partial, const T *z0, const T *z1, const
 
     /* Pass B: KL to the peer and the gradients. */
     float wh[2], wm[2], wt[2];
+    const bool soft = !P.soft_lab || labelled; /* this row has KL terms */
+    const float soft_n = P.soft_lab ? (float)n_lab : (float)P.rows;
     for (int m = 0; m < 2; m++) {
         wh[m] = labelled && n_lab > 0 ? P.hard_w[m] / (float)n_lab : 0.0f;
-        wm[m] = M == 2 && P.mutual_w[m] != 0.0f ? P.mutual_w[m] * Tm / (float)P.rows : 0.0f;
-        wt[m] = zt && P.teacher_w[m] != 0.0f ? P.teacher_w[m] * Tm / (float)P.rows : 0.0f;
+        wm[m] = M == 2 && soft && P.mutual_w[m] != 0.0f ? P.mutual_w[m] * Tm / soft_n : 0.0f;
+        wt[m] = zt && soft && P.teacher_w[m] != 0.0f ? P.teacher_w[m] * Tm / soft_n : 0.0f;
     }
     float kl[2] = {0.0f, 0.0f}, klt[2] = {0.0f, 0.0f};
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
@@ -196,8 +200,8 @@ __global__ void ce_kl_row_kernel(float *partial, const T *z0, const T *z1, const
         for (int m = 0; m < 2; m++) {
             const bool on = m < M;
             pr[P_HARD0 + m] = on ? hard[m] : 0.0f;
-            pr[P_MUT0 + m] = on ? Tm * Tm * klr[m] : 0.0f;
-            pr[P_TEA0 + m] = on ? Tm * Tm * kltr[m] : 0.0f;
+            pr[P_MUT0 + m] = on && soft ? Tm * Tm * klr[m] : 0.0f;
+            pr[P_TEA0 + m] = on && soft ? Tm * Tm * kltr[m] : 0.0f;
             pr[P_COR0 + m] = on && labelled && amax[m] == y ? 1.0f : 0.0f;
         }
     }
@@ -253,11 +257,12 @@ __global__ void loss_finish_kernel(float *terms, const float *partial, const int
     }
     if (threadIdx.x == 0) {
         const int64_t n_lab = *n_lab_p;
+        const double soft_n = P.soft_lab ? (double)(n_lab > 0 ? n_lab : 1) : (double)P.rows;
         for (int i = 0; i < CTCD_LOSS_NTERMS; i++) terms[i] = 0.0f;
         for (int m = 0; m < P.n_models; m++) {
             const float hard = n_lab > 0 ? (float)(sh[P_HARD0 + m][0] / (double)n_lab) : 0.0f;
-            const float mutual = (float)(sh[P_MUT0 + m][0] / (double)P.rows);
-            const float teacher = (float)(sh[P_TEA0 + m][0] / (double)P.rows);
+            const float mutual = (float)(sh[P_MUT0 + m][0] / soft_n);
+            const float teacher = (float)(sh[P_TEA0 + m][0] / soft_n);
             terms[CTCD_TERM_HARD0 + m] = hard;
             terms[CTCD_TERM_MUTUAL0 + m] = mutual;
             terms[CTCD_TERM_TEACHER0 + m] = teacher;
@@ -295,6 +300,7 @@ ctcd_status cuda_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss
     }
     P.kind = d->kind;
     P.teacher = io->teacher != NULL;
+    P.soft_lab = !mse && d->soft_labelled_only;
     char *s = NULL;
     const size_t part_bytes = ((size_t)d->rows * P_N * sizeof(float) + 255) & ~(size_t)255;
     CTCD_TRY(cuda_scratch(be, part_bytes + 256, (void **)&s));

@@ -315,6 +315,45 @@ Test(compare, two_seeds_write_summary_with_all_arms, .timeout = 120) {
     free(dir);
 }
 
+/* The fine-tuning baseline of a data-efficiency sweep: a one-model recipe swept over
+ * data.train_fraction trains that model alone on the first share of the training set. */
+Test(compare, sweep_of_one_model_over_train_fraction, .timeout = 120) {
+    char *dir = ctcd_test_tmpdir();
+    char path[4096], args[8192], *out = NULL;
+    snprintf(path, sizeof path, "%s/one.yaml", dir);
+    cr_assert_eq(ctcd_test_write_file(path,
+                     "task: builtin:demo\n"
+                     "data: {max_len: 32, demo: {train_examples: 240, dev_examples: 60}}\n"
+                     "models:\n"
+                     "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
+                     "train: {epochs: 1, batch: 16, backend: cpu, lr: {small: 3e-3}}\n"),
+                 0, "cannot write %s", path);
+    snprintf(args, sizeof args, "sweep '%s' --grid data.train_fraction=0.25,1 --out '%s/sw'",
+             path, dir);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    snprintf(path, sizeof path, "%s/sw/sweep.md", dir);
+    char *md = slurp(path, NULL);
+    cr_assert_not_null(strstr(md, "\n| 0.25 | - | 0."), "no small-only row for 0.25:\n%s", md);
+    cr_assert_not_null(strstr(md, "\n| 1 | - | 0."), "no small-only row for 1:\n%s", md);
+    /* 240 x 0.25 = 60 examples = 4 steps of 16; all 240 = 15 steps */
+    static const struct { const char *point; int steps; } want[] = {
+        {"data.train_fraction=0.25", 4}, {"data.train_fraction=1", 15}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/sw/%s/seed42/eval.jsonl", dir, want[i].point);
+        char *ev = slurp(path, NULL);
+        char step[32];
+        snprintf(step, sizeof step, "\"step\":%d,", want[i].steps);
+        cr_assert_not_null(strstr(ev, step), "%s: want a final evaluation at step %d:\n%s",
+                           want[i].point, want[i].steps, ev);
+        free(ev);
+    }
+    free(md);
+    free(out);
+    ctcd_test_rmtree(dir);
+    free(dir);
+}
+
 Test(compare, sweep_over_two_temperatures_writes_two_rows, .timeout = 120) {
     char *dir = ctcd_test_tmpdir();
     char *recipe = write_recipe(dir);

@@ -759,6 +759,7 @@ typedef struct loss_case {
     float T;
     int all_unlabelled;
     int teacher;       /* 1: a frozen teacher's logits with their own weights */
+    int soft_lab;      /* 1: KL terms over labelled rows only (decoder tokens) */
 } loss_case;
 
 static void loss_run_case(ck_env *e, const loss_case *lc, uint64_t seed) {
@@ -766,7 +767,7 @@ static void loss_run_case(ck_env *e, const loss_case *lc, uint64_t seed) {
     const int M = lc->n_models;
     ctcd_loss_desc d = {.kind = lc->kind, .n_models = M, .rows = lc->rows, .classes = lc->C,
                         .temperature = lc->T, .hard_w = {1.0f, 0.7f}, .mutual_w = {0.5f, 1.5f},
-                        .teacher_w = {0.8f, 0.3f}};
+                        .teacher_w = {0.8f, 0.3f}, .soft_labelled_only = lc->soft_lab};
     float *z[2], *dz[2], *d_z[2] = {NULL, NULL}, *terms = ck_hmalloc(e, CTCD_LOSS_NTERMS * 4);
     void *d_dz[2] = {NULL, NULL};
     for (int m = 0; m < 2; m++) {
@@ -796,10 +797,10 @@ static void loss_run_case(ck_env *e, const loss_case *lc, uint64_t seed) {
                         .teacher = zt ? ck_up_act(e, zt, n) : NULL};
     ck_ok(e->gpu->loss(e->gpu, &d, &dio), "cuda loss");
     char what[160];
-    snprintf(what, sizeof what, "loss %s M%d C%d rows%lld T%.1f%s%s terms",
+    snprintf(what, sizeof what, "loss %s M%d C%d rows%lld T%.1f%s%s%s terms",
              lc->kind == CTCD_LOSS_MSE ? "mse" : "ce_kl", M, lc->C, (long long)lc->rows,
              (double)lc->T, lc->all_unlabelled ? " unlabelled" : "",
-             lc->teacher ? " teacher" : "");
+             lc->teacher ? " teacher" : "", lc->soft_lab ? " soft-labelled-only" : "");
     float *gt = ck_down_f32(e, d_terms, CTCD_LOSS_NTERMS);
     ck_close_to(e, what, gt, terms, CTCD_LOSS_NTERMS, 1e-5, 1e-4);
     for (int m = 0; m < 2; m++)
@@ -818,17 +819,21 @@ static void run_loss(const char *prec) {
     ck_env e;
     ck_open(&e, prec);
     const loss_case cases[] = {
-        {CTCD_LOSS_CE_KL, 2, 3, 8, 2.0f, 0, 0},
-        {CTCD_LOSS_CE_KL, 2, 30522, 6, 1.5f, 0, 0}, /* the MLM vocabulary */
-        {CTCD_LOSS_CE_KL, 2, 3000, 40, 3.0f, 0, 0},
-        {CTCD_LOSS_CE_KL, 1, 5, 7, 1.0f, 0, 0},
-        {CTCD_LOSS_CE_KL, 2, 4, 5, 2.0f, 1, 0},     /* no labelled row: hard term 0 */
-        {CTCD_LOSS_MSE, 2, 1, 9, 1.0f, 0, 0},
-        {CTCD_LOSS_MSE, 1, 1, 9, 1.0f, 0, 0},
-        {CTCD_LOSS_CE_KL, 2, 3, 8, 2.0f, 0, 1},      /* three-model mode */
-        {CTCD_LOSS_CE_KL, 2, 30522, 5, 1.0f, 0, 1},  /* teacher over the MLM vocabulary */
-        {CTCD_LOSS_CE_KL, 1, 6, 9, 2.5f, 0, 1},      /* one model + teacher: one-way KD */
-        {CTCD_LOSS_MSE, 2, 1, 9, 1.0f, 0, 1},
+        {CTCD_LOSS_CE_KL, 2, 3, 8, 2.0f, 0, 0, 0},
+        {CTCD_LOSS_CE_KL, 2, 30522, 6, 1.5f, 0, 0, 0}, /* the MLM vocabulary */
+        {CTCD_LOSS_CE_KL, 2, 3000, 40, 3.0f, 0, 0, 0},
+        {CTCD_LOSS_CE_KL, 1, 5, 7, 1.0f, 0, 0, 0},
+        {CTCD_LOSS_CE_KL, 2, 4, 5, 2.0f, 1, 0, 0},     /* no labelled row: hard term 0 */
+        {CTCD_LOSS_MSE, 2, 1, 9, 1.0f, 0, 0, 0},
+        {CTCD_LOSS_MSE, 1, 1, 9, 1.0f, 0, 0, 0},
+        {CTCD_LOSS_CE_KL, 2, 3, 8, 2.0f, 0, 1, 0},      /* three-model mode */
+        {CTCD_LOSS_CE_KL, 2, 30522, 5, 1.0f, 0, 1, 0},  /* teacher over the MLM vocabulary */
+        {CTCD_LOSS_CE_KL, 1, 6, 9, 2.5f, 0, 1, 0},      /* one model + teacher: one-way KD */
+        {CTCD_LOSS_MSE, 2, 1, 9, 1.0f, 0, 1, 0},
+        /* token-level KL between two decoders: padding rows carry no KL */
+        {CTCD_LOSS_CE_KL, 2, 30522, 9, 1.0f, 0, 0, 1},
+        {CTCD_LOSS_CE_KL, 2, 7, 12, 2.0f, 0, 1, 1},
+        {CTCD_LOSS_CE_KL, 2, 4, 5, 1.0f, 1, 0, 1},   /* no labelled row: every term 0 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         loss_run_case(&e, &cases[i], 800 + 10 * i);

@@ -53,6 +53,19 @@ static double total_of(void *p) {
     return c->terms[CTCD_TERM_TOTAL0 + c->which];
 }
 
+/* Finite differences of each model's total against the dz of the last run (tag: names the
+ * case in a failure). */
+static void check_both_fd(loss_ctx *c, const char *tag) {
+    float g[2][R * C];
+    memcpy(g, c->dz, sizeof g);
+    for (int m = 0; m < 2; m++) {
+        char what[96];
+        snprintf(what, sizeof what, "dz %s%s", m ? "small" : "large", tag);
+        c->which = m;
+        gc_check(what, c->z[m], g[m], R * C, 1, total_of, c);
+    }
+}
+
 static void softmax(const float *z, int n, float T, double *p) {
     double mx = -INFINITY, s = 0;
     for (int i = 0; i < n; i++) mx = fmax(mx, z[i] / T);
@@ -114,13 +127,7 @@ Test(loss, fused_ce_kl_gradients_match_finite_differences_for_both_models) {
     loss_ctx c;
     setup(&c, CTCD_LOSS_CE_KL, 2.5f);
     run(&c);
-    float g0[R * C], g1[R * C];
-    memcpy(g0, c.dz[0], sizeof g0);
-    memcpy(g1, c.dz[1], sizeof g1);
-    c.which = 0;
-    gc_check("dz large", c.z[0], g0, R * C, 1, total_of, &c);
-    c.which = 1;
-    gc_check("dz small", c.z[1], g1, R * C, 1, total_of, &c);
+    check_both_fd(&c, "");
     ctcd_backend_destroy(c.be);
 }
 
@@ -166,6 +173,37 @@ Test(loss, unlabelled_rows_and_correct_counts) {
                  (double)c.terms[CTCD_TERM_CORRECT0], correct);
     for (int k = 0; k < C; k++)
         cr_assert(fabsf(c.dz[0][2 * C + k]) < 1.0f, "unlabelled row has only the mutual gradient");
+    ctcd_backend_destroy(c.be);
+}
+
+/* Token-level KL between two decoders: padding positions (label -1) carry no KL and the
+ * KL is a mean over the labelled rows. */
+Test(loss, soft_labelled_only_skips_unlabelled_rows_in_the_kl) {
+    loss_ctx c;
+    const float T = 1.0f;
+    setup(&c, CTCD_LOSS_CE_KL, T);
+    c.d.soft_labelled_only = 1;
+    c.use_teacher = 1;
+    c.d.teacher_w[0] = 0.6f;
+    c.d.teacher_w[1] = 0.2f;
+    run(&c);
+    for (int m = 0; m < 2; m++) {
+        double kl = 0.0;
+        for (int r = 0; r < R; r++) {
+            if (c.labels[r] < 0) continue;
+            double p[C], q[C];
+            softmax(c.z[m] + r * C, C, T, p);
+            softmax(c.z[1 - m] + r * C, C, T, q);
+            for (int k = 0; k < C; k++) kl += q[k] * (log(q[k]) - log(p[k]));
+        }
+        cr_assert_float_eq(c.terms[CTCD_TERM_MUTUAL0 + m], kl / 3, 1e-5,
+                           "model %d: KL over the 3 labelled rows %g, want %g", m,
+                           (double)c.terms[CTCD_TERM_MUTUAL0 + m], kl / 3);
+        for (int k = 0; k < C; k++)
+            cr_assert_eq(c.dz[m][2 * C + k], 0.0f, "model %d: unlabelled row 2 got gradient %g",
+                         m, (double)c.dz[m][2 * C + k]);
+    }
+    check_both_fd(&c, " (labelled-only KL)");
     ctcd_backend_destroy(c.be);
 }
 

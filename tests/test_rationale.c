@@ -118,6 +118,95 @@ Test(rationale, decoder_grads_match_fd_tied) { check_decoder_grads(HE, 1, 0.0f);
 Test(rationale, decoder_grads_match_fd_own_narrow_embeddings) { check_decoder_grads(6, 0, 0.0f); }
 Test(rationale, decoder_grads_match_fd_with_dropout) { check_decoder_grads(HE, 1, 0.2f); }
 
+/* ---- token-level mutual KL between two decoders (a co-trained pair) ---- */
+
+typedef struct pair_fixture {
+    fixture f[2];        /* two encoders + decoders, differently initialised, same targets */
+    float weight, mutual;
+} pair_fixture;
+
+static void pair_open(pair_fixture *x, float mutual) {
+    for (int m = 0; m < 2; m++) fixture_open(&x->f[m], HE, 1, 0.0f);
+    OK(ctcd_rationale_init_random(x->f[1].d, 31));
+    ctcd_test_fill_uniform(x->f[1].enc, B * TE * HE, -1.5f, 1.5f, 23);
+    x->weight = 0.7f;
+    x->mutual = mutual;
+}
+
+static void pair_close(pair_fixture *x) {
+    for (int m = 0; m < 2; m++) fixture_close(&x->f[m]);
+}
+
+static void pair_forward(pair_fixture *x, float ce[2], float kl[2]) {
+    for (int m = 0; m < 2; m++)
+        OK(ctcd_rationale_forward(x->f[m].d, x->f[m].enc_model, x->f[m].enc, x->f[m].mask, TE,
+                                  &x->f[m].rb, 0, 3));
+    ctcd_rationale_decoder *const d[2] = {x->f[0].d, x->f[1].d};
+    OK(ctcd_rationale_loss_pair(d, &x->f[0].rb, x->weight, x->mutual, ce, kl));
+}
+
+/* Decoder 0's loss: weight·CE_0 + mutual·KL(p_1 ‖ p_0) (decoder 1 a constant). */
+static double pair_loss0(void *p) {
+    pair_fixture *x = p;
+    float ce[2], kl[2];
+    pair_forward(x, ce, kl);
+    return (double)x->weight * ce[0] + (double)x->mutual * kl[0];
+}
+
+Test(rationale, token_mutual_kl_grads_match_fd) {
+    pair_fixture x;
+    pair_open(&x, 1.3f);
+    float ce[2], kl[2];
+    pair_forward(&x, ce, kl);
+    cr_assert(kl[0] > 1e-3f && kl[1] > 1e-3f, "the two decoders agree already (KL %g, %g)",
+              (double)kl[0], (double)kl[1]);
+    fixture *f = &x.f[0];
+    OK(ctcd_rationale_zero_grad(f->d));
+    OK(ctcd_model_zero_grad(f->enc_model));
+    memset(f->d_enc, 0, B * TE * HE * 4);
+    OK(ctcd_rationale_backward(f->d, f->enc_model, f->enc, f->d_enc, f->mask, TE, &f->rb, 3));
+    for (int i = 0; i < f->d->lay.n_params; i++) {
+        const ctcd_param_info *p = &f->d->lay.params[i];
+        char what[128];
+        snprintf(what, sizeof what, "decoder 0 %s (CE + token KL)", p->name);
+        gc_check(what, f->d->master + p->offset, f->d->grads + p->offset, p->numel,
+                 p->numel > 64 ? 3 : 1, pair_loss0, &x); /* every third weight of a matrix */
+    }
+    const ctcd_model *m = f->enc_model;
+    gc_check("tied word embeddings (CE + token KL)", m->master + m->lay.wte,
+             m->grads + m->lay.wte, (int64_t)V * HE, 3, pair_loss0, &x);
+    gc_check("encoder output (CE + token KL)", f->enc, f->d_enc, B * TE * HE, 1, pair_loss0, &x);
+    /* padding targets (row 1, positions 2 and 3) carry neither CE nor KL */
+    for (int t = 2; t < T; t++)
+        for (int k = 0; k < V; k++)
+            cr_assert_eq(((const float *)f->d->acts.dlogits)[(T + t) * V + k], 0.0f,
+                         "padding position %d got a logit gradient", t);
+    pair_close(&x);
+}
+
+/* Mutual weight 0: each decoder's logit gradient is bit for bit the one of its own loss. */
+Test(rationale, token_mutual_kl_weight_zero_is_each_decoder_alone) {
+    pair_fixture x;
+    pair_open(&x, 0.0f);
+    float ce[2], kl[2];
+    pair_forward(&x, ce, kl);
+    float *pair_dz[2];
+    for (int m = 0; m < 2; m++) {
+        pair_dz[m] = malloc(B * T * V * 4);
+        memcpy(pair_dz[m], x.f[m].d->acts.dlogits, B * T * V * 4);
+    }
+    for (int m = 0; m < 2; m++) {
+        float alone = 0.0f;
+        OK(ctcd_rationale_loss(x.f[m].d, &x.f[m].rb, x.weight, &alone));
+        cr_assert(alone == ce[m], "decoder %d: CE %.9g alone, %.9g in the pair", m,
+                  (double)alone, (double)ce[m]);
+        cr_assert(memcmp(pair_dz[m], x.f[m].d->acts.dlogits, B * T * V * 4) == 0,
+                  "decoder %d: logit gradients differ with mutual weight 0", m);
+        free(pair_dz[m]);
+    }
+    pair_close(&x);
+}
+
 Test(rationale, later_tokens_do_not_change_earlier_logits) {
     fixture f;
     fixture_open(&f, HE, 1, 0.0f);

@@ -1,10 +1,13 @@
-/* test_rationale_train.c — distilling step-by-step in the trainer (task esnli, skipped
- * without the shared data): the decoder's loss falls, λ = 0 leaves the encoder's training
- * bitwise unchanged, λ > 0 changes it (the rationale gradient reaches the encoder), and a
- * run directory gets the decoders beside the encoder checkpoints. */
+/* test_rationale_train.c — distilling step-by-step in the trainer (task esnli; the shared
+ * data, skipped without it, or the hand-written fixture of esnli_fixture.h): the decoder's
+ * loss falls, λ = 0 leaves the encoder's training bitwise unchanged, λ > 0 changes it (the
+ * rationale gradient reaches the encoder), a run directory gets the decoders beside the
+ * encoder checkpoints, and a pair's decoders train as each alone at rationale.mutual_kl 0
+ * and are pulled together above it. */
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "esnli_fixture.h"
 #include "testutil.h"
 #include "trainer_fixture.h"
 
@@ -172,4 +175,103 @@ Test(rationale_train, llm_labels_replace_the_gold_ones) {
     cr_assert_not_null(strstr(ctcd_status_message(st), "rationale.labels llm needs"), "%s",
                        ctcd_status_message(st));
     ctcd_status_free(st);
+}
+
+/* ---- the pair's token-level mutual KL (rationale.mutual_kl), on the fixture ---- */
+
+typedef struct pair_log {
+    float terms[12][CTCD_LOSS_NTERMS];
+    float rat[12][2], kl[12][2];
+} pair_log;
+
+static void run_fx(const ctcd_recipe *r, int steps, pair_log *out) {
+    ctcd_trainer *t = NULL;
+    OK(ctcd_trainer_create(r, &t));
+    for (int s = 0; s < steps; s++) {
+        const ctcd_batch *b;
+        while (!ctcd_batcher_next(&t->batcher, &b)) {} /* epoch ends */
+        ctcd_step_stats stats;
+        OK(ctcd_trainer_step(t, b, &stats));
+        memcpy(out->terms[s], stats.terms, sizeof stats.terms);
+        memcpy(out->rat[s], stats.rat_loss, sizeof stats.rat_loss);
+        memcpy(out->kl[s], stats.rat_kl, sizeof stats.rat_kl);
+    }
+    ctcd_trainer_destroy(t);
+}
+
+static ctcd_recipe fx_pair(const char *dir, float mutual_kl) {
+    ctcd_recipe r = esnli_fx_recipe(dir);
+    r.distill.small_to_large = r.distill.large_to_small = 0.0f; /* label losses independent */
+    r.distill.ramp_steps = 0;
+    r.rationale.mutual_kl = mutual_kl;
+    return r;
+}
+
+/* Weight 0: the pair's shared token loss gives each decoder exactly its own CE gradient, so
+ * each model (encoder + decoder) trains bit for bit as it does alone. */
+Test(rationale_train, pair_with_mutual_kl_zero_trains_each_model_as_alone, .timeout = 300) {
+    char *dir = ctcd_test_tmpdir();
+    esnli_fx_write(dir, 48, 16);
+    static pair_log pair, alone[2];
+    const ctcd_recipe r = fx_pair(dir, 0.0f);
+    run_fx(&r, 8, &pair);
+    for (int role = 0; role < 2; role++) {
+        ctcd_recipe one = r;
+        one.models[1 - role].present = 0;
+        run_fx(&one, 8, &alone[role]);
+    }
+    for (int s = 0; s < 8; s++)
+        for (int role = 0; role < 2; role++) {
+            const float got = pair.terms[s][CTCD_TERM_TOTAL0 + role];
+            cr_assert(got == alone[role].terms[s][CTCD_TERM_TOTAL0],
+                      "step %d, %s model: label loss %.9g in the pair, %.9g alone", s,
+                      ctcd_role_names[role], (double)got,
+                      (double)alone[role].terms[s][CTCD_TERM_TOTAL0]);
+            cr_assert(pair.rat[s][role] == alone[role].rat[s][0],
+                      "step %d, %s decoder: token CE %.9g in the pair, %.9g alone", s,
+                      ctcd_role_names[role], (double)pair.rat[s][role],
+                      (double)alone[role].rat[s][0]);
+        }
+    cr_assert_gt(pair.kl[0][0], 0.0f, "the pair reports its decoders' KL even at weight 0");
+    ctcd_test_rmtree(dir);
+    free(dir);
+}
+
+/* Weight > 0: the decoders' token distributions move towards each other (lower KL than at
+ * weight 0 after the same steps) and the training differs from step 1 on. */
+Test(rationale_train, mutual_kl_pulls_the_decoders_together, .timeout = 300) {
+    char *dir = ctcd_test_tmpdir();
+    esnli_fx_write(dir, 48, 16);
+    static pair_log off, on;
+    const ctcd_recipe r0 = fx_pair(dir, 0.0f), r1 = fx_pair(dir, 4.0f);
+    run_fx(&r0, 10, &off);
+    run_fx(&r1, 10, &on);
+    cr_assert(off.rat[0][1] == on.rat[0][1] && off.kl[0][1] == on.kl[0][1],
+              "step 0 starts from the same decoders");
+    cr_assert(off.rat[1][1] != on.rat[1][1], "step 1: the mutual KL changed nothing");
+    double kl_off = 0.0, kl_on = 0.0;
+    for (int s = 7; s < 10; s++) {
+        kl_off += off.kl[s][0] + off.kl[s][1];
+        kl_on += on.kl[s][0] + on.kl[s][1];
+    }
+    cr_assert_lt(kl_on, 0.8 * kl_off, "token KL over steps 7-9: %g with weight 4, %g with 0",
+                 kl_on, kl_off);
+    ctcd_test_rmtree(dir);
+    free(dir);
+}
+
+Test(rationale_train, mutual_kl_needs_a_pair_with_decoders) {
+    char *dir = ctcd_test_tmpdir();
+    esnli_fx_write(dir, 16, 8);
+    ctcd_recipe r = fx_pair(dir, 1.0f);
+    r.models[CTCD_LARGE].present = 0;
+    ctcd_trainer *t = NULL;
+    ctcd_status st = ctcd_trainer_create(&r, &t);
+    cr_assert_not_null(st, "rationale.mutual_kl with one model was accepted");
+    cr_assert_not_null(strstr(ctcd_status_message(st), "rationale.mutual_kl"), "%s",
+                       ctcd_status_message(st));
+    ctcd_status_free(st);
+    ctcd_trainer_destroy(t);
+    ctcd_test_rmtree(dir);
+    free(dir);
 }

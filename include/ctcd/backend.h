@@ -70,7 +70,9 @@ enum {
  *               + teacher_w[m]·2(z_m − z_teacher)/rows
  *
  * Rows with label < 0 (CE) or a NaN target (MSE) have no hard loss; n_labelled counts the
- * rest (the hard term is 0 when it is 0). */
+ * rest (the hard term is 0 when it is 0). With soft_labelled_only (CE_KL only) the mutual and
+ * teacher terms also skip those rows and are averaged over n_labelled instead of rows: the
+ * token-level KL between two decoders, whose padding positions are unlabelled. */
 typedef struct ctcd_loss_desc {
     ctcd_loss_kind kind;
     int n_models;        /* 1 or 2 */
@@ -80,6 +82,7 @@ typedef struct ctcd_loss_desc {
     float hard_w[2];
     float mutual_w[2];   /* mutual_w[0] = small_to_large, mutual_w[1] = large_to_small */
     float teacher_w[2];  /* weight of each model's KL to the teacher (needs io.teacher) */
+    int soft_labelled_only; /* 1: KL terms over labelled rows only, mean over n_labelled */
 } ctcd_loss_desc;
 
 typedef struct ctcd_loss_io {

@@ -256,8 +256,8 @@ typedef struct ctcd_sweep_summary {
 } ctcd_sweep_summary;
 
 /* Runs every grid point x seed (a CTCD run: ctcd_arm_recipe(rc, CTCD_ARM_CTCD) with the
- * point's values applied after), into <dir>/<point dir>/seed<seed>, then writes
- * <dir>/sweep.md and <dir>/sweep.json. */
+ * point's values applied after; a recipe with one model runs that model alone), into
+ * <dir>/<point dir>/seed<seed>, then writes <dir>/sweep.md and <dir>/sweep.json. */
 ctcd_status ctcd_sweep_run(const ctcd_recipe *rc, const ctcd_grid *g, const ctcd_sweep_opts *o,
                            ctcd_sweep_summary *out);
 void ctcd_sweep_print_table(FILE *f, const ctcd_sweep_summary *s);

@@ -165,6 +165,15 @@ ctcd_status ctcd_rationale_forward(ctcd_rationale_decoder *d, const ctcd_model *
  * 0 when no target is labelled. */
 ctcd_status ctcd_rationale_loss(ctcd_rationale_decoder *d, const ctcd_rat_batch_dev *rb,
                                 float weight, float *loss_out);
+/* Both decoders of a co-trained pair on the same targets (each after its forward): for
+ * decoder m, dlogits = weight·∂CE_m/∂logits + mutual·∂KL(p_peer ‖ p_m)/∂logits, the
+ * token-level mutual KL (T = 1) summed over the vocabulary and averaged over the non-padding
+ * target tokens, the peer's distribution a constant. loss_out[m] (may be NULL) receives
+ * decoder m's mean CE, kl_out[m] (may be NULL) its mean KL (a sync point); mutual = 0 gives
+ * each decoder the gradient of ctcd_rationale_loss. */
+ctcd_status ctcd_rationale_loss_pair(ctcd_rationale_decoder *const d[2],
+                                     const ctcd_rat_batch_dev *rb, float weight, float mutual,
+                                     float loss_out[2], float kl_out[2]);
 /* Backward from acts.dlogits: accumulates into d->grads (and, when tied, into emb->grads at
  * the word embeddings) and ACCUMULATES ∂L/∂enc into d_enc (B·Te, H_enc), which may be the
  * encoder's acts.dh between ctcd_model_backward_head and ctcd_model_backward_encoder. */

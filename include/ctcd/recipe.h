@@ -73,6 +73,7 @@ typedef struct ctcd_recipe {
         int max_len;
         int strict;                  /* malformed TSV lines are errors (default: skipped) */
         int64_t max_train_examples;  /* 0 = all; else the first N of train.tsv */
+        float train_fraction;        /* (0, 1]: keep the first ceil(f x N) training examples */
         int64_t max_dev_examples;    /* 0 = all; else the first N of each dev split */
         ctcd_demo_recipe demo;
         ctcd_augment_recipe augment;
@@ -165,6 +166,7 @@ typedef struct ctcd_recipe {
         char source[8];              /* "none" | "human" | "llm" */
         char labels[8];              /* "gold" | "llm": train on the LLM's stated labels */
         float lambda;                /* L = (1 − λ)·L_label + λ·L_rationale */
+        float mutual_kl;             /* weight of the decoders' token-level mutual KL (pair) */
         int max_len;                 /* decoder target tokens per example (eos included) */
         char dir[CTCD_PATH_MAX];     /* e-SNLI directory ("" = found under the data roots) */
         struct {

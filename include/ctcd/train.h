@@ -39,6 +39,7 @@ typedef struct ctcd_step_stats {
     int skipped;                    /* 1 when a non-finite loss/gradient skipped the update
                                        of every model (train.skip_nonfinite) */
     float rat_loss[2];              /* rationale decoder's mean token CE (0 when off) */
+    float rat_kl[2];                /* decoders' token-level mutual KL (rationale.mutual_kl) */
     int B, T;
 } ctcd_step_stats;
 

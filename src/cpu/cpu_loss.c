@@ -6,7 +6,8 @@
  * writes dz_m. Peer and teacher are constants in model m's terms. A term with weight 0 is
  * not added to the gradient at all, so a pair with zero mutual weights produces bit-for-bit
  * the gradients of two separate single-model runs, and a teacher with weight 0 changes no
- * gradient. */
+ * gradient. With soft_labelled_only the KL terms skip unlabelled rows (padding tokens of a
+ * sequence) and are means over the labelled rows. */
 #include <math.h>
 #include <string.h>
 
@@ -60,14 +61,16 @@ static ctcd_status ce_kl(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *
             }
         }
         if (zt) log_softmax(zt + r * C, C, T, lt);
+        const int soft = !d->soft_labelled_only || y >= 0; /* this row has KL terms */
+        const double soft_n = d->soft_labelled_only ? (double)n_lab : (double)d->rows;
         for (int m = 0; m < M; m++) {
             const int peer = 1 - m;
-            if (M == 2) {
+            if (M == 2 && soft) {
                 double kl = 0.0;
                 for (int c = 0; c < C; c++) kl += exp(lq[peer][c]) * (lq[peer][c] - lq[m][c]);
                 s->mutual[m] += (double)T * T * kl;
             }
-            if (zt) {
+            if (zt && soft) {
                 double kl = 0.0;
                 for (int c = 0; c < C; c++) kl += exp(lt[c]) * (lt[c] - lq[m][c]);
                 s->teacher[m] += (double)T * T * kl;
@@ -76,13 +79,13 @@ static ctcd_status ce_kl(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *
             float *dz = (float *)io->dlogits[m] + r * C;
             const double wh = y >= 0 && n_lab > 0 ? d->hard_w[m] / (double)n_lab : 0.0;
             for (int c = 0; c < C; c++) dz[c] = (float)(wh * (exp(lp[m][c]) - (c == y)));
-            if (M == 2 && d->mutual_w[m] != 0.0f) {
-                const double wm = (double)d->mutual_w[m] * T / (double)d->rows;
+            if (M == 2 && soft && d->mutual_w[m] != 0.0f) {
+                const double wm = (double)d->mutual_w[m] * T / soft_n;
                 for (int c = 0; c < C; c++)
                     dz[c] += (float)(wm * (exp(lq[m][c]) - exp(lq[peer][c])));
             }
-            if (zt && d->teacher_w[m] != 0.0f) {
-                const double wt = (double)d->teacher_w[m] * T / (double)d->rows;
+            if (zt && soft && d->teacher_w[m] != 0.0f) {
+                const double wt = (double)d->teacher_w[m] * T / soft_n;
                 for (int c = 0; c < C; c++) dz[c] += (float)(wt * (exp(lq[m][c]) - exp(lt[c])));
             }
         }
@@ -136,10 +139,13 @@ ctcd_status cpu_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss_
     }
     float *t = io->terms;
     memset(t, 0, CTCD_LOSS_NTERMS * sizeof(float));
+    /* the KL terms' mean: over every row, or over the labelled ones (0 when there are none) */
+    const int soft_lab = d->kind != CTCD_LOSS_MSE && d->soft_labelled_only;
+    const double soft_n = soft_lab ? (double)(s.labelled > 0 ? s.labelled : 1) : (double)d->rows;
     for (int m = 0; m < d->n_models; m++) {
         const float hard = s.labelled > 0 ? (float)(s.hard[m] / (double)s.labelled) : 0.0f;
-        const float mutual = (float)(s.mutual[m] / (double)d->rows);
-        const float teacher = (float)(s.teacher[m] / (double)d->rows);
+        const float mutual = (float)(s.mutual[m] / soft_n);
+        const float teacher = (float)(s.teacher[m] / soft_n);
         t[CTCD_TERM_HARD0 + m] = hard;
         t[CTCD_TERM_MUTUAL0 + m] = mutual;
         t[CTCD_TERM_TEACHER0 + m] = teacher;

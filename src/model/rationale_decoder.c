@@ -124,28 +124,53 @@ ctcd_status ctcd_rationale_forward(ctcd_rationale_decoder *d, const ctcd_model *
                           W(d, d->lay.lm_bias), BT, H, d->cfg.vocab_size, CTCD_ACT_NONE);
 }
 
-ctcd_status ctcd_rationale_loss(ctcd_rationale_decoder *d, const ctcd_rat_batch_dev *rb,
-                                float weight, float *loss_out) {
-    ctcd_backend *be = d->be;
+/* The fused loss over the token rows of n (1 or 2) decoders' last forwards: CE with weight
+ * `weight` and, for a pair, the token-level KL to the peer with weight `mutual` (padding
+ * rows excluded). Terms land in d[0]'s acts.terms. */
+static ctcd_status token_loss(ctcd_rationale_decoder *const *d, int n,
+                              const ctcd_rat_batch_dev *rb, float weight, float mutual,
+                              float *loss_out, float *kl_out) {
+    ctcd_backend *be = d[0]->be;
     ctcd_loss_desc desc = {0};
     desc.kind = CTCD_LOSS_CE_KL;
-    desc.n_models = 1;
+    desc.n_models = n;
     desc.rows = (int64_t)rb->B * rb->T;
-    desc.classes = d->cfg.vocab_size;
+    desc.classes = d[0]->cfg.vocab_size;
     desc.temperature = 1.0f;
-    desc.hard_w[0] = weight;
+    desc.soft_labelled_only = 1;
     ctcd_loss_io io = {0};
-    io.logits[0] = d->acts.logits;
-    io.dlogits[0] = d->acts.dlogits;
+    for (int m = 0; m < n; m++) {
+        if (d[m]->cfg.vocab_size != desc.classes)
+            return CTCD_ERR(CTCD_E_INVALID, "rationale decoders: vocabularies differ (%d vs %d)",
+                            desc.classes, d[m]->cfg.vocab_size);
+        desc.hard_w[m] = weight;
+        desc.mutual_w[m] = n == 2 ? mutual : 0.0f;
+        io.logits[m] = d[m]->acts.logits;
+        io.dlogits[m] = d[m]->acts.dlogits;
+    }
     io.labels = rb->targets;
-    io.terms = d->acts.terms;
+    io.terms = d[0]->acts.terms;
     CTCD_TRY(be->loss(be, &desc, &io));
-    if (loss_out) {
+    if (loss_out || kl_out) {
         float t[CTCD_LOSS_NTERMS];
-        CTCD_TRY(be->download(be, t, d->acts.terms, sizeof t));
-        *loss_out = t[CTCD_TERM_HARD0];
+        CTCD_TRY(be->download(be, t, d[0]->acts.terms, sizeof t));
+        for (int m = 0; m < n; m++) {
+            if (loss_out) loss_out[m] = t[CTCD_TERM_HARD0 + m];
+            if (kl_out) kl_out[m] = t[CTCD_TERM_MUTUAL0 + m];
+        }
     }
     return CTCD_OK;
+}
+
+ctcd_status ctcd_rationale_loss(ctcd_rationale_decoder *d, const ctcd_rat_batch_dev *rb,
+                                float weight, float *loss_out) {
+    return token_loss(&d, 1, rb, weight, 0.0f, loss_out, NULL);
+}
+
+ctcd_status ctcd_rationale_loss_pair(ctcd_rationale_decoder *const d[2],
+                                     const ctcd_rat_batch_dev *rb, float weight, float mutual,
+                                     float loss_out[2], float kl_out[2]) {
+    return token_loss(d, 2, rb, weight, mutual, loss_out, kl_out);
 }
 
 /* One layer backward. On entry *g holds ∂L/∂(layer output); on return *g holds ∂L/∂(layer

@@ -53,6 +53,7 @@ ctcd_status ctcd_trainer_load_esnli(ctcd_trainer *t) {
                              t->tok, rc->data.max_len, rc->data.max_train_examples, &t->train,
                              &t->rat_train, &rep));
     report(t->train.name, &t->train, &rep, llm);
+    ctcd_trainer_keep_fraction(t, &t->train);
     if (strcmp(rc->rationale.labels, "llm") == 0) {
         /* the distillation setting: the LLM's labels replace the gold ones; an output
          * without a parsable label leaves its example without a hard label */
@@ -82,6 +83,12 @@ ctcd_status ctcd_trainer_load_esnli(ctcd_trainer *t) {
 /* ---- decoders ---- */
 
 ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t) {
+    if (t->rc.rationale.mutual_kl > 0.0f && (!rationale_on(t) || t->n_models != 2))
+        return CTCD_ERR(CTCD_E_INVALID, "%s: rationale.mutual_kl %g needs two models "
+                        "(models.large and models.small) with rationale decoders "
+                        "(rationale.source human or llm)",
+                        t->rc.source[0] ? t->rc.source : "recipe",
+                        (double)t->rc.rationale.mutual_kl);
     if (!rationale_on(t)) return CTCD_OK;
     const ctcd_recipe *rc = &t->rc;
     const int L = rc->rationale.max_len;
@@ -156,6 +163,29 @@ ctcd_status ctcd_trainer_rationale_backward(ctcd_trainer *t, int i, const ctcd_b
     CTCD_TRY(ctcd_rationale_loss(d, &rb, t->rc.rationale.lambda, loss));
     CTCD_TRY(ctcd_rationale_backward(d, m, enc, m->acts.dh, db->mask, db->T, &rb, step));
     return ctcd_model_backward_encoder(m, db, step);
+}
+
+ctcd_status ctcd_trainer_rationale_backward_pair(ctcd_trainer *t, const ctcd_batch_dev *db,
+                                                 int64_t step, float ramp, float loss[2],
+                                                 float kl[2]) {
+    const ctcd_rat_batch_dev rb = {db->B, t->rat_T, t->d_rat_ids, t->d_rat_tgt};
+    const float lambda = t->rc.rationale.lambda;
+    for (int i = 0; i < 2; i++) {
+        ctcd_model *m = t->models[i];
+        CTCD_TRY(ctcd_rationale_zero_grad(t->rat[i]));
+        CTCD_TRY(ctcd_rationale_forward(t->rat[i], m, m->acts.h[m->cfg.n_layers], db->mask,
+                                        db->T, &rb, 1, step));
+    }
+    CTCD_TRY(ctcd_rationale_loss_pair(t->rat, &rb, lambda,
+                                      lambda * t->rc.rationale.mutual_kl * ramp, loss, kl));
+    for (int i = 0; i < 2; i++) {
+        ctcd_model *m = t->models[i];
+        CTCD_TRY(ctcd_model_backward_head(m, db, step));
+        CTCD_TRY(ctcd_rationale_backward(t->rat[i], m, m->acts.h[m->cfg.n_layers], m->acts.dh,
+                                         db->mask, db->T, &rb, step));
+        CTCD_TRY(ctcd_model_backward_encoder(m, db, step));
+    }
+    return CTCD_OK;
 }
 
 /* ---- saving ---- */

@@ -73,6 +73,9 @@ const key_def ctcd_recipe_keys[] = {
      "a malformed TSV line is an error (default: skipped, counted and reported)"},
     {"data.max_train_examples", KT_I64, OFF(data.max_train_examples), 0, "0", 0, NB, 0, 0, NULL,
      -1, "if > 0, train on the first N examples of train.tsv only"},
+    {"data.train_fraction", KT_F32, OFF(data.train_fraction), 0, "1", 0, 1, 1, 0, NULL, -1,
+     "train on the first ceil(fraction x N) training examples (after data.max_train_examples; "
+     "data-efficiency curves)"},
     {"data.max_dev_examples", KT_I64, OFF(data.max_dev_examples), 0, "0", 0, NB, 0, 0, NULL, -1,
      "if > 0, evaluate on the first N examples of each dev split only"},
     {"data.demo.train_examples", KT_I64, OFF(data.demo.train_examples), 0, "6000", 1, NB, 0, 0,
@@ -291,6 +294,9 @@ const key_def ctcd_recipe_keys[] = {
      "parsable label leaves its example unlabelled)"},
     {"rationale.lambda", KT_F32, OFF(rationale.lambda), 0, "0.5", 0, 1, 0, 1, NULL, -1,
      "loss = (1 - lambda) x label loss + lambda x rationale loss (mean token cross-entropy)"},
+    {"rationale.mutual_kl", KT_F32, OFF(rationale.mutual_kl), 0, "0", 0, NB, 0, 0, NULL, -1,
+     "co-trained pair: weight of the token-level mutual KL between the two decoders' "
+     "distributions (inside the rationale loss, ramped like the label mutual KL); 0 = off"},
     {"rationale.max_len", KT_INT, OFF(rationale.max_len), 0, "64", 2, 512, 0, 0, NULL, -1,
      "rationale tokens per example the decoder is trained on (end token included; longer "
      "rationales are cut)"},

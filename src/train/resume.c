@@ -88,10 +88,6 @@ static ctcd_status load_run_recipe(const char *run_dir, const char *const *overr
     CTCD_TRY(ctcd_error_wrap(ctcd_recipe_load(recipe_path, overrides, n_overrides, rc),
                              "--resume %s", run_dir));
     snprintf(rc->output, sizeof rc->output, "%s", run_dir);
-    if (strcmp(rc->rationale.source, "none") != 0)
-        return CTCD_ERR(CTCD_E_UNSUPPORTED, "--resume %s: runs with rationale.source %s cannot "
-                        "be resumed yet (the training state does not hold the rationale "
-                        "decoders)", run_dir, rc->rationale.source);
     return CTCD_OK;
 }
 

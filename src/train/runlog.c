@@ -70,10 +70,15 @@ ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double e
             fprintf(t->log, "\"rationale_loss\":%.7g,\"rationale_lambda\":%.7g,",
                     (double)s->rat_loss[i], (double)t->rc.rationale.lambda);
         const ctcd_model *m = t->models[i];
+        if (t->rat[i] && t->rc.rationale.mutual_kl > 0.0f)
+            fprintf(t->log, "\"rationale_mutual\":%.7g,", (double)s->rat_kl[i]);
+        /* mem_mb: the model's device memory, its rationale decoder's included */
+        const size_t dec = t->rat[i] ? t->rat[i]->mem_bytes : 0;
+        if (t->rat[i]) fprintf(t->log, "\"rationale_mem_mb\":%.1f,", (double)dec / MIB);
         fprintf(t->log, "\"lr\":%.7g,\"grad_norm\":%.7g,\"train_correct\":%.0f,"
                         "\"mem_mb\":%.1f,\"optim_mb\":%.3f}",
                 (double)s->lr[i], (double)s->grad_norm[i],
-                (double)s->terms[CTCD_TERM_CORRECT0 + i], (double)m->mem_bytes / MIB,
+                (double)s->terms[CTCD_TERM_CORRECT0 + i], (double)(m->mem_bytes + dec) / MIB,
                 (double)(m->opt_hi - m->opt_lo) * 2 * sizeof(float) / MIB);
     }
     fputc('}', t->log);

@@ -5,7 +5,8 @@
  * (before any model is updated, so the pair stays in lockstep), clip + AdamW for each model
  * with its own learning rate.
  * With rationale.* a model's backward also runs its rationale decoder (rationale_train.c)
- * and the label loss is weighted 1 − λ. In a data-parallel run (include/ctcd/dist.h) each
+ * and the label loss is weighted 1 − λ; with rationale.mutual_kl the pair's decoders also
+ * distil into each other token by token. In a data-parallel run (include/ctcd/dist.h) each
  * rank does this on its share of the batch's rows, with the loss weights scaled by that
  * share, and the gradients and loss terms are summed across ranks before the check and the
  * update; with ZeRO-1 (train.zero) each rank updates its shard and the weights are then
@@ -232,14 +233,26 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
     ctcd_range_pop(be);
     CTCD_TRY(st);
 
-    for (int i = 0; !st && i < t->n_models; i++) {
-        ctcd_range_push(be, range_name(t, i, 1));
-        stats->rat_loss[i] = 0.0f;
-        st = ctcd_stream_fork(be, 1 + i);
-        if (!st)
-            st = t->rat[i] ? ctcd_trainer_rationale_backward(t, i, &db, step, &stats->rat_loss[i])
-                           : ctcd_model_backward(t->models[i], &db, step);
+    memset(stats->rat_loss, 0, sizeof stats->rat_loss);
+    memset(stats->rat_kl, 0, sizeof stats->rat_kl);
+    if (t->n_models == 2 && t->rat[0] && t->rat[1]) {
+        /* a pair's decoders share one fused token loss (their mutual KL, rationale.mutual_kl,
+         * needs both before either backward); at weight 0 each gets its own CE gradient.
+         * Both models' backward run on the main stream here. */
+        ctcd_range_push(be, "bwd/rationale-pair");
+        st = ctcd_trainer_rationale_backward_pair(t, &db, step, ramp, stats->rat_loss,
+                                                  stats->rat_kl);
         ctcd_range_pop(be);
+    } else {
+        for (int i = 0; !st && i < t->n_models; i++) {
+            ctcd_range_push(be, range_name(t, i, 1));
+            st = ctcd_stream_fork(be, 1 + i);
+            if (!st)
+                st = t->rat[i] ? ctcd_trainer_rationale_backward(t, i, &db, step,
+                                                                 &stats->rat_loss[i])
+                               : ctcd_model_backward(t->models[i], &db, step);
+            ctcd_range_pop(be);
+        }
     }
     CTCD_TRY(joined(be, st)); /* the update reads every model's gradients */
 

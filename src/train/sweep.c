@@ -1,6 +1,7 @@
 /* sweep.c — `ctcd sweep`: the cartesian product of recipe values (--grid key=v1,v2,...),
- * each point a CTCD run over seeds, summarised as sweep.md / sweep.json with the task score
- * per model and the best point per model marked (include/ctcd/experiment.h). */
+ * each point a CTCD run (a one-model recipe: that model alone) over seeds, summarised as
+ * sweep.md / sweep.json with the task score per model and the best point per model marked
+ * (include/ctcd/experiment.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,8 +138,10 @@ ctcd_status ctcd_sweep_run(const ctcd_recipe *rc, const ctcd_grid *g, const ctcd
     if (n_points > 4096)
         return CTCD_ERR(CTCD_E_INVALID, "the grid has %lld points (at most 4096)",
                         (long long)n_points);
-    ctcd_recipe ctcd_rc;
-    CTCD_TRY(ctcd_error_wrap(ctcd_arm_recipe(rc, CTCD_ARM_CTCD, &ctcd_rc), "sweep"));
+    /* a pair becomes a CTCD run; a one-model recipe (fine-tuning baselines) runs as it is */
+    ctcd_recipe ctcd_rc = *rc;
+    if (rc->models[CTCD_LARGE].present && rc->models[CTCD_SMALL].present)
+        CTCD_TRY(ctcd_error_wrap(ctcd_arm_recipe(rc, CTCD_ARM_CTCD, &ctcd_rc), "sweep"));
     ctcd_experiment_dir(rc, o->out_dir, "sweep", out->dir, sizeof out->dir);
     CTCD_TRY(ctcd_mkdirs(out->dir));
     out->grid = *g;

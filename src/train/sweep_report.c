@@ -10,7 +10,7 @@
 #include "experiment_internal.h"
 
 void ctcd_sweep_print_table(FILE *f, const ctcd_sweep_summary *s) {
-    fprintf(f, "%s dev %s score, last evaluation of each CTCD run, mean ± std over %d seed%s "
+    fprintf(f, "%s dev %s score, last evaluation of each run, mean ± std over %d seed%s "
                "(%llu..%llu); * = best mean per model\n\n",
             s->task, s->task_metric, s->n_seeds, s->n_seeds == 1 ? "" : "s",
             (unsigned long long)s->seed0,

@@ -3,6 +3,7 @@
  * Malformed lines are skipped and reported (or fatal with data.strict). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -67,6 +68,16 @@ static ctcd_status load_split(ctcd_trainer *t, const char *dir, const char *spli
     return CTCD_OK;
 }
 
+void ctcd_trainer_keep_fraction(const ctcd_trainer *t, ctcd_dataset *d) {
+    const float f = t->rc.data.train_fraction;
+    if (!(f > 0.0f && f < 1.0f)) return; /* 1 (the default) keeps all; 0 never validates */
+    const int64_t keep = (int64_t)ceil((double)f * (double)d->n);
+    if (keep >= d->n) return;
+    ctcd_info("%s: data.train_fraction %g: using the first %lld of %lld examples", d->name,
+              (double)f, (long long)keep, (long long)d->n);
+    d->n = keep > 0 ? keep : 1;
+}
+
 ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t) {
     const ctcd_recipe *rc = &t->rc;
     CTCD_TRY(ctcd_glue_task_get(rc->task, &t->task));
@@ -85,6 +96,7 @@ ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t) {
     ctcd_info("task %s from %s, vocabulary %s", t->task->name, dir, t->vocab_path);
     int64_t *lines = NULL;
     ctcd_status st = load_split(t, dir, "train", rc->data.max_train_examples, &t->train, &lines);
+    if (!st) ctcd_trainer_keep_fraction(t, &t->train);
     if (!st) st = ctcd_trainer_augment(t, dir, lines, t->train.n); /* no-op unless asked */
     free(lines);
     CTCD_TRY(st);

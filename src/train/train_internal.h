@@ -14,6 +14,8 @@ ctcd_status ctcd_trainer_create_mode(const ctcd_recipe *rc, int append_logs,
                                      ctcd_trainer **out);
 /* Loads the train and dev splits of a GLUE task (t->rc.task) into t->train / t->dev. */
 ctcd_status ctcd_trainer_load_glue(ctcd_trainer *t);
+/* Keeps the first ceil(data.train_fraction x n) examples of d (all when the fraction is 1). */
+void ctcd_trainer_keep_fraction(const ctcd_trainer *t, ctcd_dataset *d);
 /* Appends the augmented copies the recipe asks for (data.augment.*) of the train examples
  * at the given 1-based lines of <dir>/train.tsv to t->train (src/train/augment_data.c).
  * A no-op when augmentation is off. */
@@ -66,6 +68,13 @@ ctcd_status ctcd_trainer_upload_rationale(ctcd_trainer *t, const ctcd_batch *b);
  * receives the decoder's mean token CE. */
 ctcd_status ctcd_trainer_rationale_backward(ctcd_trainer *t, int i, const ctcd_batch_dev *db,
                                             int64_t step, float *loss);
+/* A pair with decoders: both decoders forward, one fused loss over their
+ * token rows (λ·CE + λ·mutual_kl·ramp·KL to the peer, padding excluded), then each slot's
+ * head, decoder and encoder backward. loss[i] / kl[i] receive each decoder's mean token CE
+ * and KL. */
+ctcd_status ctcd_trainer_rationale_backward_pair(ctcd_trainer *t, const ctcd_batch_dev *db,
+                                                 int64_t step, float ramp, float loss[2],
+                                                 float kl[2]);
 /* Saves slot i's decoder to <output>/rationale/<role>/<which>/decoder.safetensors, beside
  * the encoder's <output>/<role>/<which>/ (no-op without output or decoder). */
 ctcd_status ctcd_trainer_save_rationale(ctcd_trainer *t, int i, const char *which);

@@ -1,8 +1,11 @@
 /* train_state.c — writing and reading the training-state file (include/ctcd/resume.h):
- * per model slot the fp32 master weights and both AdamW moments as flat F32 tensors, and
+ * per model slot the fp32 master weights and both AdamW moments as flat F32 tensors
+ * ("<role>.master", ...), the same for each rationale decoder ("rationale.<role>.master",
+ * ...; tied embeddings are the encoder's and saved with it), and
  * in __metadata__ the step, data cursor, evaluation bookkeeping and the recipe identity
  * (state_recipe.c). A ZeRO-1 run's moments are gathered from every rank first, so the file
- * never depends on the number of ranks. The file goes through ctcd_st_write, i.e. temp file + fsync + rename:
+ * never depends on the number of ranks. The file goes through ctcd_st_write, i.e. temp
+ * file + fsync + rename:
  * a failed or interrupted write leaves the previous state as it was. */
 #include <errno.h>
 #include <inttypes.h>
@@ -61,12 +64,50 @@ static ctcd_status progress_metadata(const ctcd_trainer *t, state_md *md) {
     return state_recipe_metadata(&t->rc, md);
 }
 
+/* One set of trained parameters in the state: a model (encoder + heads) or a rationale
+ * decoder. Exactly one of m and d is set. */
+typedef struct state_slot {
+    char name[272];         /* tensor-name prefix: "large", "rationale.small", ... */
+    ctcd_model *m;
+    ctcd_rationale_decoder *d;
+} state_slot;
+
+/* The trainer's slots in file order: every model, then every decoder. Returns the count. */
+static int state_slots(const ctcd_trainer *t, state_slot s[4]) {
+    int n = 0;
+    for (int i = 0; i < t->n_models; i++) {
+        s[n] = (state_slot){.m = t->models[i]};
+        snprintf(s[n++].name, sizeof s[0].name, "%s", t->models[i]->name);
+    }
+    for (int i = 0; i < t->n_models; i++) {
+        if (!t->rat[i]) continue;
+        s[n] = (state_slot){.d = t->rat[i]};
+        snprintf(s[n++].name, sizeof s[0].name, "rationale.%s", t->models[i]->name);
+    }
+    return n;
+}
+
+static int64_t slot_n(const state_slot *s) { return s->m ? s->m->lay.n_total : s->d->lay.n_total; }
+static ctcd_backend *slot_be(const state_slot *s) { return s->m ? s->m->be : s->d->be; }
+static float *slot_moment(const state_slot *s, int b) {
+    if (b == ST_ADAM_M) return s->m ? s->m->adam_m : s->d->adam_m;
+    return s->m ? s->m->adam_v : s->d->adam_v;
+}
+
 /* Downloads the slot's three buffers into host[ST_N_BUFS · n_total]; a ZeRO-1 shard's
  * moments are gathered from every rank (collective, include/ctcd/zero.h). */
-static ctcd_status download_slot(const ctcd_trainer *t, const ctcd_model *m, float *host) {
-    const int64_t n = m->lay.n_total;
-    CTCD_TRY(ctcd_model_download_params(m, host + ST_MASTER * n));
-    return ctcd_zero_gather_moments(t->comm, m, host + ST_ADAM_M * n, host + ST_ADAM_V * n);
+static ctcd_status download_slot(const ctcd_trainer *t, const state_slot *s, float *host) {
+    const int64_t n = slot_n(s);
+    const size_t bytes = (size_t)n * sizeof(float);
+    ctcd_backend *be = slot_be(s);
+    if (s->m) {
+        CTCD_TRY(ctcd_model_download_params(s->m, host + ST_MASTER * n));
+        return ctcd_zero_gather_moments(t->comm, s->m, host + ST_ADAM_M * n,
+                                        host + ST_ADAM_V * n);
+    }
+    CTCD_TRY(ctcd_rationale_download_params(s->d, host + ST_MASTER * n));
+    CTCD_TRY(be->download(be, host + ST_ADAM_M * n, slot_moment(s, ST_ADAM_M), bytes));
+    return be->download(be, host + ST_ADAM_V * n, slot_moment(s, ST_ADAM_V), bytes);
 }
 
 /* Creates the directory that will hold path. */
@@ -80,23 +121,24 @@ static ctcd_status make_parent(const char *path) {
 }
 
 ctcd_status ctcd_train_state_save(ctcd_trainer *t, const char *path) {
-    float *host[2] = {NULL, NULL};
-    char names[2][ST_N_BUFS][48];
-    ctcd_st_entry e[2 * ST_N_BUFS];
+    state_slot slots[4];
+    const int n_slots = state_slots(t, slots);
+    float *host[4] = {NULL, NULL, NULL, NULL};
+    char names[4][ST_N_BUFS][288];
+    ctcd_st_entry e[4 * ST_N_BUFS];
     state_md md = {0};
     ctcd_status st = progress_metadata(t, &md);
-    for (int i = 0; !st && i < t->n_models; i++) {
-        const ctcd_model *m = t->models[i];
-        const int64_t n = m->lay.n_total;
+    for (int i = 0; !st && i < n_slots; i++) {
+        const int64_t n = slot_n(&slots[i]);
         host[i] = malloc((size_t)n * ST_N_BUFS * sizeof(float));
         if (!host[i]) {
-            st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory for the state of model %s", path,
-                          m->name);
+            st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory for the state of %s", path,
+                          slots[i].name);
             break;
         }
-        st = download_slot(t, m, host[i]);
+        st = download_slot(t, &slots[i], host[i]);
         for (int b = 0; b < ST_N_BUFS; b++) {
-            snprintf(names[i][b], sizeof names[i][b], "%s.%s", m->name, buf_names[b]);
+            snprintf(names[i][b], sizeof names[i][b], "%.260s.%s", slots[i].name, buf_names[b]);
             e[i * ST_N_BUFS + b] = (ctcd_st_entry){.name = names[i][b], .dtype = CTCD_F32,
                                                   .src_dtype = CTCD_F32, .ndim = 1,
                                                   .shape = {n}, .data = host[i] + b * n};
@@ -104,13 +146,12 @@ ctcd_status ctcd_train_state_save(ctcd_trainer *t, const char *path) {
     }
     if (!st && path) st = make_parent(path);
     if (!st && path)
-        st = ctcd_st_write(path, e, t->n_models * ST_N_BUFS, (const char *const *)md.kv);
-    free(host[0]);
-    free(host[1]);
+        st = ctcd_st_write(path, e, n_slots * ST_N_BUFS, (const char *const *)md.kv);
+    for (int i = 0; i < 4; i++) free(host[i]);
     state_md_free(&md);
     if (st) return ctcd_error_wrap(st, "saving the training state at step %lld",
                                    (long long)t->step);
-    ctcd_debug("saved training state at step %lld to %s", (long long)t->step, path);
+    if (path) ctcd_debug("saved training state at step %lld to %s", (long long)t->step, path);
     return CTCD_OK;
 }
 
@@ -182,37 +223,43 @@ ctcd_status ctcd_train_state_check_recipe(const char *path, const ctcd_recipe *r
     return st;
 }
 
-/* The tensor "<model>.<buf>": F32 of shape (n_total). */
-static ctcd_status find_buf(const ctcd_st_file *f, const ctcd_model *m, int b,
+/* The tensor "<slot>.<buf>": F32 of shape (n_total). */
+static ctcd_status find_buf(const ctcd_st_file *f, const state_slot *s, int b,
                             const ctcd_st_tensor **out) {
-    char name[64];
-    snprintf(name, sizeof name, "%s.%s", m->name, buf_names[b]);
+    char name[288];
+    snprintf(name, sizeof name, "%.260s.%s", s->name, buf_names[b]);
     const ctcd_st_tensor *x = ctcd_st_find(f, name);
-    if (!x) return CTCD_ERR(CTCD_E_PARSE, "%s: tensor '%s' missing", ctcd_st_path(f), name);
-    if (strcmp(x->dtype, "F32") != 0 || x->ndim != 1 || x->shape[0] != m->lay.n_total)
+    if (!x)
+        return CTCD_ERR(CTCD_E_PARSE, "%s: tensor '%s' missing%s", ctcd_st_path(f), name,
+                        s->d ? " (a state saved without rationale decoders?)" : "");
+    if (strcmp(x->dtype, "F32") != 0 || x->ndim != 1 || x->shape[0] != slot_n(s))
         return CTCD_ERR(CTCD_E_INVALID, "%s: tensor '%s' is %s with %lld elements in %d "
-                        "dimension(s); model %s needs F32 (%lld)", ctcd_st_path(f), name,
-                        x->dtype, (long long)x->numel, x->ndim, m->name,
-                        (long long)m->lay.n_total);
+                        "dimension(s); %s needs F32 (%lld)", ctcd_st_path(f), name,
+                        x->dtype, (long long)x->numel, x->ndim, s->name,
+                        (long long)slot_n(s));
     *out = x;
     return CTCD_OK;
 }
 
 /* Uploads master (re-casting the compute copy) and both moments of one slot. */
-static ctcd_status load_slot(const ctcd_st_file *f, ctcd_model *m) {
+static ctcd_status load_slot(const ctcd_st_file *f, const state_slot *s) {
     const ctcd_st_tensor *x[ST_N_BUFS];
-    for (int b = 0; b < ST_N_BUFS; b++) CTCD_TRY(find_buf(f, m, b, &x[b]));
-    const int64_t n = m->lay.n_total;
+    for (int b = 0; b < ST_N_BUFS; b++) CTCD_TRY(find_buf(f, s, b, &x[b]));
+    const int64_t n = slot_n(s);
     float *host = malloc((size_t)n * sizeof(float));
     if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", ctcd_st_path(f));
-    float *dst[ST_N_BUFS] = {NULL, m->adam_m, m->adam_v};
-    const size_t shard_bytes = (size_t)(m->opt_hi - m->opt_lo) * sizeof(float);
+    ctcd_backend *be = slot_be(s);
+    /* a ZeRO-1 model holds only its shard [opt_lo, opt_hi) of the moments */
+    const int64_t lo = s->m ? s->m->opt_lo : 0, hi = s->m ? s->m->opt_hi : n;
     ctcd_status st = CTCD_OK;
     for (int b = 0; !st && b < ST_N_BUFS; b++) {
         st = ctcd_st_read_f32(f, x[b], host);
         if (st) break;
-        st = b == ST_MASTER ? ctcd_model_upload_params(m, host)
-                            : m->be->upload(m->be, dst[b], host + m->opt_lo, shard_bytes);
+        if (b != ST_MASTER)
+            st = be->upload(be, slot_moment(s, b), host + lo, (size_t)(hi - lo) * sizeof(float));
+        else
+            st = s->m ? ctcd_model_upload_params(s->m, host)
+                      : ctcd_rationale_upload_params(s->d, host);
     }
     free(host);
     return st;
@@ -273,7 +320,9 @@ ctcd_status ctcd_train_state_load(ctcd_trainer *t, const char *path) {
     ctcd_status st = check_format(f);
     if (!st) st = state_recipe_check(f, &t->rc);
     if (!st) st = load_progress(f, t);
-    for (int i = 0; !st && i < t->n_models; i++) st = load_slot(f, t->models[i]);
+    state_slot slots[4];
+    const int n_slots = state_slots(t, slots);
+    for (int i = 0; !st && i < n_slots; i++) st = load_slot(f, &slots[i]);
     ctcd_st_close(f);
     if (!st) ctcd_debug("loaded training state at step %lld from %s", (long long)t->step, path);
     return st;

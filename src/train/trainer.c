@@ -30,7 +30,10 @@ static ctcd_status load_data(ctcd_trainer *t) {
         t->metric = CTCD_GLUE_ACC;
         t->n_dev = 1;
         t->dev_names[0] = "dev";
-        return ctcd_error_wrap(ctcd_demo_generate(&dc, &t->train, &t->dev[0]), "builtin:demo");
+        CTCD_TRY(ctcd_error_wrap(ctcd_demo_generate(&dc, &t->train, &t->dev[0]),
+                                 "builtin:demo"));
+        ctcd_trainer_keep_fraction(t, &t->train);
+        return CTCD_OK;
     }
     if (strcmp(rc->task, "esnli") == 0) return ctcd_trainer_load_esnli(t);
     return ctcd_trainer_load_glue(t);
