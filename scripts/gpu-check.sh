@@ -48,8 +48,10 @@ run_ctest() {
     "${excl[@]}" "${sel[@]}" --timeout 200 > "$OUT/ctest.log" 2>&1
 }
 
-run_cuda_suite() {  # $1 = suite binary name
-  timeout "$(tl 150)" "$B/$1" -j1 --verbose --timeout 120 > "$OUT/$1.log" 2>&1
+run_cuda_suite() {  # $1 = suite binary name [$2 = log to append to: $OUT holds <= 8 files]
+  local log="$OUT/${2:-$1}.log"
+  [ -n "${2:-}" ] || : > "$log"
+  timeout "$(tl 150)" "$B/$1" -j1 --verbose --timeout 120 >> "$log" 2>&1
 }
 
 run_sanitizer() {
@@ -70,6 +72,20 @@ run_e2e() {
   local run; run=$(mktemp -d)
   timeout "$(tl 60)" "$B/ctcd" train "$root/recipes/demo.yaml" --set train.backend=cuda \
     --set train.epochs=1 --set output="$run/demo" > "$OUT/e2e_cuda.log" 2>&1
+}
+
+# Informational: the data-parallel path on one GPU (issue 10): NCCL with world size 1 and
+# ZeRO-1, then the --gpus launcher with one rank (output appended to e2e_cuda.log: $OUT
+# holds at most 8 files).
+run_nccl() {
+  local run; run=$(mktemp -d) rc=0
+  CTCD_COMM=nccl timeout "$(tl 60)" "$B/ctcd" train "$root/recipes/demo.yaml" \
+    --set train.backend=cuda --set train.max_steps=100 --set train.zero=1 \
+    --set output="$run/nccl" >> "$OUT/e2e_cuda.log" 2>&1 || rc=1
+  timeout "$(tl 60)" "$B/ctcd" train "$root/recipes/demo.yaml" --gpus 1 \
+    --set train.backend=cuda --set train.max_steps=100 --set output="$run/gpus1" \
+    >> "$OUT/e2e_cuda.log" 2>&1 || rc=1
+  return $rc
 }
 
 # tests/hf/check_hf.py: HF checkpoints into ctcd (CPU fp32 and CUDA bf16 logits) and ctcd's
@@ -118,11 +134,13 @@ step() {  # step NAME FUNCTION [ARGS...]: runs it, records ok/FAIL (rc) and its 
     order+=(ctest)
     step ctest run_ctest || tail -30 "$OUT/ctest.log"
     if [ "$mode" = gpu ]; then
-      order+=(test_cuda_ops test_cuda_model)
+      order+=(test_cuda_ops test_cuda_model test_cuda_search)
       step test_cuda_ops run_cuda_suite test_cuda_ops
       step test_cuda_model run_cuda_suite test_cuda_model
-      order+=(e2e_cuda hf_check sanitizer)
+      step test_cuda_search run_cuda_suite test_cuda_search test_cuda_model
+      order+=(e2e_cuda nccl hf_check sanitizer)
       step e2e_cuda run_e2e || tail -15 "$OUT/e2e_cuda.log"
+      step nccl run_nccl || tail -15 "$OUT/e2e_cuda.log"
       step hf_check run_hf; grep -E '^(PASS|FAIL)|hf check' "$OUT/hf_check.log"
       step sanitizer run_sanitizer
       # The per-op error lines, failures first.
