@@ -80,6 +80,11 @@ static ctcd_status layout_acts(ctcd_model *m, ctcd_arena *a) {
     return CTCD_OK;
 }
 
+static ctcd_flat_refs model_flat(ctcd_model *m) {
+    return (ctcd_flat_refs){&m->master, &m->params, &m->grads, &m->adam_m, &m->adam_v,
+                            &m->sumsq};
+}
+
 ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, const char *name,
                               int B_max, int T_max, ctcd_model **out) {
     *out = NULL;
@@ -106,21 +111,10 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
         return ctcd_error_wrap(st, "%s", name);
     }
     const size_t n = (size_t)m->lay.n_total;
-    st = be->alloc(be, n * 4, "master weights", (void **)&m->master);
-    if (!st && be->act_dtype == CTCD_F32) {
-        m->params = m->master;
-    } else if (!st) {
-        st = be->alloc(be, n * ctcd_dtype_size(be->act_dtype), "compute weights", &m->params);
-    }
-    if (!st) st = be->alloc(be, n * 4, "gradients", (void **)&m->grads);
+    size_t flat_bytes = 0;
     m->opt_lo = 0;
     m->opt_hi = (int64_t)n;
-    if (!st) st = be->alloc(be, n * 4, "adam m", (void **)&m->adam_m);
-    if (!st) st = be->alloc(be, n * 4, "adam v", (void **)&m->adam_v);
-    if (!st) st = be->alloc(be, 4, "grad sumsq", (void **)&m->sumsq);
-    if (!st) st = be->memzero(be, m->adam_m, n * 4);
-    if (!st) st = be->memzero(be, m->adam_v, n * 4);
-    if (!st) st = be->memzero(be, m->grads, n * 4);
+    st = ctcd_flat_alloc(be, (int64_t)n, "", model_flat(m), &flat_bytes);
     if (!st) {
         ctcd_arena a;
         memset(&m->acts, 0, sizeof m->acts);
@@ -135,8 +129,7 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
             st = layout_acts(m, &a);
         }
     }
-    m->mem_bytes = n * 4 * 4 + 4 + m->act_bytes +
-                   (m->params != m->master ? n * ctcd_dtype_size(be->act_dtype) : 0);
+    m->mem_bytes = flat_bytes + m->act_bytes;
     if (st) {
         ctcd_model_destroy(m);
         return ctcd_error_wrap(st, "creating model %s", name);
@@ -149,12 +142,7 @@ void ctcd_model_destroy(ctcd_model *m) {
     if (!m) return;
     ctcd_backend *be = m->be;
     ctcd_model_masks_disable(m);
-    if (m->params && m->params != m->master) be->free(be, m->params);
-    be->free(be, m->master);
-    be->free(be, m->grads);
-    be->free(be, m->adam_m);
-    be->free(be, m->adam_v);
-    be->free(be, m->sumsq);
+    ctcd_flat_free(be, model_flat(m));
     be->free(be, m->act_mem);
     ctcd_model_layout_free(&m->lay);
     free(m);

@@ -55,3 +55,37 @@ ctcd_status ctcd_flat_adamw(ctcd_backend *be, float *master, void *params, const
     void *compute = params == (void *)master ? NULL : params;
     return be->adamw(be, master, compute, grads, adam_m, adam_v, n, n_decay, sumsq, h);
 }
+
+ctcd_status ctcd_flat_alloc(ctcd_backend *be, int64_t n, const char *what, ctcd_flat_refs r,
+                            size_t *bytes) {
+    const size_t f32 = (size_t)n * sizeof(float);
+    const size_t act = be->act_dtype == CTCD_F32 ? 0 : (size_t)n * ctcd_dtype_size(be->act_dtype);
+    char name[64];
+    *bytes = 4 * f32 + sizeof(float) + act;
+#define FLAT_ALLOC_(ptr, sz, label)                                               \
+    do {                                                                          \
+        snprintf(name, sizeof name, "%s%s", what, label);                         \
+        CTCD_TRY(be->alloc(be, (sz), name, (void **)(ptr)));                      \
+    } while (0)
+    FLAT_ALLOC_(r.master, f32, "master weights");
+    if (act) FLAT_ALLOC_(r.params, act, "compute weights");
+    else *r.params = *r.master;
+    FLAT_ALLOC_(r.grads, f32, "gradients");
+    FLAT_ALLOC_(r.adam_m, f32, "adam m");
+    FLAT_ALLOC_(r.adam_v, f32, "adam v");
+    FLAT_ALLOC_(r.sumsq, sizeof(float), "grad sumsq");
+#undef FLAT_ALLOC_
+    CTCD_TRY(be->memzero(be, *r.grads, f32));
+    CTCD_TRY(be->memzero(be, *r.adam_m, f32));
+    return be->memzero(be, *r.adam_v, f32);
+}
+
+void ctcd_flat_free(ctcd_backend *be, ctcd_flat_refs r) {
+    if (*r.params && *r.params != (void *)*r.master) be->free(be, *r.params);
+    float **f32[] = {r.master, r.grads, r.adam_m, r.adam_v, r.sumsq};
+    for (size_t i = 0; i < sizeof f32 / sizeof f32[0]; i++) {
+        be->free(be, *f32[i]);
+        *f32[i] = NULL;
+    }
+    *r.params = NULL;
+}

@@ -23,6 +23,22 @@ typedef struct ctcd_param_builder {
 int64_t ctcd_param_add(ctcd_param_builder *b, int decay, int64_t rows, int64_t cols,
                        const char *fmt, int l);
 
+/* Where a parameter set keeps its flat buffers (fields of the owner's struct). */
+typedef struct ctcd_flat_refs {
+    float **master;  /* F32[n] */
+    void **params;   /* act[n]; == *master on fp32 backends */
+    float **grads, **adam_m, **adam_v; /* F32[n], zeroed */
+    float **sumsq;   /* F32[1]: the grad sum of squares for clipping */
+} ctcd_flat_refs;
+
+/* Allocates the buffers of an n-parameter set, the allocations named with the prefix
+ * `what` ("" or "decoder "); *bytes = their total. On failure what was allocated is left in
+ * place for ctcd_flat_free. */
+ctcd_status ctcd_flat_alloc(ctcd_backend *be, int64_t n, const char *what, ctcd_flat_refs r,
+                            size_t *bytes);
+/* Frees them (any may be NULL) and clears the pointers. */
+void ctcd_flat_free(ctcd_backend *be, ctcd_flat_refs r);
+
 /* Re-casts the compute copy from the fp32 master (a no-op when they are one buffer). */
 ctcd_status ctcd_flat_sync_compute(ctcd_backend *be, void *params, const float *master,
                                    int64_t n);

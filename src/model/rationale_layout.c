@@ -183,6 +183,11 @@ static ctcd_status layout_acts(ctcd_rationale_decoder *d, ctcd_arena *a) {
     return CTCD_OK;
 }
 
+static ctcd_flat_refs decoder_flat(ctcd_rationale_decoder *d) {
+    return (ctcd_flat_refs){&d->master, &d->params, &d->grads, &d->adam_m, &d->adam_v,
+                            &d->sumsq};
+}
+
 ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config *cfg,
                                   const ctcd_bert_config *enc, int B_max, int T_max,
                                   int Te_max, ctcd_rationale_decoder **out) {
@@ -202,19 +207,8 @@ ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config 
     d->dropout_seed = 0x7261746eULL; /* "ratn"; the trainer sets its own */
     ctcd_status st = layout_build(cfg, &d->lay);
     const size_t n = (size_t)d->lay.n_total;
-    if (!st) st = be->alloc(be, n * 4, "decoder master weights", (void **)&d->master);
-    if (!st && be->act_dtype == CTCD_F32)
-        d->params = d->master;
-    else if (!st)
-        st = be->alloc(be, n * ctcd_dtype_size(be->act_dtype), "decoder compute weights",
-                       &d->params);
-    if (!st) st = be->alloc(be, n * 4, "decoder gradients", (void **)&d->grads);
-    if (!st) st = be->alloc(be, n * 4, "decoder adam m", (void **)&d->adam_m);
-    if (!st) st = be->alloc(be, n * 4, "decoder adam v", (void **)&d->adam_v);
-    if (!st) st = be->alloc(be, 4, "decoder grad sumsq", (void **)&d->sumsq);
-    if (!st) st = be->memzero(be, d->grads, n * 4);
-    if (!st) st = be->memzero(be, d->adam_m, n * 4);
-    if (!st) st = be->memzero(be, d->adam_v, n * 4);
+    size_t flat_bytes = 0;
+    if (!st) st = ctcd_flat_alloc(be, (int64_t)n, "decoder ", decoder_flat(d), &flat_bytes);
     if (!st) {
         ctcd_arena a;
         ctcd_arena_measure(&a);
@@ -229,8 +223,7 @@ ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config 
         }
         if (!st) st = be->memzero(be, d->acts.types, (size_t)B_max * T_max * 4);
     }
-    d->mem_bytes = n * 16 + 4 + d->act_bytes +
-                   (d->params != d->master ? n * ctcd_dtype_size(be->act_dtype) : 0);
+    d->mem_bytes = flat_bytes + d->act_bytes;
     if (st) {
         ctcd_rationale_destroy(d);
         return ctcd_error_wrap(st, "creating the rationale decoder");
@@ -242,12 +235,7 @@ ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config 
 void ctcd_rationale_destroy(ctcd_rationale_decoder *d) {
     if (!d) return;
     ctcd_backend *be = d->be;
-    if (d->params && d->params != d->master) be->free(be, d->params);
-    be->free(be, d->master);
-    be->free(be, d->grads);
-    be->free(be, d->adam_m);
-    be->free(be, d->adam_v);
-    be->free(be, d->sumsq);
+    ctcd_flat_free(be, decoder_flat(d));
     be->free(be, d->act_mem);
     free(d->lay.params);
     free(d);
