@@ -18,7 +18,7 @@ int ctcd_plan_nearest(int64_t target_params, int vocab, int n_labels, ctcd_plan_
     int n = 0;
     for (int L = 1; L <= 24; L++)
         for (int H = 64; H <= 1024; H += 64) {
-            ctcd_plan_candidate c = {.arch = {{L, H, H / 64, 4 * H}}};
+            ctcd_plan_candidate c = {.arch = {.v = {L, H, H / 64, 4 * H}}};
             c.params = ctcd_arch_n_params(&c.arch, vocab, n_labels);
             c.ratio = (double)c.params / (double)target_params;
             /* insertion into the sorted top-max list */
