@@ -79,6 +79,30 @@ static int count_lines(const char *path, const char *needle) {
     return n;
 }
 
+/* The "score" of final.jsonl's teacher line in dir (every line must parse). */
+static double final_teacher_score(const char *dir) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/final.jsonl", dir);
+    char *t = ctcd_test_read_file(path);
+    cr_assert_not_null(t, "%s missing", path);
+    double score = -1;
+    int n = 0;
+    for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        cr_assert_not_null(j, "%s: line is not JSON: %s", path, line);
+        const cJSON *m = cJSON_GetObjectItem(j, "model"), *sc = cJSON_GetObjectItem(j, "score");
+        if (cJSON_IsString(m) && !strcmp(m->valuestring, "teacher")) {
+            cr_assert(cJSON_IsNumber(sc), "%s: the teacher has no dev score: %s", path, line);
+            score = sc->valuedouble, n++;
+        }
+        cJSON_Delete(j);
+    }
+    free(t);
+    cr_assert_eq(n, 1, "%s: want one teacher line", path);
+    cr_assert(score >= 0 && score <= 1, "teacher score %g", score);
+    return score;
+}
+
 /* A search with the extra --set arguments `sets`: its outputs, then the same search stopped
  * after one episode and resumed evaluates the same candidates. */
 static void search_and_resume(const char *sets) {
@@ -142,6 +166,21 @@ static void search_and_resume(const char *sets) {
         snprintf(path, sizeof path, "%s/final.md", a);
         cr_assert_eq(count_lines(path, "| hand-made | L"), 1);
         cr_assert_eq(count_lines(path, "| searched | L"), 1);
+        cr_assert_eq(count_lines(path, "dev nan"), 0, "final.md: teacher dev score missing");
+        /* resumed: the teacher's score comes from the state */
+        const double ta = final_teacher_score(a);
+        cr_assert_float_eq(final_teacher_score(b), ta, 1e-9);
+        /* a teacher given as models.large.init is scored on dev (same checkpoint, same dev
+         * set: the same score as when the search trained it) */
+        char c[1024];
+        snprintf(c, sizeof c, "%s/c", tmp);
+        snprintf(args, sizeof args, "search '%s' --set output='%s' %s --set search.episodes=1 "
+                 "--set search.final.seeds=1 --set models.large.init='%s/teacher/large/best'",
+                 ra, c, sets, a);
+        rc = ctcd_test_run_cli(args, &out);
+        cr_assert_eq(rc, 0, "search from a teacher checkpoint failed:\n%s", out);
+        free(out);
+        cr_assert_float_eq(final_teacher_score(c), ta, 1e-6);
     }
     free(la);
     free(lb);

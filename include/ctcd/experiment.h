@@ -107,8 +107,8 @@ ctcd_status ctcd_run_recipe_score(const ctcd_recipe *r, int role, const char *wh
                                   double *score);
 /* The fine-tuned large model a partner-choosing command starts from: models.large.init when
  * set, else rc trained with models.large alone into <dir>/teacher, whose best checkpoint
- * (<dir>/teacher/large/best) is returned. *score (may be NULL) is that run's dev score, NAN
- * when nothing was trained. */
+ * (<dir>/teacher/large/best) is returned. *score (may be NULL) is that run's dev score, or
+ * the checkpoint's dev score evaluated here when models.large.init was given. */
 ctcd_status ctcd_ensure_teacher(const ctcd_recipe *rc, const char *dir, const char *who,
                                 char *teacher, size_t cap, double *score);
 

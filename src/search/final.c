@@ -53,6 +53,13 @@ static ctcd_status handmade_list(const ctcd_recipe *rc, ctcd_arch *a, int *n) {
     return CTCD_OK;
 }
 
+/* v as a JSON number, or null when it is not finite (a latency or score not measured). */
+static const char *json_num(char *buf, size_t cap, double v) {
+    if (!isfinite(v)) return "null";
+    snprintf(buf, cap, "%.6g", v);
+    return buf;
+}
+
 static ctcd_status train_row(const ctcd_recipe *rc, const char *dir, const char *teacher,
                              final_row *row, FILE *jl) {
     char name[64];
@@ -75,9 +82,10 @@ static ctcd_status train_row(const ctcd_recipe *rc, const char *dir, const char 
         row->score[row->n++] = score;
         ctcd_log(CTCD_LOG_INFO, "search: final %-9s %-20s seed %llu  score %.4f", row->model, name,
                  (unsigned long long)seed, score);
-        fprintf(jl, "{\"model\":\"%s\",\"arch\":\"%s\",\"seed\":%llu,\"latency_ms\":%.6g,"
-                "\"score\":%.6g}\n", row->model, name, (unsigned long long)seed,
-                row->latency_ms, score);
+        char b1[32], b2[32];
+        fprintf(jl, "{\"model\":\"%s\",\"arch\":\"%s\",\"seed\":%llu,\"latency_ms\":%s,"
+                "\"score\":%s}\n", row->model, name, (unsigned long long)seed,
+                json_num(b1, sizeof b1, row->latency_ms), json_num(b2, sizeof b2, score));
     }
     return CTCD_OK;
 }
@@ -134,8 +142,9 @@ ctcd_status ctcd_search_final(const ctcd_recipe *rc, const char *dir, const char
     char *jl_text = NULL;
     FILE *jl = open_memstream(&jl_text, &cap);
     if (!jl) return CTCD_ERR(CTCD_E_NOMEM, "search: out of memory");
-    fprintf(jl, "{\"model\":\"teacher\",\"arch\":\"%s\",\"latency_ms\":%.6g,\"score\":%.6g}\n",
-            tname, teacher_ms, teacher_score);
+    char b1[32], b2[32];
+    fprintf(jl, "{\"model\":\"teacher\",\"arch\":\"%s\",\"latency_ms\":%s,\"score\":%s}\n",
+            tname, json_num(b1, sizeof b1, teacher_ms), json_num(b2, sizeof b2, teacher_score));
     ctcd_status st = CTCD_OK;
     for (int i = 0; !st && i < 2; i++) st = train_row(rc, dir, teacher, &rows[i], jl);
     fclose(jl);

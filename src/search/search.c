@@ -41,7 +41,7 @@ typedef struct search_ctx {
     ctcd_rng rng;
     int episode;               /* episodes done */
     char teacher[CTCD_PATH_MAX];
-    double teacher_score;      /* its dev score when trained here, else NAN */
+    double teacher_score;      /* its dev score (trained here or evaluated from init) */
     ctcd_search_candidate *c;  /* evaluated, in order */
     int n, cap;
 } search_ctx;
@@ -133,6 +133,7 @@ static ctcd_status save_state(const search_ctx *s) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddNumberToObject(root, "episodes_done", s->episode);
     cJSON_AddStringToObject(root, "teacher", s->teacher);
+    if (isfinite(s->teacher_score)) cJSON_AddNumberToObject(root, "teacher_score", s->teacher_score);
     cJSON *r = cJSON_AddObjectToObject(root, "rng");
     put_u64(r, "seed", s->rng.seed);
     put_u64(r, "stream", s->rng.stream);
@@ -210,6 +211,7 @@ static ctcd_status load_state(search_ctx *s) {
         s->rng.pos = json_int(r, "pos");
         s->episode = json_int(root, "episodes_done");
         snprintf(s->teacher, sizeof s->teacher, "%s", teacher->valuestring);
+        s->teacher_score = json_num(root, "teacher_score"); /* absent in older states: NAN */
         const cJSON *o;
         cJSON_ArrayForEach(o, arr) {
             ctcd_search_candidate c = {0};

@@ -25,6 +25,23 @@ ctcd_status ctcd_run_recipe_score(const ctcd_recipe *r, int role, const char *wh
     return st;
 }
 
+/* Dev score of the large model of rc as initialised (models.large.init), nothing trained. */
+static ctcd_status score_checkpoint(const ctcd_recipe *rc, const char *who, double *score) {
+    ctcd_recipe r = *rc;
+    r.models[CTCD_SMALL].present = 0;
+    r.models[CTCD_TEACHER].present = 0;
+    r.output[0] = '\0'; /* no run directory: nothing is written */
+    ctcd_trainer *t = NULL;
+    ctcd_eval_result res;
+    ctcd_status st = ctcd_trainer_create(&r, &t);
+    if (!st) st = ctcd_trainer_evaluate(t, &res);
+    if (!st) *score = res.m[0].score;
+    ctcd_trainer_destroy(t);
+    if (st) return ctcd_error_wrap(st, "%s: scoring the teacher %s on dev", who,
+                                    rc->models[CTCD_LARGE].init);
+    return CTCD_OK;
+}
+
 ctcd_status ctcd_ensure_teacher(const ctcd_recipe *rc, const char *dir, const char *who,
                                 char *teacher, size_t cap, double *score) {
     if (score) *score = NAN;
@@ -32,6 +49,9 @@ ctcd_status ctcd_ensure_teacher(const ctcd_recipe *rc, const char *dir, const ch
         if (snprintf(teacher, cap, "%s", rc->models[CTCD_LARGE].init) >= (int)cap)
             return CTCD_ERR(CTCD_E_INVALID, "%s: path too long: %s", who,
                             rc->models[CTCD_LARGE].init);
+        if (!score) return CTCD_OK;
+        CTCD_TRY(score_checkpoint(rc, who, score));
+        ctcd_log(CTCD_LOG_INFO, "%s: teacher %s dev score %.4f", who, teacher, *score);
         return CTCD_OK;
     }
     if (!rc->models[CTCD_LARGE].present)
