@@ -29,7 +29,9 @@ typedef struct fixture {
     int train;
 } fixture;
 
-static void fixture_open(fixture *f, int hidden, int tie, float dropout) {
+/* A decoder whose LM head scores only `sl` (n_sl sorted ids; NULL = the vocabulary). */
+static void fixture_open_sl(fixture *f, int hidden, int tie, float dropout, const int32_t *sl,
+                            int n_sl) {
     memset(f, 0, sizeof *f);
     OK(ctcd_backend_cpu_create(&f->be));
     ctcd_bert_config ec;
@@ -45,6 +47,8 @@ static void fixture_open(fixture *f, int hidden, int tie, float dropout) {
     rc.tie_embeddings = tie;
     rc.dropout = dropout;
     rc.initializer_range = 0.3f; /* large enough that every path carries gradient */
+    rc.out_vocab = n_sl;
+    rc.out_ids = sl;
     OK(ctcd_rationale_create(f->be, &rc, &ec, B, T, TE, &f->d));
     OK(ctcd_rationale_init_random(f->d, 9));
     /* Non-trivial LayerNorm / bias values so their gradients are exercised. */
@@ -63,8 +67,17 @@ static void fixture_open(fixture *f, int hidden, int tie, float dropout) {
     const int32_t tgt[B * T] = {3, 7, 9, 2, 4, 2, -1, -1};
     memcpy(f->ids, ids, sizeof ids);
     memcpy(f->tgt, tgt, sizeof tgt);
+    cr_assert_eq(ctcd_rationale_map_targets(f->d, f->tgt, B * T), 0, "a target outside the shortlist");
     f->rb = (ctcd_rat_batch_dev){B, T, f->ids, f->tgt};
 }
+
+static void fixture_open(fixture *f, int hidden, int tie, float dropout) {
+    fixture_open_sl(f, hidden, tie, dropout, NULL, 0);
+}
+
+/* The fixture's target tokens (2 = eos, 3, 4, 7, 9) and two that never occur. */
+static const int32_t SHORTLIST[] = {2, 3, 4, 5, 7, 9, 12};
+enum { NSL = 7 };
 
 static void fixture_close(fixture *f) {
     ctcd_rationale_destroy(f->d);
@@ -82,12 +95,14 @@ static double loss_f(void *p) {
     return l;
 }
 
-static void check_decoder_grads(int hidden, int tie, float dropout) {
+static void check_decoder_grads_sl(int hidden, int tie, float dropout, const int32_t *sl,
+                                   int n_sl) {
     fixture f;
-    fixture_open(&f, hidden, tie, dropout);
+    fixture_open_sl(&f, hidden, tie, dropout, sl, n_sl);
     f.train = dropout > 0.0f;
     const double l0 = loss_f(&f);
-    cr_assert(l0 > 0.5 && l0 < 10.0, "initial CE %g is implausible for V = %d", l0, V);
+    cr_assert(l0 > 0.5 && l0 < 10.0, "initial CE %g is implausible for %d classes", l0,
+              ctcd_rationale_classes(f.d));
     OK(ctcd_rationale_zero_grad(f.d));
     OK(ctcd_model_zero_grad(f.enc_model));
     for (int i = 0; i < B * TE * HE; i++) f.d_enc[i] = 0.25f; /* accumulated into */
@@ -114,7 +129,15 @@ static void check_decoder_grads(int hidden, int tie, float dropout) {
     fixture_close(&f);
 }
 
+static void check_decoder_grads(int hidden, int tie, float dropout) {
+    check_decoder_grads_sl(hidden, tie, dropout, NULL, 0);
+}
+
 Test(rationale, decoder_grads_match_fd_tied) { check_decoder_grads(HE, 1, 0.0f); }
+Test(rationale, decoder_grads_match_fd_shortlist) {
+    check_decoder_grads_sl(HE, 1, 0.0f, SHORTLIST, NSL); /* tied input, own shortlist head */
+    check_decoder_grads_sl(6, 0, 0.1f, SHORTLIST, NSL);
+}
 Test(rationale, decoder_grads_match_fd_own_narrow_embeddings) { check_decoder_grads(6, 0, 0.0f); }
 Test(rationale, decoder_grads_match_fd_with_dropout) { check_decoder_grads(HE, 1, 0.2f); }
 
@@ -274,5 +297,148 @@ Test(rationale, memorises_and_greedy_decodes) {
               out[2]);
     cr_assert_eq(len[1], 1, "row 1 generated %d tokens", len[1]);
     cr_assert_eq(out[4], 4, "row 1: %d", out[4]);
+    fixture_close(&f);
+}
+
+/* ---- output shortlist ---- */
+
+Test(rationale, shortlist_builder_and_target_map) {
+    const int32_t toks[] = {9, 3, 7, 3, 9, 4};
+    int32_t *sl = NULL;
+    int n = 0;
+    OK(ctcd_rationale_shortlist(toks, 6, 2, V, &sl, &n));
+    const int32_t want[] = {2, 3, 4, 7, 9};
+    cr_assert_eq(n, 5);
+    cr_assert(memcmp(sl, want, sizeof want) == 0, "shortlist %d %d %d %d %d", sl[0], sl[1],
+              sl[2], sl[3], sl[4]);
+    free(sl);
+    const int32_t bad[] = {3, 13};
+    ctcd_status st = ctcd_rationale_shortlist(bad, 2, 2, V, &sl, &n);
+    cr_assert_not_null(st, "a token outside the vocabulary must be rejected");
+    ctcd_status_free(st);
+
+    fixture f;
+    fixture_open_sl(&f, HE, 1, 0.0f, SHORTLIST, NSL);
+    /* the fixture's targets 3 7 9 2 | 4 2 -1 -1 became head rows */
+    const int32_t rows[B * T] = {1, 4, 5, 0, 2, 0, -1, -1};
+    cr_assert(memcmp(f.tgt, rows, sizeof rows) == 0, "mapped targets %d %d %d %d", f.tgt[0],
+              f.tgt[1], f.tgt[2], f.tgt[3]);
+    int32_t out[3] = {6, 12, -1};
+    cr_assert_eq(ctcd_rationale_map_targets(f.d, out, 3), 1, "token 6 is not shortlisted");
+    cr_assert(out[0] == -1 && out[1] == 6 && out[2] == -1, "%d %d %d", out[0], out[1], out[2]);
+    cr_assert_eq(ctcd_rationale_classes(f.d), NSL);
+    fixture_close(&f);
+
+    ctcd_bert_config ec;
+    OK(ctcd_bert_config_init(&ec, "enc", 1, HE, 2, 16, V, 16, 2, 3));
+    ctcd_rationale_config rc;
+    ctcd_rationale_config_default(&rc, &ec);
+    const int32_t unsorted[] = {2, 7, 3}, no_eos[] = {3, 4};
+    rc.out_vocab = 3, rc.out_ids = unsorted;
+    st = ctcd_rationale_config_validate(&rc, &ec, "rationale.decoder");
+    cr_assert_not_null(st, "an unsorted shortlist must be rejected");
+    ctcd_status_free(st);
+    rc.out_vocab = 2, rc.out_ids = no_eos;
+    st = ctcd_rationale_config_validate(&rc, &ec, "rationale.decoder");
+    cr_assert(st && strstr(ctcd_status_message(st), "end token"), "shortlist without eos");
+    ctcd_status_free(st);
+}
+
+/* Copies every tensor of `from` into the same-named tensor of `to` when the sizes agree. */
+static void copy_common(const ctcd_rationale_decoder *from, float *hf, float *ht,
+                        const ctcd_rationale_decoder *to) {
+    for (int i = 0; i < to->lay.n_params; i++) {
+        const ctcd_param_info *p = &to->lay.params[i];
+        const ctcd_param_info *q = ctcd_rationale_find(from, p->name);
+        if (q && q->numel == p->numel)
+            memcpy(ht + p->offset, hf + q->offset, (size_t)p->numel * 4);
+    }
+}
+
+/* A shortlist head whose rows are the full head's rows at the shortlisted ids gives exactly
+ * those columns of the full logits, and its CE is the softmax over the shortlist alone. */
+Test(rationale, shortlist_logits_are_the_full_heads_columns) {
+    fixture a, s;
+    fixture_open(&a, 6, 0, 0.0f);                   /* own (V, H) embeddings = LM head */
+    fixture_open_sl(&s, 6, 0, 0.0f, SHORTLIST, NSL);
+    float *ha = malloc((size_t)a.d->lay.n_total * 4), *hs = malloc((size_t)s.d->lay.n_total * 4);
+    OK(ctcd_rationale_download_params(a.d, ha));
+    OK(ctcd_rationale_download_params(s.d, hs));
+    copy_common(a.d, ha, hs, s.d);
+    const int H = 6;
+    const ctcd_param_info *wte = ctcd_rationale_find(a.d, "decoder.embed_tokens.weight");
+    const ctcd_param_info *ab = ctcd_rationale_find(a.d, "decoder.lm_head.bias");
+    const ctcd_param_info *sw = ctcd_rationale_find(s.d, "decoder.lm_head.weight");
+    const ctcd_param_info *sb = ctcd_rationale_find(s.d, "decoder.lm_head.bias");
+    cr_assert(wte && ab && sw && sb && sw->numel == NSL * H && sb->numel == NSL);
+    for (int j = 0; j < NSL; j++) {
+        memcpy(hs + sw->offset + j * H, ha + wte->offset + SHORTLIST[j] * H, H * 4);
+        hs[sb->offset + j] = ha[ab->offset + SHORTLIST[j]];
+    }
+    OK(ctcd_rationale_upload_params(s.d, hs));
+    memcpy(s.enc, a.enc, B * TE * HE * 4);
+    loss_f(&a);
+    const double ls = loss_f(&s);
+    const float *za = a.d->acts.logits, *zs = s.d->acts.logits;
+    double ce = 0.0;
+    int n = 0;
+    for (int r = 0; r < B * T; r++) {
+        for (int j = 0; j < NSL; j++)
+            cr_assert_float_eq(zs[r * NSL + j], za[r * V + SHORTLIST[j]], 1e-6f,
+                               "row %d, shortlist column %d", r, j);
+        if (s.tgt[r] < 0) continue;
+        double mx = -1e30, sum = 0.0;
+        for (int j = 0; j < NSL; j++) mx = fmax(mx, za[r * V + SHORTLIST[j]]);
+        for (int j = 0; j < NSL; j++) sum += exp(za[r * V + SHORTLIST[j]] - mx);
+        ce += mx + log(sum) - za[r * V + SHORTLIST[s.tgt[r]]];
+        n++;
+    }
+    cr_assert_float_eq(ls, ce / n, 1e-5, "shortlist CE %g, by hand %g", ls, ce / n);
+    free(ha);
+    free(hs);
+    fixture_close(&a);
+    fixture_close(&s);
+}
+
+/* Memorisation with a shortlist head: greedy decoding returns token ids, not head rows;
+ * the decoder saved and loaded back keeps its shortlist and logits. */
+Test(rationale, shortlist_memorises_decodes_and_round_trips) {
+    fixture f;
+    fixture_open_sl(&f, HE, 1, 0.0f, SHORTLIST, NSL);
+    ctcd_adamw_hparams h = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                            .weight_decay = 0.0f, .max_norm = 1.0f};
+    float l = 0.0f;
+    for (int s = 1; s <= 300; s++) {
+        OK(ctcd_rationale_forward(f.d, f.enc_model, f.enc, f.mask, TE, &f.rb, 1, s));
+        OK(ctcd_rationale_loss(f.d, &f.rb, 1.0f, &l));
+        OK(ctcd_rationale_zero_grad(f.d));
+        OK(ctcd_model_zero_grad(f.enc_model));
+        OK(ctcd_rationale_backward(f.d, f.enc_model, f.enc, f.d_enc, f.mask, TE, &f.rb, s));
+        h.step = s;
+        OK(ctcd_rationale_optimizer_step(f.d, &h, NULL));
+        OK(ctcd_model_optimizer_step(f.enc_model, &h, NULL));
+    }
+    cr_assert_lt(l, 0.05f, "loss after 300 steps: %g", (double)l);
+    int32_t out[B * 6];
+    int len[B];
+    OK(ctcd_rationale_generate(f.d, f.enc_model, f.enc, f.mask, B, TE, 4, out, len));
+    cr_assert(len[0] == 3 && out[0] == 3 && out[1] == 7 && out[2] == 9,
+              "row 0: %d tokens %d %d %d", len[0], out[0], out[1], out[2]);
+    cr_assert(len[1] == 1 && out[4] == 4, "row 1: %d tokens, %d", len[1], out[4]);
+
+    char *tmp = ctcd_test_tmpdir(), path[1024];
+    snprintf(path, sizeof path, "%s/decoder.safetensors", tmp);
+    OK(ctcd_rationale_save(f.d, path));
+    ctcd_rationale_decoder *g = NULL;
+    OK(ctcd_rationale_load(f.be, path, &f.enc_model->cfg, B, T, TE, &g));
+    cr_assert_eq(g->cfg.out_vocab, NSL);
+    cr_assert(memcmp(g->out_ids, SHORTLIST, sizeof SHORTLIST) == 0, "shortlist not restored");
+    OK(ctcd_rationale_forward(f.d, f.enc_model, f.enc, f.mask, TE, &f.rb, 0, 1));
+    OK(ctcd_rationale_forward(g, f.enc_model, f.enc, f.mask, TE, &f.rb, 0, 1));
+    cr_assert(memcmp(f.d->acts.logits, g->acts.logits, B * T * NSL * 4) == 0,
+              "logits differ after the round trip");
+    ctcd_rationale_destroy(g);
+    ctcd_test_rmtree(tmp);
+    free(tmp);
     fixture_close(&f);
 }

@@ -11,6 +11,13 @@
  *   s3 = x2 + dropout(W2·gelu(W1·x2))                  x' = LN3(s3)
  * with x0 = dropout(LN(wte[ids] + wpe[t] + wtt[0])) and logits = x_L·wteᵀ + lm_bias.
  *
+ * Output shortlist (out_vocab > 0): the LM head scores only out_vocab token ids (sorted
+ * out_ids, e.g. every token of the training rationales plus eos) with its own weight
+ * lm_head (out_vocab, H): logits = x_L·lm_headᵀ + lm_bias over the shortlist, so the
+ * softmax, the loss and greedy decoding run over out_vocab classes instead of V (the
+ * 30,522-way softmax per target token is most of a small decoder's work). Targets are given
+ * as head rows (ctcd_rationale_map_targets); the input embeddings stay as configured.
+ *
  * Hidden sizes: the decoder has its own hidden size H (and heads / FFN width). The
  * cross-attention key/value projection Wkv2 is (2A, H_enc): it reads the encoder output
  * directly, so a decoder narrower than the encoder needs no extra projection. Tying the
@@ -49,6 +56,11 @@ typedef struct ctcd_rationale_config {
     int enc_hidden;         /* H_enc */
     int vocab_size;         /* V, shared with the encoder's tokenizer */
     int pad_id, bos_id, eos_id;  /* [PAD], [CLS] (start), [SEP] (end) in BERT vocabularies */
+    /* Output shortlist: 0 = the LM head spans the vocabulary (wte, tied or own); n > 0 = n
+     * rows of its own weight for the token ids out_ids[0..n) (strictly increasing, eos
+     * among them). out_ids is borrowed by create, which keeps a copy. */
+    int out_vocab;
+    const int32_t *out_ids;
 } ctcd_rationale_config;
 
 /* Defaults for an encoder config: 2 layers, the encoder's hidden and heads, FFN 4·H,
@@ -77,7 +89,8 @@ typedef struct ctcd_rat_layout {
     int64_t wpe, wtt;       /* (max_len, H), (1, H) */
     int64_t emb_ln_g, emb_ln_b;
     ctcd_rat_layer_offsets layer[CTCD_RAT_MAX_LAYERS];
-    int64_t lm_bias;        /* (V) */
+    int64_t lm_w;           /* (out_vocab, H) shortlist head; -1 when the head is wte */
+    int64_t lm_bias;        /* (classes): V, or out_vocab with a shortlist */
     ctcd_param_info *params;
     int n_params;
     int64_t n_total, n_decay;
@@ -109,8 +122,8 @@ typedef struct ctcd_rat_acts {
     void *h[CTCD_RAT_MAX_LAYERS + 1];  /* h[0] embeddings, h[l+1] layer l output (B·T, H) */
     ctcd_rat_layer_acts layer[CTCD_RAT_MAX_LAYERS];
     void *branch;           /* (B·T, H) */
-    void *logits;           /* (B·T, V) */
-    void *dlogits;          /* (B·T, V) */
+    void *logits;           /* (B·T, classes) */
+    void *dlogits;          /* (B·T, classes) */
     float *terms;           /* F32[CTCD_LOSS_NTERMS] of the last loss */
     void *ga, *gb;          /* (B·T, H) residual-stream gradients (they swap roles) */
     void *dtmp;             /* (B·T, H) */
@@ -131,10 +144,25 @@ typedef struct ctcd_rationale_decoder {
     size_t act_bytes, mem_bytes;
     int B_max, T_max, Te_max;
     uint64_t dropout_seed;
+    int32_t *out_ids;       /* host copy of the shortlist (cfg.out_ids points here), or NULL */
 } ctcd_rationale_decoder;
 
+/* Output classes of the LM head: cfg.out_vocab, or V without a shortlist. */
+static inline int ctcd_rationale_classes(const ctcd_rationale_decoder *d) {
+    return d->cfg.out_vocab > 0 ? d->cfg.out_vocab : d->cfg.vocab_size;
+}
+/* Rewrites token-id targets (n entries, < 0 = no loss) as LM-head rows in place: the
+ * identity without a shortlist; with one, each id's index in out_ids, or -1 (no loss) for
+ * an id outside it. Returns how many ids fell outside. */
+int64_t ctcd_rationale_map_targets(const ctcd_rationale_decoder *d, int32_t *targets, int64_t n);
+/* The sorted distinct token ids of tokens[0..n) plus `always` (e.g. eos), into a malloc'ed
+ * array *out of *n_out entries: the shortlist of a set of rationales. */
+ctcd_status ctcd_rationale_shortlist(const int32_t *tokens, int64_t n, int32_t always,
+                                     int32_t vocab_size, int32_t **out, int *n_out);
+
 /* Teacher-forced targets of one batch (device memory). Row b feeds ids[b, :] (bos, r_1, …)
- * and predicts targets[b, :] (r_1, …, eos); targets < 0 (padding) carry no loss. The
+ * and predicts targets[b, :] (r_1, …, eos) as LM-head rows (token ids without a shortlist,
+ * see ctcd_rationale_map_targets); targets < 0 (padding) carry no loss. The
  * encoder side is the encoder's batch: its output h_L (B·Te, H_enc) and mask (B, Te). */
 typedef struct ctcd_rat_batch_dev {
     int B, T;                 /* T = padded target length (<= cfg.max_len) */
@@ -154,7 +182,7 @@ ctcd_status ctcd_rationale_zero_grad(ctcd_rationale_decoder *d);
 const ctcd_param_info *ctcd_rationale_find(const ctcd_rationale_decoder *d, const char *name);
 
 /* Teacher-forced forward from the encoder output enc (B·Te, H_enc) with its key mask
- * (B, Te): logits land in acts.logits (B·T, V). `emb` is the encoder model whose word
+ * (B, Te): logits land in acts.logits (B·T, classes). `emb` is the encoder model whose word
  * embeddings are used when tied (may be NULL when not tied). */
 ctcd_status ctcd_rationale_forward(ctcd_rationale_decoder *d, const ctcd_model *emb,
                                    const void *enc, const int32_t *enc_mask, int Te,
@@ -185,8 +213,9 @@ ctcd_status ctcd_rationale_optimizer_step(ctcd_rationale_decoder *d,
                                           const ctcd_adamw_hparams *h, float *grad_norm_out);
 
 /* Greedy decoding for inspection: for each of B rows, starting from bos, appends the argmax
- * token (bos and pad excluded) until eos or max_new tokens (<= cfg.max_len). out_ids (host,
- * B·max_new) receives the tokens (eos excluded), padded with -1; out_len[b] their count.
+ * token (bos and pad excluded; within the shortlist when there is one) until eos or max_new
+ * tokens (<= cfg.max_len). out_ids (host, B·max_new) receives the token ids (eos excluded),
+ * padded with -1; out_len[b] their count.
  * Dropout is off. */
 ctcd_status ctcd_rationale_generate(ctcd_rationale_decoder *d, const ctcd_model *emb,
                                     const void *enc, const int32_t *enc_mask, int B, int Te,

@@ -172,6 +172,7 @@ typedef struct ctcd_recipe {
         struct {
             int layers, hidden, heads, intermediate;  /* 0 = from the encoder */
             int tie_embeddings;
+            int shortlist;           /* LM head over the training rationales' tokens only */
             float dropout;
         } decoder;
     } rationale;

@@ -6,6 +6,8 @@
  * (ga, gb): the functions below pass it along as `g` and return where it ended. The
  * cross-attention's key/value projection is the decoder's only reader of the encoder output;
  * its input gradient is accumulated straight into the caller's d_enc. */
+#include <string.h>
+
 #include "ctcd/rationale.h"
 
 /* Dropout sites: (step, RAT_LAYER0 + layer, op); RAT_LAYER0 keeps them apart from the
@@ -33,6 +35,14 @@ static const void *wte_w(const ctcd_rationale_decoder *d, const ctcd_model *emb)
 }
 static float *wte_g(const ctcd_rationale_decoder *d, ctcd_model *emb) {
     return d->lay.wte >= 0 ? G(d, d->lay.wte) : emb->grads + emb->lay.wte;
+}
+
+/* LM head weight (classes, H) and its gradient: the shortlist head, else the embeddings. */
+static const void *head_w(const ctcd_rationale_decoder *d, const ctcd_model *emb) {
+    return d->lay.lm_w >= 0 ? W(d, d->lay.lm_w) : wte_w(d, emb);
+}
+static float *head_g(const ctcd_rationale_decoder *d, ctcd_model *emb) {
+    return d->lay.lm_w >= 0 ? G(d, d->lay.lm_w) : wte_g(d, emb);
 }
 
 static ctcd_attn_shape self_shape(const ctcd_rationale_decoder *d, int B, int T) {
@@ -119,9 +129,10 @@ ctcd_status ctcd_rationale_forward(ctcd_rationale_decoder *d, const ctcd_model *
                                          rkey(d, step, 0, RS_EMB)));
     for (int l = 0; l < d->cfg.n_layers; l++)
         CTCD_TRY(layer_fwd(d, enc, enc_mask, B, T, Te, l, p, step));
-    /* LM head: logits = h_L · wteᵀ + lm_bias */
-    return be->matmul_fwd(be, x->logits, NULL, x->h[d->cfg.n_layers], wte_w(d, emb),
-                          W(d, d->lay.lm_bias), BT, H, d->cfg.vocab_size, CTCD_ACT_NONE);
+    /* LM head: logits = h_L · wteᵀ + lm_bias (or the shortlist head's weight) */
+    return be->matmul_fwd(be, x->logits, NULL, x->h[d->cfg.n_layers], head_w(d, emb),
+                          W(d, d->lay.lm_bias), BT, H, ctcd_rationale_classes(d),
+                          CTCD_ACT_NONE);
 }
 
 /* The fused loss over the token rows of n (1 or 2) decoders' last forwards: CE with weight
@@ -135,14 +146,16 @@ static ctcd_status token_loss(ctcd_rationale_decoder *const *d, int n,
     desc.kind = CTCD_LOSS_CE_KL;
     desc.n_models = n;
     desc.rows = (int64_t)rb->B * rb->T;
-    desc.classes = d[0]->cfg.vocab_size;
+    desc.classes = ctcd_rationale_classes(d[0]);
     desc.temperature = 1.0f;
     desc.soft_labelled_only = 1;
     ctcd_loss_io io = {0};
     for (int m = 0; m < n; m++) {
-        if (d[m]->cfg.vocab_size != desc.classes)
-            return CTCD_ERR(CTCD_E_INVALID, "rationale decoders: vocabularies differ (%d vs %d)",
-                            desc.classes, d[m]->cfg.vocab_size);
+        if (ctcd_rationale_classes(d[m]) != desc.classes ||
+            (d[m]->out_ids && memcmp(d[m]->out_ids, d[0]->out_ids,
+                                     (size_t)desc.classes * sizeof *d[0]->out_ids)))
+            return CTCD_ERR(CTCD_E_INVALID, "rationale decoders: output vocabularies differ "
+                            "(%d vs %d classes)", desc.classes, ctcd_rationale_classes(d[m]));
         desc.hard_w[m] = weight;
         desc.mutual_w[m] = n == 2 ? mutual : 0.0f;
         io.logits[m] = d[m]->acts.logits;
@@ -242,8 +255,9 @@ ctcd_status ctcd_rationale_backward(ctcd_rationale_decoder *d, ctcd_model *emb,
     ctcd_rat_acts *x = &d->acts;
     void *g = x->ga, *r = x->gb;
     /* LM head: g = ∂L/∂h_L; the tied weight's gradient goes to the encoder's wte. */
-    CTCD_TRY(be->matmul_bwd(be, g, wte_g(d, emb), G(d, d->lay.lm_bias), x->dlogits,
-                            x->h[d->cfg.n_layers], wte_w(d, emb), BT, H, d->cfg.vocab_size, 0));
+    CTCD_TRY(be->matmul_bwd(be, g, head_g(d, emb), G(d, d->lay.lm_bias), x->dlogits,
+                            x->h[d->cfg.n_layers], head_w(d, emb), BT, H,
+                            ctcd_rationale_classes(d), 0));
     for (int l = d->cfg.n_layers - 1; l >= 0; l--)
         CTCD_TRY(layer_bwd(d, enc, d_enc, enc_mask, B, T, Te, l, p, step, &g, &r));
     return be->embedding_layernorm_bwd(be, wte_g(d, emb), G(d, d->lay.wpe), G(d, d->lay.wtt),

@@ -20,7 +20,7 @@ ctcd_status ctcd_rationale_generate(ctcd_rationale_decoder *d, const ctcd_model 
         return CTCD_ERR(CTCD_E_INVALID,
                         "rationale generate: B %d (capacity %d), max_new %d (capacity %d)", B,
                         d->B_max, max_new, d->T_max);
-    const int V = d->cfg.vocab_size;
+    const int V = ctcd_rationale_classes(d); /* head rows; token id = out_ids[v] if shortlisted */
     const size_t es = ctcd_dtype_size(be->act_dtype);
     int32_t *ids = malloc((size_t)B * max_new * sizeof *ids);
     int *done = calloc((size_t)B, sizeof *done);
@@ -54,11 +54,12 @@ ctcd_status ctcd_rationale_generate(ctcd_rationale_decoder *d, const ctcd_model 
             int best = -1;
             float bv = 0.0f;
             for (int v = 0; v < V; v++) {
-                if (v == d->cfg.bos_id || v == d->cfg.pad_id) continue;
+                const int id = d->out_ids ? d->out_ids[v] : v;
+                if (id == d->cfg.bos_id || id == d->cfg.pad_id) continue;
                 const float x = act_to_f32(be->act_dtype, row, v);
                 if (best < 0 || x > bv) {
                     bv = x;
-                    best = v;
+                    best = id;
                 }
             }
             if (best == d->cfg.eos_id) {

@@ -56,7 +56,72 @@ ctcd_status ctcd_rationale_config_validate(const ctcd_rationale_config *c,
         if (ids[i] < 0 || ids[i] >= c->vocab_size)
             return CTCD_ERR(CTCD_E_INVALID, "%s: special token id %d outside the vocabulary (%d)",
                             who, ids[i], c->vocab_size);
+    if (c->out_vocab < 0 || c->out_vocab > c->vocab_size || (c->out_vocab && !c->out_ids))
+        return CTCD_ERR(CTCD_E_INVALID, "%s: output shortlist of %d tokens (vocabulary %d)%s",
+                        who, c->out_vocab, c->vocab_size, c->out_ids ? "" : " without its ids");
+    int has_eos = c->out_vocab == 0;
+    for (int i = 0; i < c->out_vocab; i++) {
+        const int32_t v = c->out_ids[i];
+        if (v < 0 || v >= c->vocab_size || (i && v <= c->out_ids[i - 1]))
+            return CTCD_ERR(CTCD_E_INVALID, "%s: output shortlist entry %d (token %d) is outside "
+                            "the vocabulary or out of order", who, i, v);
+        has_eos |= v == c->eos_id;
+    }
+    if (!has_eos)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: the output shortlist lacks the end token %d", who,
+                        c->eos_id);
     return CTCD_OK;
+}
+
+static int cmp_i32(const void *a, const void *b) {
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+ctcd_status ctcd_rationale_shortlist(const int32_t *tokens, int64_t n, int32_t always,
+                                     int32_t vocab_size, int32_t **out, int *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    unsigned char *seen = calloc((size_t)vocab_size, 1);
+    if (!seen) return CTCD_ERR(CTCD_E_NOMEM, "rationale shortlist: out of memory");
+    int k = 0;
+    if (always >= 0 && always < vocab_size) seen[always] = 1, k++;
+    for (int64_t i = 0; i < n; i++) {
+        const int32_t v = tokens[i];
+        if (v < 0 || v >= vocab_size) {
+            free(seen);
+            return CTCD_ERR(CTCD_E_INVALID, "rationale shortlist: token %d outside the "
+                            "vocabulary (%d)", v, vocab_size);
+        }
+        k += !seen[v];
+        seen[v] = 1;
+    }
+    int32_t *ids = malloc((size_t)(k ? k : 1) * sizeof *ids);
+    if (!ids) {
+        free(seen);
+        return CTCD_ERR(CTCD_E_NOMEM, "rationale shortlist: out of memory");
+    }
+    int j = 0;
+    for (int32_t v = 0; v < vocab_size; v++)
+        if (seen[v]) ids[j++] = v;
+    free(seen);
+    *out = ids;
+    *n_out = k;
+    return CTCD_OK;
+}
+
+int64_t ctcd_rationale_map_targets(const ctcd_rationale_decoder *d, int32_t *targets,
+                                   int64_t n) {
+    const int K = d->cfg.out_vocab;
+    if (K == 0) return 0;
+    int64_t missing = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (targets[i] < 0) continue;
+        const int32_t *hit = bsearch(&targets[i], d->out_ids, (size_t)K, sizeof *hit, cmp_i32);
+        targets[i] = hit ? (int32_t)(hit - d->out_ids) : -1;
+        missing += !hit;
+    }
+    return missing;
 }
 
 /* ---- layout ---- */
@@ -89,6 +154,7 @@ static ctcd_status layout_build(const ctcd_rationale_config *c, ctcd_rat_layout 
         o->fc1_w = add(&b, 1, I, H, DP "ffn.fc1.weight", l);
         o->fc2_w = add(&b, 1, H, I, DP "ffn.fc2.weight", l);
     }
+    lay->lm_w = c->out_vocab ? add(&b, 1, c->out_vocab, H, "decoder.lm_head.weight", 0) : -1;
     lay->n_decay = lay->n_total;
     lay->wtt = add(&b, 0, 1, H, "decoder.embed_type.weight", 0);
     lay->emb_ln_g = add(&b, 0, H, 0, "decoder.embed_LayerNorm.weight", 0);
@@ -109,7 +175,8 @@ static ctcd_status layout_build(const ctcd_rationale_config *c, ctcd_rat_layout 
         o->ln3_g = add(&b, 0, H, 0, DP "ffn_LayerNorm.weight", l);
         o->ln3_b = add(&b, 0, H, 0, DP "ffn_LayerNorm.bias", l);
     }
-    lay->lm_bias = add(&b, 0, c->vocab_size, 0, "decoder.lm_head.bias", 0);
+    lay->lm_bias = add(&b, 0, c->out_vocab ? c->out_vocab : c->vocab_size, 0,
+                       "decoder.lm_head.bias", 0);
     if (b.pb.err) {
         free(lay->params);
         lay->params = NULL;
@@ -134,7 +201,7 @@ static ctcd_status layout_acts(ctcd_rationale_decoder *d, ctcd_arena *a) {
     const size_t BT = (size_t)d->B_max * (size_t)d->T_max;
     const size_t BE = (size_t)d->B_max * (size_t)d->Te_max;
     const size_t H = (size_t)c->hidden, A = H, I = (size_t)c->intermediate;
-    const size_t V = (size_t)c->vocab_size;
+    const size_t V = (size_t)ctcd_rationale_classes(d);
     const ctcd_attn_shape self = {d->B_max, d->T_max, d->T_max, c->n_heads,
                                   c->hidden / c->n_heads, 3 * (int64_t)A, 3 * (int64_t)A, 1};
     const ctcd_attn_shape cross = {d->B_max, d->T_max, d->Te_max, c->n_heads,
@@ -205,7 +272,14 @@ ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config 
     d->T_max = T_max;
     d->Te_max = Te_max;
     d->dropout_seed = 0x7261746eULL; /* "ratn"; the trainer sets its own */
-    ctcd_status st = layout_build(cfg, &d->lay);
+    ctcd_status st = CTCD_OK;
+    if (cfg->out_vocab) {
+        d->out_ids = malloc((size_t)cfg->out_vocab * sizeof *d->out_ids);
+        if (!d->out_ids) st = CTCD_ERR(CTCD_E_NOMEM, "rationale decoder: out of memory");
+        else memcpy(d->out_ids, cfg->out_ids, (size_t)cfg->out_vocab * sizeof *d->out_ids);
+    }
+    d->cfg.out_ids = d->out_ids;
+    if (!st) st = layout_build(cfg, &d->lay);
     const size_t n = (size_t)d->lay.n_total;
     size_t flat_bytes = 0;
     if (!st) st = ctcd_flat_alloc(be, (int64_t)n, "decoder ", decoder_flat(d), &flat_bytes);
@@ -238,6 +312,7 @@ void ctcd_rationale_destroy(ctcd_rationale_decoder *d) {
     ctcd_flat_free(be, decoder_flat(d));
     be->free(be, d->act_mem);
     free(d->lay.params);
+    free(d->out_ids);
     free(d);
 }
 

@@ -82,6 +82,42 @@ ctcd_status ctcd_trainer_load_esnli(ctcd_trainer *t) {
 
 /* ---- decoders ---- */
 
+/* Decoder of model slot i (shortlist: the LM head's token ids, n_short of them, or NULL). */
+static ctcd_status create_decoder(ctcd_trainer *t, int i, const int32_t *shortlist,
+                                  int n_short) {
+    const ctcd_recipe *rc = &t->rc;
+    const ctcd_model *m = t->models[i];
+    ctcd_rationale_config c;
+    ctcd_rationale_config_default(&c, &m->cfg);
+    c.n_layers = rc->rationale.decoder.layers;
+    if (rc->rationale.decoder.hidden) c.hidden = rc->rationale.decoder.hidden;
+    if (rc->rationale.decoder.heads) c.n_heads = rc->rationale.decoder.heads;
+    c.intermediate = rc->rationale.decoder.intermediate ? rc->rationale.decoder.intermediate
+                                                        : 4 * c.hidden;
+    c.max_len = rc->rationale.max_len;
+    c.tie_embeddings = rc->rationale.decoder.tie_embeddings;
+    c.dropout = rc->rationale.decoder.dropout;
+    c.pad_id = t->train.special.pad;
+    c.bos_id = t->train.special.cls;
+    c.eos_id = t->train.special.sep;
+    c.out_vocab = n_short;
+    c.out_ids = shortlist;
+    char name[64];
+    snprintf(name, sizeof name, "rationale.decoder (model %s)", m->name);
+    CTCD_TRY(ctcd_error_wrap(ctcd_rationale_create(t->be, &c, &m->cfg, t->B_cap, c.max_len,
+                                                   t->T_cap, &t->rat[i]),
+                             "%s", name));
+    snprintf(name, sizeof name, "%s/rationale/init", ctcd_role_names[t->role[i]]);
+    CTCD_TRY(ctcd_rationale_init_random(t->rat[i], ctcd_seed_derive(rc->train.seed, name)));
+    snprintf(name, sizeof name, "%s/rationale/dropout", ctcd_role_names[t->role[i]]);
+    t->rat[i]->dropout_seed = ctcd_seed_derive(rc->train.seed, name);
+    ctcd_info("model %s: rationale decoder %d layers, hidden %d, %d heads, %lld parameters "
+              "(%s embeddings), lambda %g",
+              m->name, c.n_layers, c.hidden, c.n_heads, (long long)t->rat[i]->lay.n_total,
+              c.tie_embeddings ? "tied" : "own", (double)rc->rationale.lambda);
+    return CTCD_OK;
+}
+
 ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t) {
     if (t->rc.rationale.mutual_kl > 0.0f && (!rationale_on(t) || t->n_models != 2))
         return CTCD_ERR(CTCD_E_INVALID, "%s: rationale.mutual_kl %g needs two models "
@@ -91,37 +127,23 @@ ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t) {
                         (double)t->rc.rationale.mutual_kl);
     if (!rationale_on(t)) return CTCD_OK;
     const ctcd_recipe *rc = &t->rc;
-    const int L = rc->rationale.max_len;
-    for (int i = 0; i < t->n_models; i++) {
-        const ctcd_model *m = t->models[i];
-        ctcd_rationale_config c;
-        ctcd_rationale_config_default(&c, &m->cfg);
-        c.n_layers = rc->rationale.decoder.layers;
-        if (rc->rationale.decoder.hidden) c.hidden = rc->rationale.decoder.hidden;
-        if (rc->rationale.decoder.heads) c.n_heads = rc->rationale.decoder.heads;
-        c.intermediate = rc->rationale.decoder.intermediate ? rc->rationale.decoder.intermediate
-                                                            : 4 * c.hidden;
-        c.max_len = L;
-        c.tie_embeddings = rc->rationale.decoder.tie_embeddings;
-        c.dropout = rc->rationale.decoder.dropout;
-        c.pad_id = t->train.special.pad;
-        c.bos_id = t->train.special.cls;
-        c.eos_id = t->train.special.sep;
-        char name[64];
-        snprintf(name, sizeof name, "rationale.decoder (model %s)", m->name);
-        CTCD_TRY(ctcd_error_wrap(ctcd_rationale_create(t->be, &c, &m->cfg, t->B_cap, L, t->T_cap,
-                                                       &t->rat[i]),
-                                 "%s", name));
-        snprintf(name, sizeof name, "%s/rationale/init", ctcd_role_names[t->role[i]]);
-        CTCD_TRY(ctcd_rationale_init_random(t->rat[i], ctcd_seed_derive(rc->train.seed, name)));
-        snprintf(name, sizeof name, "%s/rationale/dropout", ctcd_role_names[t->role[i]]);
-        t->rat[i]->dropout_seed = ctcd_seed_derive(rc->train.seed, name);
-        ctcd_info("model %s: rationale decoder %d layers, hidden %d, %d heads, %lld parameters "
-                  "(%s embeddings), lambda %g",
-                  m->name, c.n_layers, c.hidden, c.n_heads, (long long)t->rat[i]->lay.n_total,
-                  c.tie_embeddings ? "tied" : "own", (double)rc->rationale.lambda);
+    int32_t *shortlist = NULL;
+    int n_short = 0;
+    if (rc->rationale.decoder.shortlist) {
+        /* the tokens of the rationales trained on (the first train.n: data.train_fraction) */
+        const int64_t n = t->train.n < t->rat_train.n ? t->train.n : t->rat_train.n;
+        CTCD_TRY(ctcd_rationale_shortlist(t->rat_train.tokens, n ? t->rat_train.offsets[n] : 0,
+                                          t->train.special.sep, t->models[0]->cfg.vocab_size,
+                                          &shortlist, &n_short));
+        ctcd_info("rationale decoders: LM head over a shortlist of %d tokens (those of the %lld "
+                  "training rationales, and the end token) instead of %d", n_short,
+                  (long long)n, t->models[0]->cfg.vocab_size);
     }
-    const size_t n = (size_t)t->B_cap * (size_t)L * sizeof(int32_t);
+    ctcd_status st = CTCD_OK;
+    for (int i = 0; !st && i < t->n_models; i++) st = create_decoder(t, i, shortlist, n_short);
+    free(shortlist);
+    CTCD_TRY(st);
+    const size_t n = (size_t)t->B_cap * (size_t)rc->rationale.max_len * sizeof(int32_t);
     t->h_rat_ids = malloc(n);
     t->h_rat_tgt = malloc(n);
     if (!t->h_rat_ids || !t->h_rat_tgt)
@@ -146,7 +168,13 @@ ctcd_status ctcd_trainer_upload_rationale(ctcd_trainer *t, const ctcd_batch *b) 
     const ctcd_rationale_config *c = &t->rat[0]->cfg;
     t->rat_T = ctcd_rationale_batch_rows(&t->rat_train, b->example, b->B, c->max_len, c->bos_id,
                                          c->eos_id, c->pad_id, t->h_rat_ids, t->h_rat_tgt);
-    const size_t n = (size_t)b->B * (size_t)t->rat_T * sizeof(int32_t);
+    const int64_t rows = (int64_t)b->B * t->rat_T;
+    /* token ids -> LM-head rows; the shortlist holds every training rationale token, so
+     * nothing falls outside it (an augmented copy has no rationale row) */
+    if (ctcd_rationale_map_targets(t->rat[0], t->h_rat_tgt, rows))
+        return CTCD_ERR(CTCD_E_INVALID, "rationale batch: a target token outside the decoder's "
+                        "output shortlist");
+    const size_t n = (size_t)rows * sizeof(int32_t);
     CTCD_TRY(t->be->upload(t->be, t->d_rat_ids, t->h_rat_ids, n));
     return t->be->upload(t->be, t->d_rat_tgt, t->h_rat_tgt, n);
 }

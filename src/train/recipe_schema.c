@@ -314,6 +314,11 @@ const key_def ctcd_recipe_keys[] = {
     {"rationale.decoder.tie_embeddings", KT_BOOL, OFF(rationale.decoder.tie_embeddings), 0,
      "true", NB, NB, 0, 0, NULL, -1,
      "decoder token embeddings and LM head are the encoder's word embeddings"},
+    {"rationale.decoder.shortlist", KT_BOOL, OFF(rationale.decoder.shortlist), 0, "false", NB,
+     NB, 0, 0, NULL, -1,
+     "LM head over a shortlist: only the token ids that occur in the training rationales (and "
+     "the end token), with its own output weight, instead of the whole vocabulary (much "
+     "faster for a small decoder: the vocabulary-wide softmax per target token dominates)"},
     {"rationale.decoder.dropout", KT_F32, OFF(rationale.decoder.dropout), 0, "0.1", 0, 1, 0, 1,
      NULL, -1, "decoder hidden and attention dropout"},
 };
