@@ -18,6 +18,7 @@ static ctcd_recipe fx_run_recipe(const char *fx, const char *out) {
     r.train.log_every = 1;
     r.distill.ramp_steps = 4;
     r.rationale.mutual_kl = 0.5f;
+    r.rationale.decoder.shortlist = 1; /* both decoders share it in the token-level KL */
     snprintf(r.output, sizeof r.output, "%s", out);
     return r;
 }

@@ -102,6 +102,7 @@ Test(rationale_train, rationale_gradient_reaches_the_encoder, .timeout = 300) {
 Test(rationale_train, run_dir_holds_the_decoders, .timeout = 300) {
     ctcd_recipe r = esnli_recipe("llm", 0.5f);
     r.train.max_steps = 3;
+    r.rationale.decoder.shortlist = 1; /* the saved shortlist is what explain decodes within */
     char *tmp = ctcd_test_tmpdir();
     snprintf(r.output, sizeof r.output, "%.900s/run", tmp);
     ctcd_trainer *t = NULL;
@@ -114,6 +115,9 @@ Test(rationale_train, run_dir_holds_the_decoders, .timeout = 300) {
     OK(ctcd_rationale_load(t->be, path, &t->models[0]->cfg, 2, 24, 48, &d));
     cr_assert_eq(d->cfg.n_layers, 1);
     cr_assert_eq(d->lay.n_total, t->rat[0]->lay.n_total);
+    cr_assert(d->cfg.out_vocab > 1 && d->cfg.out_vocab < d->cfg.vocab_size / 4,
+              "shortlist of %d tokens", d->cfg.out_vocab);
+    cr_assert(memcmp(d->out_ids, t->rat[0]->out_ids, (size_t)d->cfg.out_vocab * 4) == 0);
     float *x = malloc((size_t)d->lay.n_total * 4), *y = malloc((size_t)d->lay.n_total * 4);
     OK(ctcd_rationale_download_params(d, x));
     OK(ctcd_rationale_download_params(t->rat[0], y));
