@@ -7,6 +7,9 @@
 #   e.g. recipes/rationales/esnli-sweep.sh runs/esnli-sweep --set train.epochs=1 \
 #            --set data.max_dev_examples=2000
 #
+# The paper trains the same number of steps at every fraction (its run.py: --max_steps); pass
+# `--set train.max_steps=N` for that, else each fraction trains train.epochs epochs of its share.
+#
 # Each arm is one `ctcd sweep` over data.train_fraction (runs in OUT_DIR/<arm>/<point>/
 # seed<seed>/, its own sweep.md/json); then OUT_DIR/esnli-sweep.md gets one markdown table:
 # per arm and model, test accuracy (mean ± sample std over seeds, last evaluation) per
