@@ -30,7 +30,7 @@ int ctcd_cqa_llm_choice(const char *label, size_t n, const char *const *choices,
 }
 
 typedef struct cqa_loader {
-    const char *path, *dir, *split;
+    const char *path, *split;
     ctcd_tokenizer *tok;
     int max_len;
     int32_t *ids[CQA_MAX_CHOICES], *types[CQA_MAX_CHOICES];
@@ -38,12 +38,15 @@ typedef struct cqa_loader {
     const char *choice[CQA_MAX_CHOICES];
     int K;                     /* from the first row */
     int64_t first_line;
-    llm_rat_buf rat;
-    const llm_list *llm;       /* NULL: human rationales */
+    llm_rationale_src rat;     /* the rationale of each row */
     ctcd_dataset *data;
-    ctcd_rationale_set *rats;
-    ctcd_cqa_report *rep;
 } cqa_loader;
+
+/* The LLM's stated choice among the current row's (an llm_label_fn). */
+static int llm_choice(const void *ctx, const char *label, size_t n) {
+    const cqa_loader *l = ctx;
+    return ctcd_cqa_llm_choice(label, n, l->choice, l->K);
+}
 
 /* The row's choices into l->choice (the first row fixes K and creates the dataset). */
 static ctcd_status read_choices(cqa_loader *l, const cJSON *o, int64_t line) {
@@ -74,37 +77,9 @@ static ctcd_status read_choices(cqa_loader *l, const cJSON *o, int64_t line) {
     return CTCD_OK;
 }
 
-/* The rationale of a row (and the LLM's stated choice); pushes it. */
-static ctcd_status read_rationale(cqa_loader *l, const cJSON *o, int64_t line, int64_t idx,
-                                  int answer) {
-    int len = 0, llm_label = -1;
-    if (l->llm) {
-        const char *out = llm_list_at(l->llm, idx);
-        if (!out)
-            return CTCD_ERR(CTCD_E_INVALID, "LLM output %lld (for %s:%lld) is not a string",
-                            (long long)idx, l->path, (long long)line);
-        ctcd_llm_parse pr;
-        ctcd_llm_parse_output(out, strlen(out), &pr);
-        llm_label = ctcd_cqa_llm_choice(out + pr.label_off, pr.label_len, l->choice, l->K);
-        if (llm_label < 0) l->rep->llm_unparsed++;
-        if (llm_label == answer) l->rep->llm_agree++;
-        CTCD_TRY(llm_tokenize_rationale(l->tok, &l->rat, out + pr.rat_off, pr.rat_len, &len,
-                                        l->path, line));
-    } else {
-        const char *e = llm_str_field(o, "abstractive_explanation");
-        if (e) CTCD_TRY(llm_tokenize_rationale(l->tok, &l->rat, e, strlen(e), &len, l->path, line));
-    }
-    if (len == 0) l->rep->no_rationale++;
-    return ctcd_rationale_set_push(l->rats, l->rat.ids, len, llm_label);
-}
-
 /* One JSONL row (an llm_row_fn). */
 static ctcd_status load_row(void *ctx, const cJSON *o, int64_t line, int64_t idx) {
     cqa_loader *l = ctx;
-    if (l->llm && idx >= l->llm->n)
-        return CTCD_ERR(CTCD_E_INVALID, "%s:%lld: no LLM output left (%s/llm/%s_CoT_*.json "
-                        "hold %lld)", l->path, (long long)line, l->dir, l->split,
-                        (long long)l->llm->n);
     const char *q = llm_str_field(o, "question"), *ans = llm_str_field(o, "answer");
     if (!q || !ans)
         return CTCD_ERR(CTCD_E_INVALID, "%s:%lld: needs string \"question\" and \"answer\"",
@@ -126,10 +101,10 @@ static ctcd_status load_row(void *ctx, const cJSON *o, int64_t line, int64_t idx
         cut |= enc.removed > 0;
         l->len[k] = enc.len;
     }
-    l->rep->truncated += cut;
+    l->rat.rep->truncated += cut;
     CTCD_TRY(ctcd_dataset_push_choices(l->data, (const int32_t *const *)l->ids,
                                        (const int32_t *const *)l->types, l->len, answer));
-    return read_rationale(l, o, line, idx, answer);
+    return llm_push_rationale(&l->rat, o, line, idx, answer);
 }
 
 ctcd_status ctcd_cqa_load(const char *dir, const char *split, int source, ctcd_tokenizer *tok,
@@ -142,32 +117,33 @@ ctcd_status ctcd_cqa_load(const char *dir, const char *split, int source, ctcd_t
         return CTCD_ERR(CTCD_E_INVALID, "CommonsenseQA split '%s' (train or test)", split);
     char path[4096];
     snprintf(path, sizeof path, "%s/cqa_%s.json", dir, split);
-    char *text = NULL;
-    size_t n = 0;
-    CTCD_TRY(llm_read_file(path, &text, &n));
-    llm_list llm;
-    memset(&llm, 0, sizeof llm);
-    ctcd_status st = source == CTCD_RATIONALE_LLM ? llm_list_load(dir, split, &llm) : CTCD_OK;
-    cqa_loader l = {.path = path, .dir = dir, .split = split, .tok = tok, .max_len = max_len,
-                    .llm = llm.n_parts ? &llm : NULL, .data = data, .rats = rats, .rep = rep};
+    llm_split sp = {.path = path, .dir = dir, .split = split};
+    llm_rat_buf rb = {0};
+    cqa_loader *l = calloc(1, sizeof *l);
+    ctcd_status st = l ? CTCD_OK : CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
+    if (l) {
+        *l = (cqa_loader){.path = path, .split = split, .tok = tok, .max_len = max_len,
+                          .rat = {.tok = tok, .rat = &rb,
+                                  .llm = source == CTCD_RATIONALE_LLM ? &sp.llm : NULL,
+                                  .human_key = "abstractive_explanation",
+                                  .label_of = llm_choice, .path = path, .rats = rats,
+                                  .rep = rep},
+                          .data = data};
+        l->rat.label_ctx = l;
+    }
     for (int k = 0; !st && k < CQA_MAX_CHOICES; k++) {
-        l.ids[k] = malloc((size_t)max_len * sizeof(int32_t));
-        l.types[k] = malloc((size_t)max_len * sizeof(int32_t));
-        if (!l.ids[k] || !l.types[k]) st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
+        l->ids[k] = malloc((size_t)max_len * sizeof(int32_t));
+        l->types[k] = malloc((size_t)max_len * sizeof(int32_t));
+        if (!l->ids[k] || !l->types[k]) st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
     }
-    int64_t rows = 0;
-    if (!st) st = llm_jsonl_each(path, text, n, limit, load_row, &l, &rows);
-    if (!st && rows == 0) st = CTCD_ERR(CTCD_E_INVALID, "%s: no examples", path);
-    if (!st && llm.n_parts && limit <= 0 && llm.n != rows)
-        st = CTCD_ERR(CTCD_E_INVALID, "%s has %lld rows but %s/llm/%s_CoT_*.json %lld outputs",
-                      path, (long long)rows, dir, split, (long long)llm.n);
-    free(text);
-    for (int k = 0; k < CQA_MAX_CHOICES; k++) {
-        free(l.ids[k]);
-        free(l.types[k]);
+    if (!st) st = llm_split_walk(&sp, source == CTCD_RATIONALE_LLM, limit, load_row, l);
+    for (int k = 0; l && k < CQA_MAX_CHOICES; k++) {
+        free(l->ids[k]);
+        free(l->types[k]);
     }
-    free(l.rat.ids);
-    llm_list_free(&llm);
+    free(l);
+    free(rb.ids);
+    llm_list_free(&sp.llm);
     if (st) {
         ctcd_dataset_free(data);
         ctcd_rationale_set_free(rats);

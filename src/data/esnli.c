@@ -54,31 +54,25 @@ void ctcd_llm_parse_output(const char *text, size_t len, ctcd_llm_parse *out) {
 
 /* ---- loading ---- */
 
-static int label_of(const char *s, size_t n) {
+static int label_of(const void *ctx, const char *s, size_t n) {
+    (void)ctx;
     for (int c = 0; c < 3; c++)
         if (strlen(k_labels[c]) == n && strncmp(s, k_labels[c], n) == 0) return c;
     return -1;
 }
 
 typedef struct loader {
-    const char *path, *dir, *split;
+    const char *path;
     ctcd_tokenizer *tok;
     int max_len;
     int32_t *ids, *types;
-    llm_rat_buf rat;
-    const llm_list *llm;       /* NULL: human rationales */
+    llm_rationale_src rat;     /* the rationale of each row */
     ctcd_dataset *data;
-    ctcd_rationale_set *rats;
-    ctcd_esnli_report *rep;
 } loader;
 
 /* One JSONL row: the pair, the label and the rationale (an llm_row_fn). */
 static ctcd_status load_row(void *ctx, const cJSON *o, int64_t line, int64_t idx) {
     loader *l = ctx;
-    if (l->llm && idx >= l->llm->n)
-        return CTCD_ERR(CTCD_E_INVALID, "%s:%lld: no LLM output left (%s/llm/%s_CoT_*.json "
-                        "hold %lld)", l->path, (long long)line, l->dir, l->split,
-                        (long long)l->llm->n);
     const char *p = llm_str_field(o, "premise"), *h = llm_str_field(o, "hypothesis");
     const cJSON *lab = cJSON_GetObjectItemCaseSensitive(o, "label");
     if (!p || !h || !cJSON_IsNumber(lab) || lab->valueint < 0 || lab->valueint > 2 ||
@@ -90,27 +84,9 @@ static ctcd_status load_row(void *ctx, const cJSON *o, int64_t line, int64_t idx
     ctcd_status st = ctcd_tokenizer_encode(l->tok, p, strlen(p), h, strlen(h), l->max_len,
                                            l->ids, l->types, &enc);
     if (st) return ctcd_error_wrap(st, "%s:%lld", l->path, (long long)line);
-    if (enc.removed) l->rep->truncated++;
+    if (enc.removed) l->rat.rep->truncated++;
     CTCD_TRY(ctcd_dataset_push(l->data, l->ids, l->types, enc.len, lab->valueint, 0.0f));
-    int len = 0, llm_label = -1;
-    if (l->llm) {
-        const char *out = llm_list_at(l->llm, idx);
-        if (!out)
-            return CTCD_ERR(CTCD_E_INVALID, "LLM output %lld (for %s:%lld) is not a string",
-                            (long long)idx, l->path, (long long)line);
-        ctcd_llm_parse pr;
-        ctcd_llm_parse_output(out, strlen(out), &pr);
-        llm_label = label_of(out + pr.label_off, pr.label_len);
-        if (llm_label < 0) l->rep->llm_unparsed++;
-        if (llm_label == lab->valueint) l->rep->llm_agree++;
-        CTCD_TRY(llm_tokenize_rationale(l->tok, &l->rat, out + pr.rat_off, pr.rat_len, &len,
-                                        l->path, line));
-    } else {
-        const char *e = llm_str_field(o, "explanation_1");
-        if (e) CTCD_TRY(llm_tokenize_rationale(l->tok, &l->rat, e, strlen(e), &len, l->path, line));
-    }
-    if (len == 0) l->rep->no_rationale++;
-    return ctcd_rationale_set_push(l->rats, l->rat.ids, len, llm_label);
+    return llm_push_rationale(&l->rat, o, line, idx, lab->valueint);
 }
 
 ctcd_status ctcd_esnli_load(const char *dir, const char *split, int source, ctcd_tokenizer *tok,
@@ -124,32 +100,25 @@ ctcd_status ctcd_esnli_load(const char *dir, const char *split, int source, ctcd
     char path[4096], name[64];
     snprintf(path, sizeof path, "%s/esnli_%s.json", dir, split);
     snprintf(name, sizeof name, "esnli/%s", split);
-    char *text = NULL;
-    size_t n = 0;
-    CTCD_TRY(llm_read_file(path, &text, &n));
-    llm_list llm;
-    memset(&llm, 0, sizeof llm);
-    ctcd_status st = source == CTCD_RATIONALE_LLM ? llm_list_load(dir, split, &llm) : CTCD_OK;
-    loader l = {.path = path, .dir = dir, .split = split, .tok = tok, .max_len = max_len,
+    llm_split sp = {.path = path, .dir = dir, .split = split};
+    llm_rat_buf rb = {0};
+    loader l = {.path = path, .tok = tok, .max_len = max_len,
                 .ids = malloc((size_t)max_len * 4), .types = malloc((size_t)max_len * 4),
-                .llm = llm.n_parts ? &llm : NULL, .data = data, .rats = rats, .rep = rep};
-    if (!st && (!l.ids || !l.types)) st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
-    if (!st) st = ctcd_dataset_init(data, name, 3);
+                .rat = {.tok = tok, .rat = &rb, .llm = source == CTCD_RATIONALE_LLM ? &sp.llm : NULL,
+                        .human_key = "explanation_1", .label_of = label_of, .path = path,
+                        .rats = rats, .rep = rep},
+                .data = data};
+    ctcd_status st = l.ids && l.types ? ctcd_dataset_init(data, name, 3)
+                                      : CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
     if (!st) {
         data->vocab_size = ctcd_tokenizer_vocab_size(tok);
         data->special = ctcd_tokenizer_special(tok);
+        st = llm_split_walk(&sp, source == CTCD_RATIONALE_LLM, limit, load_row, &l);
     }
-    int64_t rows = 0;
-    if (!st) st = llm_jsonl_each(path, text, n, limit, load_row, &l, &rows);
-    if (!st && rows == 0) st = CTCD_ERR(CTCD_E_INVALID, "%s: no examples", path);
-    if (!st && llm.n_parts && limit <= 0 && llm.n != rows)
-        st = CTCD_ERR(CTCD_E_INVALID, "%s has %lld rows but %s/llm/%s_CoT_*.json %lld outputs",
-                      path, (long long)rows, dir, split, (long long)llm.n);
-    free(text);
     free(l.ids);
     free(l.types);
-    free(l.rat.ids);
-    llm_list_free(&llm);
+    free(rb.ids);
+    llm_list_free(&sp.llm);
     if (st) {
         ctcd_dataset_free(data);
         ctcd_rationale_set_free(rats);

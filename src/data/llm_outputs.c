@@ -111,27 +111,72 @@ const char *llm_str_field(const cJSON *o, const char *k) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-ctcd_status llm_jsonl_each(const char *path, const char *text, size_t n, int64_t limit,
-                           llm_row_fn row, void *ctx, int64_t *rows) {
+/* The JSONL walk of llm_split_walk over text[0..n). */
+static ctcd_status jsonl_each(llm_split *s, const char *text, size_t n, int64_t limit,
+                              llm_row_fn row, void *ctx, int64_t *rows) {
     ctcd_status st = CTCD_OK;
     int64_t line = 0;
     *rows = 0;
-    for (const char *s = text; !st && s < text + n && (limit <= 0 || *rows < limit);) {
-        const char *e = memchr(s, '\n', (size_t)(text + n - s));
+    for (const char *p = text; !st && p < text + n && (limit <= 0 || *rows < limit);) {
+        const char *e = memchr(p, '\n', (size_t)(text + n - p));
         if (!e) e = text + n;
         line++;
-        size_t len = (size_t)(e - s);
-        while (len && llm_is_space(s[len - 1])) len--;
+        size_t len = (size_t)(e - p);
+        while (len && llm_is_space(p[len - 1])) len--;
         if (len) {
-            cJSON *o = cJSON_ParseWithLength(s, len);
+            cJSON *o = cJSON_ParseWithLength(p, len);
             if (!cJSON_IsObject(o))
-                st = CTCD_ERR(CTCD_E_INVALID, "%s:%lld: not a JSON object", path, (long long)line);
+                st = CTCD_ERR(CTCD_E_INVALID, "%s:%lld: not a JSON object", s->path,
+                              (long long)line);
+            else if (s->llm.n_parts && *rows >= s->llm.n)
+                st = CTCD_ERR(CTCD_E_INVALID, "%s:%lld: no LLM output left (%s/llm/%s_CoT_*.json "
+                              "hold %lld)", s->path, (long long)line, s->dir, s->split,
+                              (long long)s->llm.n);
             else
                 st = row(ctx, o, line, *rows);
             cJSON_Delete(o);
             (*rows)++;
         }
-        s = e + 1;
+        p = e + 1;
     }
     return st;
+}
+
+ctcd_status llm_split_walk(llm_split *s, int llm, int64_t limit, llm_row_fn row, void *ctx) {
+    memset(&s->llm, 0, sizeof s->llm);
+    char *text = NULL;
+    size_t n = 0;
+    CTCD_TRY(llm_read_file(s->path, &text, &n));
+    ctcd_status st = llm ? llm_list_load(s->dir, s->split, &s->llm) : CTCD_OK;
+    int64_t rows = 0;
+    if (!st) st = jsonl_each(s, text, n, limit, row, ctx, &rows);
+    if (!st && rows == 0) st = CTCD_ERR(CTCD_E_INVALID, "%s: no examples", s->path);
+    if (!st && s->llm.n_parts && limit <= 0 && s->llm.n != rows)
+        st = CTCD_ERR(CTCD_E_INVALID, "%s has %lld rows but %s/llm/%s_CoT_*.json %lld outputs",
+                      s->path, (long long)rows, s->dir, s->split, (long long)s->llm.n);
+    free(text);
+    return st;
+}
+
+ctcd_status llm_push_rationale(const llm_rationale_src *s, const cJSON *o, int64_t line,
+                               int64_t idx, int gold) {
+    int len = 0, llm_label = -1;
+    if (s->llm) {
+        const char *out = llm_list_at(s->llm, idx);
+        if (!out)
+            return CTCD_ERR(CTCD_E_INVALID, "LLM output %lld (for %s:%lld) is not a string",
+                            (long long)idx, s->path, (long long)line);
+        ctcd_llm_parse pr;
+        ctcd_llm_parse_output(out, strlen(out), &pr);
+        llm_label = s->label_of(s->label_ctx, out + pr.label_off, pr.label_len);
+        if (llm_label < 0) s->rep->llm_unparsed++;
+        if (llm_label == gold) s->rep->llm_agree++;
+        CTCD_TRY(llm_tokenize_rationale(s->tok, s->rat, out + pr.rat_off, pr.rat_len, &len,
+                                        s->path, line));
+    } else {
+        const char *e = llm_str_field(o, s->human_key);
+        if (e) CTCD_TRY(llm_tokenize_rationale(s->tok, s->rat, e, strlen(e), &len, s->path, line));
+    }
+    if (len == 0) s->rep->no_rationale++;
+    return ctcd_rationale_set_push(s->rats, s->rat->ids, len, llm_label);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctcd/rationale_data.h"
 #include "ctcd/status.h"
 #include "ctcd/tokenizer.h"
 
@@ -38,13 +39,38 @@ ctcd_status llm_tokenize_rationale(ctcd_tokenizer *tok, llm_rat_buf *r, const ch
 /* String member k of object o, NULL when absent or not a string. */
 const char *llm_str_field(const cJSON *o, const char *k);
 
-/* Calls row(ctx, object, line, index) for each non-blank line of the JSONL text (index
- * counts the rows so far), stopping after `limit` rows when limit > 0 or at the first
- * error. A line that is not a JSON object is an error naming path:line. *rows receives the
- * rows handed to row(). */
+/* One split of a rationale task: the JSONL rows of `path` and, for LLM rationales, the
+ * outputs <dir>/llm/{split}_CoT_*.json (one per row, in order). */
 typedef ctcd_status (*llm_row_fn)(void *ctx, const cJSON *o, int64_t line, int64_t index);
-ctcd_status llm_jsonl_each(const char *path, const char *text, size_t n, int64_t limit,
-                           llm_row_fn row, void *ctx, int64_t *rows);
+typedef struct llm_split {
+    const char *path, *dir, *split;
+    llm_list llm;              /* loaded by llm_split_walk when `llm` is asked for */
+} llm_split;
+/* Reads s->path (and, with llm, the PaLM outputs into s->llm) and calls row(ctx, object,
+ * line, index) for each non-blank line (index counts the rows so far), stopping after
+ * `limit` rows when limit > 0 or at the first error. Errors name path:line: a line that is
+ * not a JSON object, a row without an LLM output left; then a file without rows, or (limit
+ * <= 0) outputs that do not match the rows one to one. The caller frees s->llm. */
+ctcd_status llm_split_walk(llm_split *s, int llm, int64_t limit, llm_row_fn row, void *ctx);
+
+/* Where a row's rationale comes from, and where it goes. */
+typedef int (*llm_label_fn)(const void *ctx, const char *label, size_t n);
+typedef struct llm_rationale_src {
+    ctcd_tokenizer *tok;
+    llm_rat_buf *rat;
+    const llm_list *llm;       /* NULL: the human rationale, the JSON member human_key */
+    const char *human_key;
+    llm_label_fn label_of;     /* the LLM's stated label as a class (-1 = none) */
+    const void *label_ctx;
+    const char *path;
+    ctcd_rationale_set *rats;
+    ctcd_esnli_report *rep;
+} llm_rationale_src;
+/* Pushes the rationale of row idx (JSONL line `line`, object o, gold label `gold`) onto
+ * s->rats with the LLM's label, counting unparsed labels, agreement with gold and rows
+ * without a rationale into s->rep. */
+ctcd_status llm_push_rationale(const llm_rationale_src *s, const cJSON *o, int64_t line,
+                               int64_t idx, int gold);
 
 /* Whitespace test and trimming of the span [*off, *off + *len) of text. */
 int llm_is_space(char c);
