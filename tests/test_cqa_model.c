@@ -13,8 +13,8 @@
 #include "ctcd/checkpoint.h"
 #include "ctcd/data.h"
 #include "ctcd/model.h"
-#include "ctcd/rng.h"
 #include "ctcd/safetensors.h"
+#include "gradcheck.h"
 #include "testutil.h"
 
 #define OK(expr)                                                                  \
@@ -140,6 +140,8 @@ Test(cqa_model, batch_scores_read_as_examples_by_choices) {
     mc_free(&f);
 }
 
+static double mc_loss_train(void *f) { return mc_loss(f, 1); }
+
 Test(cqa_model, multiple_choice_loss_backward_matches_finite_differences) {
     mc_fx f;
     mc_make(&f);
@@ -149,31 +151,7 @@ Test(cqa_model, multiple_choice_loss_backward_matches_finite_differences) {
     OK(ctcd_model_backward(m, &f.db, 5));
     float *g = malloc((size_t)m->lay.n_total * sizeof(float));
     memcpy(g, m->grads, (size_t)m->lay.n_total * sizeof(float));
-    ctcd_rng r;
-    ctcd_rng_init(&r, 5, 5);
-    int checked = 0, nonzero = 0;
-    for (int p = 0; p < m->lay.n_params; p++) {
-        const ctcd_param_info *pi = &m->lay.params[p];
-        for (int k = 0; k < 2; k++) {
-            const int64_t j = pi->offset + (int64_t)ctcd_rng_below(&r, (uint32_t)pi->numel);
-            if (j >= m->lay.wte && j < m->lay.wte + 8) continue; /* pad row: never used */
-            float *x = &m->master[j];
-            const float x0 = *x, h = 1e-2f;
-            *x = x0 + h;
-            const double lp = mc_loss(&f, 1);
-            *x = x0 - h;
-            const double lm = mc_loss(&f, 1);
-            *x = x0;
-            const double num = (lp - lm) / (2.0 * h), ana = g[j];
-            const double tol = 5e-2 * fmax(fabs(num), fabs(ana)) + 3e-4;
-            cr_expect_leq(fabs(num - ana), tol, "%s[%lld]: analytic %.6g vs numeric %.6g",
-                          pi->name, (long long)(j - pi->offset), ana, num);
-            checked++;
-            nonzero += fabs(ana) > 1e-3;
-        }
-    }
-    cr_assert_gt(nonzero, checked / 2, "too few non-trivial gradients (%d of %d)", nonzero,
-                 checked);
+    gc_check_model(m, g, 2, mc_loss_train, &f);
     free(g);
     mc_free(&f);
 }

@@ -59,14 +59,7 @@ Test(cqa_train, decoder_reads_the_target_choice_rows) {
 #define STEPS 12 /* 2 epochs of 24 examples in batches of 4 */
 
 static ctcd_recipe fx_run_recipe(const char *fx, const char *out) {
-    ctcd_recipe r = cqa_fx_recipe(fx);
-    r.train.epochs = 2;
-    r.train.max_steps = 0;
-    r.train.log_every = 1;
-    r.distill.ramp_steps = 4;
-    r.rationale.mutual_kl = 0.5f;
-    snprintf(r.output, sizeof r.output, "%s", out);
-    return r;
+    return rationale_run_recipe(cqa_fx_recipe(fx), out);
 }
 
 /* `ctcd ARGS` succeeds and prints every want[] (NULL-terminated). */

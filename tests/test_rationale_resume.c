@@ -12,14 +12,7 @@
 #define STEPS 10 /* 2 epochs of 40 examples in batches of 8 */
 
 static ctcd_recipe fx_run_recipe(const char *fx, const char *out) {
-    ctcd_recipe r = esnli_fx_recipe(fx);
-    r.train.epochs = 2;
-    r.train.max_steps = 0;
-    r.train.log_every = 1;
-    r.distill.ramp_steps = 4;
-    r.rationale.mutual_kl = 0.5f;
-    snprintf(r.output, sizeof r.output, "%s", out);
-    return r;
+    return rationale_run_recipe(esnli_fx_recipe(fx), out);
 }
 
 /* Host copy of decoder i's master, adam_m and adam_v (3 · n_total floats, caller frees). */
