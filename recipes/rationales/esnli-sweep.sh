@@ -23,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 TASK=${TASK:-esnli}
 case $TASK in
-    esnli) title=e-SNLI ;;
+    esnli) title="e-SNLI" ;;
     cqa) title=CommonsenseQA ;;
     *) echo "esnli-sweep.sh: TASK=$TASK (esnli or cqa)" >&2; exit 2 ;;
 esac
