@@ -140,7 +140,7 @@ Test(cqa_train, pair_with_decoders_resumes_bitwise_and_saves_multiple_choice, .t
     free(dir);
 }
 
-/* One model + decoder on the first 24 CQA train examples for 60 steps (20 epochs of 3
+/* One model + decoder on the first 24 CQA train examples for 45 steps (15 epochs of 3
  * batches, dropout off): the training label loss (5-way CE, ln 5 at the start) and the
  * decoder's token CE both fall (first vs last epoch). */
 Test(cqa_train, label_and_rationale_losses_fall_on_shared_cqa, .timeout = 300) {
@@ -162,7 +162,7 @@ Test(cqa_train, label_and_rationale_losses_fall_on_shared_cqa, .timeout = 300) {
     r.train.batch = 8;
     r.train.warmup = 0.0f;
     r.train.lr[CTCD_LARGE] = 3e-3f;
-    r.train.max_steps = 60; /* the schedule's length: lr decays to 0 at the last step */
+    r.train.max_steps = 45; /* the schedule's length: lr decays to 0 at the last step */
     snprintf(r.rationale.source, sizeof r.rationale.source, "llm");
     r.rationale.lambda = 0.5f;
     r.rationale.max_len = 16;
@@ -170,7 +170,7 @@ Test(cqa_train, label_and_rationale_losses_fall_on_shared_cqa, .timeout = 300) {
     snprintf(r.train.backend, sizeof r.train.backend, "cpu");
     ctcd_trainer *t = NULL;
     OK(ctcd_trainer_create(&r, &t));
-    enum { N = 60 };
+    enum { N = 45 };
     float label[N], rat[N];
     for (int s = 0; s < N; s++) {
         const ctcd_batch *b;
@@ -188,7 +188,7 @@ Test(cqa_train, label_and_rationale_losses_fall_on_shared_cqa, .timeout = 300) {
         r0 += rat[s] / 3;
         r1 += rat[N - 3 + s] / 3;
     }
-    fprintf(stderr, "cqa, 60 steps: label CE %.4f -> %.4f, rationale token CE %.4f -> %.4f\n",
+    fprintf(stderr, "cqa, 45 steps: label CE %.4f -> %.4f, rationale token CE %.4f -> %.4f\n",
             (double)l0, (double)l1, (double)r0, (double)r1);
     cr_assert(l0 > 1.45f && l0 < 1.75f, "initial 5-way CE %g, expected ~ln 5", (double)l0);
     cr_assert_lt(l1, l0 - 0.2f, "label loss did not fall: %g -> %g", (double)l0, (double)l1);
