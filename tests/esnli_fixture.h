@@ -13,9 +13,7 @@
 
 #include <criterion/criterion.h>
 
-#include "ctcd/fileio.h"
-#include "ctcd/recipe.h"
-#include "testutil.h"
+#include "rationale_fixture.h"
 
 /* subject, action, an action it implies, an action it excludes */
 static const char *const ESNLI_FX_SUBJ[] = {"a man", "a woman", "the dog", "two kids",
@@ -64,28 +62,15 @@ static inline void esnli_fx_row(FILE *f, FILE *llm, int i) {
  * llm/valid_CoT_0.json} with n_valid and n_test examples; returns nothing (fails the test
  * on error). */
 static inline void esnli_fx_write(const char *dir, int n_valid, int n_test) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/vocab.txt", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "cannot write %s", path);
-    fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n%s", ESNLI_FX_WORDS);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/esnli/llm", dir);
-    ctcd_status st = ctcd_mkdirs(path);
-    cr_assert_null(st, "%s", ctcd_status_message(st));
-    snprintf(path, sizeof path, "%s/esnli/esnli_valid.json", dir);
-    f = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/esnli/llm/valid_CoT_0.json", dir);
-    FILE *llm = fopen(path, "w");
-    cr_assert(f && llm, "cannot write the e-SNLI fixture under %s", dir);
+    rat_fx_prepare(dir, "esnli", ESNLI_FX_WORDS);
+    FILE *f = rat_fx_open(dir, "esnli", "esnli_valid.json");
+    FILE *llm = rat_fx_open(dir, "esnli", "llm/valid_CoT_0.json");
     fputs("[", llm);
     for (int i = 0; i < n_valid; i++) esnli_fx_row(f, llm, i);
     fputs("]\n", llm);
     fclose(f);
     fclose(llm);
-    snprintf(path, sizeof path, "%s/esnli/esnli_test.json", dir);
-    f = fopen(path, "w");
-    cr_assert_not_null(f, "cannot write %s", path);
+    f = rat_fx_open(dir, "esnli", "esnli_test.json");
     for (int i = 0; i < n_test; i++) esnli_fx_row(f, NULL, 1000 + i);
     fclose(f);
 }
@@ -93,25 +78,10 @@ static inline void esnli_fx_write(const char *dir, int n_valid, int n_test) {
 /* A recipe for the fixture in dir: task esnli, a 1-layer pair (large 32, small 16 hidden),
  * LLM rationales with λ 0.5 and a 1-layer decoder per model, CPU backend, no output. */
 static inline ctcd_recipe esnli_fx_recipe(const char *dir) {
-    ctcd_recipe r;
-    ctcd_recipe_defaults(&r);
-    snprintf(r.task, sizeof r.task, "esnli");
-    snprintf(r.data.vocab, sizeof r.data.vocab, "%.900s/vocab.txt", dir);
-    snprintf(r.rationale.dir, sizeof r.rationale.dir, "%.900s/esnli", dir);
+    ctcd_recipe r = rat_fx_recipe(dir, "esnli");
     r.data.max_len = 32;
-    ctcd_model_recipe *L = &r.models[CTCD_LARGE], *S = &r.models[CTCD_SMALL];
-    L->present = S->present = 1;
-    L->layers = 1; L->hidden = 32; L->heads = 2; L->intermediate = 64;
-    S->layers = 1; S->hidden = 16; S->heads = 2; S->intermediate = 32;
     r.train.batch = 8;
-    r.train.warmup = 0.0f;
-    r.train.lr[CTCD_LARGE] = r.train.lr[CTCD_SMALL] = 3e-3f;
-    snprintf(r.rationale.source, sizeof r.rationale.source, "llm");
-    r.rationale.lambda = 0.5f;
     r.rationale.max_len = 24;
-    r.rationale.decoder.layers = 1;
-    snprintf(r.train.backend, sizeof r.train.backend, "cpu");
-    r.output[0] = '\0';
     return r;
 }
 

@@ -11,6 +11,9 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
+#include "ctcd/model.h"
+#include "ctcd/rng.h"
+
 typedef double (*gc_fn)(void *ctx);
 
 static inline double gc_dot(const float *a, const float *b, int64_t n) {
@@ -40,6 +43,40 @@ static inline void gc_check(const char *what, float *x, const float *grad, int64
         checked++;
     }
     cr_assert_gt(checked, 0, "%s: nothing checked", what);
+}
+
+/* A whole model: central differences (step 1e-2) on `per_tensor` random entries of every
+ * parameter tensor of m (CPU backend: master is what the forward reads) against g, the
+ * analytic gradient of loss(ctx) (a copy of m->grads after its backward); loss(ctx) reruns
+ * forward + loss. The pad row of the word embeddings (never read) is skipped; at least half
+ * of the checked gradients must be non-trivial. */
+static inline void gc_check_model(ctcd_model *m, const float *g, int per_tensor,
+                                  double (*loss)(void *ctx), void *ctx) {
+    ctcd_rng r;
+    ctcd_rng_init(&r, 5, 5);
+    int checked = 0, nonzero = 0;
+    for (int p = 0; p < m->lay.n_params; p++) {
+        const ctcd_param_info *pi = &m->lay.params[p];
+        for (int k = 0; k < per_tensor; k++) {
+            int64_t j = pi->offset + (int64_t)ctcd_rng_below(&r, (uint32_t)pi->numel);
+            if (j >= m->lay.wte && j < m->lay.wte + 8) continue; /* pad row: never used */
+            float *x = &m->master[j];
+            const float x0 = *x, h = 1e-2f;
+            *x = x0 + h;
+            const double lp = loss(ctx);
+            *x = x0 - h;
+            const double lm = loss(ctx);
+            *x = x0;
+            const double num = (lp - lm) / (2.0 * h), ana = g[j];
+            const double tol = 5e-2 * fmax(fabs(num), fabs(ana)) + 3e-4;
+            cr_expect_leq(fabs(num - ana), tol, "%s[%lld]: analytic %.6g vs numeric %.6g",
+                          pi->name, (long long)(j - pi->offset), ana, num);
+            checked++;
+            nonzero += fabs(ana) > 1e-3;
+        }
+    }
+    cr_assert_gt(nonzero, checked / 2, "too few non-trivial gradients (%d of %d)", nonzero,
+                 checked);
 }
 
 #endif

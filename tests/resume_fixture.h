@@ -43,6 +43,18 @@ static inline ctcd_recipe resume_recipe(const char *dir) {
     return r;
 }
 
+/* Turns a rationale fixture's pair recipe (esnli_fixture.h, cqa_fixture.h) into a 2-epoch
+ * run writing to out: every step logged, a 4-step mutual ramp, the decoders' mutual KL 0.5. */
+static inline ctcd_recipe rationale_run_recipe(ctcd_recipe r, const char *out) {
+    r.train.epochs = 2;
+    r.train.max_steps = 0;
+    r.train.log_every = 1;
+    r.distill.ramp_steps = 4;
+    r.rationale.mutual_kl = 0.5f;
+    snprintf(r.output, sizeof r.output, "%s", out);
+    return r;
+}
+
 /* Runs t to its end (or its stop) recording steps into rec. */
 static inline void run_recorded(ctcd_trainer *t, step_record *rec, ctcd_eval_result *res) {
     t->on_step = record_step;

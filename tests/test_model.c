@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctcd/model.h"
+#include "gradcheck.h"
 #include "testutil.h"
 
 Test(model_layout, bert_base_has_hf_parameter_count_and_names) {
@@ -147,6 +148,8 @@ static float loss_of(fixture *f) {
     return f->terms[CTCD_TERM_TOTAL0];
 }
 
+static double loss_ctx(void *f) { return loss_of(f); }
+
 /* Backward of the whole model against central differences on 3 random entries of every
  * parameter tensor. */
 static void check_model_gradients(int head, int non_uniform) {
@@ -161,31 +164,7 @@ static void check_model_gradients(int head, int non_uniform) {
     float *g = malloc((size_t)m->lay.n_total * sizeof(float));
     memcpy(g, m->grads, (size_t)m->lay.n_total * sizeof(float));
 
-    ctcd_rng r;
-    ctcd_rng_init(&r, 5, 5);
-    int checked = 0, nonzero = 0;
-    for (int p = 0; p < m->lay.n_params; p++) {
-        const ctcd_param_info *pi = &m->lay.params[p];
-        for (int k = 0; k < 3; k++) {
-            int64_t j = pi->offset + (int64_t)ctcd_rng_below(&r, (uint32_t)pi->numel);
-            if (j >= m->lay.wte && j < m->lay.wte + 8) continue; /* pad row: never used */
-            float *x = &m->master[j];
-            const float x0 = *x, h = 1e-2f;
-            *x = x0 + h;
-            const double lp = loss_of(&f);
-            *x = x0 - h;
-            const double lm = loss_of(&f);
-            *x = x0;
-            const double num = (lp - lm) / (2.0 * h), ana = g[j];
-            const double tol = 5e-2 * fmax(fabs(num), fabs(ana)) + 3e-4;
-            cr_expect_leq(fabs(num - ana), tol, "%s[%lld]: analytic %.6g vs numeric %.6g",
-                          pi->name, (long long)(j - pi->offset), ana, num);
-            checked++;
-            nonzero += fabs(ana) > 1e-3;
-        }
-    }
-    cr_assert_gt(nonzero, checked / 2, "too few non-trivial gradients (%d of %d)", nonzero,
-                 checked);
+    gc_check_model(m, g, 3, loss_ctx, &f);
     free(g);
     fixture_free(&f);
 }

@@ -12,14 +12,8 @@
 #define STEPS 10 /* 2 epochs of 40 examples in batches of 8 */
 
 static ctcd_recipe fx_run_recipe(const char *fx, const char *out) {
-    ctcd_recipe r = esnli_fx_recipe(fx);
-    r.train.epochs = 2;
-    r.train.max_steps = 0;
-    r.train.log_every = 1;
-    r.distill.ramp_steps = 4;
-    r.rationale.mutual_kl = 0.5f;
+    ctcd_recipe r = rationale_run_recipe(esnli_fx_recipe(fx), out);
     r.rationale.decoder.shortlist = 1; /* both decoders share it in the token-level KL */
-    snprintf(r.output, sizeof r.output, "%s", out);
     return r;
 }
 

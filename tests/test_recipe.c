@@ -188,7 +188,10 @@ Test(recipe, shipped_recipes_load_and_validate) {
         "glue/stsb-ctcd.yaml", "glue/qqp-ctcd.yaml", "glue/mnli-ctcd.yaml",
         "glue/qnli-ctcd.yaml", "glue/rte-ctcd.yaml", "glue/wnli-ctcd.yaml",
         "pretrain/quick-pair.yaml", "pretrain/ctcd-6l768-4l768.yaml",
-        "pretrain/bert-base-small.yaml"};
+        "pretrain/bert-base-small.yaml", "rationales/esnli-finetune.yaml",
+        "rationales/esnli-sbs.yaml", "rationales/esnli-ctcd.yaml", "rationales/esnli-ctcd-sbs.yaml",
+        "rationales/cqa-finetune.yaml", "rationales/cqa-sbs.yaml", "rationales/cqa-ctcd.yaml",
+        "rationales/cqa-ctcd-sbs.yaml"};
     const char *sets[1] = {"pretrain.corpus=" CTCD_SOURCE_DIR "/recipes"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[4096];

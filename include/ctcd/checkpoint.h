@@ -109,6 +109,9 @@ typedef struct ctcd_hf_open_opts {
     int head;                /* CTCD_HF_HEAD_FROM_FILE or a ctcd_head */
     int n_labels;            /* 0: from config.json */
     int max_predictions;     /* masked LM: rows per sequence (model.h) */
+    int multiple_choice;     /* with an explicit head: 1 = BertForMultipleChoice (n_labels
+                                becomes 1; a file's classifier of another shape is
+                                re-initialised, with a log line) */
 } ctcd_hf_open_opts;
 
 /* config.json -> create -> init_random(seed) -> load. hf_out (may be NULL) receives the

@@ -2,7 +2,12 @@
  *
  * A dataset is a set of already tokenised examples ([CLS] A [SEP] (B [SEP])), stored as
  * one token array with offsets, so that batching never re-tokenises. Every loader (the
- * demo generator, GLUE TSV loaders) produces this form. */
+ * demo generator, GLUE TSV loaders) produces this form.
+ *
+ * Multiple choice (BertForMultipleChoice, task cqa): with n_choices = K >= 2 every example
+ * is K sequences "[CLS] question [SEP] choice_k [SEP]", stored consecutively (sequence
+ * i·K + k is choice k of example i), and labels[i] is the index of the answer. The batcher
+ * turns B such examples into B·K encoder rows. */
 #ifndef CTCD_DATA_H
 #define CTCD_DATA_H
 
@@ -23,13 +28,15 @@ typedef struct ctcd_special_ids {
 typedef struct ctcd_dataset {
     char name[64];           /* e.g. "demo/train", "SST-2/dev" */
     int64_t n;               /* number of examples */
-    int64_t *offsets;        /* [n+1] start of example i in tokens/types */
+    int n_choices;           /* K >= 2: a multiple-choice dataset (see above); 0 = one
+                                sequence per example */
+    int64_t *offsets;        /* [n·max(K,1) + 1] start of sequence s in tokens/types */
     int32_t *tokens;         /* [offsets[n]] token ids, [CLS] ... [SEP] included */
     int32_t *types;          /* [offsets[n]] token type (segment) ids, 0 or 1 */
     int32_t *labels;         /* [n] class ids (classification), NULL for regression */
     float *targets;          /* [n] regression targets, NULL for classification */
     int n_classes;           /* C (1 = regression) */
-    int max_len;             /* longest example, in tokens */
+    int max_len;             /* longest sequence, in tokens */
     int32_t vocab_size;      /* ids are in [0, vocab_size) */
     ctcd_special_ids special;
     int64_t cap_examples;    /* builder capacity (examples), internal */
@@ -42,9 +49,31 @@ ctcd_status ctcd_dataset_init(ctcd_dataset *d, const char *name, int n_classes);
  * for classification (0..n_classes-1), target for regression. */
 ctcd_status ctcd_dataset_push(ctcd_dataset *d, const int32_t *ids, const int32_t *types,
                               int len, int32_t label, float target);
+/* A multiple-choice dataset of K >= 2 choices per example (n_classes = K). */
+ctcd_status ctcd_dataset_init_choices(ctcd_dataset *d, const char *name, int K);
+/* Appends one multiple-choice example: its K sequences ids[k]/types[k] of length len[k]
+ * (already with [CLS]/[SEP]) and the answer's index label (-1 = unlabelled). */
+ctcd_status ctcd_dataset_push_choices(ctcd_dataset *d, const int32_t *const *ids,
+                                      const int32_t *const *types, const int *len,
+                                      int32_t label);
 void ctcd_dataset_free(ctcd_dataset *d);
+/* Sequences per example: K for a multiple-choice dataset, else 1. */
+static inline int ctcd_dataset_seqs(const ctcd_dataset *d) {
+    return d->n_choices > 1 ? d->n_choices : 1;
+}
+/* Length of sequence s (s < n·ctcd_dataset_seqs(d)). */
+static inline int ctcd_dataset_seq_len(const ctcd_dataset *d, int64_t s) {
+    return (int)(d->offsets[s + 1] - d->offsets[s]);
+}
+/* Length of example i: its longest sequence (what batching sorts and pads by). */
 static inline int ctcd_dataset_len(const ctcd_dataset *d, int64_t i) {
-    return (int)(d->offsets[i + 1] - d->offsets[i]);
+    const int K = ctcd_dataset_seqs(d);
+    int len = 0;
+    for (int k = 0; k < K; k++) {
+        const int l = ctcd_dataset_seq_len(d, i * K + k);
+        if (l > len) len = l;
+    }
+    return len;
 }
 
 /* Locates `rel` (e.g. "glue/SST-2", "vocab/bert-base-uncased-vocab.txt") under the data
@@ -58,20 +87,28 @@ ctcd_status ctcd_data_find(const char *rel, char *out, size_t cap);
  * `bucket_batches` batches, and the batches of a window are shuffled again, so batches hold
  * similar lengths without a fixed order. T is the longest example of the batch rounded up
  * to a multiple of pad_multiple (and capped at max_len; longer examples are truncated
- * keeping their final [SEP]). */
+ * keeping their final [SEP]).
+ * A multiple-choice dataset (K choices) gives batches of E examples in B = E·K rows: row
+ * e·K + k holds choice k of example e; labels and example stay per example ([E]). */
 typedef struct ctcd_batch {
     int B, T;                /* rows, padded length */
+    int K;                   /* rows per example: n_choices; 0 or 1 = one row each */
     int32_t *ids;            /* [B,T] */
     int32_t *types;          /* [B,T] */
     int32_t *mask;           /* [B,T] 1 = token, 0 = padding */
-    int32_t *labels;         /* [B] (classification) or NULL */
-    float *targets;          /* [B] (regression) or NULL */
+    int32_t *labels;         /* [B/K] (classification) or NULL */
+    float *targets;          /* [B/K] (regression) or NULL */
     int32_t *cls_idx;        /* [B] row index b*T of each [CLS] token in the flat [B*T] */
-    int64_t *example;        /* [B] dataset index of each row */
+    int64_t *example;        /* [B/K] dataset index of each example */
 } ctcd_batch;
 
+/* Examples of a batch (B / K). */
+static inline int ctcd_batch_examples(const ctcd_batch *b) {
+    return b->K > 1 ? b->B / b->K : b->B;
+}
+
 typedef struct ctcd_batcher_config {
-    int batch;               /* rows per batch */
+    int batch;               /* examples per batch (rows, unless multiple choice) */
     int max_len;             /* truncate/pad cap */
     int pad_multiple;        /* round T up to this (8) */
     int shuffle;             /* 0 = dataset order (evaluation) */

@@ -30,7 +30,8 @@ extern "C" {
 /* The head on top of the encoder. CLASSIFY is BertForSequenceClassification (pooler +
  * classifier; n_labels == 1 is regression); MLM is BertForMaskedLM (transform dense + GELU
  * + LayerNorm, decoder tied to the word embeddings, own output bias) applied only to the
- * batch's masked rows. */
+ * batch's masked rows. BertForMultipleChoice is CLASSIFY with one output and
+ * cfg.multiple_choice set (the graph is the same; only the reading of the logits differs). */
 typedef enum ctcd_head { CTCD_HEAD_CLASSIFY = 0, CTCD_HEAD_MLM = 1 } ctcd_head;
 
 typedef struct ctcd_bert_config {
@@ -50,6 +51,10 @@ typedef struct ctcd_bert_config {
     float initializer_range;
     float ln_eps;                             /* 1e-12 as in BERT */
     int n_labels;                             /* C classes; 1 = regression (CLASSIFY head) */
+    int multiple_choice;                      /* 1: BertForMultipleChoice: the CLASSIFY head
+                                                 with n_labels = 1 scores each row; the K rows
+                                                 of an example's choices are read as one
+                                                 K-way distribution by the loss/metrics */
     int head;                                 /* ctcd_head */
     int max_predictions;                      /* MLM: masked rows per sequence the model is
                                                  sized for (0 = the whole sequence) */

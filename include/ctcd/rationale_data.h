@@ -80,6 +80,25 @@ ctcd_status ctcd_esnli_load(const char *dir, const char *split, int source, ctcd
 /* "entailment", "neutral", "contradiction"; NULL outside 0..2. */
 const char *ctcd_esnli_label_name(int label);
 
+/* ---- CommonsenseQA (task cqa) ----
+ * <dir>/cqa_{train,test}.json: JSONL with id, question, choices (a list of K strings, K
+ * the same in every row), answer (the text of one choice), abstractive_explanation (CoS-E,
+ * human). A multiple-choice dataset (data.h, n_choices = K): example i is the K sequences
+ * [CLS] question [SEP] choice_k [SEP] (each truncated to max_len), its label the answer's
+ * index. With source LLM the rationales are the PaLM outputs <dir>/llm/{split}_CoT_*.json
+ * ("<rationale> So the answer is (d) <choice>.\n\nQ: …"), their llm_labels the index of the
+ * stated choice (-1 when it names none). Errors name file:line (a row without a list of
+ * string choices, a choice count other than the first row's, an answer not among the
+ * choices). The report counts a row as truncated when any of its choices was cut. */
+typedef ctcd_esnli_report ctcd_cqa_report;
+ctcd_status ctcd_cqa_load(const char *dir, const char *split, int source, ctcd_tokenizer *tok,
+                          int max_len, int64_t limit, ctcd_dataset *data,
+                          ctcd_rationale_set *rats, ctcd_cqa_report *rep);
+/* The choice an LLM's answer text names: an optional "(x)" prefix is dropped, the rest is
+ * whitespace-trimmed and compared with each choice (exactly, then ignoring case); -1 when
+ * it matches none. */
+int ctcd_cqa_llm_choice(const char *label, size_t n, const char *const *choices, int K);
+
 #ifdef __cplusplus
 }
 #endif

@@ -109,6 +109,14 @@ typedef struct ctcd_trainer {
     int32_t *h_rat_ids, *h_rat_tgt; /* host (B_cap, rationale.max_len) decoder rows */
     int32_t *d_rat_ids, *d_rat_tgt; /* the same on the backend */
     int rat_T;                      /* decoder length of the current batch */
+    int rat_B;                      /* decoder rows of the current batch (its examples) */
+    /* Multiple choice (task cqa): K choices per example (0 otherwise). Each decoder reads the
+     * encoder rows of its example's target choice, gathered by the rows below. */
+    int n_choices;
+    void *mc_mem[2];                /* act (B_cap/K·T_cap, H of slot i): gathered rows */
+    void *mc_dmem[2];               /* act, the same shape: their gradient */
+    int32_t *h_mc_rows, *d_mc_rows; /* (B_cap/K·T_cap) source row (e·K + k)·T + t */
+    int32_t *h_mc_mask, *d_mc_mask; /* (B_cap/K·T_cap) key mask of the gathered rows */
 } ctcd_trainer;
 
 /* Builds datasets, backend, models (randomly initialised from train.seed and each role's
@@ -135,10 +143,13 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
 ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
                                   ctcd_step_stats *stats);
 /* Runs a classification/regression model over every example of d (dropout off) in
- * batches of up to `batch` rows padded to at most max_len, writing logits (d->n, n_labels)
- * in dataset order (src/train/predict.c). */
+ * batches of up to `batch` examples padded to at most max_len, writing logits (d->n, C) in
+ * dataset order, C = ctcd_model_predict_width: n_labels, or K for a multiple-choice model
+ * on a K-choice dataset (its K one-output rows per example; both must be multiple choice
+ * or neither) (src/train/predict.c). */
 ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, int max_len,
                                float *logits);
+int ctcd_model_predict_width(const ctcd_model *m, const ctcd_dataset *d);
 /* Evaluates every model on every dev split (dropout off) with the task's metrics. */
 ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
 /* The frozen teacher (t->teacher != NULL) on every dev split, with the task's metrics. */
@@ -158,16 +169,18 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final);
 
 /* ---- `ctcd explain` (src/train/explain.c) ----
  * Runs an encoder checkpoint trained with rationale.* on the first n examples of an e-SNLI
- * split and prints, per example, the input, the gold label, the prediction, the reference
- * rationale and the decoder's greedy rationale. The decoder is decoder_path, or by default
+ * or CQA split and prints, per example, the input (CQA: the question and its choices), the
+ * gold label, the prediction, the reference rationale and the decoder's greedy rationale
+ * (CQA: the decoder reads the encoder rows of the predicted choice). The decoder is decoder_path, or by default
  * the one the trainer saved beside the checkpoint: <run>/<role>/<which> pairs with
  * <run>/rationale/<role>/<which>/decoder.safetensors; without one only labels are shown. */
 typedef struct ctcd_explain_opts {
     const char *ckpt;          /* encoder checkpoint directory (HF layout) */
     const char *decoder_path;  /* NULL = derived from ckpt */
-    const char *esnli_dir;     /* NULL = rationales/distilling-step-by-step/esnli, data roots */
+    const char *task;          /* "esnli" (default, NULL) or "cqa" */
+    const char *data_dir;      /* NULL = rationales/distilling-step-by-step/<task>, data roots */
     const char *vocab;         /* NULL = ckpt/vocab.txt, else the data roots' */
-    const char *split;         /* "test" (default) or "valid" */
+    const char *split;         /* "test" (default), "valid" (esnli) or "train" (cqa) */
     const char *source;        /* reference rationale shown: "human" (default) or "llm" */
     const char *backend;       /* "auto" (default), "cpu", "cuda" */
     int n;                     /* examples (default 5) */

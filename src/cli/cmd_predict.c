@@ -1,7 +1,8 @@
 /* cmd_predict.c — `ctcd predict CHECKPOINT_DIR --task T [--split S] ...`: runs a fine-tuned
  * checkpoint (HF layout) over one GLUE split, prints its metrics when the split is
  * labelled, and writes raw logits (--logits) and/or the GLUE leaderboard submission file
- * (test splits, or --submit DIR). */
+ * (test splits, or --submit DIR). Task cqa (CommonsenseQA, a multiple-choice checkpoint):
+ * the split's accuracy, and --logits (K per example). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "ctcd/checkpoint.h"
 #include "ctcd/glue.h"
 #include "ctcd/log.h"
+#include "ctcd/rationale_data.h"
 #include "ctcd/train.h"
 
 static void usage(FILE *f) {
@@ -21,11 +23,13 @@ static void usage(FILE *f) {
           "write the leaderboard file (<Task>.tsv, MNLI-m.tsv, MNLI-mm.tsv).\n"
           "\n"
           "options:\n"
-          "  --task TASK       cola sst2 mrpc stsb qqp mnli qnli rte wnli (required)\n"
+          "  --task TASK       cola sst2 mrpc stsb qqp mnli qnli rte wnli, or cqa (a\n"
+          "                    BertForMultipleChoice checkpoint; prints the accuracy) (required)\n"
           "  --split SPLIT     dev (default; MNLI: dev_matched), dev_mismatched, test,\n"
-          "                    test_matched, test_mismatched\n"
+          "                    test_matched, test_mismatched; cqa: test (default) or train\n"
           "  --data-dir DIR    the task directory (default: glue/<Task> under $CTCD_DATA_DIR,\n"
-          "                    ./data or ../shared/data)\n"
+          "                    ./data or ../shared/data; cqa: rationales/distilling-step-by-\n"
+          "                    step/cqa)\n"
           "  --vocab FILE      vocabulary (default: CHECKPOINT_DIR/vocab.txt, else the data\n"
           "                    roots' vocab/bert-base-uncased-vocab.txt)\n"
           "  --logits FILE     write raw logits, one tab-separated row per example, file order\n"
@@ -60,9 +64,9 @@ static int parse(int argc, char **argv, pred_args *a) {
     return cli_parse(&sp, argc, argv);
 }
 
-/* Resolves the vocabulary and the task directory. */
-static ctcd_status find_inputs(const pred_args *a, const ctcd_glue_task *task, char *vocab,
-                               char *dir, size_t cap) {
+/* Resolves the vocabulary and the task directory (rel under the data roots by default). */
+static ctcd_status find_inputs(const pred_args *a, const char *rel, char *vocab, char *dir,
+                               size_t cap) {
     if (a->vocab) {
         snprintf(vocab, cap, "%s", a->vocab);
     } else {
@@ -75,8 +79,6 @@ static ctcd_status find_inputs(const pred_args *a, const ctcd_glue_task *task, c
         snprintf(dir, cap, "%s", a->data_dir);
         return CTCD_OK;
     }
-    char rel[64];
-    snprintf(rel, sizeof rel, "glue/%s", task->dir);
     return ctcd_data_find(rel, dir, cap);
 }
 
@@ -94,15 +96,65 @@ static ctcd_status print_metrics(const ctcd_glue_task *task, const ctcd_glue_spl
     return CTCD_OK;
 }
 
+/* Task cqa: a BertForMultipleChoice checkpoint over a CQA split: accuracy, --logits. */
+static ctcd_status run_cqa(const pred_args *a) {
+    char vocab[4096], dir[4096];
+    CTCD_TRY(find_inputs(a, "rationales/distilling-step-by-step/cqa", vocab, dir, sizeof vocab));
+    ctcd_backend *be = NULL;
+    ctcd_tokenizer *tok = NULL;
+    ctcd_model *m = NULL;
+    ctcd_dataset d;
+    ctcd_rationale_set rats;
+    ctcd_cqa_report cr;
+    memset(&d, 0, sizeof d);
+    memset(&rats, 0, sizeof rats);
+    float *logits = NULL;
+    ctcd_hf_load_report rep;
+    memset(&rep, 0, sizeof rep);
+    ctcd_status st = ctcd_backend_create(a->backend, &be);
+    if (!st) st = ctcd_tokenizer_load(vocab, &tok);
+    if (!st)
+        st = ctcd_cqa_load(dir, a->split ? a->split : "test", CTCD_RATIONALE_HUMAN, tok,
+                           a->max_len, 0, &d, &rats, &cr);
+    const int K = ctcd_dataset_seqs(&d);
+    ctcd_hf_open_opts o = {.name = "model", .B_max = a->batch * K,
+                           .T_max = (a->max_len + 7) / 8 * 8, .seed = 0,
+                           .head = CTCD_HEAD_CLASSIFY, .multiple_choice = 1};
+    if (!st) st = ctcd_model_open_hf(be, a->ckpt, &o, &m, NULL, &rep);
+    if (!st && rep.n_fresh)
+        st = CTCD_ERR(CTCD_E_INVALID, "%s has no trained multiple-choice head (%s missing): "
+                      "fine-tune it first (ctcd train, task cqa)", a->ckpt, rep.fresh[0]);
+    if (!st && !(logits = malloc((size_t)d.n * K * sizeof *logits)))
+        st = CTCD_ERR(CTCD_E_NOMEM, "out of memory for %lld logits", (long long)d.n);
+    if (!st) st = ctcd_model_predict(m, &d, a->batch, a->max_len, logits);
+    ctcd_metric_set ms;
+    const float *lg[1] = {logits};
+    const ctcd_dataset *gd[1] = {&d};
+    if (!st) st = ctcd_glue_metrics(CTCD_GLUE_ACC, 1, lg, gd, K, &ms);
+    if (!st) printf("%s (%lld examples, %d choices): acc %.4f\n", d.name, (long long)d.n, K,
+                    ms.values[0]);
+    if (!st && a->logits) st = ctcd_write_logits_tsv(a->logits, logits, d.n, K);
+    free(logits);
+    ctcd_dataset_free(&d);
+    ctcd_rationale_set_free(&rats);
+    ctcd_tokenizer_free(tok);
+    ctcd_hf_load_report_free(&rep);
+    ctcd_model_destroy(m);
+    ctcd_backend_destroy(be);
+    return st;
+}
+
 static ctcd_status run(const pred_args *a) {
+    if (strcmp(a->task, "cqa") == 0) return run_cqa(a);
     const ctcd_glue_task *task;
     CTCD_TRY(ctcd_glue_task_get(a->task, &task));
     const char *split = a->split ? a->split : task->dev_splits[0];
     if (!ctcd_glue_has_split(task, split))
         return CTCD_ERR(CTCD_E_INVALID, "task %s has no split '%s'", task->name, split);
     const int is_test = strncmp(split, "test", 4) == 0;
-    char vocab[4096], dir[4096];
-    CTCD_TRY(find_inputs(a, task, vocab, dir, sizeof vocab));
+    char vocab[4096], dir[4096], rel[64];
+    snprintf(rel, sizeof rel, "glue/%s", task->dir);
+    CTCD_TRY(find_inputs(a, rel, vocab, dir, sizeof vocab));
 
     ctcd_backend *be = NULL;
     ctcd_tokenizer *tok = NULL;

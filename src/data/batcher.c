@@ -4,7 +4,9 @@
  * Epoch order: the examples are shuffled with the stream (seed, epoch); inside windows of
  * bucket_batches·batch examples they are sorted by length and cut into batches, and the
  * full batches of each window are shuffled again. The order therefore depends only on
- * (seed, epoch), which makes seek() exact. A short final batch stays last. */
+ * (seed, epoch), which makes seek() exact. A short final batch stays last.
+ * A multiple-choice example (K sequences) is sorted by its longest choice and fills K
+ * consecutive rows. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +74,7 @@ ctcd_status ctcd_batcher_init(ctcd_batcher *b, const ctcd_dataset *d,
     b->data = d;
     b->cfg = *cfg;
     b->n_batches = (d->n + cfg->batch - 1) / cfg->batch;
-    const size_t B = (size_t)cfg->batch;
+    const size_t E = (size_t)cfg->batch, B = E * (size_t)ctcd_dataset_seqs(d);
     const size_t Tcap = (size_t)((cfg->max_len + cfg->pad_multiple - 1) / cfg->pad_multiple *
                                  cfg->pad_multiple);
     b->order = malloc((size_t)d->n * sizeof *b->order);
@@ -85,10 +87,10 @@ ctcd_status ctcd_batcher_init(ctcd_batcher *b, const ctcd_dataset *d,
     x->ids = malloc(B * Tcap * sizeof(int32_t));
     x->types = malloc(B * Tcap * sizeof(int32_t));
     x->mask = malloc(B * Tcap * sizeof(int32_t));
-    x->labels = malloc(B * sizeof(int32_t));
-    x->targets = malloc(B * sizeof(float));
+    x->labels = malloc(E * sizeof(int32_t));
+    x->targets = malloc(E * sizeof(float));
     x->cls_idx = malloc(B * sizeof(int32_t));
-    x->example = malloc(B * sizeof(int64_t));
+    x->example = malloc(E * sizeof(int64_t));
     if (!b->order || !b->sort_buf || !b->block_buf || !b->copy_buf || !x->ids || !x->types || !x->mask || !x->labels || !x->targets ||
         !x->cls_idx || !x->example) {
         ctcd_batcher_free(b);
@@ -106,46 +108,55 @@ ctcd_status ctcd_batcher_seek(ctcd_batcher *b, ctcd_batcher_cursor cur) {
     return CTCD_OK;
 }
 
-/* Fills batch rows [0, B) from order[start...]. */
-static void fill(ctcd_batcher *b, int64_t start, int B) {
+/* Copies sequence s of the dataset into row r of the batch (padded/truncated to T). */
+static void fill_row(ctcd_batcher *b, int64_t s, int r) {
     const ctcd_dataset *d = b->data;
     ctcd_batch *x = &b->batch;
-    const int pm = b->cfg.pad_multiple, cap = b->cfg.max_len;
+    const int T = x->T;
+    const int32_t *ids = d->tokens + d->offsets[s], *ty = d->types + d->offsets[s];
+    int len = ctcd_dataset_seq_len(d, s);
+    int32_t *ri = x->ids + (size_t)r * T, *rt = x->types + (size_t)r * T;
+    int32_t *rm = x->mask + (size_t)r * T;
+    if (len > T) {
+        /* keep the first T-1 tokens and the final [SEP] */
+        memcpy(ri, ids, (size_t)(T - 1) * sizeof(int32_t));
+        memcpy(rt, ty, (size_t)(T - 1) * sizeof(int32_t));
+        ri[T - 1] = ids[len - 1];
+        rt[T - 1] = ty[len - 1];
+        len = T;
+        b->n_truncated++;
+    } else {
+        memcpy(ri, ids, (size_t)len * sizeof(int32_t));
+        memcpy(rt, ty, (size_t)len * sizeof(int32_t));
+    }
+    for (int t = 0; t < T; t++) {
+        rm[t] = t < len;
+        if (t >= len) {
+            ri[t] = d->special.pad;
+            rt[t] = 0;
+        }
+    }
+    x->cls_idx[r] = r * T;
+}
+
+/* Fills the batch with the E examples order[start...] (E·K rows). */
+static void fill(ctcd_batcher *b, int64_t start, int E) {
+    const ctcd_dataset *d = b->data;
+    ctcd_batch *x = &b->batch;
+    const int pm = b->cfg.pad_multiple, cap = b->cfg.max_len, K = ctcd_dataset_seqs(d);
     int longest = 0;
-    for (int i = 0; i < B; i++) {
+    for (int i = 0; i < E; i++) {
         const int len = ctcd_dataset_len(d, b->order[start + i]);
         if (len > longest) longest = len;
     }
     int T = (longest + pm - 1) / pm * pm;
     if (T > cap) T = cap;
-    x->B = B;
+    x->B = E * K;
+    x->K = K;
     x->T = T;
-    for (int i = 0; i < B; i++) {
+    for (int i = 0; i < E; i++) {
         const int64_t e = b->order[start + i];
-        const int32_t *ids = d->tokens + d->offsets[e], *ty = d->types + d->offsets[e];
-        int len = ctcd_dataset_len(d, e);
-        int32_t *ri = x->ids + (size_t)i * T, *rt = x->types + (size_t)i * T;
-        int32_t *rm = x->mask + (size_t)i * T;
-        if (len > T) {
-            /* keep the first T-1 tokens and the final [SEP] */
-            memcpy(ri, ids, (size_t)(T - 1) * sizeof(int32_t));
-            memcpy(rt, ty, (size_t)(T - 1) * sizeof(int32_t));
-            ri[T - 1] = ids[len - 1];
-            rt[T - 1] = ty[len - 1];
-            len = T;
-            b->n_truncated++;
-        } else {
-            memcpy(ri, ids, (size_t)len * sizeof(int32_t));
-            memcpy(rt, ty, (size_t)len * sizeof(int32_t));
-        }
-        for (int t = 0; t < T; t++) {
-            rm[t] = t < len;
-            if (t >= len) {
-                ri[t] = d->special.pad;
-                rt[t] = 0;
-            }
-        }
-        x->cls_idx[i] = i * T;
+        for (int k = 0; k < K; k++) fill_row(b, e * K + k, i * K + k);
         x->example[i] = e;
         x->labels[i] = d->labels ? d->labels[e] : -1;
         x->targets[i] = d->targets ? d->targets[e] : 0.0f;

@@ -61,6 +61,9 @@ ctcd_status ctcd_bert_config_validate(const ctcd_bert_config *c, const char *who
                         c->pad_id, c->vocab_size);
     if (c->head != CTCD_HEAD_CLASSIFY && c->head != CTCD_HEAD_MLM)
         return CTCD_ERR(CTCD_E_INVALID, "%s: unknown head %d", who, c->head);
+    if (c->multiple_choice && c->head != CTCD_HEAD_CLASSIFY)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: a multiple-choice model needs the classifier head",
+                        who);
     if (c->max_predictions < 0)
         return CTCD_ERR(CTCD_E_INVALID, "%s: max_predictions must be >= 0 (got %d)", who,
                         c->max_predictions);

@@ -64,13 +64,16 @@ static ctcd_status open_config(const char *dir, const ctcd_hf_config *hf,
     if (o->head == CTCD_HF_HEAD_FROM_FILE) {
         if (!hf->has_head)
             return CTCD_ERR(CTCD_E_INVALID, "%s/config.json: architecture '%s' has no head ctcd "
-                            "implements (BertForSequenceClassification, BertForMaskedLM); "
+                            "implements (BertForSequenceClassification, BertForMaskedLM, "
+                            "BertForMultipleChoice); "
                             "choose the head explicitly", dir,
                             hf->architecture[0] ? hf->architecture : "none given");
     } else {
         c->head = o->head;
+        c->multiple_choice = o->multiple_choice;
     }
     if (o->n_labels > 0) c->n_labels = o->n_labels;
+    if (c->multiple_choice) c->n_labels = 1; /* one score per choice row */
     c->max_predictions = o->max_predictions;
     return ctcd_bert_config_validate(c, dir);
 }

@@ -104,11 +104,15 @@ typedef struct loader {
     int n_loaded;
 } loader;
 
-static ctcd_status check_shape(const loader *L, const ctcd_param_info *p,
-                               const ctcd_st_tensor *t) {
+static int same_shape(const ctcd_param_info *p, const ctcd_st_tensor *t) {
     int same = t->ndim == p->ndim;
     for (int d = 0; same && d < p->ndim; d++) same = t->shape[d] == p->shape[d];
-    if (same) return CTCD_OK;
+    return same;
+}
+
+static ctcd_status check_shape(const loader *L, const ctcd_param_info *p,
+                               const ctcd_st_tensor *t) {
+    if (same_shape(p, t)) return CTCD_OK;
     char want[64], got[160];
     ctcd_shape_str(p->shape, p->ndim, want, sizeof want);
     ctcd_shape_str(t->shape, t->ndim, got, sizeof got);
@@ -126,6 +130,21 @@ static ctcd_status check_duplicate(loader *L, const ctcd_param_info *p,
     return CTCD_OK;
 }
 
+/* A multiple-choice model started from a checkpoint with another classifier (a
+ * sequence-classification head of C labels): that classifier does not apply, the
+ * one-output head starts fresh. Says so and returns 1. */
+static int mc_classifier_mismatch(const loader *L, const ctcd_param_info *p,
+                                  const ctcd_st_tensor *t) {
+    if (!L->m->cfg.multiple_choice || strncmp(p->name, "classifier.", 11) != 0 ||
+        same_shape(p, t))
+        return 0;
+    char got[160];
+    ctcd_shape_str(t->shape, t->ndim, got, sizeof got);
+    ctcd_info("%s: %s: '%s' has shape %s, not the multiple-choice head's one output: the "
+              "classifier is re-initialised", L->m->name, ctcd_st_path(L->f), t->name, got);
+    return 1;
+}
+
 static ctcd_status load_param(loader *L, const ctcd_param_info *p) {
     aliases a;
     aliases_of(p->name, &a);
@@ -133,6 +152,7 @@ static ctcd_status load_param(loader *L, const ctcd_param_info *p) {
     for (int i = 0; i < a.n; i++) {
         const ctcd_st_tensor *t = ctcd_st_find(L->f, a.name[i]);
         if (!t) continue;
+        if (mc_classifier_mismatch(L, p, t)) break;
         CTCD_TRY(check_shape(L, p, t));
         L->used[ctcd_st_index(L->f, t)] = 1;
         if (first) {

@@ -103,6 +103,10 @@ static ctcd_status read_arch(const reader *r, ctcd_hf_config *hf) {
     if (strcmp(name, "BertForSequenceClassification") == 0) {
         hf->has_head = 1;
         hf->cfg.head = CTCD_HEAD_CLASSIFY;
+    } else if (strcmp(name, "BertForMultipleChoice") == 0) {
+        hf->has_head = 1; /* one score per choice: n_labels becomes 1 when opened */
+        hf->cfg.head = CTCD_HEAD_CLASSIFY;
+        hf->cfg.multiple_choice = 1;
     } else if (strcmp(name, "BertForMaskedLM") == 0) {
         hf->has_head = 1;
         hf->cfg.head = CTCD_HEAD_MLM;

@@ -56,7 +56,7 @@ static int add_labels(cJSON *o, const ctcd_bert_config *c, const char *const *la
         if (!cJSON_AddStringToObject(i2l, id, name) || !cJSON_AddNumberToObject(l2i, name, i))
             return 0;
     }
-    if (c->head != CTCD_HEAD_CLASSIFY) return 1;
+    if (c->head != CTCD_HEAD_CLASSIFY || c->multiple_choice) return 1;
     return cJSON_AddStringToObject(o, "problem_type", c->n_labels == 1
                                                           ? "regression"
                                                           : "single_label_classification") != NULL;
@@ -92,7 +92,8 @@ static int add_intermediate(cJSON *o, const ctcd_bert_config *c) {
 static int add_scalars(cJSON *o, const ctcd_bert_config *c) {
     cJSON *arch = cJSON_AddArrayToObject(o, "architectures");
     const char *name = c->head == CTCD_HEAD_MLM ? "BertForMaskedLM"
-                                                : "BertForSequenceClassification";
+                       : c->multiple_choice    ? "BertForMultipleChoice"
+                                               : "BertForSequenceClassification";
     return arch && cJSON_AddItemToArray(arch, cJSON_CreateString(name)) &&
            cJSON_AddStringToObject(o, "model_type", "bert") &&
            cJSON_AddNumberToObject(o, "hidden_size", c->hidden) &&

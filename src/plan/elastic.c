@@ -86,9 +86,9 @@ ctcd_status ctcd_elastic_init(ctcd_elastic *e, ctcd_model *ta, ctcd_model *teach
         ta->cfg.hidden != teacher->cfg.hidden || ta->cfg.n_labels != teacher->cfg.n_labels)
         return CTCD_ERR(CTCD_E_INVALID, "elastic TA: %s and %s differ in shape", ta->name,
                         teacher->name);
-    if (ta->cfg.head != CTCD_HEAD_CLASSIFY)
-        return CTCD_ERR(CTCD_E_INVALID, "elastic TA: %s needs a classification/regression head",
-                        ta->name);
+    if (ta->cfg.head != CTCD_HEAD_CLASSIFY || ta->cfg.multiple_choice)
+        return CTCD_ERR(CTCD_E_INVALID, "elastic TA: %s needs a classification/regression head "
+                        "(not multiple choice)", ta->name);
     e->ta = ta;
     e->teacher = teacher;
     e->n = n;

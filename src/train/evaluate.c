@@ -21,7 +21,7 @@ static ctcd_status evaluate_models(ctcd_trainer *t, ctcd_model *const *models, i
                                    ctcd_metric_set *out, ctcd_eval_result *res) {
     float *logits[CTCD_MAX_DEV_SPLITS] = {0};
     const ctcd_dataset *gold[CTCD_MAX_DEV_SPLITS] = {0};
-    const int C = t->models[0]->cfg.n_labels;
+    const int C = ctcd_model_predict_width(t->models[0], &t->dev[0]);
     ctcd_status st = CTCD_OK;
     for (int s = 0; !st && s < t->n_dev; s++) {
         gold[s] = &t->dev[s];

@@ -1,6 +1,8 @@
 /* explain.c — `ctcd explain`: an encoder trained with a rationale decoder (distilling
- * step-by-step) on a few e-SNLI examples: its label prediction and the decoder's greedy
- * rationale beside the references (include/ctcd/train.h). */
+ * step-by-step) on a few e-SNLI or CommonsenseQA examples: its label prediction and the
+ * decoder's greedy rationale beside the references (include/ctcd/train.h). For CQA (multiple
+ * choice) the decoder reads the encoder rows of the predicted choice, as in training it read
+ * those of the target choice. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,64 +42,145 @@ typedef struct explain_ctx {
     ctcd_dataset data;
     ctcd_rationale_set rats;
     ctcd_batcher bt;
+    int cqa;                    /* task cqa: multiple choice */
     int32_t *d_ids, *d_types, *d_mask, *d_cls;
-    void *logits;               /* host copy, act dtype (B, 3) */
+    int32_t *d_rows, *d_mem_mask;  /* cqa: rows of the predicted choices (B·T) */
+    void *mem;                  /* cqa: their encoder output (B·T, H) */
+    void *logits;               /* host copy, act dtype (rows, C) */
+    int *pred;                  /* (B) predicted label / choice */
     int32_t *gen;               /* (B, max_new) */
     int *gen_len;
     char text[8192];
 } explain_ctx;
 
+/* Decodes n tokens into x->text. */
+static const char *decode(explain_ctx *x, const int32_t *ids, int64_t n) {
+    ctcd_tokenizer_decode(x->tok, ids, (size_t)(n > 0 ? n : 0), x->text, sizeof x->text);
+    return x->text;
+}
+
+/* CQA: the question (segment A of choice 0) and the K choices (segment B, [SEP] dropped). */
+static void print_choices(explain_ctx *x, FILE *out, int64_t e, int gold, int pred) {
+    const ctcd_dataset *d = &x->data;
+    const int K = d->n_choices;
+    const int64_t s0 = d->offsets[e * K];
+    int a = 1;
+    while (a < ctcd_dataset_seq_len(d, e * K) && d->types[s0 + a] == 0) a++;
+    fprintf(out, "[%lld] %s\n", (long long)e, decode(x, d->tokens + s0 + 1, a - 2));
+    for (int k = 0; k < K; k++) {
+        const int64_t o = d->offsets[e * K + k];
+        const int len = ctcd_dataset_seq_len(d, e * K + k);
+        int b = 1;
+        while (b < len && d->types[o + b] == 0) b++;
+        fprintf(out, "  (%c) %s%s%s\n", 'a' + k, decode(x, d->tokens + o + b, len - 1 - b),
+                k == gold ? "   <- gold" : "", k == pred ? "   <- predicted" : "");
+    }
+    fprintf(out, "  gold: (%c) predicted: (%c)\n", 'a' + gold, 'a' + pred);
+}
+
 static void print_example(explain_ctx *x, FILE *out, const ctcd_batch *b, int r, int max_new) {
     const int64_t e = b->example[r];
-    const int32_t *ids = x->data.tokens + x->data.offsets[e];
-    ctcd_tokenizer_decode(x->tok, ids, (size_t)ctcd_dataset_len(&x->data, e), x->text,
-                          sizeof x->text);
-    fprintf(out, "[%lld] %s\n", (long long)e, x->text);
-    int pred = 0;
-    for (int c = 1; c < 3; c++)
-        if (act_f32(x->be->act_dtype, x->logits, (int64_t)r * 3 + c) >
-            act_f32(x->be->act_dtype, x->logits, (int64_t)r * 3 + pred))
-            pred = c;
-    fprintf(out, "  gold: %-13s predicted: %s\n", ctcd_esnli_label_name(x->data.labels[e]),
-            ctcd_esnli_label_name(pred));
-    ctcd_tokenizer_decode(x->tok, x->rats.tokens + x->rats.offsets[e],
-                          (size_t)ctcd_rationale_len(&x->rats, e), x->text, sizeof x->text);
-    fprintf(out, "  reference rationale: %s\n", x->text);
-    if (x->d) {
-        ctcd_tokenizer_decode(x->tok, x->gen + (size_t)r * max_new, (size_t)x->gen_len[r],
-                              x->text, sizeof x->text);
-        fprintf(out, "  generated rationale: %s\n", x->text);
+    if (x->cqa) {
+        print_choices(x, out, e, x->data.labels[e], x->pred[r]);
+    } else {
+        fprintf(out, "[%lld] %s\n", (long long)e,
+                decode(x, x->data.tokens + x->data.offsets[e], ctcd_dataset_len(&x->data, e)));
+        fprintf(out, "  gold: %-13s predicted: %s\n", ctcd_esnli_label_name(x->data.labels[e]),
+                ctcd_esnli_label_name(x->pred[r]));
+    }
+    fprintf(out, "  reference rationale: %s\n",
+            decode(x, x->rats.tokens + x->rats.offsets[e], ctcd_rationale_len(&x->rats, e)));
+    if (x->d)
+        fprintf(out, "  generated rationale: %s\n",
+                decode(x, x->gen + (size_t)r * max_new, x->gen_len[r]));
+}
+
+/* The predicted label (e-SNLI: argmax of 3; CQA: argmax over the example's K rows). */
+static void predict_labels(explain_ctx *x, const ctcd_batch *b) {
+    const int E = ctcd_batch_examples(b), C = x->cqa ? b->K : 3;
+    for (int r = 0; r < E; r++) {
+        int pred = 0;
+        for (int c = 1; c < C; c++)
+            if (act_f32(x->be->act_dtype, x->logits, (int64_t)r * C + c) >
+                act_f32(x->be->act_dtype, x->logits, (int64_t)r * C + pred))
+                pred = c;
+        x->pred[r] = pred;
     }
 }
 
-static ctcd_status run(explain_ctx *x, const ctcd_explain_opts *o, FILE *out) {
-    char vocab[4096], dir[4096], dec[4096];
-    if (o->vocab) snprintf(vocab, sizeof vocab, "%s", o->vocab);
-    else if ((size_t)snprintf(vocab, sizeof vocab, "%s/vocab.txt", o->ckpt) >= sizeof vocab ||
-             access(vocab, R_OK) != 0)
-        CTCD_TRY(ctcd_data_find("vocab/bert-base-uncased-vocab.txt", vocab, sizeof vocab));
-    if (o->esnli_dir) snprintf(dir, sizeof dir, "%s", o->esnli_dir);
-    else CTCD_TRY(ctcd_data_find("rationales/distilling-step-by-step/esnli", dir, sizeof dir));
-    if (o->decoder_path) snprintf(dec, sizeof dec, "%s", o->decoder_path);
-    else CTCD_TRY(default_decoder(o->ckpt, dec, sizeof dec));
-    const int B = o->n, T = (o->max_len + 7) / 8 * 8;
-    CTCD_TRY(ctcd_backend_create(o->backend, &x->be));
-    ctcd_hf_open_opts ho = {.name = "model", .B_max = B, .T_max = T, .seed = 0,
-                            .head = CTCD_HEAD_CLASSIFY, .n_labels = 3};
+/* The decoder's encoder side: h_L and the mask, or (CQA) the predicted choices' rows. */
+static ctcd_status decoder_memory(explain_ctx *x, const ctcd_batch *b, const void **enc,
+                                  const int32_t **mask) {
+    ctcd_backend *be = x->be;
+    *enc = x->m->acts.h[x->m->cfg.n_layers];
+    *mask = x->d_mask;
+    if (!x->cqa) return CTCD_OK;
+    const int E = ctcd_batch_examples(b), T = b->T, H = x->m->cfg.hidden;
+    const size_t n = (size_t)E * T;
+    int32_t *rows = malloc(n * sizeof *rows), *mk = malloc(n * sizeof *mk);
+    ctcd_status st = rows && mk ? CTCD_OK : CTCD_ERR(CTCD_E_NOMEM, "out of memory");
+    for (int e = 0; !st && e < E; e++)
+        for (int j = 0; j < T; j++) {
+            const int64_t src = ((int64_t)e * b->K + x->pred[e]) * T + j;
+            rows[(size_t)e * T + j] = (int32_t)src;
+            mk[(size_t)e * T + j] = b->mask[src];
+        }
+    if (!st) st = be->alloc(be, n * sizeof *rows, "explain rows", (void **)&x->d_rows);
+    if (!st) st = be->alloc(be, n * sizeof *mk, "explain mask", (void **)&x->d_mem_mask);
+    if (!st) st = be->alloc(be, n * H * ctcd_dtype_size(be->act_dtype), "explain memory", &x->mem);
+    if (!st) st = be->upload(be, x->d_rows, rows, n * sizeof *rows);
+    if (!st) st = be->upload(be, x->d_mem_mask, mk, n * sizeof *mk);
+    if (!st) st = be->gather_rows(be, x->mem, *enc, x->d_rows, (int64_t)n, H);
+    free(rows);
+    free(mk);
+    *enc = x->mem;
+    *mask = x->d_mem_mask;
+    return st;
+}
+
+/* The first B examples of the split, then the encoder with its trained head (sized for
+ * their B·K rows). */
+static ctcd_status open_data_and_model(explain_ctx *x, const ctcd_explain_opts *o,
+                                       const char *vocab, const char *dir, int B, int T) {
+    CTCD_TRY(ctcd_tokenizer_load(vocab, &x->tok));
+    ctcd_esnli_report er;
+    const int src = o->source && strcmp(o->source, "llm") == 0 ? CTCD_RATIONALE_LLM
+                                                               : CTCD_RATIONALE_HUMAN;
+    const char *split = o->split ? o->split : "test";
+    CTCD_TRY(x->cqa ? ctcd_cqa_load(dir, split, src, x->tok, o->max_len, B, &x->data, &x->rats,
+                                    &er)
+                    : ctcd_esnli_load(dir, split, src, x->tok, o->max_len, B, &x->data,
+                                      &x->rats, &er));
+    ctcd_hf_open_opts ho = {.name = "model", .B_max = B * ctcd_dataset_seqs(&x->data),
+                            .T_max = T, .seed = 0, .head = CTCD_HEAD_CLASSIFY, .n_labels = 3,
+                            .multiple_choice = x->cqa};
     ctcd_hf_load_report rep;
     memset(&rep, 0, sizeof rep);
     ctcd_status st = ctcd_model_open_hf(x->be, o->ckpt, &ho, &x->m, NULL, &rep);
     if (!st && rep.n_fresh)
-        st = CTCD_ERR(CTCD_E_INVALID, "%s has no trained 3-way classifier (%s missing)", o->ckpt,
-                      rep.fresh[0]);
+        st = CTCD_ERR(CTCD_E_INVALID, "%s has no trained %s (%s missing)", o->ckpt,
+                      x->cqa ? "multiple-choice head" : "3-way classifier", rep.fresh[0]);
     ctcd_hf_load_report_free(&rep);
-    CTCD_TRY(st);
-    CTCD_TRY(ctcd_tokenizer_load(vocab, &x->tok));
-    ctcd_esnli_report er;
-    const int llm = o->source && strcmp(o->source, "llm") == 0;
-    CTCD_TRY(ctcd_esnli_load(dir, o->split ? o->split : "test",
-                             llm ? CTCD_RATIONALE_LLM : CTCD_RATIONALE_HUMAN, x->tok, o->max_len,
-                             B, &x->data, &x->rats, &er));
+    return st;
+}
+
+static ctcd_status run(explain_ctx *x, const ctcd_explain_opts *o, FILE *out) {
+    char vocab[4096], dir[4096], dec[4096];
+    x->cqa = o->task && strcmp(o->task, "cqa") == 0;
+    if (o->vocab) snprintf(vocab, sizeof vocab, "%s", o->vocab);
+    else if ((size_t)snprintf(vocab, sizeof vocab, "%s/vocab.txt", o->ckpt) >= sizeof vocab ||
+             access(vocab, R_OK) != 0)
+        CTCD_TRY(ctcd_data_find("vocab/bert-base-uncased-vocab.txt", vocab, sizeof vocab));
+    if (o->data_dir) snprintf(dir, sizeof dir, "%s", o->data_dir);
+    else CTCD_TRY(ctcd_data_find(x->cqa ? "rationales/distilling-step-by-step/cqa"
+                                        : "rationales/distilling-step-by-step/esnli",
+                                 dir, sizeof dir));
+    if (o->decoder_path) snprintf(dec, sizeof dec, "%s", o->decoder_path);
+    else CTCD_TRY(default_decoder(o->ckpt, dec, sizeof dec));
+    const int B = o->n, T = (o->max_len + 7) / 8 * 8;
+    CTCD_TRY(ctcd_backend_create(o->backend, &x->be));
+    CTCD_TRY(open_data_and_model(x, o, vocab, dir, B, T));
+    const int K = ctcd_dataset_seqs(&x->data);
     int max_new = 0;
     if (access(dec, R_OK) == 0) {
         CTCD_TRY(ctcd_rationale_load(x->be, dec, &x->m->cfg, B,
@@ -113,26 +196,35 @@ static ctcd_status run(explain_ctx *x, const ctcd_explain_opts *o, FILE *out) {
     CTCD_TRY(ctcd_batcher_init(&x->bt, &x->data, &bc));
     const ctcd_batch *b = NULL;
     if (!ctcd_batcher_next(&x->bt, &b)) return CTCD_ERR(CTCD_E_INVALID, "no examples");
-    const size_t n = (size_t)B * T * sizeof(int32_t);
+    const size_t n = (size_t)B * K * T * sizeof(int32_t);
     ctcd_backend *be = x->be;
     CTCD_TRY(be->alloc(be, n, "ids", (void **)&x->d_ids));
     CTCD_TRY(be->alloc(be, n, "types", (void **)&x->d_types));
     CTCD_TRY(be->alloc(be, n, "mask", (void **)&x->d_mask));
-    CTCD_TRY(be->alloc(be, (size_t)B * 4, "cls", (void **)&x->d_cls));
+    CTCD_TRY(be->alloc(be, (size_t)B * K * 4, "cls", (void **)&x->d_cls));
     CTCD_TRY(ctcd_upload_batch_inputs(be, b, x->d_ids, x->d_types, x->d_mask, x->d_cls));
     const ctcd_batch_dev db = {.B = b->B, .T = b->T, .ids = x->d_ids, .types = x->d_types,
                                .mask = x->d_mask, .cls_idx = x->d_cls};
     CTCD_TRY(ctcd_model_forward(x->m, &db, 0, 0));
     const size_t es = ctcd_dtype_size(be->act_dtype);
-    x->logits = malloc((size_t)b->B * 3 * es);
-    x->gen = malloc((size_t)b->B * (max_new ? max_new : 1) * sizeof *x->gen);
-    x->gen_len = calloc((size_t)b->B, sizeof *x->gen_len);
-    if (!x->logits || !x->gen || !x->gen_len) return CTCD_ERR(CTCD_E_NOMEM, "out of memory");
-    CTCD_TRY(be->download(be, x->logits, x->m->acts.logits, (size_t)b->B * 3 * es));
-    if (x->d)
-        CTCD_TRY(ctcd_rationale_generate(x->d, x->m, x->m->acts.h[x->m->cfg.n_layers], x->d_mask,
-                                         b->B, b->T, max_new, x->gen, x->gen_len));
-    for (int r = 0; r < b->B; r++) print_example(x, out, b, r, max_new);
+    const size_t n_logits = (size_t)b->B * (size_t)x->m->cfg.n_labels;
+    const int E = ctcd_batch_examples(b);
+    x->logits = malloc(n_logits * es);
+    x->pred = calloc((size_t)E, sizeof *x->pred);
+    x->gen = malloc((size_t)E * (max_new ? max_new : 1) * sizeof *x->gen);
+    x->gen_len = calloc((size_t)E, sizeof *x->gen_len);
+    if (!x->logits || !x->pred || !x->gen || !x->gen_len)
+        return CTCD_ERR(CTCD_E_NOMEM, "out of memory");
+    CTCD_TRY(be->download(be, x->logits, x->m->acts.logits, n_logits * es));
+    predict_labels(x, b);
+    if (x->d) {
+        const void *enc;
+        const int32_t *mask;
+        CTCD_TRY(decoder_memory(x, b, &enc, &mask));
+        CTCD_TRY(ctcd_rationale_generate(x->d, x->m, enc, mask, E, b->T, max_new, x->gen,
+                                         x->gen_len));
+    }
+    for (int r = 0; r < E; r++) print_example(x, out, b, r, max_new);
     return CTCD_OK;
 }
 
@@ -148,9 +240,13 @@ ctcd_status ctcd_explain(const ctcd_explain_opts *o, FILE *out) {
         x.be->free(x.be, x.d_types);
         x.be->free(x.be, x.d_mask);
         x.be->free(x.be, x.d_cls);
+        x.be->free(x.be, x.d_rows);
+        x.be->free(x.be, x.d_mem_mask);
+        x.be->free(x.be, x.mem);
     }
     ctcd_batcher_free(&x.bt);
     free(x.logits);
+    free(x.pred);
     free(x.gen);
     free(x.gen_len);
     ctcd_rationale_destroy(x.d);

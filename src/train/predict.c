@@ -49,26 +49,36 @@ static ctcd_status forward_batch(ctcd_model *m, dev_batch *d, const ctcd_batch *
     return CTCD_OK;
 }
 
+int ctcd_model_predict_width(const ctcd_model *m, const ctcd_dataset *d) {
+    return m->cfg.multiple_choice ? ctcd_dataset_seqs(d) : m->cfg.n_labels;
+}
+
 ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, int max_len,
                                float *logits) {
     if (m->cfg.head != CTCD_HEAD_CLASSIFY)
         return CTCD_ERR(CTCD_E_INVALID, "%s: prediction needs a classification/regression head",
                         m->name);
-    if (batch > m->B_max) batch = m->B_max;
+    const int K = ctcd_dataset_seqs(d);
+    if ((K > 1) != (m->cfg.multiple_choice != 0))
+        return CTCD_ERR(CTCD_E_INVALID, "%s: %s: a multiple-choice %s needs a multiple-choice "
+                        "%s", m->name, d->name, K > 1 ? "dataset" : "model",
+                        K > 1 ? "model (BertForMultipleChoice)" : "dataset");
+    if (batch * K > m->B_max) batch = m->B_max / K; /* rows: K per example */
     if (max_len > m->T_max) max_len = m->T_max / 8 * 8;
-    const int C = m->cfg.n_labels;
+    /* multiple choice: the K one-output rows of an example are its K logits */
+    const int C = ctcd_model_predict_width(m, d);
     ctcd_batcher_config bc = {.batch = batch, .max_len = max_len, .pad_multiple = 8,
                               .shuffle = 0, .bucket_batches = 1, .seed = 0};
     ctcd_batcher bt;
     CTCD_TRY(ctcd_batcher_init(&bt, d, &bc));
     dev_batch db;
     float *host = malloc((size_t)batch * (size_t)C * sizeof *host);
-    ctcd_status st = host ? dev_batch_alloc(&db, m->be, batch, (max_len + 7) / 8 * 8)
+    ctcd_status st = host ? dev_batch_alloc(&db, m->be, batch * K, (max_len + 7) / 8 * 8)
                           : CTCD_ERR(CTCD_E_NOMEM, "out of memory predicting %s", d->name);
     const ctcd_batch *b;
     while (!st && ctcd_batcher_next(&bt, &b)) {
         st = forward_batch(m, &db, b, host);
-        for (int i = 0; !st && i < b->B; i++)
+        for (int i = 0; !st && i < ctcd_batch_examples(b); i++)
             memcpy(logits + b->example[i] * C, host + (size_t)i * C, (size_t)C * sizeof *host);
     }
     if (host) dev_batch_free(&db);

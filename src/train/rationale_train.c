@@ -1,5 +1,6 @@
 /* rationale_train.c — distilling step-by-step in the trainer (include/ctcd/rationale.h):
- * task esnli's data, one rationale decoder per model slot, the multi-task backward
+ * the data of the tasks with rationales (esnli, cqa), one rationale decoder per model slot,
+ * the multi-task backward
  *   L = (1 − λ)·L_label + λ·L_rationale
  * (step.c scales the label loss, this file the rationale loss), and saving the decoders.
  *
@@ -22,6 +23,25 @@ static int rationale_on(const ctcd_trainer *t) {
 
 /* ---- data ---- */
 
+/* A task with rationales: where its files are, which splits train and score it, and its
+ * loader (ctcd_esnli_load and ctcd_cqa_load share one signature). */
+typedef ctcd_status (*rationale_loader)(const char *dir, const char *split, int source,
+                                        ctcd_tokenizer *tok, int max_len, int64_t limit,
+                                        ctcd_dataset *data, ctcd_rationale_set *rats,
+                                        ctcd_esnli_report *rep);
+typedef struct rationale_task {
+    const char *task, *rel_dir, *train_split, *dev_split, *splits_desc;
+    rationale_loader load;
+} rationale_task;
+
+static const rationale_task k_rationale_tasks[] = {
+    {"esnli", "rationales/distilling-step-by-step/esnli", "valid", "test",
+     "train = e-SNLI valid, dev = e-SNLI test", ctcd_esnli_load},
+    {"cqa", "rationales/distilling-step-by-step/cqa", "train", "test",
+     "train = CQA train, dev = CQA test (CoS-E v1.11 validation); multiple choice",
+     ctcd_cqa_load},
+};
+
 static void report(const char *name, const ctcd_dataset *d, const ctcd_esnli_report *r,
                    int llm) {
     ctcd_info("%s: %lld examples, %lld truncated to data.max_len, %lld without a rationale",
@@ -32,51 +52,57 @@ static void report(const char *name, const ctcd_dataset *d, const ctcd_esnli_rep
                   (long long)r->llm_unparsed);
 }
 
-ctcd_status ctcd_trainer_load_esnli(ctcd_trainer *t) {
+/* rationale.labels llm: the LLM's labels replace the gold ones (the distillation setting);
+ * an output without a parsable label leaves its example without a hard label. */
+static void use_llm_labels(ctcd_trainer *t) {
+    int64_t changed = 0, unlabelled = 0;
+    for (int64_t i = 0; i < t->train.n && i < t->rat_train.n; i++) {
+        const int32_t y = t->rat_train.llm_labels[i];
+        changed += y >= 0 && y != t->train.labels[i];
+        unlabelled += y < 0;
+        t->train.labels[i] = y >= 0 ? y : -1;
+    }
+    ctcd_info("%s: training on the LLM's labels (rationale.labels llm): %lld differ from "
+              "gold, %lld examples without a label", t->train.name, (long long)changed,
+              (long long)unlabelled);
+}
+
+ctcd_status ctcd_trainer_load_rationale_task(ctcd_trainer *t) {
     const ctcd_recipe *rc = &t->rc;
+    const rationale_task *k = NULL;
+    for (size_t i = 0; i < sizeof k_rationale_tasks / sizeof k_rationale_tasks[0]; i++)
+        if (strcmp(rc->task, k_rationale_tasks[i].task) == 0) k = &k_rationale_tasks[i];
+    CTCD_ASSERT(k, "task %s has no rationale loader", rc->task);
     char dir[CTCD_PATH_MAX];
     if (rc->rationale.dir[0])
         snprintf(dir, sizeof dir, "%s", rc->rationale.dir);
     else
-        CTCD_TRY(ctcd_error_wrap(ctcd_data_find("rationales/distilling-step-by-step/esnli", dir,
-                                                sizeof dir),
-                                 "task esnli: rationale.dir is empty"));
+        CTCD_TRY(ctcd_error_wrap(ctcd_data_find(k->rel_dir, dir, sizeof dir),
+                                 "task %s: rationale.dir is empty", k->task));
     if (ctcd_augment_enabled(rc))
-        return CTCD_ERR(CTCD_E_INVALID, "data.augment: task esnli has no augmentation");
+        return CTCD_ERR(CTCD_E_INVALID, "data.augment: task %s has no augmentation", k->task);
     CTCD_TRY(ctcd_trainer_find_vocab(rc, t->vocab_path, sizeof t->vocab_path));
     CTCD_TRY(ctcd_tokenizer_load(t->vocab_path, &t->tok));
     const int llm = strcmp(rc->rationale.source, "llm") == 0;
-    ctcd_info("task esnli from %s (train = e-SNLI valid, dev = e-SNLI test), rationales: %s",
-              dir, rc->rationale.source);
+    ctcd_info("task %s from %s (%s), rationales: %s", k->task, dir, k->splits_desc,
+              rc->rationale.source);
     ctcd_esnli_report rep;
-    CTCD_TRY(ctcd_esnli_load(dir, "valid", llm ? CTCD_RATIONALE_LLM : CTCD_RATIONALE_HUMAN,
-                             t->tok, rc->data.max_len, rc->data.max_train_examples, &t->train,
-                             &t->rat_train, &rep));
+    CTCD_TRY(k->load(dir, k->train_split, llm ? CTCD_RATIONALE_LLM : CTCD_RATIONALE_HUMAN,
+                     t->tok, rc->data.max_len, rc->data.max_train_examples, &t->train,
+                     &t->rat_train, &rep));
     report(t->train.name, &t->train, &rep, llm);
     ctcd_trainer_keep_fraction(t, &t->train);
-    if (strcmp(rc->rationale.labels, "llm") == 0) {
-        /* the distillation setting: the LLM's labels replace the gold ones; an output
-         * without a parsable label leaves its example without a hard label */
-        int64_t changed = 0, unlabelled = 0;
-        for (int64_t i = 0; i < t->train.n && i < t->rat_train.n; i++) {
-            const int32_t y = t->rat_train.llm_labels[i];
-            changed += y >= 0 && y != t->train.labels[i];
-            unlabelled += y < 0;
-            t->train.labels[i] = y >= 0 ? y : -1;
-        }
-        ctcd_info("%s: training on the LLM's labels (rationale.labels llm): %lld differ from "
-                  "gold, %lld examples without a label", t->train.name, (long long)changed,
-                  (long long)unlabelled);
-    }
+    if (strcmp(rc->rationale.labels, "llm") == 0) use_llm_labels(t);
     if (!rationale_on(t)) ctcd_rationale_set_free(&t->rat_train);
     ctcd_rationale_set dev_rats;
-    CTCD_TRY(ctcd_esnli_load(dir, "test", CTCD_RATIONALE_HUMAN, t->tok, rc->data.max_len,
-                             rc->data.max_dev_examples, &t->dev[0], &dev_rats, &rep));
+    CTCD_TRY(k->load(dir, k->dev_split, CTCD_RATIONALE_HUMAN, t->tok, rc->data.max_len,
+                     rc->data.max_dev_examples, &t->dev[0], &dev_rats, &rep));
     ctcd_rationale_set_free(&dev_rats);
     report(t->dev[0].name, &t->dev[0], &rep, 0);
     t->dev_names[0] = "test";
     t->n_dev = 1;
     t->metric = CTCD_GLUE_ACC;
+    t->n_choices = t->train.n_choices;
     return CTCD_OK;
 }
 
@@ -118,6 +144,79 @@ static ctcd_status create_decoder(ctcd_trainer *t, int i, const int32_t *shortli
     return CTCD_OK;
 }
 
+/* Multiple choice: a decoder row cross-attends to ONE encoder sequence, the example's
+ * target choice (the training label: gold, or the LLM's with rationale.labels llm). Its
+ * rows of h_L are gathered into mc_mem[i] before the decoder and their gradient scattered
+ * back into acts.dh after it, with the backend's row ops (no task-specific kernel). */
+static ctcd_status create_choice_memory(ctcd_trainer *t) {
+    if (t->n_choices < 2) return CTCD_OK;
+    ctcd_backend *be = t->be;
+    const size_t rows = (size_t)(t->B_cap / t->n_choices) * (size_t)t->T_cap;
+    t->h_mc_rows = malloc(rows * sizeof(int32_t));
+    t->h_mc_mask = malloc(rows * sizeof(int32_t));
+    if (!t->h_mc_rows || !t->h_mc_mask)
+        return CTCD_ERR(CTCD_E_NOMEM, "rationale choice rows: out of memory");
+    CTCD_TRY(be->alloc(be, rows * sizeof(int32_t), "rationale choice rows",
+                       (void **)&t->d_mc_rows));
+    CTCD_TRY(be->alloc(be, rows * sizeof(int32_t), "rationale choice mask",
+                       (void **)&t->d_mc_mask));
+    for (int i = 0; i < t->n_models; i++) {
+        const size_t n = rows * (size_t)t->models[i]->cfg.hidden * ctcd_dtype_size(be->act_dtype);
+        CTCD_TRY(be->alloc(be, n, "rationale choice memory", &t->mc_mem[i]));
+        CTCD_TRY(be->alloc(be, n, "rationale choice memory gradient", &t->mc_dmem[i]));
+    }
+    return CTCD_OK;
+}
+
+/* Host side: the source row of every memory row of the E examples of b, and its mask;
+ * examples without a target choice (label -1) lose their rationale targets. */
+static ctcd_status upload_choice_rows(ctcd_trainer *t, const ctcd_batch *b) {
+    const int E = ctcd_batch_examples(b), K = b->K, T = b->T, L = t->rat_T;
+    for (int e = 0; e < E; e++) {
+        const int32_t y = b->labels ? b->labels[e] : -1;
+        const int64_t src = ((int64_t)e * K + (y >= 0 ? y : 0)) * T;
+        for (int j = 0; j < T; j++) {
+            t->h_mc_rows[(size_t)e * T + j] = (int32_t)(src + j);
+            t->h_mc_mask[(size_t)e * T + j] = b->mask[src + j];
+        }
+        if (y < 0)
+            for (int j = 0; j < L; j++) t->h_rat_tgt[(size_t)e * L + j] = -1;
+    }
+    const size_t n = (size_t)E * (size_t)T * sizeof(int32_t);
+    CTCD_TRY(t->be->upload(t->be, t->d_mc_rows, t->h_mc_rows, n));
+    return t->be->upload(t->be, t->d_mc_mask, t->h_mc_mask, n);
+}
+
+/* The encoder side decoder i reads: h_L and the batch mask, or (multiple choice) the
+ * gathered rows of the target choices. */
+static ctcd_status decoder_memory(ctcd_trainer *t, int i, const ctcd_batch_dev *db,
+                                  const void **enc, const int32_t **mask) {
+    const ctcd_model *m = t->models[i];
+    *enc = m->acts.h[m->cfg.n_layers];
+    *mask = db->mask;
+    if (t->n_choices < 2) return CTCD_OK;
+    CTCD_TRY(t->be->gather_rows(t->be, t->mc_mem[i], *enc, t->d_mc_rows,
+                                (int64_t)t->rat_B * db->T, m->cfg.hidden));
+    *enc = t->mc_mem[i];
+    *mask = t->d_mc_mask;
+    return CTCD_OK;
+}
+
+/* Decoder i's backward into the encoder's ∂L/∂h_L (acts.dh, after the head's backward). */
+static ctcd_status decoder_backward(ctcd_trainer *t, int i, const ctcd_batch_dev *db,
+                                    const ctcd_rat_batch_dev *rb, const void *enc,
+                                    const int32_t *mask, int64_t step) {
+    ctcd_model *m = t->models[i];
+    ctcd_backend *be = t->be;
+    if (t->n_choices < 2)
+        return ctcd_rationale_backward(t->rat[i], m, enc, m->acts.dh, mask, db->T, rb, step);
+    const int64_t rows = (int64_t)t->rat_B * db->T;
+    const int H = m->cfg.hidden;
+    CTCD_TRY(be->memzero(be, t->mc_dmem[i], (size_t)rows * H * ctcd_dtype_size(be->act_dtype)));
+    CTCD_TRY(ctcd_rationale_backward(t->rat[i], m, enc, t->mc_dmem[i], mask, db->T, rb, step));
+    return be->scatter_add_rows(be, m->acts.dh, t->mc_dmem[i], t->d_mc_rows, rows, H);
+}
+
 ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t) {
     if (t->rc.rationale.mutual_kl > 0.0f && (!rationale_on(t) || t->n_models != 2))
         return CTCD_ERR(CTCD_E_INVALID, "%s: rationale.mutual_kl %g needs two models "
@@ -149,7 +248,8 @@ ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t) {
     if (!t->h_rat_ids || !t->h_rat_tgt)
         return CTCD_ERR(CTCD_E_NOMEM, "rationale batch buffers: out of memory");
     CTCD_TRY(t->be->alloc(t->be, n, "rationale ids", (void **)&t->d_rat_ids));
-    return t->be->alloc(t->be, n, "rationale targets", (void **)&t->d_rat_tgt);
+    CTCD_TRY(t->be->alloc(t->be, n, "rationale targets", (void **)&t->d_rat_tgt));
+    return create_choice_memory(t);
 }
 
 void ctcd_trainer_destroy_rationale(ctcd_trainer *t) {
@@ -157,18 +257,29 @@ void ctcd_trainer_destroy_rationale(ctcd_trainer *t) {
     if (t->be) {
         t->be->free(t->be, t->d_rat_ids);
         t->be->free(t->be, t->d_rat_tgt);
+        for (int i = 0; i < 2; i++) {
+            t->be->free(t->be, t->mc_mem[i]);
+            t->be->free(t->be, t->mc_dmem[i]);
+        }
+        t->be->free(t->be, t->d_mc_rows);
+        t->be->free(t->be, t->d_mc_mask);
     }
     free(t->h_rat_ids);
     free(t->h_rat_tgt);
+    free(t->h_mc_rows);
+    free(t->h_mc_mask);
     ctcd_rationale_set_free(&t->rat_train);
 }
 
 ctcd_status ctcd_trainer_upload_rationale(ctcd_trainer *t, const ctcd_batch *b) {
     if (!t->rat[0]) return CTCD_OK;
     const ctcd_rationale_config *c = &t->rat[0]->cfg;
-    t->rat_T = ctcd_rationale_batch_rows(&t->rat_train, b->example, b->B, c->max_len, c->bos_id,
-                                         c->eos_id, c->pad_id, t->h_rat_ids, t->h_rat_tgt);
-    const int64_t rows = (int64_t)b->B * t->rat_T;
+    t->rat_B = ctcd_batch_examples(b);
+    t->rat_T = ctcd_rationale_batch_rows(&t->rat_train, b->example, t->rat_B, c->max_len,
+                                         c->bos_id, c->eos_id, c->pad_id, t->h_rat_ids,
+                                         t->h_rat_tgt);
+    if (t->n_choices > 1) CTCD_TRY(upload_choice_rows(t, b));
+    const int64_t rows = (int64_t)t->rat_B * t->rat_T;
     /* token ids -> LM-head rows; the shortlist holds every training rationale token, so
      * nothing falls outside it (an augmented copy has no rationale row) */
     if (ctcd_rationale_map_targets(t->rat[0], t->h_rat_tgt, rows))
@@ -183,34 +294,37 @@ ctcd_status ctcd_trainer_rationale_backward(ctcd_trainer *t, int i, const ctcd_b
                                             int64_t step, float *loss) {
     ctcd_model *m = t->models[i];
     ctcd_rationale_decoder *d = t->rat[i];
-    const ctcd_rat_batch_dev rb = {db->B, t->rat_T, t->d_rat_ids, t->d_rat_tgt};
-    const void *enc = m->acts.h[m->cfg.n_layers];
+    const ctcd_rat_batch_dev rb = {t->rat_B, t->rat_T, t->d_rat_ids, t->d_rat_tgt};
+    const void *enc;
+    const int32_t *mask;
     CTCD_TRY(ctcd_model_backward_head(m, db, step));
     CTCD_TRY(ctcd_rationale_zero_grad(d));
-    CTCD_TRY(ctcd_rationale_forward(d, m, enc, db->mask, db->T, &rb, 1, step));
+    CTCD_TRY(decoder_memory(t, i, db, &enc, &mask));
+    CTCD_TRY(ctcd_rationale_forward(d, m, enc, mask, db->T, &rb, 1, step));
     CTCD_TRY(ctcd_rationale_loss(d, &rb, t->rc.rationale.lambda, loss));
-    CTCD_TRY(ctcd_rationale_backward(d, m, enc, m->acts.dh, db->mask, db->T, &rb, step));
+    CTCD_TRY(decoder_backward(t, i, db, &rb, enc, mask, step));
     return ctcd_model_backward_encoder(m, db, step);
 }
 
 ctcd_status ctcd_trainer_rationale_backward_pair(ctcd_trainer *t, const ctcd_batch_dev *db,
                                                  int64_t step, float ramp, float loss[2],
                                                  float kl[2]) {
-    const ctcd_rat_batch_dev rb = {db->B, t->rat_T, t->d_rat_ids, t->d_rat_tgt};
+    const ctcd_rat_batch_dev rb = {t->rat_B, t->rat_T, t->d_rat_ids, t->d_rat_tgt};
     const float lambda = t->rc.rationale.lambda;
+    const void *enc[2];
+    const int32_t *mask[2];
     for (int i = 0; i < 2; i++) {
         ctcd_model *m = t->models[i];
         CTCD_TRY(ctcd_rationale_zero_grad(t->rat[i]));
-        CTCD_TRY(ctcd_rationale_forward(t->rat[i], m, m->acts.h[m->cfg.n_layers], db->mask,
-                                        db->T, &rb, 1, step));
+        CTCD_TRY(decoder_memory(t, i, db, &enc[i], &mask[i]));
+        CTCD_TRY(ctcd_rationale_forward(t->rat[i], m, enc[i], mask[i], db->T, &rb, 1, step));
     }
     CTCD_TRY(ctcd_rationale_loss_pair(t->rat, &rb, lambda,
                                       lambda * t->rc.rationale.mutual_kl * ramp, loss, kl));
     for (int i = 0; i < 2; i++) {
         ctcd_model *m = t->models[i];
         CTCD_TRY(ctcd_model_backward_head(m, db, step));
-        CTCD_TRY(ctcd_rationale_backward(t->rat[i], m, m->acts.h[m->cfg.n_layers], m->acts.dh,
-                                         db->mask, db->T, &rb, step));
+        CTCD_TRY(decoder_backward(t, i, db, &rb, enc[i], mask[i], step));
         CTCD_TRY(ctcd_model_backward_encoder(m, db, step));
     }
     return CTCD_OK;

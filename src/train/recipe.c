@@ -398,10 +398,11 @@ ctcd_status ctcd_recipe_validate(const ctcd_recipe *r) {
     if (strcmp(r->rationale.labels, "llm") == 0 && strcmp(r->rationale.source, "llm") != 0)
         return CTCD_ERR(CTCD_E_INVALID, "%s: rationale.labels llm needs rationale.source llm "
                         "(the labels are parsed from the LLM's outputs)", src);
-    if (strcmp(r->rationale.source, "none") != 0 && strcmp(r->task, "esnli") != 0)
-        return CTCD_ERR(CTCD_E_INVALID, "%s: rationale.source %s needs task esnli (the only task "
-                        "with rationales so far)", src, r->rationale.source);
-    if (strcmp(r->task, "esnli") == 0) {
+    const int rationale_task = strcmp(r->task, "esnli") == 0 || strcmp(r->task, "cqa") == 0;
+    if (strcmp(r->rationale.source, "none") != 0 && !rationale_task)
+        return CTCD_ERR(CTCD_E_INVALID, "%s: rationale.source %s needs task esnli or cqa (the "
+                        "tasks with rationales)", src, r->rationale.source);
+    if (rationale_task) {
         struct stat st;
         if (r->rationale.dir[0] && (stat(r->rationale.dir, &st) != 0 || !S_ISDIR(st.st_mode)))
             return CTCD_ERR(CTCD_E_IO, "%s: rationale.dir '%s' is not a directory", src,

@@ -9,7 +9,7 @@
 #define OFF(f) offsetof(ctcd_recipe, f)
 #define SZ(f) sizeof(((ctcd_recipe *)0)->f)
 #define NB NAN
-#define TASKS "builtin:demo|mlm|cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli|esnli"
+#define TASKS "builtin:demo|mlm|cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli|esnli|cqa"
 
 #define MODEL_KEYS(R, I)                                                                     \
     {"models." R ".init", KT_PATH, OFF(models[I].init), SZ(models[I].init), "\"\"", NB, NB, 0, \
@@ -60,7 +60,8 @@
 
 const key_def ctcd_recipe_keys[] = {
     {"task", KT_ENUM, OFF(task), SZ(task), "builtin:demo", NB, NB, 0, 0, TASKS, -1,
-     "builtin:demo (generated, no download), mlm (masked-LM pre-training) or a GLUE task"},
+     "builtin:demo (generated, no download), mlm (masked-LM pre-training), a GLUE task, or "
+     "a task with rationales: esnli, cqa (CommonsenseQA, multiple choice)"},
     {"data.dir", KT_PATH, OFF(data.dir), SZ(data.dir), "\"\"", NB, NB, 0, 0, NULL, -1,
      "GLUE task directory with train.tsv and dev*.tsv; empty = glue/<Task> under "
      "$CTCD_DATA_DIR, ./data or ../shared/data"},
@@ -285,8 +286,9 @@ const key_def ctcd_recipe_keys[] = {
      "seed of the sandwich sampling"},
     {"rationale.source", KT_ENUM, OFF(rationale.source), SZ(rationale.source), "none", NB, NB,
      0, 0, "none|human|llm", -1,
-     "task esnli: rationales as a second task (distilling step-by-step): human = "
-     "explanation_1, llm = the PaLM chain of thought; none = labels only"},
+     "tasks esnli and cqa: rationales as a second task (distilling step-by-step): human = "
+     "e-SNLI's explanation_1 / CQA's CoS-E abstractive_explanation, llm = the PaLM chain of "
+     "thought; none = labels only"},
     {"rationale.labels", KT_ENUM, OFF(rationale.labels), SZ(rationale.labels), "gold", NB, NB,
      0, 0, "gold|llm", -1,
      "training labels: gold = the dataset's; llm = the label the LLM stated in its output "
@@ -301,8 +303,9 @@ const key_def ctcd_recipe_keys[] = {
      "rationale tokens per example the decoder is trained on (end token included; longer "
      "rationales are cut)"},
     {"rationale.dir", KT_PATH, OFF(rationale.dir), SZ(rationale.dir), "\"\"", NB, NB, 0, 0, NULL,
-     -1, "e-SNLI directory (esnli_valid.json, esnli_test.json, llm/); empty = "
-     "rationales/distilling-step-by-step/esnli under the data roots"},
+     -1, "e-SNLI directory (esnli_valid.json, esnli_test.json, llm/) or CQA directory "
+     "(cqa_train.json, cqa_test.json, llm/); empty = rationales/distilling-step-by-step/<task> "
+     "under the data roots"},
     {"rationale.decoder.layers", KT_INT, OFF(rationale.decoder.layers), 0, "2", 1, 12, 0, 0,
      NULL, -1, "rationale decoder blocks (causal self-attention, cross-attention, FFN)"},
     {"rationale.decoder.hidden", KT_INT, OFF(rationale.decoder.hidden), 0, "0", 0, 8192, 0, 0,

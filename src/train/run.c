@@ -124,8 +124,8 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
         ctcd_step_stats s;
         CTCD_TRY(mb ? ctcd_trainer_step_mlm(t, mb, &s) : ctcd_trainer_step(t, b, &s));
         if (t->on_step) t->on_step(t, &s, t->on_step_ctx);
-        window_ex += b->B;
-        info.session_examples += b->B;
+        window_ex += ctcd_batch_examples(b);
+        info.session_examples += ctcd_batch_examples(b);
         if (t->step % log_every == 0 || t->step == t->total_steps) {
             const double now = ctcd_now();
             const double ex_per_s = (double)window_ex / (now - window_t + 1e-9);

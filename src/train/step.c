@@ -33,8 +33,9 @@ ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
                                       ctcd_batch_dev *db) {
     ctcd_backend *be = t->be;
     CTCD_TRY(ctcd_upload_batch_inputs(be, b, t->d_ids, t->d_types, t->d_mask, t->d_cls));
-    if (b->labels) CTCD_TRY(be->upload(be, t->d_labels, b->labels, (size_t)b->B * 4));
-    if (b->targets) CTCD_TRY(be->upload(be, t->d_targets, b->targets, (size_t)b->B * 4));
+    const size_t E = (size_t)ctcd_batch_examples(b);
+    if (b->labels) CTCD_TRY(be->upload(be, t->d_labels, b->labels, E * 4));
+    if (b->targets) CTCD_TRY(be->upload(be, t->d_targets, b->targets, E * 4));
     *db = (ctcd_batch_dev){.B = b->B, .T = b->T, .ids = t->d_ids, .types = t->d_types,
                            .mask = t->d_mask, .cls_idx = t->d_cls};
     return CTCD_OK;
@@ -78,7 +79,8 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp,
     d.kind = t->loss_kind;
     d.n_models = t->n_models;
     d.rows = rows;
-    d.classes = ctcd_bert_out_classes(&t->models[0]->cfg);
+    /* multiple choice: the (E·K, 1) scores are the (E, K) logits of E examples */
+    d.classes = t->n_choices > 1 ? t->n_choices : ctcd_bert_out_classes(&t->models[0]->cfg);
     d.temperature = t->rc.distill.temperature;
     for (int i = 0; i < t->n_models; i++) {
         const int r = t->role[i];
@@ -321,20 +323,22 @@ static ctcd_status step_checked(ctcd_trainer *t, const ctcd_batch *b, const ctcd
     return CTCD_OK;
 }
 
-/* This rank's rows [lo, hi) of global batch g as a batch of its own (pointers into g; the
- * [CLS] indices rebased into t->h_cls). */
+/* This rank's examples [lo, hi) of global batch g as a batch of its own (pointers into g;
+ * the [CLS] indices rebased into t->h_cls). A multiple-choice example's K rows stay
+ * together. */
 static void rows_of(ctcd_trainer *t, const ctcd_batch *g, int64_t lo, int64_t hi,
                     ctcd_batch *out) {
-    const size_t off = (size_t)lo * (size_t)g->T;
+    const int64_t K = g->K > 1 ? g->K : 1;
+    const size_t off = (size_t)(lo * K) * (size_t)g->T;
     *out = *g;
-    out->B = (int)(hi - lo);
+    out->B = (int)((hi - lo) * K);
     out->ids = g->ids + off;
     out->types = g->types + off;
     out->mask = g->mask + off;
     if (g->labels) out->labels = g->labels + lo;
     if (g->targets) out->targets = g->targets + lo;
     if (g->example) out->example = g->example + lo;
-    for (int64_t i = lo; i < hi; i++) t->h_cls[i - lo] = g->cls_idx[i] - (int32_t)off;
+    for (int64_t r = lo * K; r < hi * K; r++) t->h_cls[r - lo * K] = g->cls_idx[r] - (int32_t)off;
     out->cls_idx = t->h_cls;
 }
 
@@ -344,10 +348,11 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
     float share = 1.0f;
     if (data_parallel(t)) {
         int64_t lo, hi;
-        ctcd_shard_rows(b->B, t->comm->rank, t->comm->world, &lo, &hi);
+        const int E = ctcd_batch_examples(b);
+        ctcd_shard_rows(E, t->comm->rank, t->comm->world, &lo, &hi);
         rows_of(t, b, lo, hi, &local);
         mine = &local;
-        share = (float)((double)(hi - lo) / (double)b->B);
+        share = (float)((double)(hi - lo) / (double)E);
     }
     ctcd_batch_dev db;
     ctcd_range_push(t->be, "upload");
@@ -355,7 +360,7 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
     if (!st) st = ctcd_trainer_upload_rationale(t, mine); /* no-op without rationale.* */
     ctcd_range_pop(t->be);
     CTCD_TRY(st);
-    return step_checked(t, b, &db, mine->B, t->d_labels, stats, share);
+    return step_checked(t, b, &db, ctcd_batch_examples(mine), t->d_labels, stats, share);
 }
 
 ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,

@@ -55,9 +55,9 @@ ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s,
 ctcd_status ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t epoch);
 
 /* ---- rationale.* (src/train/rationale_train.c) ----
- * Task esnli: loads the train (e-SNLI valid) and dev (e-SNLI test) splits, and the train
- * rationales when rationale.source != none. */
-ctcd_status ctcd_trainer_load_esnli(ctcd_trainer *t);
+ * Tasks esnli and cqa: loads the train (e-SNLI valid / CQA train) and dev (e-SNLI test /
+ * CQA test) splits, and the train rationales when rationale.source != none. */
+ctcd_status ctcd_trainer_load_rationale_task(ctcd_trainer *t);
 /* Creates one rationale decoder per model slot and its batch buffers (no-op when off). */
 ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t);
 void ctcd_trainer_destroy_rationale(ctcd_trainer *t);

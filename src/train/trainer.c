@@ -35,7 +35,8 @@ static ctcd_status load_data(ctcd_trainer *t) {
         ctcd_trainer_keep_fraction(t, &t->train);
         return CTCD_OK;
     }
-    if (strcmp(rc->task, "esnli") == 0) return ctcd_trainer_load_esnli(t);
+    if (strcmp(rc->task, "esnli") == 0 || strcmp(rc->task, "cqa") == 0)
+        return ctcd_trainer_load_rationale_task(t);
     return ctcd_trainer_load_glue(t);
 }
 
@@ -65,7 +66,8 @@ static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_m
     ctcd_hf_open_opts o = {.name = ctcd_role_names[r], .B_max = t->B_cap, .T_max = t->T_cap,
                            .seed = seed, .head = t->head,
                            .n_labels = t->head == CTCD_HEAD_MLM ? 0 : t->train.n_classes,
-                           .max_predictions = t->max_predictions};
+                           .max_predictions = t->max_predictions,
+                           .multiple_choice = t->n_choices > 1};
     ctcd_hf_load_report rep;
     memset(&rep, 0, sizeof rep);
     ctcd_status st = ctcd_model_open_hf(t->be, mr->init, &o, out, NULL, &rep);
@@ -99,7 +101,8 @@ static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_m
 ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
     const ctcd_recipe *rc = &t->rc;
     const int mlm = t->head == CTCD_HEAD_MLM;
-    const int n_labels = mlm ? 1 : t->train.n_classes;
+    /* multiple choice: one score per (example, choice) row */
+    const int n_labels = mlm || t->n_choices > 1 ? 1 : t->train.n_classes;
     const int vocab = mlm ? t->shard.vocab_size : t->train.vocab_size;
     for (int r = 0; r < CTCD_N_ROLES; r++) {
         const ctcd_model_recipe *mr = &rc->models[r];
@@ -117,6 +120,7 @@ ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
             CTCD_TRY(ctcd_bert_config_init(&cfg, who, mr->layers, mr->hidden, mr->heads,
                                            mr->intermediate, vocab, 512, 2, n_labels));
             cfg.head = t->head;
+            cfg.multiple_choice = t->n_choices > 1;
             cfg.max_predictions = t->max_predictions;
             cfg.hidden_dropout = mr->hidden_dropout;
             cfg.attn_dropout = mr->attn_dropout;
@@ -137,9 +141,11 @@ ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
         ctcd_model_freeze(t->teacher);
         const int c0 = ctcd_bert_out_classes(&t->models[0]->cfg);
         const int ct = ctcd_bert_out_classes(&t->teacher->cfg);
-        if (ct != c0)
+        if (ct != c0 || t->teacher->cfg.multiple_choice != t->models[0]->cfg.multiple_choice)
             return CTCD_ERR(CTCD_E_INVALID, "models.teacher.init: the teacher has %d outputs "
-                            "per row but the trained models have %d", ct, c0);
+                            "per row%s but the trained models have %d%s", ct,
+                            t->teacher->cfg.multiple_choice ? " (multiple choice)" : "", c0,
+                            t->models[0]->cfg.multiple_choice ? " (multiple choice)" : "");
     }
     return CTCD_OK;
 }
@@ -185,7 +191,9 @@ static ctcd_status setup(ctcd_trainer *t, int append) {
         .seed = ctcd_seed_derive(rc->train.seed, "data/order"),
     };
     CTCD_TRY(ctcd_batcher_init(&t->batcher, &t->train, &bc));
-    t->B_cap = rc->train.batch > rc->eval.batch ? rc->train.batch : rc->eval.batch;
+    /* rows: a multiple-choice example takes K */
+    t->B_cap = (rc->train.batch > rc->eval.batch ? rc->train.batch : rc->eval.batch) *
+               ctcd_dataset_seqs(&t->train);
     t->T_cap = (rc->data.max_len + 7) / 8 * 8;
     CTCD_TRY(ctcd_trainer_create_models(t));
     CTCD_TRY(ctcd_trainer_create_rationale(t));

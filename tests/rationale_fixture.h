@@ -1,0 +1,61 @@
+/* rationale_fixture.h — what the hand-written rationale-task fixtures (esnli_fixture.h,
+ * cqa_fixture.h) share (static helpers): the task directory with its vocabulary, opening
+ * its files, and the recipe of a tiny co-trained pair with decoders on the CPU backend. */
+#ifndef CTCD_RATIONALE_FIXTURE_H
+#define CTCD_RATIONALE_FIXTURE_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "ctcd/fileio.h"
+#include "ctcd/recipe.h"
+#include "testutil.h"
+
+/* Writes <dir>/vocab.txt (the BERT specials, then `words`) and creates <dir>/<task>/llm. */
+static inline void rat_fx_prepare(const char *dir, const char *task, const char *words) {
+    char path[4200];
+    snprintf(path, sizeof path, "%.4000s/vocab.txt", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n%s", words);
+    fclose(f);
+    snprintf(path, sizeof path, "%.4000s/%s/llm", dir, task);
+    ctcd_status st = ctcd_mkdirs(path);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
+}
+
+/* Opens <dir>/<task>/<name> for writing (fails the test when it cannot). */
+static inline FILE *rat_fx_open(const char *dir, const char *task, const char *name) {
+    char path[4200];
+    snprintf(path, sizeof path, "%.4000s/%s/%s", dir, task, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    return f;
+}
+
+/* A recipe for the fixture of `task` in dir: a 1-layer pair (large 32, small 16 hidden),
+ * LLM rationales with λ 0.5 and a 1-layer decoder per model, lr 3e-3, no warmup, CPU
+ * backend, no output; the caller sets the lengths and the batch. */
+static inline ctcd_recipe rat_fx_recipe(const char *dir, const char *task) {
+    ctcd_recipe r;
+    ctcd_recipe_defaults(&r);
+    snprintf(r.task, sizeof r.task, "%s", task);
+    snprintf(r.data.vocab, sizeof r.data.vocab, "%.900s/vocab.txt", dir);
+    snprintf(r.rationale.dir, sizeof r.rationale.dir, "%.900s/%s", dir, task);
+    ctcd_model_recipe *L = &r.models[CTCD_LARGE], *S = &r.models[CTCD_SMALL];
+    L->present = S->present = 1;
+    L->layers = 1; L->hidden = 32; L->heads = 2; L->intermediate = 64;
+    S->layers = 1; S->hidden = 16; S->heads = 2; S->intermediate = 32;
+    r.train.warmup = 0.0f;
+    r.train.lr[CTCD_LARGE] = r.train.lr[CTCD_SMALL] = 3e-3f;
+    snprintf(r.rationale.source, sizeof r.rationale.source, "llm");
+    r.rationale.lambda = 0.5f;
+    r.rationale.decoder.layers = 1;
+    snprintf(r.train.backend, sizeof r.train.backend, "cpu");
+    r.output[0] = '\0';
+    return r;
+}
+
+#endif
