@@ -134,10 +134,11 @@ step() {  # step NAME FUNCTION [ARGS...]: runs it, records ok/FAIL (rc) and its 
     order+=(ctest)
     step ctest run_ctest || tail -30 "$OUT/ctest.log"
     if [ "$mode" = gpu ]; then
-      order+=(test_cuda_ops test_cuda_model test_cuda_search)
+      order+=(test_cuda_ops test_cuda_model test_cuda_search test_cuda_cqa)
       step test_cuda_ops run_cuda_suite test_cuda_ops
       step test_cuda_model run_cuda_suite test_cuda_model
       step test_cuda_search run_cuda_suite test_cuda_search test_cuda_model
+      step test_cuda_cqa run_cuda_suite test_cuda_cqa test_cuda_model
       order+=(e2e_cuda nccl hf_check sanitizer)
       step e2e_cuda run_e2e || tail -15 "$OUT/e2e_cuda.log"
       step nccl run_nccl || tail -15 "$OUT/e2e_cuda.log"
