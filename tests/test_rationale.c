@@ -2,7 +2,9 @@
  * finite-difference checks of the whole decoder's gradient (its own parameters, the tied
  * word embeddings in the encoder's gradient buffer, and the encoder output), causality,
  * config validation, and a tiny memorisation run that greedy decoding then reproduces. */
+#define _GNU_SOURCE
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -424,6 +426,23 @@ Test(rationale, shortlist_memorises_decodes_and_round_trips) {
     cr_assert(memcmp(f.d->acts.logits, g->acts.logits, B * T * NSL * 4) == 0,
               "logits differ after the round trip");
     ctcd_rationale_destroy(g);
+    /* a file whose metadata promises a different shortlist length is refused, by name */
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp);
+    char buf[1 << 16];
+    const size_t n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    cr_assert(n > 0 && n < sizeof buf, "decoder file of %zu bytes", n);
+    char *at = memmem(buf, n, "\"out_vocab\":\"7\"", 15);
+    cr_assert_not_null(at, "out_vocab metadata not found in the file header");
+    at[13] = '9';
+    fp = fopen(path, "wb");
+    cr_assert(fp && fwrite(buf, 1, n, fp) == n);
+    fclose(fp);
+    ctcd_status st = ctcd_rationale_load(f.be, path, &f.enc_model->cfg, B, T, TE, &g);
+    cr_assert(st && strstr(ctcd_status_message(st), "decoder.lm_head.token_ids"),
+              "malformed shortlist: %s", st ? ctcd_status_message(st) : "loaded");
+    ctcd_status_free(st);
     ctcd_test_rmtree(tmp);
     free(tmp);
     fixture_close(&f);
