@@ -62,27 +62,13 @@ static inline void cqa_fx_row(FILE *f, FILE *llm, int i) {
 /* Writes <dir>/vocab.txt and <dir>/cqa/{cqa_train.json, cqa_test.json, llm/train_CoT_0.json}
  * (fails the test on error). */
 static inline void cqa_fx_write(const char *dir, int n_train, int n_test) {
-    rat_fx_prepare(dir, "cqa", CQA_FX_WORDS);
-    FILE *f = rat_fx_open(dir, "cqa", "cqa_train.json");
-    FILE *llm = rat_fx_open(dir, "cqa", "llm/train_CoT_0.json");
-    fputs("[", llm);
-    for (int i = 0; i < n_train; i++) cqa_fx_row(f, llm, i);
-    fputs("]\n", llm);
-    fclose(f);
-    fclose(llm);
-    f = rat_fx_open(dir, "cqa", "cqa_test.json");
-    for (int i = 0; i < n_test; i++) cqa_fx_row(f, NULL, 1000 + i);
-    fclose(f);
+    rat_fx_write(dir, "cqa", CQA_FX_WORDS, "train", n_train, n_test, cqa_fx_row);
 }
 
 /* A recipe for the fixture in dir: task cqa, a 1-layer pair (large 32, small 16 hidden),
  * LLM rationales with λ 0.5 and a 1-layer decoder per model, CPU backend, no output. */
 static inline ctcd_recipe cqa_fx_recipe(const char *dir) {
-    ctcd_recipe r = rat_fx_recipe(dir, "cqa");
-    r.data.max_len = 16;
-    r.train.batch = 4;
-    r.rationale.max_len = 16;
-    return r;
+    return rat_fx_recipe(dir, "cqa", 16, 4, 16);
 }
 
 #endif

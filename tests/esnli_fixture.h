@@ -62,27 +62,13 @@ static inline void esnli_fx_row(FILE *f, FILE *llm, int i) {
  * llm/valid_CoT_0.json} with n_valid and n_test examples; returns nothing (fails the test
  * on error). */
 static inline void esnli_fx_write(const char *dir, int n_valid, int n_test) {
-    rat_fx_prepare(dir, "esnli", ESNLI_FX_WORDS);
-    FILE *f = rat_fx_open(dir, "esnli", "esnli_valid.json");
-    FILE *llm = rat_fx_open(dir, "esnli", "llm/valid_CoT_0.json");
-    fputs("[", llm);
-    for (int i = 0; i < n_valid; i++) esnli_fx_row(f, llm, i);
-    fputs("]\n", llm);
-    fclose(f);
-    fclose(llm);
-    f = rat_fx_open(dir, "esnli", "esnli_test.json");
-    for (int i = 0; i < n_test; i++) esnli_fx_row(f, NULL, 1000 + i);
-    fclose(f);
+    rat_fx_write(dir, "esnli", ESNLI_FX_WORDS, "valid", n_valid, n_test, esnli_fx_row);
 }
 
 /* A recipe for the fixture in dir: task esnli, a 1-layer pair (large 32, small 16 hidden),
  * LLM rationales with λ 0.5 and a 1-layer decoder per model, CPU backend, no output. */
 static inline ctcd_recipe esnli_fx_recipe(const char *dir) {
-    ctcd_recipe r = rat_fx_recipe(dir, "esnli");
-    r.data.max_len = 32;
-    r.train.batch = 8;
-    r.rationale.max_len = 24;
-    return r;
+    return rat_fx_recipe(dir, "esnli", 32, 8, 24);
 }
 
 #endif

@@ -35,10 +35,37 @@ static inline FILE *rat_fx_open(const char *dir, const char *task, const char *n
     return f;
 }
 
+/* Writes the fixture of `task` into dir: vocab.txt of `words`, <task>/<task>_<split>.json
+ * with n_train rows (row(f, llm, i), i = 0…) and llm/<split>_CoT_0.json with their LLM
+ * outputs, and <task>/<task>_test.json with n_test rows (i = 1000…, no LLM outputs). row
+ * writes one JSONL row to f and, when llm is set, its output (a JSON string, comma-separated
+ * after the first). */
+typedef void (*rat_fx_row_fn)(FILE *f, FILE *llm, int i);
+static inline void rat_fx_write(const char *dir, const char *task, const char *words,
+                                const char *split, int n_train, int n_test, rat_fx_row_fn row) {
+    rat_fx_prepare(dir, task, words);
+    char name[128];
+    snprintf(name, sizeof name, "%s_%s.json", task, split);
+    FILE *f = rat_fx_open(dir, task, name);
+    snprintf(name, sizeof name, "llm/%s_CoT_0.json", split);
+    FILE *llm = rat_fx_open(dir, task, name);
+    fputs("[", llm);
+    for (int i = 0; i < n_train; i++) row(f, llm, i);
+    fputs("]\n", llm);
+    fclose(f);
+    fclose(llm);
+    snprintf(name, sizeof name, "%s_test.json", task);
+    f = rat_fx_open(dir, task, name);
+    for (int i = 0; i < n_test; i++) row(f, NULL, 1000 + i);
+    fclose(f);
+}
+
 /* A recipe for the fixture of `task` in dir: a 1-layer pair (large 32, small 16 hidden),
  * LLM rationales with λ 0.5 and a 1-layer decoder per model, lr 3e-3, no warmup, CPU
- * backend, no output; the caller sets the lengths and the batch. */
-static inline ctcd_recipe rat_fx_recipe(const char *dir, const char *task) {
+ * backend, no output; inputs cut to max_len tokens, rationales to rat_max_len, batches of
+ * `batch`. */
+static inline ctcd_recipe rat_fx_recipe(const char *dir, const char *task, int max_len,
+                                        int batch, int rat_max_len) {
     ctcd_recipe r;
     ctcd_recipe_defaults(&r);
     snprintf(r.task, sizeof r.task, "%s", task);
@@ -55,6 +82,9 @@ static inline ctcd_recipe rat_fx_recipe(const char *dir, const char *task) {
     r.rationale.decoder.layers = 1;
     snprintf(r.train.backend, sizeof r.train.backend, "cpu");
     r.output[0] = '\0';
+    r.data.max_len = max_len;
+    r.train.batch = batch;
+    r.rationale.max_len = rat_max_len;
     return r;
 }
 

@@ -30,29 +30,40 @@ static inline void record_step(ctcd_trainer *t, const ctcd_step_stats *s, void *
     if (t->step == r->stop_at) ctcd_interrupt_request(SIGINT);
 }
 
+/* Recorded loss terms of steps from..to of two runs are bitwise equal. */
+static inline void assert_same_terms(const step_record *a, const step_record *b, int64_t from,
+                                     int64_t to) {
+    for (int64_t s = from; s <= to; s++)
+        for (int k = 0; k < CTCD_LOSS_NTERMS; k++)
+            cr_assert(memcmp(&a->terms[s - 1][k], &b->terms[s - 1][k], sizeof(float)) == 0,
+                      "step %lld loss term %d differs: %.9g uninterrupted vs %.9g resumed",
+                      (long long)s, k, (double)a->terms[s - 1][k], (double)b->terms[s - 1][k]);
+}
+
+/* r as a 2-epoch run writing its run directory to out: every step logged, a mutual-weight
+ * ramp of ramp_steps. */
+static inline ctcd_recipe two_epoch_run(ctcd_recipe r, int ramp_steps, const char *out) {
+    r.train.max_steps = 0;
+    r.train.epochs = 2;
+    r.train.log_every = 1;
+    r.distill.ramp_steps = ramp_steps;
+    snprintf(r.output, sizeof r.output, "%s", out);
+    return r;
+}
+
 /* A 2-epoch builtin:demo pair (13 steps per epoch, the last one a short batch of 8), dropout
  * on, a mutual-weight ramp and warmup, writing its run directory to dir. */
 static inline ctcd_recipe resume_recipe(const char *dir) {
     ctcd_recipe r = small_demo_recipe();
     r.data.demo.train_examples = 200;
-    r.train.max_steps = 0;
-    r.train.epochs = 2;
-    r.train.log_every = 1;
-    r.distill.ramp_steps = 20;
-    snprintf(r.output, sizeof r.output, "%s", dir);
-    return r;
+    return two_epoch_run(r, 20, dir);
 }
 
 /* Turns a rationale fixture's pair recipe (esnli_fixture.h, cqa_fixture.h) into a 2-epoch
  * run writing to out: every step logged, a 4-step mutual ramp, the decoders' mutual KL 0.5. */
 static inline ctcd_recipe rationale_run_recipe(ctcd_recipe r, const char *out) {
-    r.train.epochs = 2;
-    r.train.max_steps = 0;
-    r.train.log_every = 1;
-    r.distill.ramp_steps = 4;
     r.rationale.mutual_kl = 0.5f;
-    snprintf(r.output, sizeof r.output, "%s", out);
-    return r;
+    return two_epoch_run(r, 4, out);
 }
 
 /* Runs t to its end (or its stop) recording steps into rec. */
@@ -131,6 +142,27 @@ static inline void assert_same_file(const char *a_dir, const char *b_dir, const 
     free(b);
     free(pa);
     free(pb);
+}
+
+/* The end of a resume check on the resumed trainer t: each model's weights and moments equal
+ * the uninterrupted run's (want[i], freed here) and so does its final dev score (ra vs rc);
+ * then t is destroyed and the run directories' eval.jsonl and log.jsonl must be equal. */
+static inline void assert_resumed_like_straight(ctcd_trainer *t, float **want,
+                                                const ctcd_eval_result *ra,
+                                                const ctcd_eval_result *rc,
+                                                const char *straight_dir, const char *split_dir) {
+    for (int i = 0; i < t->n_models; i++) {
+        float *got = download_state(t, i);
+        assert_same_state(t, i, want[i], got);
+        free(got);
+        free(want[i]);
+        cr_assert(memcmp(&ra->m[i].score, &rc->m[i].score, sizeof(double)) == 0,
+                  "final dev score of %s: %.9g vs %.9g", t->models[i]->name, ra->m[i].score,
+                  rc->m[i].score);
+    }
+    ctcd_trainer_destroy(t);
+    assert_same_file(straight_dir, split_dir, "eval.jsonl");
+    assert_same_file(straight_dir, split_dir, "log.jsonl");
 }
 
 #endif

@@ -128,6 +128,16 @@ Test(cqa_data, loader_errors_name_file_and_line) {
     expect_load_error(ROW("a fish ?", "[\"park\", \"lake\", 3]", "lake"), not_string);
     const char *not_object[] = {"cqa_test.json:1:", "not a JSON object", NULL};
     expect_load_error("[1, 2]\n", not_object);
+    /* A split other than train / test is refused by name, before any file is read. */
+    ctcd_dataset d;
+    ctcd_rationale_set rats;
+    ctcd_cqa_report rep;
+    ctcd_status st = ctcd_cqa_load("/nonexistent", "valid", CTCD_RATIONALE_LLM, NULL, 32, 0, &d,
+                                   &rats, &rep);
+    cr_assert_not_null(st, "split 'valid' was accepted");
+    cr_assert(strstr(ctcd_status_message(st), "CommonsenseQA split 'valid' (train or test)"),
+              "message: %s", ctcd_status_message(st));
+    ctcd_status_free(st);
 }
 
 static void expect_choice(const char *out, const char *rat, int want) {

@@ -156,6 +156,13 @@ Test(rationale_data, esnli_errors_name_the_file) {
     cr_assert(strstr(ctcd_status_message(st), "valid_CoT_0.json"), "message: %s",
               ctcd_status_message(st));
     ctcd_status_free(st);
+    /* e-SNLI's train split is not released with the rationales: asking for it names the two
+     * there are, before any file is opened. */
+    st = ctcd_esnli_load(tmp, "train", CTCD_RATIONALE_HUMAN, tok, 16, 0, &d, &r, &rep);
+    cr_assert_not_null(st);
+    cr_assert(strstr(ctcd_status_message(st), "e-SNLI split 'train' (valid or test)"),
+              "message: %s", ctcd_status_message(st));
+    ctcd_status_free(st);
     ctcd_tokenizer_free(tok);
     ctcd_test_rmtree(tmp);
     free(tmp);

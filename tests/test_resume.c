@@ -16,15 +16,6 @@
 
 #define TOTAL 26 /* 2 epochs of 13 steps */
 
-static void assert_same_terms(const step_record *a, const step_record *b, int64_t from,
-                              int64_t to) {
-    for (int64_t s = from; s <= to; s++)
-        for (int k = 0; k < CTCD_LOSS_NTERMS; k++)
-            cr_assert(memcmp(&a->terms[s - 1][k], &b->terms[s - 1][k], sizeof(float)) == 0,
-                      "step %lld loss term %d differs: %.9g uninterrupted vs %.9g resumed",
-                      (long long)s, k, (double)a->terms[s - 1][k], (double)b->terms[s - 1][k]);
-}
-
 /* Uninterrupted run vs the same run stopped after step K and resumed from its state. */
 static void check_resume_is_bitwise(int64_t K) {
     char *dir = ctcd_test_tmpdir();
@@ -60,18 +51,7 @@ static void check_resume_is_bitwise(int64_t K) {
     cr_assert_eq(c.first, K + 1, "resumed run started at step %lld", (long long)c.first);
     cr_assert_eq(c.last, TOTAL);
     assert_same_terms(&a, &c, K + 1, TOTAL);
-    for (int i = 0; i < t->n_models; i++) {
-        float *got = download_state(t, i);
-        assert_same_state(t, i, want[i], got);
-        free(got);
-        free(want[i]);
-        cr_assert(memcmp(&ra.m[i].score, &rc.m[i].score, sizeof(double)) == 0,
-                  "final dev score of %s: %.9g vs %.9g", t->models[i]->name, ra.m[i].score,
-                  rc.m[i].score);
-    }
-    ctcd_trainer_destroy(t);
-    assert_same_file(straight_dir, split_dir, "eval.jsonl");
-    assert_same_file(straight_dir, split_dir, "log.jsonl");
+    assert_resumed_like_straight(t, want, &ra, &rc, straight_dir, split_dir);
     ctcd_test_rmtree(dir);
     free(straight_dir);
     free(split_dir);

@@ -110,43 +110,29 @@ static ctcd_status load_row(void *ctx, const cJSON *o, int64_t line, int64_t idx
 ctcd_status ctcd_cqa_load(const char *dir, const char *split, int source, ctcd_tokenizer *tok,
                           int max_len, int64_t limit, ctcd_dataset *data,
                           ctcd_rationale_set *rats, ctcd_cqa_report *rep) {
-    memset(rats, 0, sizeof *rats);
-    memset(rep, 0, sizeof *rep);
-    memset(data, 0, sizeof *data);
-    if (strcmp(split, "train") != 0 && strcmp(split, "test") != 0)
-        return CTCD_ERR(CTCD_E_INVALID, "CommonsenseQA split '%s' (train or test)", split);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/cqa_%s.json", dir, split);
-    llm_split sp = {.path = path, .dir = dir, .split = split};
-    llm_rat_buf rb = {0};
+    static const char *const splits[2] = {"train", "test"};
+    llm_load L;
+    CTCD_TRY(llm_load_begin(&L, "CommonsenseQA", "cqa", splits, dir, split, source, tok, data,
+                            rats, rep));
     cqa_loader *l = calloc(1, sizeof *l);
-    ctcd_status st = l ? CTCD_OK : CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
+    ctcd_status st = l ? CTCD_OK : CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", L.path);
     if (l) {
-        *l = (cqa_loader){.path = path, .split = split, .tok = tok, .max_len = max_len,
-                          .rat = {.tok = tok, .rat = &rb,
-                                  .llm = source == CTCD_RATIONALE_LLM ? &sp.llm : NULL,
-                                  .human_key = "abstractive_explanation",
-                                  .label_of = llm_choice, .path = path, .rats = rats,
-                                  .rep = rep},
-                          .data = data};
+        *l = (cqa_loader){.path = L.path, .split = split, .tok = tok, .max_len = max_len,
+                          .rat = L.src, .data = data};
+        l->rat.human_key = "abstractive_explanation";
+        l->rat.label_of = llm_choice;
         l->rat.label_ctx = l;
     }
     for (int k = 0; !st && k < CQA_MAX_CHOICES; k++) {
         l->ids[k] = malloc((size_t)max_len * sizeof(int32_t));
         l->types[k] = malloc((size_t)max_len * sizeof(int32_t));
-        if (!l->ids[k] || !l->types[k]) st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
+        if (!l->ids[k] || !l->types[k]) st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", L.path);
     }
-    if (!st) st = llm_split_walk(&sp, source == CTCD_RATIONALE_LLM, limit, load_row, l);
+    if (!st) st = llm_load_walk(&L, limit, load_row, l);
     for (int k = 0; l && k < CQA_MAX_CHOICES; k++) {
         free(l->ids[k]);
         free(l->types[k]);
     }
     free(l);
-    free(rb.ids);
-    llm_list_free(&sp.llm);
-    if (st) {
-        ctcd_dataset_free(data);
-        ctcd_rationale_set_free(rats);
-    }
-    return st;
+    return llm_load_end(&L, st, data, rats);
 }

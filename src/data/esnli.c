@@ -92,36 +92,25 @@ static ctcd_status load_row(void *ctx, const cJSON *o, int64_t line, int64_t idx
 ctcd_status ctcd_esnli_load(const char *dir, const char *split, int source, ctcd_tokenizer *tok,
                             int max_len, int64_t limit, ctcd_dataset *data,
                             ctcd_rationale_set *rats, ctcd_esnli_report *rep) {
-    memset(rats, 0, sizeof *rats);
-    memset(rep, 0, sizeof *rep);
-    memset(data, 0, sizeof *data);
-    if (strcmp(split, "valid") != 0 && strcmp(split, "test") != 0)
-        return CTCD_ERR(CTCD_E_INVALID, "e-SNLI split '%s' (valid or test)", split);
-    char path[4096], name[64];
-    snprintf(path, sizeof path, "%s/esnli_%s.json", dir, split);
+    static const char *const splits[2] = {"valid", "test"};
+    llm_load L;
+    CTCD_TRY(llm_load_begin(&L, "e-SNLI", "esnli", splits, dir, split, source, tok, data, rats,
+                            rep));
+    L.src.human_key = "explanation_1";
+    L.src.label_of = label_of;
+    char name[64];
     snprintf(name, sizeof name, "esnli/%s", split);
-    llm_split sp = {.path = path, .dir = dir, .split = split};
-    llm_rat_buf rb = {0};
-    loader l = {.path = path, .tok = tok, .max_len = max_len,
+    loader l = {.path = L.path, .tok = tok, .max_len = max_len,
                 .ids = malloc((size_t)max_len * 4), .types = malloc((size_t)max_len * 4),
-                .rat = {.tok = tok, .rat = &rb, .llm = source == CTCD_RATIONALE_LLM ? &sp.llm : NULL,
-                        .human_key = "explanation_1", .label_of = label_of, .path = path,
-                        .rats = rats, .rep = rep},
-                .data = data};
+                .rat = L.src, .data = data};
     ctcd_status st = l.ids && l.types ? ctcd_dataset_init(data, name, 3)
-                                      : CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
+                                      : CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", L.path);
     if (!st) {
         data->vocab_size = ctcd_tokenizer_vocab_size(tok);
         data->special = ctcd_tokenizer_special(tok);
-        st = llm_split_walk(&sp, source == CTCD_RATIONALE_LLM, limit, load_row, &l);
+        st = llm_load_walk(&L, limit, load_row, &l);
     }
     free(l.ids);
     free(l.types);
-    free(rb.ids);
-    llm_list_free(&sp.llm);
-    if (st) {
-        ctcd_dataset_free(data);
-        ctcd_rationale_set_free(rats);
-    }
-    return st;
+    return llm_load_end(&L, st, data, rats);
 }

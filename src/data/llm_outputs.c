@@ -180,3 +180,38 @@ ctcd_status llm_push_rationale(const llm_rationale_src *s, const cJSON *o, int64
     if (len == 0) s->rep->no_rationale++;
     return ctcd_rationale_set_push(s->rats, s->rat->ids, len, llm_label);
 }
+
+ctcd_status llm_load_begin(llm_load *L, const char *title, const char *prefix,
+                           const char *const splits[2], const char *dir, const char *split,
+                           int source, ctcd_tokenizer *tok, ctcd_dataset *data,
+                           ctcd_rationale_set *rats, ctcd_esnli_report *rep) {
+    memset(L, 0, sizeof *L);
+    memset(rats, 0, sizeof *rats);
+    memset(rep, 0, sizeof *rep);
+    memset(data, 0, sizeof *data);
+    if (strcmp(split, splits[0]) != 0 && strcmp(split, splits[1]) != 0)
+        return CTCD_ERR(CTCD_E_INVALID, "%s split '%s' (%s or %s)", title, split, splits[0],
+                        splits[1]);
+    snprintf(L->path, sizeof L->path, "%s/%s_%s.json", dir, prefix, split);
+    L->sp = (llm_split){.path = L->path, .dir = dir, .split = split};
+    L->llm = source == CTCD_RATIONALE_LLM;
+    L->src = (llm_rationale_src){.tok = tok, .rat = &L->rb, .llm = L->llm ? &L->sp.llm : NULL,
+                                 .path = L->path, .rats = rats, .rep = rep};
+    return CTCD_OK;
+}
+
+ctcd_status llm_load_walk(llm_load *L, int64_t limit, llm_row_fn row, void *ctx) {
+    return llm_split_walk(&L->sp, L->llm, limit, row, ctx);
+}
+
+ctcd_status llm_load_end(llm_load *L, ctcd_status st, ctcd_dataset *data,
+                         ctcd_rationale_set *rats) {
+    free(L->rb.ids);
+    L->rb = (llm_rat_buf){0};
+    llm_list_free(&L->sp.llm);
+    if (st) {
+        ctcd_dataset_free(data);
+        ctcd_rationale_set_free(rats);
+    }
+    return st;
+}

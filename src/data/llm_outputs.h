@@ -72,6 +72,28 @@ typedef struct llm_rationale_src {
 ctcd_status llm_push_rationale(const llm_rationale_src *s, const cJSON *o, int64_t line,
                                int64_t idx, int gold);
 
+/* One split being loaded by a rationale loader (esnli.c, cqa.c): its file
+ * <dir>/<prefix>_<split>.json, the JSONL walk and the rationale source of every row. */
+typedef struct llm_load {
+    char path[4096];
+    llm_split sp;
+    llm_rat_buf rb;
+    llm_rationale_src src;     /* the caller sets human_key, label_of and label_ctx */
+    int llm;                   /* source is CTCD_RATIONALE_LLM */
+} llm_load;
+/* Resets *data, *rats and *rep, checks that split is splits[0] or splits[1] (an error
+ * "<title> split '<split>' (a or b)"), sets L->path and wires L->src to tok, the outputs and
+ * (with source LLM) the PaLM outputs the walk loads. L must not move afterwards. */
+ctcd_status llm_load_begin(llm_load *L, const char *title, const char *prefix,
+                           const char *const splits[2], const char *dir, const char *split,
+                           int source, ctcd_tokenizer *tok, ctcd_dataset *data,
+                           ctcd_rationale_set *rats, ctcd_esnli_report *rep);
+/* llm_split_walk over the split (see there). */
+ctcd_status llm_load_walk(llm_load *L, int64_t limit, llm_row_fn row, void *ctx);
+/* Frees L's buffers and, when st is an error, *data and *rats; returns st. */
+ctcd_status llm_load_end(llm_load *L, ctcd_status st, ctcd_dataset *data,
+                         ctcd_rationale_set *rats);
+
 /* Whitespace test and trimming of the span [*off, *off + *len) of text. */
 int llm_is_space(char c);
 void llm_trim(const char *text, size_t *off, size_t *len);
