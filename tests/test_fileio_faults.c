@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/safetensors.h"
 #include "resume_fixture.h"
@@ -210,5 +211,38 @@ Test(fileio_faults, read_only_state_directory_keeps_previous_state, .timeout = 1
     free(sub);
     free(state_dir);
     free(run);
+    free(tmp);
+}
+
+/* ctcd_text_file (the reports, recipe.yaml, summary.md, submissions): the text appears
+ * whole; a full disk is an error naming the file, the old file stays and no temp is left. */
+Test(fileio_faults, text_file_publishes_whole_or_not_at_all) {
+    char *tmp = ctcd_test_tmpdir();
+    char *path = path_in(tmp, "report.md");
+    ctcd_text_file t;
+    cr_assert_null(ctcd_text_open(&t, path));
+    for (int i = 0; i < 5000; i++) fprintf(t.f, "| row %d |\n", i);
+    cr_assert_null(ctcd_text_publish(&t, path));
+    cr_assert_null(t.text, "the buffer was not released");
+    char *text = ctcd_test_read_file(path);
+    cr_assert_not_null(text);
+    cr_assert(strncmp(text, "| row 0 |\n", 10) == 0 && strstr(text, "| row 4999 |\n") &&
+                  strlen(text) == 10 * 10 + 90 * 11 + 900 * 12 + 4000 * 13, /* by digits */
+              "published %zu bytes", text ? strlen(text) : 0);
+    free(text);
+
+    cr_assert_null(ctcd_text_open(&t, path));
+    fputs("a newer report\n", t.f);
+    setenv("CTCD_TEST_FAIL_WRITE", "report.md", 1);
+    ctcd_status st = ctcd_text_publish(&t, path);
+    unsetenv("CTCD_TEST_FAIL_WRITE");
+    expect_names(st, "report.md", "No space left on device");
+    text = ctcd_test_read_file(path);
+    cr_assert(text && strstr(text, "| row 4999 |\n") && !strstr(text, "newer"),
+              "the failed publish changed the old file");
+    free(text);
+    cr_assert_eq(count_temps(tmp), 0, "a temp file was left behind");
+    ctcd_test_rmtree(tmp);
+    free(path);
     free(tmp);
 }

@@ -35,6 +35,16 @@ ctcd_status ctcd_atomic_commit(ctcd_atomic_file *af);
 void ctcd_atomic_abort(ctcd_atomic_file *af);
 /* open + write + commit of one buffer. */
 ctcd_status ctcd_atomic_write_file(const char *path, const void *p, size_t n);
+/* A text file built in memory and then written atomically: ctcd_text_open gives t->f (an
+ * open_memstream) to fprintf into; ctcd_text_publish closes it and writes all of it to path
+ * with ctcd_atomic_write_file, freeing the buffer in every case. Errors name path. */
+typedef struct ctcd_text_file {
+    FILE *f;
+    char *text;
+    size_t len;
+} ctcd_text_file;
+ctcd_status ctcd_text_open(ctcd_text_file *t, const char *path);
+ctcd_status ctcd_text_publish(ctcd_text_file *t, const char *path);
 /* mkdir -p: creates dir and its missing parents; an existing non-directory is an error. */
 ctcd_status ctcd_mkdirs(const char *dir);
 

@@ -139,6 +139,23 @@ ctcd_status ctcd_atomic_write_file(const char *path, const void *p, size_t n) {
     return ctcd_atomic_commit(&af);
 }
 
+ctcd_status ctcd_text_open(ctcd_text_file *t, const char *path) {
+    t->text = NULL;
+    t->len = 0;
+    t->f = open_memstream(&t->text, &t->len);
+    if (!t->f) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_text_publish(ctcd_text_file *t, const char *path) {
+    ctcd_status st = fclose(t->f) == 0
+                         ? ctcd_atomic_write_file(path, t->text, t->len)
+                         : CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
+    free(t->text);
+    *t = (ctcd_text_file){0};
+    return st;
+}
+
 ctcd_status ctcd_mkdirs(const char *dir) {
     if (!*dir) return CTCD_ERR(CTCD_E_INVALID, "empty directory name");
     char *p = strdup(dir);

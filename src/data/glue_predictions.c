@@ -17,23 +17,11 @@ void ctcd_glue_submission_name(const ctcd_glue_task *task, const char *split, ch
     snprintf(buf, cap, "%s%s.tsv", task->dir, suffix);
 }
 
-/* Writes the text accumulated in a memstream to path atomically. */
-static ctcd_status publish(FILE *f, char **text, size_t *len, const char *path) {
-    if (fclose(f) != 0) {
-        free(*text);
-        return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
-    }
-    ctcd_status st = ctcd_atomic_write_file(path, *text, *len);
-    free(*text);
-    return st;
-}
-
 ctcd_status ctcd_glue_write_submission(const ctcd_glue_task *task, const ctcd_glue_split *s,
                                        const float *logits, const char *path) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
+    ctcd_text_file t;
+    CTCD_TRY(ctcd_text_open(&t, path));
+    FILE *f = t.f;
     const int C = task->n_classes;
     int32_t pred = 0;
     fputs("index\tprediction\n", f);
@@ -46,16 +34,15 @@ ctcd_status ctcd_glue_write_submission(const ctcd_glue_task *task, const ctcd_gl
         ctcd_argmax_rows(z, 1, C, &pred);
         fprintf(f, "%lld\t%s\n", (long long)s->index[i], task->label_names[pred]);
     }
-    return publish(f, &text, &len, path);
+    return ctcd_text_publish(&t, path);
 }
 
 ctcd_status ctcd_write_logits_tsv(const char *path, const float *logits, int64_t n, int C) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
+    ctcd_text_file t;
+    CTCD_TRY(ctcd_text_open(&t, path));
+    FILE *f = t.f;
     for (int64_t i = 0; i < n; i++)
         for (int c = 0; c < C; c++)
             fprintf(f, "%.9g%c", (double)logits[i * C + c], c + 1 < C ? '\t' : '\n');
-    return publish(f, &text, &len, path);
+    return ctcd_text_publish(&t, path);
 }

@@ -47,10 +47,9 @@ void ctcd_compare_print_table(FILE *f, const ctcd_compare_summary *s) {
 }
 
 static ctcd_status write_md(const ctcd_compare_summary *s, const char *path) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
+    ctcd_text_file t;
+    CTCD_TRY(ctcd_text_open(&t, path));
+    FILE *f = t.f;
     fprintf(f, "# ctcd compare: %s\n\n", s->recipe[0] ? s->recipe : s->dir);
     fprintf(f, "Task %s, task metric %s. Four arms on identical data (same batches in the same "
                "order, same initial weights per model and seed):\n\n"
@@ -65,13 +64,7 @@ static ctcd_status write_md(const ctcd_compare_summary *s, const char *path) {
     fputs("\n![dev task score vs step](curves.png)\n\n", f);
     fputs("Runs: `<arm>/seed<seed>/` (recipe.yaml, log.jsonl, eval.jsonl, checkpoints); "
           "numbers are fractions, std is the sample standard deviation.\n", f);
-    if (fclose(f) != 0) {
-        free(text);
-        return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
-    }
-    ctcd_status st = ctcd_atomic_write_file(path, text, len);
-    free(text);
-    return st;
+    return ctcd_text_publish(&t, path);
 }
 
 static cJSON *stats_object(const ctcd_compare_summary *s, const ctcd_stat *col) {

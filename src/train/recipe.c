@@ -476,16 +476,8 @@ ctcd_status ctcd_recipe_print(const ctcd_recipe *r, FILE *f) {
 }
 
 ctcd_status ctcd_recipe_write(const ctcd_recipe *r, const char *path) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
-    write_yaml(f, r);
-    if (fclose(f) != 0) {
-        free(text);
-        return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
-    }
-    ctcd_status st = ctcd_atomic_write_file(path, text, len);
-    free(text);
-    return st;
+    ctcd_text_file t;
+    CTCD_TRY(ctcd_text_open(&t, path));
+    write_yaml(t.f, r);
+    return ctcd_text_publish(&t, path);
 }

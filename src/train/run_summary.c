@@ -97,18 +97,10 @@ static void write_summary(FILE *f, const ctcd_trainer *t, const ctcd_eval_result
 ctcd_status ctcd_run_summary_write(const ctcd_trainer *t, const ctcd_eval_result *final,
                                    const ctcd_run_info *info) {
     if (!t->rc.output[0]) return CTCD_OK;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing summary.md");
-    write_summary(f, t, final, info);
-    if (fclose(f) != 0) {
-        free(text);
-        return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing summary.md");
-    }
     char path[CTCD_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/summary.md", t->rc.output);
-    ctcd_status st = ctcd_atomic_write_file(path, text, len);
-    free(text);
-    return st;
+    ctcd_text_file tf;
+    CTCD_TRY(ctcd_text_open(&tf, path));
+    write_summary(tf.f, t, final, info);
+    return ctcd_text_publish(&tf, path);
 }

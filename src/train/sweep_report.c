@@ -38,21 +38,13 @@ void ctcd_sweep_print_table(FILE *f, const ctcd_sweep_summary *s) {
 }
 
 static ctcd_status write_md(const ctcd_sweep_summary *s, const char *path) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
-    fprintf(f, "# ctcd sweep\n\n");
-    ctcd_sweep_print_table(f, s);
+    ctcd_text_file t;
+    CTCD_TRY(ctcd_text_open(&t, path));
+    fprintf(t.f, "# ctcd sweep\n\n");
+    ctcd_sweep_print_table(t.f, s);
     fputs("\nRuns: `<point>/seed<seed>/` (recipe.yaml, log.jsonl, eval.jsonl, checkpoints); "
-          "scores are fractions, std is the sample standard deviation.\n", f);
-    if (fclose(f) != 0) {
-        free(text);
-        return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
-    }
-    ctcd_status st = ctcd_atomic_write_file(path, text, len);
-    free(text);
-    return st;
+          "scores are fractions, std is the sample standard deviation.\n", t.f);
+    return ctcd_text_publish(&t, path);
 }
 
 static ctcd_status write_json(const ctcd_sweep_summary *s, const char *path) {
