@@ -31,6 +31,13 @@ static ctcd_status score_checkpoint(const ctcd_recipe *rc, const char *who, doub
     r.models[CTCD_SMALL].present = 0;
     r.models[CTCD_TEACHER].present = 0;
     r.output[0] = '\0'; /* no run directory: nothing is written */
+    /* Dev only: the training split is cut to one example right after it is read, and no
+     * augmentation (nor its cache files) or rationale decoders are made for it. */
+    r.data.max_train_examples = 1;
+    r.data.train_fraction = 1.0f;
+    r.data.augment.eda.num_aug = 0;
+    r.data.augment.mlm.num_aug = 0;
+    snprintf(r.rationale.source, sizeof r.rationale.source, "none");
     ctcd_trainer *t = NULL;
     ctcd_eval_result res;
     ctcd_status st = ctcd_trainer_create(&r, &t);
