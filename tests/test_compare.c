@@ -229,7 +229,7 @@ static int count_lines_with(const char *text, const char *needle) {
     return n;
 }
 
-Test(compare, two_seeds_write_summary_with_all_arms, .timeout = 120) {
+Test(compare, two_seeds_write_summary_with_all_arms, .timeout = 300) {
     char *dir = ctcd_test_tmpdir();
     char *recipe = write_recipe(dir);
     char args[8192], *out = NULL;
@@ -354,7 +354,7 @@ Test(compare, sweep_of_one_model_over_train_fraction, .timeout = 120) {
     free(dir);
 }
 
-Test(compare, sweep_over_two_temperatures_writes_two_rows, .timeout = 120) {
+Test(compare, sweep_over_two_temperatures_writes_two_rows, .timeout = 300) {
     char *dir = ctcd_test_tmpdir();
     char *recipe = write_recipe(dir);
     char args[8192], *out = NULL;

@@ -133,7 +133,7 @@ Test(crash_resume, sigkill_at_random_points_then_resume_is_bitwise, .timeout = 2
     int status = 0;
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "uninterrupted run failed");
-    const long run_us = (long)((ctcd_now() - t0) * 1e6);
+    long run_us = (long)((ctcd_now() - t0) * 1e6);
 
     int kills = 0, mid_write = 0, seen_state = 0, done = 0;
     for (int attempt = 0; attempt < MAX_ATTEMPTS && !done; attempt++) {
@@ -176,13 +176,23 @@ Test(crash_resume, sigkill_at_random_points_then_resume_is_bitwise, .timeout = 2
         }
         cr_assert(WIFEXITED(status), "attempt %d: status %d", attempt, status);
         char *text = read_log(out);
-        if (WEXITSTATUS(status) == 0 && kills >= MIN_KILLS) {
-            done = 1;
-        } else if (WEXITSTATUS(status) == 1 && strstr(text, "already complete")) {
-            done = 1; /* killed after its final state write: nothing left to do */
-        } else if (WEXITSTATUS(status) == 0) {
-            cr_assert_fail("the run finished after only %d kills (want %d): shorten the kill "
-                           "window", kills, MIN_KILLS);
+        const int finished = WEXITSTATUS(status) == 0 ||
+                             (WEXITSTATUS(status) == 1 && strstr(text, "already complete"));
+        if (finished && kills >= MIN_KILLS) {
+            done = 1; /* (exit 1: killed after its final state write, nothing left to do) */
+        } else if (finished) {
+            /* The run outpaced the kills: the machine ran slower while the reference was
+             * timed than now (a loaded CI host). Start the killed run over with half the
+             * window; every kill so far was checked, and the final run must still take
+             * MIN_KILLS of them. */
+            cr_assert_gt(run_us, 1000, "the run finished after only %d kills (want %d) even "
+                         "with a 1 ms window", kills, MIN_KILLS);
+            run_us /= 2;
+            cr_log_info("the run finished after %d kills; starting over with a %ld us window",
+                        kills, run_us / 12);
+            cr_assert_eq(unlink(state), 0, "cannot remove %s to start over", state);
+            seen_state = 0;
+            kills = mid_write = 0;
         } else {
             cr_assert_fail("attempt %d (%s) failed with exit %d: %s", attempt,
                            resume ? "--resume" : "--force", WEXITSTATUS(status), text);
