@@ -194,20 +194,19 @@ ctcd_status llm_load_begin(llm_load *L, const char *title, const char *prefix,
                         splits[1]);
     snprintf(L->path, sizeof L->path, "%s/%s_%s.json", dir, prefix, split);
     L->sp = (llm_split){.path = L->path, .dir = dir, .split = split};
-    L->llm = source == CTCD_RATIONALE_LLM;
-    L->src = (llm_rationale_src){.tok = tok, .rat = &L->rb, .llm = L->llm ? &L->sp.llm : NULL,
+    L->src = (llm_rationale_src){.tok = tok, .rat = &L->rb,
+                                 .llm = source == CTCD_RATIONALE_LLM ? &L->sp.llm : NULL,
                                  .path = L->path, .rats = rats, .rep = rep};
     return CTCD_OK;
 }
 
 ctcd_status llm_load_walk(llm_load *L, int64_t limit, llm_row_fn row, void *ctx) {
-    return llm_split_walk(&L->sp, L->llm, limit, row, ctx);
+    return llm_split_walk(&L->sp, L->src.llm != NULL, limit, row, ctx);
 }
 
 ctcd_status llm_load_end(llm_load *L, ctcd_status st, ctcd_dataset *data,
                          ctcd_rationale_set *rats) {
     free(L->rb.ids);
-    L->rb = (llm_rat_buf){0};
     llm_list_free(&L->sp.llm);
     if (st) {
         ctcd_dataset_free(data);

@@ -78,8 +78,8 @@ typedef struct llm_load {
     char path[4096];
     llm_split sp;
     llm_rat_buf rb;
-    llm_rationale_src src;     /* the caller sets human_key, label_of and label_ctx */
-    int llm;                   /* source is CTCD_RATIONALE_LLM */
+    llm_rationale_src src;     /* the caller sets human_key, label_of and label_ctx; src.llm
+                                  is set (to sp.llm) when the source is CTCD_RATIONALE_LLM */
 } llm_load;
 /* Resets *data, *rats and *rep, checks that split is splits[0] or splits[1] (an error
  * "<title> split '<split>' (a or b)"), sets L->path and wires L->src to tok, the outputs and
