@@ -50,10 +50,10 @@ ctcd_status cuda_grad_sumsq(ctcd_backend *be, float *sumsq, const float *grad, i
     NVTX_OP(be, "grad_sumsq");
     double *partial = NULL;
     CTCD_TRY(cuda_scratch(be, SUMSQ_BLOCKS * sizeof(double), (void **)&partial));
-    sumsq_partial_kernel<<<SUMSQ_BLOCKS, SUMSQ_THREADS, 0, stream_of(be)>>>(partial, grad,
+    CTCD_LAUNCH(SUMSQ_BLOCKS, SUMSQ_THREADS, 0, stream_of(be), sumsq_partial_kernel)(partial, grad,
                                                                            n > 0 ? n : 0);
     LAUNCH_CHECK("grad_sumsq partial");
-    sumsq_finish_kernel<<<1, SUMSQ_BLOCKS, 0, stream_of(be)>>>(sumsq, partial);
+    CTCD_LAUNCH(1, SUMSQ_BLOCKS, 0, stream_of(be), sumsq_finish_kernel)(sumsq, partial);
     LAUNCH_CHECK("grad_sumsq finish");
     return CTCD_OK;
 }
@@ -113,8 +113,8 @@ ctcd_status cuda_adamw(ctcd_backend *be, float *master, void *compute, const flo
     if (compute == master) compute = NULL;
     const unsigned grid = grid_1d(n, 256, (unsigned)cuda_of(be)->sm_count * 16u);
     ACT_DISPATCH(be->act_dtype, T,
-                 adamw_kernel<T><<<grid, 256, 0, stream_of(be)>>>(master, (T *)compute, grad, m, v,
-                                                                 n, n_decay, sumsq, k));
+                 CTCD_LAUNCH(grid, 256, 0, stream_of(be), adamw_kernel<T>)(
+                     master, (T *)compute, grad, m, v, n, n_decay, sumsq, k));
     LAUNCH_CHECK("adamw");
     return CTCD_OK;
 }

@@ -87,7 +87,7 @@ template <typename T, int DPL>
 __global__ void __launch_bounds__(32 * AT_WARPS)
     attn_fwd_kernel(T *out, float *lse, const T *q, const T *k, const T *v, const int32_t *mask,
                     AttnDims g, float scale, float p, float dscale, ctcd_dropout_key key) {
-    extern __shared__ float smem[];
+    CTCD_DYNAMIC_SMEM(float, smem);
     const int HD = g.HD, NH = g.NH, Tq = g.Tq, Tk = g.Tk;
     const int HDP = HD + 1;
     float *Qs = smem, *Ks = Qs + AT_BQ * HDP, *Vs = Ks + AT_BK * HDP, *Ps = Vs + AT_BK * HDP;
@@ -178,7 +178,7 @@ __global__ void __launch_bounds__(32 * AT_WARPS)
     attn_dq_kernel(T *dqo, float *Dout, const T *dout, const T *q, const T *k, const T *v,
                    const float *lse, const int32_t *mask, AttnDims g, float scale, float p,
                    float dscale, ctcd_dropout_key key) {
-    extern __shared__ float smem[];
+    CTCD_DYNAMIC_SMEM(float, smem);
     const int HD = g.HD, NH = g.NH, Tq = g.Tq, Tk = g.Tk, A = NH * HD;
     const int HDP = HD + 1;
     float *Qs = smem, *dOs = Qs + AT_BQ * HDP, *Ks = dOs + AT_BQ * HDP, *Vs = Ks + AT_BK * HDP;
@@ -272,7 +272,7 @@ __global__ void __launch_bounds__(32 * AT_WARPS)
     attn_dkv_kernel(T *dko, T *dvo, const float *Dq, const T *dout, const T *q, const T *k,
                     const T *v, const float *lse, const int32_t *mask, AttnDims g, float scale,
                     float p, float dscale, ctcd_dropout_key key) {
-    extern __shared__ float smem[];
+    CTCD_DYNAMIC_SMEM(float, smem);
     const int HD = g.HD, NH = g.NH, Tq = g.Tq, Tk = g.Tk, A = NH * HD;
     const int HDP = HD + 1;
     float *Ks = smem, *Vs = Ks + AT_BK * HDP, *Qs = Vs + AT_BK * HDP, *dOs = Qs + AT_BQ * HDP;
@@ -430,7 +430,7 @@ static ctcd_status fwd_launch(ctcd_backend *be, void *out, void *aux, const void
     CTCD_TRY(prep_smem(be, attn_fwd_kernel<T, DPL>, sm));
     const float scale = 1.0f / sqrtf((float)s->HD), dscale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
     dim3 grid((unsigned)((s->Tq + AT_BQ - 1) / AT_BQ), (unsigned)s->NH, (unsigned)s->B);
-    attn_fwd_kernel<T, DPL><<<grid, 32 * AT_WARPS, sm, stream_of(be)>>>(
+    CTCD_LAUNCH(grid, 32 * AT_WARPS, sm, stream_of(be), attn_fwd_kernel<T, DPL>)(
         (T *)out, (float *)aux, (const T *)q, (const T *)k, (const T *)v, mask, dims_of(s),
         scale, p, dscale, key);
     LAUNCH_CHECK("attention_fwd");
@@ -451,14 +451,14 @@ static ctcd_status bwd_launch(ctcd_backend *be, void *dq, void *dk, void *dv, co
     const AttnDims g = dims_of(s);
     if (s->Tq > 0) { /* with no queries the dkv kernel alone writes dK = dV = 0 */
         dim3 gq((unsigned)((s->Tq + AT_BQ - 1) / AT_BQ), (unsigned)s->NH, (unsigned)s->B);
-        attn_dq_kernel<T, DPL><<<gq, 32 * AT_WARPS, sm1, stream_of(be)>>>(
+        CTCD_LAUNCH(gq, 32 * AT_WARPS, sm1, stream_of(be), attn_dq_kernel<T, DPL>)(
             (T *)dq, D, (const T *)dout, (const T *)q, (const T *)k, (const T *)v,
             (const float *)aux, mask, g, scale, p, dscale, key);
         LAUNCH_CHECK("attention_bwd dq");
     }
     if (s->Tk == 0) return CTCD_OK;
     dim3 gk((unsigned)((s->Tk + AT_BK - 1) / AT_BK), (unsigned)s->NH, (unsigned)s->B);
-    attn_dkv_kernel<T, DPL><<<gk, 32 * AT_WARPS, sm2, stream_of(be)>>>(
+    CTCD_LAUNCH(gk, 32 * AT_WARPS, sm2, stream_of(be), attn_dkv_kernel<T, DPL>)(
         (T *)dk, (T *)dv, D, (const T *)dout, (const T *)q, (const T *)k, (const T *)v,
         (const float *)aux, mask, g, scale, p, dscale, key);
     LAUNCH_CHECK("attention_bwd dkv");

@@ -79,11 +79,11 @@ static ctcd_status colsum_run(ctcd_backend *be, F f, float *dst0, float *dst1, i
     float *partial = NULL;
     CTCD_TRY(cuda_scratch(be, (size_t)NV * chunks * N * sizeof(float), (void **)&partial));
     dim3 grid((unsigned)((N + COLSUM_TX - 1) / COLSUM_TX), (unsigned)chunks);
-    colsum_partial_kernel<NV, F><<<grid, dim3(COLSUM_TX, COLSUM_TY), 0, stream_of(be)>>>(
+    CTCD_LAUNCH(grid, dim3(COLSUM_TX, COLSUM_TY), 0, stream_of(be), colsum_partial_kernel<NV, F>)(
         f, partial, M, N, rpc, chunks);
     LAUNCH_CHECK("colsum_partial");
-    colsum_finish_kernel<NV><<<grid_1d(N, 256), 256, 0, stream_of(be)>>>(partial, dst0, dst1, N,
-                                                                          chunks);
+    CTCD_LAUNCH(grid_1d(N, 256), 256, 0, stream_of(be), colsum_finish_kernel<NV>)(
+        partial, dst0, dst1, N, chunks);
     LAUNCH_CHECK("colsum_finish");
     return CTCD_OK;
 }

@@ -59,6 +59,23 @@ static inline ctcd_status cublas_error_status(cublasStatus_t s, const char *expr
             return cublas_error_status(cublas_check_s_, #expr, __FILE__, __LINE__);   \
     } while (0)
 
+/* ---- launches ------------------------------------------------------------------------- */
+
+/* CTCD_LAUNCH(grid, block, smem, stream, kernel)(args...) is kernel<<<grid, block, smem,
+ * stream>>>(args...) under nvcc. The kernel comes last because a template kernel's name
+ * (attn_fwd_kernel<T, DPL>) holds commas. In the emulation build (CTCD_CUDA_EMU,
+ * cuda/emu/cuda_runtime.h) the same call runs the kernel on the CPU through hip-cpu. */
+#if CTCD_CUDA_EMU
+#define CTCD_LAUNCH(grid, block, smem, stream, ...) \
+    ctcd_emu::launch((grid), (block), (smem), (stream), __VA_ARGS__)
+/* extern __shared__: hip-cpu keeps a kernel's dynamic shared memory per block thread. */
+#define CTCD_DYNAMIC_SMEM(type, name) HIP_DYNAMIC_SHARED(type, name)
+#else
+#define CTCD_LAUNCH(grid, block, smem, stream, ...) \
+    __VA_ARGS__<<<(grid), (block), (smem), (stream)>>>
+#define CTCD_DYNAMIC_SMEM(type, name) extern __shared__ type name[]
+#endif
+
 /* After a kernel launch: launch-configuration errors show up here (asynchronous faults
  * surface at the next synchronising call, e.g. sync or download). */
 #define LAUNCH_CHECK(what) CUDA_CHECK(cudaGetLastError())

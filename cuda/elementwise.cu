@@ -36,11 +36,11 @@ ctcd_status cuda_cast(ctcd_backend *be, void *dst, ctcd_dtype dst_dt, const void
     }
     const unsigned grid = grid_1d(n, 256);
     if (dst_dt == CTCD_BF16 && src_dt == CTCD_F32) {
-        cast_kernel<bf16, float><<<grid, 256, 0, stream_of(be)>>>((bf16 *)dst, (const float *)src,
-                                                                 n);
+        CTCD_LAUNCH(grid, 256, 0, stream_of(be), cast_kernel<bf16, float>)(
+            (bf16 *)dst, (const float *)src, n);
     } else if (dst_dt == CTCD_F32 && src_dt == CTCD_BF16) {
-        cast_kernel<float, bf16><<<grid, 256, 0, stream_of(be)>>>((float *)dst, (const bf16 *)src,
-                                                                 n);
+        CTCD_LAUNCH(grid, 256, 0, stream_of(be), cast_kernel<float, bf16>)(
+            (float *)dst, (const bf16 *)src, n);
     } else {
         return ctcd_error_new(CTCD_E_UNSUPPORTED, __FILE__, __LINE__, "cuda: cast from %s to %s",
                               dt_name(src_dt), dt_name(dst_dt));
@@ -70,8 +70,9 @@ __global__ void unary_kernel(T *out, const T *a, const T *b, int64_t n) {
 template <int OP>
 static ctcd_status unary(ctcd_backend *be, void *out, const void *a, const void *b, int64_t n) {
     if (n <= 0) return CTCD_OK;
-    ACT_DISPATCH(be->act_dtype, T, unary_kernel<OP, T><<<grid_1d(n, 256), 256, 0, stream_of(be)>>>(
-                                       (T *)out, (const T *)a, (const T *)b, n));
+    ACT_DISPATCH(be->act_dtype, T,
+                 CTCD_LAUNCH(grid_1d(n, 256), 256, 0, stream_of(be), unary_kernel<OP, T>)(
+                     (T *)out, (const T *)a, (const T *)b, n));
     LAUNCH_CHECK("unary");
     return CTCD_OK;
 }
@@ -129,7 +130,7 @@ static ctcd_status dropout(ctcd_backend *be, void *out, const void *in, int64_t 
                               "dropout probability %g not in [0, 1)", (double)p);
     const float scale = 1.0f / (1.0f - p);
     ACT_DISPATCH(be->act_dtype, T,
-                 dropout_kernel<T><<<grid_1d((n + 3) / 4, 256), 256, 0, stream_of(be)>>>(
+                 CTCD_LAUNCH(grid_1d((n + 3) / 4, 256), 256, 0, stream_of(be), dropout_kernel<T>)(
                      (T *)out, (const T *)in, n, p, scale, key));
     LAUNCH_CHECK("dropout");
     return CTCD_OK;

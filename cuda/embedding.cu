@@ -13,7 +13,13 @@
  * Known cost: a very frequent id (padding in a heavily padded batch) forms one long serial
  * segment; loads are issued eight at a time, but splitting such segments with a fixed-order
  * two-level sum is the next step if profiles show it. */
+#if CTCD_CUDA_EMU
+#include <algorithm>
+#include <numeric>
+#include <vector>
+#else
 #include <cub/cub.cuh>
+#endif
 
 #include "cuda_common.cuh"
 
@@ -39,7 +45,7 @@ ctcd_status cuda_embedding_fwd(ctcd_backend *be, void *out, const int32_t *ids,
     const int64_t total = (int64_t)B * T * H;
     if (total <= 0) return CTCD_OK;
     ACT_DISPATCH(be->act_dtype, T_,
-                 embedding_fwd_kernel<T_><<<grid_1d(total, 256), 256, 0, stream_of(be)>>>(
+                 CTCD_LAUNCH(grid_1d(total, 256), 256, 0, stream_of(be), embedding_fwd_kernel<T_>)(
                      (T_ *)out, ids, type_ids, (const T_ *)wte, (const T_ *)wpe,
                      (const T_ *)wtt, T, H, total));
     LAUNCH_CHECK("embedding_fwd");
@@ -68,19 +74,34 @@ static ctcd_status sort_indices(ctcd_backend *be, const int32_t *idx, int64_t n,
         return ctcd_error_new(CTCD_E_UNSUPPORTED, __FILE__, __LINE__,
                               "cuda scatter-add: %lld rows exceed 2^31", (long long)n);
     size_t temp = 0;
+#if !CTCD_CUDA_EMU
     CUDA_CHECK(cub::DeviceRadixSort::SortPairs(NULL, temp, (const int32_t *)NULL,
                                                (int32_t *)NULL, (const int32_t *)NULL,
                                                (int32_t *)NULL, (int)n, 0, 32, stream_of(be)));
+#endif
     const size_t vec = align256((size_t)n * sizeof(int32_t));
     char *s = NULL;
     CTCD_TRY(cuda_scratch(be, 3 * vec + temp, (void **)&s));
     int32_t *pos_in = (int32_t *)s;
     out->keys = (int32_t *)(s + vec);
     out->pos = (int32_t *)(s + 2 * vec);
-    iota_kernel<<<grid_1d(n, 256), 256, 0, stream_of(be)>>>(pos_in, n);
+    CTCD_LAUNCH(grid_1d(n, 256), 256, 0, stream_of(be), iota_kernel)(pos_in, n);
     LAUNCH_CHECK("iota");
+#if CTCD_CUDA_EMU
+    /* No CUB on the CPU: a host stable sort gives what CUB's stable radix sort gives (the
+     * emulated launches above have already run; device memory is host memory). */
+    std::vector<int32_t> order((size_t)n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [idx](int32_t a, int32_t b) { return idx[a] < idx[b]; });
+    for (int64_t i = 0; i < n; i++) {
+        out->keys[i] = idx[order[(size_t)i]];
+        out->pos[i] = pos_in[order[(size_t)i]];
+    }
+#else
     CUDA_CHECK(cub::DeviceRadixSort::SortPairs(s + 3 * vec, temp, idx, out->keys, pos_in,
                                                out->pos, (int)n, 0, 32, stream_of(be)));
+#endif
     return CTCD_OK;
 }
 
@@ -120,7 +141,8 @@ static ctcd_status scatter_add_sorted(ctcd_backend *be, TD *dst, const TS *src,
     CTCD_TRY(sort_indices(be, idx, n, &s));
     const unsigned grid = (unsigned)(n < 65535 * 4 ? n : 65535 * 4);
     const int block = C >= 256 ? 256 : ((C + 31) / 32) * 32;
-    segment_add_kernel<TD, TS><<<grid, block, 0, stream_of(be)>>>(dst, src, s.keys, s.pos, n, C);
+    CTCD_LAUNCH(grid, block, 0, stream_of(be), segment_add_kernel<TD, TS>)(dst, src, s.keys,
+                                                                            s.pos, n, C);
     LAUNCH_CHECK("segment_add");
     return CTCD_OK;
 }
@@ -149,7 +171,7 @@ ctcd_status cuda_embedding_bwd(ctcd_backend *be, float *dwte, float *dwpe, float
         if (!st && dwtt)
             st = scatter_add_sorted<float, T_>(be, dwtt, (const T_ *)dout, type_ids, n, H);
         if (!st && dwpe) {
-            pos_grad_kernel<T_><<<grid_1d((int64_t)T * H, 256), 256, 0, stream_of(be)>>>(
+            CTCD_LAUNCH(grid_1d((int64_t)T * H, 256), 256, 0, stream_of(be), pos_grad_kernel<T_>)(
                 dwpe, (const T_ *)dout, B, T, H);
             LAUNCH_CHECK("embedding_bwd positions");
         }
@@ -173,7 +195,7 @@ ctcd_status cuda_gather_rows(ctcd_backend *be, void *dst, const void *src, const
     NVTX_OP(be, "gather_rows");
     if (n <= 0 || C <= 0) return CTCD_OK;
     ACT_DISPATCH(be->act_dtype, T_,
-                 gather_rows_kernel<T_><<<grid_1d(n * C, 256), 256, 0, stream_of(be)>>>(
+                 CTCD_LAUNCH(grid_1d(n * C, 256), 256, 0, stream_of(be), gather_rows_kernel<T_>)(
                      (T_ *)dst, (const T_ *)src, idx, n, C));
     LAUNCH_CHECK("gather_rows");
     return CTCD_OK;

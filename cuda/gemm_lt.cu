@@ -28,7 +28,9 @@
 
 ctcd_status cuda_gemm_init(ctcd_backend *be) {
     cuda_impl *c = cuda_of(be);
+#if !CTCD_CUDA_EMU /* emulation: cuda/emu/cublasLt.h stands in for the library */
     CTCD_TRY(ctcd_cuda_lt_load()); /* a missing libcublasLt is an error, not a crash */
+#endif
     CUBLAS_CHECK(cublasLtCreate(&c->lt));
     CUDA_CHECK(cudaMalloc(&c->lt_ws[0], LT_WORKSPACE_BYTES));
     c->lt_ws_bytes = LT_WORKSPACE_BYTES;
@@ -131,15 +133,15 @@ static ctcd_status gemm_fallback(ctcd_backend *be, const gemm_args *g) {
         return ctcd_error_new(CTCD_E_INTERNAL, __FILE__, __LINE__,
                               "gemm fallback: epilogue %d unsupported", (int)g->epi);
     if (g->ab_dt == CTCD_F32 && g->d_dt == CTCD_F32) {
-        gemm_fallback_kernel<float, float><<<grid, block, 0, stream_of(be)>>>(
+        CTCD_LAUNCH(grid, block, 0, stream_of(be), gemm_fallback_kernel<float, float>)(
             ta, tb, g->m, g->n, g->k, (const float *)g->A, g->lda, (const float *)g->B, g->ldb,
             (float *)g->D, g->ldd, g->beta, (const float *)bias);
     } else if (g->ab_dt == CTCD_BF16 && g->d_dt == CTCD_BF16) {
-        gemm_fallback_kernel<bf16, bf16><<<grid, block, 0, stream_of(be)>>>(
+        CTCD_LAUNCH(grid, block, 0, stream_of(be), gemm_fallback_kernel<bf16, bf16>)(
             ta, tb, g->m, g->n, g->k, (const bf16 *)g->A, g->lda, (const bf16 *)g->B, g->ldb,
             (bf16 *)g->D, g->ldd, g->beta, (const bf16 *)bias);
     } else if (g->ab_dt == CTCD_BF16 && g->d_dt == CTCD_F32) {
-        gemm_fallback_kernel<bf16, float><<<grid, block, 0, stream_of(be)>>>(
+        CTCD_LAUNCH(grid, block, 0, stream_of(be), gemm_fallback_kernel<bf16, float>)(
             ta, tb, g->m, g->n, g->k, (const bf16 *)g->A, g->lda, (const bf16 *)g->B, g->ldb,
             (float *)g->D, g->ldd, g->beta, (const float *)bias);
     } else {

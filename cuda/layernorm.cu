@@ -127,12 +127,13 @@ ctcd_status cuda_dropout_layernorm_fwd(ctcd_backend *be, void *out, void *sum_ou
                                        const void *gamma, const void *beta, int64_t N, int C,
                                        float eps, float p, ctcd_dropout_key key) {
     NVTX_OP(be, "dropout_layernorm_fwd");
-    float scale;
+    float scale = 1.0f;
     CTCD_TRY(ln_dropout_scale(&p, &scale));
     if (N <= 0 || C <= 0) return CTCD_OK;
     ACT_DISPATCH(be->act_dtype, T, {
         const ln_src_residual<T> src = {(const T *)inp, (const T *)residual, p, scale};
-        ln_fwd_kernel<T><<<ln_grid(N), 32 * LN_WARPS, 0, stream_of(be)>>>(
+        CTCD_LAUNCH(ln_grid(N), 32 * LN_WARPS, 0, stream_of(be),
+                    ln_fwd_kernel<T, ln_src_residual<T>>)(
             src, (T *)out, (T *)sum_out, mean, rstd, (const T *)gamma, (const T *)beta, N, C,
             eps, p, scale, 0, key);
     });
@@ -156,14 +157,15 @@ ctcd_status cuda_embedding_layernorm_fwd(ctcd_backend *be, void *out, void *sum_
                                          const void *beta, int B, int T, int H, float eps,
                                          float p, ctcd_dropout_key key) {
     NVTX_OP(be, "embedding_layernorm_fwd");
-    float scale;
+    float scale = 1.0f;
     CTCD_TRY(ln_dropout_scale(&p, &scale));
     const int64_t N = (int64_t)B * T;
     if (N <= 0 || H <= 0) return CTCD_OK;
     ACT_DISPATCH(be->act_dtype, T_, {
         const ln_src_embedding<T_> src = {ids, type_ids, (const T_ *)wte, (const T_ *)wpe,
                                           (const T_ *)wtt, T, H};
-        ln_fwd_kernel<T_><<<ln_grid(N), 32 * LN_WARPS, 0, stream_of(be)>>>(
+        CTCD_LAUNCH(ln_grid(N), 32 * LN_WARPS, 0, stream_of(be),
+                    ln_fwd_kernel<T_, ln_src_embedding<T_>>)(
             src, (T_ *)out, (T_ *)sum_out, mean, rstd, (const T_ *)gamma, (const T_ *)beta, N,
             H, eps, p, scale, 1, key);
     });
@@ -224,7 +226,7 @@ static ctcd_status ln_bwd(ctcd_backend *be, void *dinp, void *dres, float *dgamm
                           const void *dout, const void *s, const float *mean, const float *rstd,
                           const void *gamma, int64_t N, int C, float p, int drop_in,
                           ctcd_dropout_key key) {
-    float scale;
+    float scale = 1.0f;
     CTCD_TRY(ln_dropout_scale(&p, &scale));
     if (N <= 0 || C <= 0) return CTCD_OK;
     ctcd_status st = CTCD_OK;
@@ -237,7 +239,7 @@ static ctcd_status ln_bwd(ctcd_backend *be, void *dinp, void *dres, float *dgamm
             if (st) return st;
         }
         if (dinp || dres) {
-            ln_bwd_kernel<T><<<ln_grid(N), 32 * LN_WARPS, 0, stream_of(be)>>>(
+            CTCD_LAUNCH(ln_grid(N), 32 * LN_WARPS, 0, stream_of(be), ln_bwd_kernel<T>)(
                 (T *)dinp, (T *)dres, (const T *)dout, (const T *)s, mean, rstd,
                 (const T *)gamma, N, C, p, scale, drop_in, key);
             LAUNCH_CHECK("layernorm_bwd");

@@ -307,7 +307,7 @@ ctcd_status cuda_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss
     float *partial = (float *)s;
     int64_t *n_lab = (int64_t *)(s + part_bytes);
     cudaStream_t stream = stream_of(be);
-    count_labelled_kernel<<<1, 256, 0, stream>>>(n_lab, io->labels, io->targets, d->rows,
+    CTCD_LAUNCH(1, 256, 0, stream, count_labelled_kernel)(n_lab, io->labels, io->targets, d->rows,
                                                  d->classes, mse);
     LAUNCH_CHECK("loss count");
     const int threads = d->classes >= 4096 ? 512 : d->classes >= 256 ? 128 : 32;
@@ -318,15 +318,15 @@ ctcd_status cuda_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss
         T *dz1 = d->n_models == 2 ? (T *)io->dlogits[1] : NULL;
         const T *zt = (const T *)io->teacher;
         if (mse) {
-            mse_row_kernel<T><<<grid_1d(d->rows, 256), 256, 0, stream>>>(
+            CTCD_LAUNCH(grid_1d(d->rows, 256), 256, 0, stream, mse_row_kernel<T>)(
                 partial, z0, z1, zt, dz0, dz1, io->targets, n_lab, P);
         } else {
-            ce_kl_row_kernel<T><<<(unsigned)d->rows, threads, 0, stream>>>(
+            CTCD_LAUNCH((unsigned)d->rows, threads, 0, stream, ce_kl_row_kernel<T>)(
                 partial, z0, z1, zt, dz0, dz1, io->labels, n_lab, P);
         }
     });
     LAUNCH_CHECK("loss rows");
-    loss_finish_kernel<<<1, FIN_THREADS, 0, stream>>>(io->terms, partial, n_lab, P);
+    CTCD_LAUNCH(1, FIN_THREADS, 0, stream, loss_finish_kernel)(io->terms, partial, n_lab, P);
     LAUNCH_CHECK("loss finish");
     return CTCD_OK;
 }

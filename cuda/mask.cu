@@ -46,7 +46,7 @@ extern "C" ctcd_status cuda_unit_mask_fwd(ctcd_backend *be, void *out, const voi
     const int64_t n = M * (int64_t)G * S;
     if (n <= 0) return CTCD_OK;
     ACT_DISPATCH(be->act_dtype, T,
-                 unit_mask_kernel<T><<<grid_1d(n, 256), 256, 0, stream_of(be)>>>(
+                 CTCD_LAUNCH(grid_1d(n, 256), 256, 0, stream_of(be), unit_mask_kernel<T>)(
                      (T *)out, (const T *)inp, mask, n, G, S));
     LAUNCH_CHECK("unit_mask_fwd");
     return CTCD_OK;
@@ -61,12 +61,12 @@ extern "C" ctcd_status cuda_unit_mask_bwd(ctcd_backend *be, void *dinp, float *d
     /* The gradient reads dout before dinp (which may alias it) is written: same stream. */
     if (dmask) {
         ACT_DISPATCH(be->act_dtype, T,
-                     unit_mask_grad_kernel<T><<<(unsigned)G, 256, 0, stream_of(be)>>>(
+                     CTCD_LAUNCH((unsigned)G, 256, 0, stream_of(be), unit_mask_grad_kernel<T>)(
                          dmask, (const T *)dout, (const T *)inp, M, G, S));
         LAUNCH_CHECK("unit_mask_grad");
     }
     ACT_DISPATCH(be->act_dtype, T,
-                 unit_mask_kernel<T><<<grid_1d(n, 256), 256, 0, stream_of(be)>>>(
+                 CTCD_LAUNCH(grid_1d(n, 256), 256, 0, stream_of(be), unit_mask_kernel<T>)(
                      (T *)dinp, (const T *)dout, mask, n, G, S));
     LAUNCH_CHECK("unit_mask_bwd");
     return CTCD_OK;

@@ -19,7 +19,7 @@
 #include "ctcd/tensor.h"
 #include "testutil.h"
 
-#define CK_MAX_ALLOCS 128
+#define CK_MAX_ALLOCS 512
 
 typedef struct ck_env {
     ctcd_backend *cpu, *gpu;
