@@ -91,6 +91,7 @@ ONLY=",${GPU_CHECK_ONLY:-all},"
 ONLY=${ONLY// /,}
 SKIP_BUILD=${GPU_CHECK_SKIP_BUILD:-0}
 SUITE_JOBS=${GPU_CHECK_SUITE_JOBS:-1}
+if [ "$mode" = gpu ]; then OMP_DEFAULT=8; else OMP_DEFAULT=2; fi  # CPU reference threads in the suites
 read -ra SUITE_ARGS <<< "${GPU_CHECK_SUITE_ARGS:-}"
 COMMIT=${GPU_CHECK_COMMIT:-$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
 SUITES=(test_libfind test_cuda_ops test_cuda_model test_cuda_cqa test_cuda_search)
@@ -270,14 +271,17 @@ preflight() {
 export BUILD_LOG="$L/build.log"
 
 do_prefix() {
+  # emu (CI, a developer's machine): the machine's own Debian packages (scripts/deps.sh)
+  if [ "$mode" = emu ]; then
+    STATUS=skipped; DETAIL="emu: the machine's own libraries"
+    pkg-config --exists yaml-0.1 libcjson libutf8proc criterion 2>/dev/null && return 0
+    STATUS=""; DETAIL="emu: pkg-config finds no yaml-0.1/libcjson/libutf8proc/criterion: run scripts/deps.sh"
+    return 1
+  fi
   if [ -d "$root/.gpu-debs" ]; then
     unpack_prefix > "$L/prefix.log" 2>&1; local rc=$?
     cat "$L/prefix.log"
     return $rc
-  fi
-  # emu (or a machine with the Debian packages installed): the machine's own libraries
-  if [ "$mode" = emu ] && pkg-config --exists yaml-0.1 criterion 2>/dev/null; then
-    STATUS=skipped; DETAIL="no .gpu-debs: the machine's own libraries"; return 0
   fi
   log "no .gpu-debs/: run scripts/fetch-gpu-debs.sh here and carry .gpu-debs"
   return 1
@@ -331,13 +335,14 @@ suite_counts() {
     st_fail[$k]=$(grep -c '^\[FAIL\]' "$log")
     st_crash[$k]=$(grep -ci 'crash' "$log")
   fi
-  st_skip[$k]=$(grep -c '^\[SKIP\]' "$log")
+  # (a test left out by --filter is printed as "[SKIP] ...: Test is disabled": not a skip)
+  st_skip[$k]=$(grep '^\[SKIP\]' "$log" | grep -vc ': Test is disabled$')
 }
 
 do_suite() {
   local name=$1 log="$L/$1.log" rc
   if [ ! -x "$B/$name" ]; then DETAIL="$B/$name was not built"; return 1; fi
-  CTCD_REQUIRE_CUDA=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-4} timeout -k 10 "$(tl 150)" \
+  CTCD_REQUIRE_CUDA=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-$OMP_DEFAULT} timeout -k 10 "$(tl 150)" \
     "$B/$name" -j"$SUITE_JOBS" --verbose --ascii --timeout 140 "${SUITE_ARGS[@]}" > "$log" 2>&1
   rc=$?
   suite_counts "$log" "$name"
@@ -345,14 +350,18 @@ do_suite() {
   if [ $rc -eq 0 ] && [ "${st_skip[$name]}" -gt 0 ] && [ "${name#test_cuda_}" != "$name" ]; then
     STATUS=fail; DETAIL="$DETAIL: a skipped CUDA test is a failure here"
   fi
+  if [ $rc -eq 0 ] && [ $((st_pass[$name] + st_fail[$name] + st_skip[$name])) -eq 0 ]; then
+    STATUS=fail; DETAIL="$DETAIL: no test ran (GPU_CHECK_SUITE_ARGS='${GPU_CHECK_SUITE_ARGS:-}')"
+  fi
   if [ $rc -ne 0 ] || [ "${st_skip[$name]}" -gt 0 ]; then
     # what went wrong, compactly (the full log is in logs.tgz): the failed and skipped tests,
     # the distinct assertion messages with their counts, the per-op lines marked FAIL
     local bad n_bad
-    bad=$(grep -E '^\[(FAIL|SKIP)\]' "$log" | sed -E 's/^\[(FAIL|SKIP)\] ([^:]*::[^:]*).*/\2/')
+    bad=$(grep -E '^\[(FAIL|SKIP)\]' "$log" | grep -v ': Test is disabled$' |
+          sed -E 's/^\[(FAIL|SKIP)\] ([^:]*::[^:]*).*/\2/')
     n_bad=$(grep -c . <<< "$bad")
     echo "  failed/skipped ($n_bad): $(head -12 <<< "$bad" | tr '\n' ' ')$([ "$n_bad" -gt 12 ] && echo "(+$((n_bad - 12)) more)")"
-    grep -E '^\[----\]   [^ ]|^\[SKIP\]' "$log" | sed -E 's/^\[----\]   //; s/^\[SKIP\] [^:]*::[^:]*: /skip: /' |
+    grep -E '^\[----\]   [^ ]|^\[SKIP\]' "$log" | grep -v ': Test is disabled$' | sed -E 's/^\[----\]   //; s/^\[SKIP\] [^:]*::[^:]*: /skip: /' |
       sort | uniq -c | sort -rn | head -8
     grep -E 'FAIL$' "$log" | head -8
     # the most frequent message goes into summary.json too
@@ -383,7 +392,7 @@ do_hf() {
   local v="$root/.data/vocab/bert-base-uncased-vocab.txt" va=() rc=0 f
   [ -f "$v" ] && va=(--vocab "$v")
   PYTHONUNBUFFERED=1 timeout -k 10 "$(tl 150)" python3 "$root/tests/hf/check_hf.py" --ctcd "$B/ctcd" \
-    --cuda --work "$W/hf" "${va[@]}" > "$L/hf.log" 2>&1 || rc=$?
+    --cuda "${va[@]}" > "$L/hf.log" 2>&1 || rc=$?
   if [ -f "$v" ] && [ -x "$B/benchmarks/tokenize_bench" ]; then
     for f in "$root"/.data/glue/*/dev*.tsv; do
       [ -f "$f" ] || continue
@@ -429,6 +438,9 @@ do_sanitizer() {
     --error-exitcode 99 --print-limit 50 "$B/test_cuda_ops" -j1 --ascii --timeout 300 "${fa[@]}" > "$log" 2>&1
   local rc=$?
   grep -h -E 'ERROR SUMMARY|RACECHECK SUMMARY|Invalid|out of bounds|hazard' "$log" | sort | uniq -c | sort -rn | head -15
+  if [ $rc -eq 0 ] && grep -q 'Synthesis: Tested: 0 ' "$log"; then
+    STATUS=fail; DETAIL="the filter '$filter' matched no test"; return 1
+  fi
   DETAIL="$(grep -cE '(ERROR|RACECHECK) SUMMARY: 0 ' "$log") clean processes, $(grep -cE '(ERROR|RACECHECK) SUMMARY: [1-9]' "$log") with errors; $(grep 'Synthesis' "$log" | tail -1)"
   return $rc
 }

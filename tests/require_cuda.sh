@@ -18,7 +18,8 @@ fail() { echo "require_cuda.sh: FAIL: $*"; exit 1; }
 # synth FILE FIELD: a number from Criterion's last line
 #   "[====] Synthesis: Tested: N | Passing: N | Failing: N | Crashing: N"
 synth() { sed -n "s/.*Synthesis:.*$2: \([0-9][0-9]*\).*/\1/p" "$1" | tail -1; }
-skips() { grep -c '^\[SKIP\]' "$1"; }
+# skipped tests ("[SKIP] suite::test: reason"; not the "Test is disabled" of a --filter)
+skips() { grep '^\[SKIP\]' "$1" | grep -vc ': Test is disabled$'; }
 
 env -u CTCD_REQUIRE_CUDA "$suite" -j1 --verbose --ascii >"$tmp/plain" 2>&1
 rc_plain=$?
