@@ -441,7 +441,7 @@ do_sanitizer() {
   if [ $rc -eq 0 ] && grep -q 'Synthesis: Tested: 0 ' "$log"; then
     STATUS=fail; DETAIL="the filter '$filter' matched no test"; return 1
   fi
-  DETAIL="$(grep -cE '(ERROR|RACECHECK) SUMMARY: 0 ' "$log") clean processes, $(grep -cE '(ERROR|RACECHECK) SUMMARY: [1-9]' "$log") with errors; $(grep 'Synthesis' "$log" | tail -1)"
+  DETAIL="$(grep -hoE '(ERROR|RACECHECK) SUMMARY: .*' "$log" | sort | uniq -c | sed -E 's/^ +//' | tr '\n' ';') $(grep -o 'Tested: .*' "$log" | tail -1)"
   return $rc
 }
 
@@ -453,7 +453,12 @@ do_bench() {
   rc=$?
   tail -25 "$L/bench.console.log"
   local f; for f in results.json table.md; do [ -f "$bout/$f" ] && cp "$bout/$f" "$OUT/$f"; done
-  DETAIL="results.json $([ -f "$OUT/results.json" ] && echo written || echo missing)"
+  # run.sh exits 0 whatever its steps did: its closing table ("  kernels    FAIL (rc 1) in 3 s")
+  # says which failed
+  local failed
+  failed=$(sed -n '/==== benchmarks/,$p' "$L/bench.console.log" | awk '$2 == "FAIL" {print $1}' | tr '\n' ' ')
+  DETAIL="results.json $([ -f "$OUT/results.json" ] && echo written || echo missing)${failed:+; failed: $failed}"
+  [ -n "$failed" ] && [ $rc -eq 0 ] && rc=1
   return $rc
 }
 
@@ -501,6 +506,6 @@ do_bench() {
   done
   write_summary
   echo "summary: $OUT/summary.json; full logs: $OUT/logs.tgz; build kept in $B"
-  rm -rf "$W"
+  rm -rf "$W" "$L"
   exit $((n_bad > 0))
 } 2>&1 | tee "$OUT/gpu-check.log"
