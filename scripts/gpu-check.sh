@@ -12,9 +12,12 @@
 #        carry:     [".gpu-debs", ".data"]
 #        timeout_s: 540
 #    Its deadline is 420 s (GPU_CHECK_DEADLINE); every step is capped by what is left, so
-#    it ends well inside 540 s with the build (~2-3 min on 16 cores) included.
+#    it ends well inside 540 s with the build included (these targets took 181 s on 2 cores
+#    here; expect 1-2 minutes on the 16-core GPU machine).
 # 3. Second, short call on the still-warm machine (build-gpu/ and .gpu-prefix/ are kept; they
-#    are git-ignored, so the working-tree copy leaves them), e.g. what the first did not reach:
+#    are git-ignored, so the working-tree copy leaves them; the binaries find the prefix's
+#    libraries by absolute rpath, so the repository must sit at the same path as in the first
+#    call), e.g. what the first did not reach:
 #        command:   GPU_CHECK_SKIP_BUILD=1 GPU_CHECK_ONLY=memcheck,racecheck,bench bash scripts/gpu-check.sh
 #    or one failing test, blocking launches:
 #        command:   GPU_CHECK_SKIP_BUILD=1 GPU_CHECK_ONLY=test_cuda_ops CUDA_LAUNCH_BLOCKING=1 \
