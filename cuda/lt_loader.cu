@@ -3,45 +3,66 @@
  * falls back to the CPU, and `cuda` reports why it cannot run.
  *
  * This file defines the cuBLASLt entry points the backend calls as small trampolines that
- * resolve the real function in libcublasLt.so.13 (or libcublasLt.so) once; the library is
- * therefore not a link-time dependency. The CUDA runtime is linked statically (it loads the
- * driver, libcuda.so.1, itself at the first CUDA call). ctcd_cuda_lt_load() is what the
- * backend calls first to turn a missing library into a clear error. */
+ * resolve the real function in the library once; the library is therefore not a link-time
+ * dependency. The CUDA runtime is linked statically (it loads the driver, libcuda.so.1,
+ * itself at the first CUDA call). ctcd_cuda_lt_load() is what the backend calls first to
+ * turn a missing library into a clear error.
+ *
+ * Where it is looked for (include/ctcd/backend_cuda.h, src/core/libfind.c): CTCD_CUBLASLT,
+ * the loader path, the CUDA toolkit's folders, python3's nvidia wheels — on the GPU image
+ * cuBLASLt may live only inside PyTorch's wheels, outside ld.so.conf. Only the major
+ * version this file was compiled against (CUBLAS_VER_MAJOR) is asked for by soname: the
+ * enums and structs of cublasLt.h may change between majors. The unversioned
+ * libcublasLt.so (a toolkit's development link) is the last resort, as before. */
 #include <cublasLt.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "ctcd/backend_cuda.h"
+#include "ctcd/libfind.h"
+#include "ctcd/log.h"
 #include "cuda_common.cuh"
 
-static void *g_lt_handle;            /* set once under g_lt_once, then read-only */
-static char g_lt_error[512];
+#define LT_STR_(x) #x
+#define LT_STR(x) LT_STR_(x)
+
+static ctcd_lib_found g_lt;      /* written once under g_lt_once, then read-only */
+static char g_lt_error[CTCD_LIBFIND_TRIED_CAP + 512];
 static pthread_once_t g_lt_once = PTHREAD_ONCE_INIT;
 
 static void lt_open(void) {
-    static const char *const names[] = {"libcublasLt.so.13", "libcublasLt.so"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !g_lt_handle; i++) {
-        g_lt_handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-        if (!g_lt_handle) {
-            const char *e = dlerror();
-            snprintf(g_lt_error, sizeof g_lt_error, "cannot load cuBLASLt (%s)",
-                     e ? e : names[i]);
-        }
+    static const char *const names[] = {"libcublasLt.so." LT_STR(CUBLAS_VER_MAJOR),
+                                        "libcublasLt.so", NULL};
+    const ctcd_lib_spec spec = {"cuBLASLt", "CTCD_CUBLASLT", names, 0};
+    ctcd_status st = ctcd_lib_find(&spec, &g_lt);
+    if (st) {
+        snprintf(g_lt_error, sizeof g_lt_error, "%s", ctcd_status_message(st));
+        ctcd_status_free(st);
+        return;
     }
+    const char *env = getenv("CTCD_CUBLASLT");
+    if (env && *env && strcmp(g_lt.origin, "env") != 0)
+        ctcd_log(CTCD_LOG_WARN, "CTCD_CUBLASLT=%s cannot be loaded; using %s (found by the %s "
+                 "search) instead", env, g_lt.path, g_lt.origin);
 }
 
 extern "C" ctcd_status ctcd_cuda_lt_load(void) {
     pthread_once(&g_lt_once, lt_open);
-    if (g_lt_handle) return CTCD_OK;
-    return CTCD_ERR(CTCD_E_UNSUPPORTED,
-                    "%s: install the CUDA toolkit's cuBLAS libraries or add their directory "
-                    "to LD_LIBRARY_PATH",
-                    g_lt_error);
+    if (g_lt.handle) return CTCD_OK;
+    return CTCD_ERR(CTCD_E_UNSUPPORTED, "%s", g_lt_error);
+}
+
+extern "C" const ctcd_lib_found *ctcd_cuda_lt_location(void) {
+    pthread_once(&g_lt_once, lt_open);
+    return &g_lt;
 }
 
 static void *lt_sym(const char *name) {
     pthread_once(&g_lt_once, lt_open);
-    return g_lt_handle ? dlsym(g_lt_handle, name) : NULL;
+    return g_lt.handle ? dlsym(g_lt.handle, name) : NULL;
 }
 
 /* Resolves `fn` once and forwards the call; a missing library or symbol is reported as the

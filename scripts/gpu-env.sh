@@ -3,10 +3,12 @@
 # scripts/gpu-check.sh and benchmarks/run.sh.
 #   unpack_prefix     unpacks the carried .gpu-debs/*.deb into $P (never into /), writes
 #                     patched .pc files, exports PKG_CONFIG_LIBDIR and LIBDIRS
-#   configure_build   configures and builds in $B (Release, CUDA sm_90 unless mode=cpu)
-# The caller sets root, mode (gpu|cpu), P, B, OUT, and defines log MSG and tl SECONDS (a
+#   configure_build   configures and builds in $B (Release; CUDA sm_90 for mode=gpu, none
+#                     for mode=cpu, the emulated CUDA build for mode=emu)
+# The caller sets root, mode (gpu|cpu|emu), P, B, OUT, and defines log MSG and tl SECONDS (a
 # timeout capped by the caller's deadline). Optional: GPU_BUILD_TESTS=OFF skips the
-# Criterion suites (no criterion .pc needed), GPU_BUILD_TARGETS="a b" builds only those.
+# Criterion suites (no criterion .pc needed), GPU_BUILD_TARGETS="a b" builds only those,
+# BUILD_LOG=FILE (default $OUT/build.log), GPU_BUILD_JOBS (cpu/emu; default 2).
 
 # ---- 1. prefix -------------------------------------------------------------------------
 unpack_prefix() {
@@ -59,22 +61,33 @@ SH
 }
 
 # ---- 2. configure + build ----------------------------------------------------------------
+# mode gpu: CUDA for sm_90 with the nvcc on PATH (or /usr/local/cuda), every core;
+# mode cpu: -DCTCD_CUDA=OFF; mode emu: the emulated CUDA build, GPU_CHECK_EMU_CMAKE_ARGS
+# (default -DCTCD_CUDA_EMU=ON). cpu and emu use GPU_BUILD_JOBS cores (default 2).
+# The log goes to $BUILD_LOG (default $OUT/build.log). Without an unpacked prefix (LIBDIRS
+# unset: emu on a machine with the Debian packages installed) no rpath is added.
 configure_build() {
-  local cuda_flag=ON nvcc_arg=()
-  if [ "$mode" = cpu ]; then cuda_flag=OFF; fi
-  if [ "$cuda_flag" = ON ]; then
-    local nvcc; nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-    nvcc_arg=(-DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_CUDA_ARCHITECTURES=90)
-  fi
+  local cuda_args=()
+  case "$mode" in
+    cpu) cuda_args=(-DCTCD_CUDA=OFF) ;;
+    emu) read -ra cuda_args <<< "${GPU_CHECK_EMU_CMAKE_ARGS:--DCTCD_CUDA_EMU=ON}" ;;
+    *)
+      local nvcc; nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+      cuda_args=(-DCTCD_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_CUDA_ARCHITECTURES=90) ;;
+  esac
+  local blog=${BUILD_LOG:-$OUT/build.log}
   local gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
   local tests=${GPU_BUILD_TESTS:-ON} targets=()
   for t in ${GPU_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
   # DT_RPATH (not RUNPATH: --disable-new-dtags) so that libcriterion's own dependencies
   # (libgit2, nanomsg, ...) are found in the prefix too, with no LD_LIBRARY_PATH.
-  local ldflags="-Wl,--disable-new-dtags -Wl,-rpath,$LIBDIRS -Wl,-rpath-link,$LIBDIRS"
+  local link=()
+  if [ -n "${LIBDIRS:-}" ]; then
+    link=(-DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags -Wl,-rpath,$LIBDIRS -Wl,-rpath-link,$LIBDIRS")
+  fi
   # NCCL (the data-parallel CUDA transport, dlopen'ed at run time): the CUDA toolkit's copy,
   # else PyTorch's nvidia-nccl pip package (NCCL_ROOT for CMake, its lib for the loader).
-  if [ "$cuda_flag" = ON ] && [ ! -e /usr/local/cuda/include/nccl.h ] && [ -z "${NCCL_ROOT:-}" ]; then
+  if [ "$mode" = gpu ] && [ ! -e /usr/local/cuda/include/nccl.h ] && [ -z "${NCCL_ROOT:-}" ]; then
     local nccl_dir
     nccl_dir=$(python3 -c 'import nvidia.nccl as n; print(list(n.__path__)[0])' 2>/dev/null || true)
     if [ -n "$nccl_dir" ] && [ -e "$nccl_dir/include/nccl.h" ]; then
@@ -84,8 +97,7 @@ configure_build() {
   fi
   rm -rf "$B"
   timeout "$(tl 120)" cmake -S "$root" -B "$B" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DCTCD_CUDA="$cuda_flag" "${nvcc_arg[@]}" -DCTCD_TESTS="$tests" -DCTCD_WERROR=OFF \
-    -DCMAKE_EXE_LINKER_FLAGS="$ldflags" > "$OUT/build.log" 2>&1 || return 1
-  local jobs; jobs=$(nproc); [ "$mode" = cpu ] && jobs=2
-  timeout "$(tl 300)" cmake --build "$B" -j "$jobs" "${targets[@]}" >> "$OUT/build.log" 2>&1
+    "${cuda_args[@]}" -DCTCD_TESTS="$tests" -DCTCD_WERROR=OFF "${link[@]}" > "$blog" 2>&1 || return 1
+  local jobs; jobs=$(nproc); [ "$mode" = gpu ] || jobs=${GPU_BUILD_JOBS:-2}
+  timeout "$(tl 300)" cmake --build "$B" -j "$jobs" "${targets[@]}" >> "$blog" 2>&1
 }

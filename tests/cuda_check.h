@@ -1,6 +1,7 @@
 /* cuda_check.h — harness shared by the CUDA-vs-CPU suites (test_cuda_ops.c,
  * test_cuda_model.c): opens a CPU and a CUDA backend of one precision (skipping the test
- * cleanly when the build has no CUDA or no device is present), moves data between host
+ * cleanly when the build has no CUDA or no device is present — unless CTCD_REQUIRE_CUDA=1,
+ * which makes that a failure: see ck_require_cuda), moves data between host
  * floats and device buffers of the act dtype, and compares results while printing the max
  * absolute and relative error of every check (one line per check on stderr, so a single GPU
  * run tells how close each op is, not only whether it passed).
@@ -31,13 +32,34 @@ typedef struct ck_env {
     int n_host;
 } ck_env;
 
-/* Opens both backends or skips the calling test with the reason. */
+/* CTCD_REQUIRE_CUDA set to anything but "" or "0": a run that must exercise the CUDA
+ * backend (scripts/gpu-check.sh on the GPU machine, the emulated-CUDA pass) fails every
+ * test that cannot open it, with the reason, instead of skipping it — otherwise a missing
+ * driver or cuBLASLt turns the whole suite into skips and exit status 0. */
+static inline int ck_require_cuda(void) {
+    const char *v = getenv("CTCD_REQUIRE_CUDA");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Skips the calling test with the reason, or fails it under CTCD_REQUIRE_CUDA. */
+#define CK_NO_CUDA(...)                                                                  \
+    do {                                                                                 \
+        char ck_why_[768];                                                               \
+        snprintf(ck_why_, sizeof ck_why_, __VA_ARGS__);                                  \
+        if (ck_require_cuda())                                                           \
+            cr_assert_fail("CTCD_REQUIRE_CUDA=1 but the CUDA backend cannot be opened: %s", \
+                           ck_why_);                                                     \
+        cr_skip_test("%s", ck_why_);                                                     \
+    } while (0)
+
+/* Opens both backends or skips the calling test with the reason (fails it under
+ * CTCD_REQUIRE_CUDA=1). */
 static inline void ck_open(ck_env *e, const char *prec) {
     memset(e, 0, sizeof *e);
     e->prec = prec;
     e->bf16 = strcmp(prec, "bf16") == 0;
 #ifndef CTCD_HAVE_CUDA
-    cr_skip_test("no CUDA device: this build of ctcd has no CUDA backend");
+    CK_NO_CUDA("no CUDA device: this build of ctcd has no CUDA backend");
 #else
     ctcd_status st = ctcd_backend_create_precision("cuda", prec, &e->gpu);
     if (st) {
@@ -45,7 +67,7 @@ static inline void ck_open(ck_env *e, const char *prec) {
         snprintf(msg, sizeof msg, "%s", ctcd_status_message(st));
         ctcd_status_free(st);
         e->gpu = NULL;
-        cr_skip_test("no CUDA device (%s)", msg);
+        CK_NO_CUDA("no CUDA device (%s)", msg);
     }
     st = ctcd_backend_cpu_create(&e->cpu);
     cr_assert_null(st, "%s", ctcd_status_message(st));

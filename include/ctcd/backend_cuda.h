@@ -4,6 +4,7 @@
 #define CTCD_BACKEND_CUDA_H
 
 #include "ctcd/backend.h"
+#include "ctcd/libfind.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,6 +19,21 @@ ctcd_status ctcd_backend_cuda_create(ctcd_backend **out);
  * CTCD_CUDA_LT_GELU=1 uses cuBLASLt's fused GELU epilogue (tanh approximation, not the
  * erf form of the contract; for experiments). */
 ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_backend **out);
+
+/* cuBLASLt (cuda/lt_loader.cu) is dlopen'ed, not linked. Search order (see ctcd/libfind.h):
+ * the file named by CTCD_CUBLASLT, libcublasLt.so.<the major version this build was
+ * compiled against> then libcublasLt.so through the default loader path, the CUDA
+ * toolkit's library folders ($CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, the nvcc on PATH,
+ * /usr/local/cuda), then the `nvidia` package folders of the python3 on PATH (PyTorch's CUDA
+ * wheels). The search runs once per process, at the first call of either function.
+ *
+ * ctcd_cuda_lt_load: CTCD_OK when cuBLASLt is loaded, else CTCD_E_UNSUPPORTED listing
+ * every place looked in with the loader's message.
+ * ctcd_cuda_lt_location: the search's result for reports (`ctcd doctor`): where it was
+ * found (path, origin "env" | "loader" | "toolkit" | "python") and the attempts that failed
+ * before, or every attempt when handle is NULL. Never NULL; immutable once returned. */
+ctcd_status ctcd_cuda_lt_load(void);
+const ctcd_lib_found *ctcd_cuda_lt_location(void);
 
 #ifdef __cplusplus
 }
