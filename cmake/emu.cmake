@@ -48,7 +48,8 @@ message(STATUS "ctcd: CUDA emulation on: cuda/*.cu run on the CPU through hip-cp
                "(${_hip_root}, patched copy in ${_hip_copy})")
 
 # The real backend's sources, less the cuBLASLt loader (cuda/emu/cublasLt.h stands in for
-# the library), and the emulation's self-test kernels (tests/test_emu_runtime.c).
+# the library, cuda/emu/emu_lt.cu for the loader), and the emulation's self-test kernels
+# (tests/test_emu_runtime.c).
 file(GLOB CTCD_EMU_SOURCES CONFIGURE_DEPENDS cuda/*.cu cuda/emu/*.cu)
 list(REMOVE_ITEM CTCD_EMU_SOURCES "${CMAKE_SOURCE_DIR}/cuda/lt_loader.cu")
 set_source_files_properties(${CTCD_EMU_SOURCES} PROPERTIES LANGUAGE CXX)
@@ -65,3 +66,4 @@ target_include_directories(ctcd_cuda SYSTEM PRIVATE "${_hip_copy}/include")
 target_link_libraries(ctcd_cuda PUBLIC TBB::tbb Threads::Threads ${CMAKE_DL_LIBS})
 target_compile_definitions(ctcd PUBLIC CTCD_HAVE_CUDA=1)
 target_link_libraries(ctcd PUBLIC ctcd_cuda)
+

@@ -93,6 +93,7 @@ typedef struct gemm_key {
     int32_t epilogue;
     int32_t beta_nonzero;
     int32_t align_a, align_b, align_c, align_d;
+    int32_t align_bias; /* 0 without a bias */
 } gemm_key;
 
 typedef struct gemm_cache_entry {

@@ -25,12 +25,11 @@
 #include "cuda_common.cuh"
 
 #define LT_WORKSPACE_BYTES ((size_t)32 << 20) /* cuBLAS's recommendation for Hopper */
+#define LT_BIAS_ALIGN 16                        /* bytes: a bias the epilogue may take */
 
 ctcd_status cuda_gemm_init(ctcd_backend *be) {
     cuda_impl *c = cuda_of(be);
-#if !CTCD_CUDA_EMU /* emulation: cuda/emu/cublasLt.h stands in for the library */
     CTCD_TRY(ctcd_cuda_lt_load()); /* a missing libcublasLt is an error, not a crash */
-#endif
     CUBLAS_CHECK(cublasLtCreate(&c->lt));
     CUDA_CHECK(cudaMalloc(&c->lt_ws[0], LT_WORKSPACE_BYTES));
     c->lt_ws_bytes = LT_WORKSPACE_BYTES;
@@ -122,6 +121,30 @@ __global__ void gemm_fallback_kernel(int ta, int tb, int64_t m, int64_t n, int64
         if (bias) v += ld(bias, (size_t)i);
         st(D, o, v);
     }
+}
+
+/* D[i, j] += bias[i] (column-major m×n, leading dimension ldd): the bias of a GEMM whose
+ * bias pointer cuBLASLt's epilogue cannot take. */
+template <typename TD>
+__global__ void bias_add_kernel(TD *D, int64_t ldd, int64_t m, int64_t n, const TD *bias) {
+    for (int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; idx < m * n;
+         idx += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t i = idx % m, j = idx / m;
+        const size_t o = (size_t)(i + j * ldd);
+        st(D, o, ld(D, o) + ld(bias, (size_t)i));
+    }
+}
+
+static ctcd_status bias_add(ctcd_backend *be, const gemm_args *g) {
+    const int64_t mn = g->m * g->n;
+    if (g->d_dt == CTCD_F32)
+        CTCD_LAUNCH(grid_1d(mn, 256), 256, 0, stream_of(be), bias_add_kernel<float>)(
+            (float *)g->D, g->ldd, g->m, g->n, (const float *)g->bias);
+    else
+        CTCD_LAUNCH(grid_1d(mn, 256), 256, 0, stream_of(be), bias_add_kernel<bf16>)(
+            (bf16 *)g->D, g->ldd, g->m, g->n, (const bf16 *)g->bias);
+    LAUNCH_CHECK("gemm bias");
+    return CTCD_OK;
 }
 
 static ctcd_status gemm_fallback(ctcd_backend *be, const gemm_args *g) {
@@ -260,6 +283,7 @@ static ctcd_status lt_try(ctcd_backend *be, const gemm_args *g, int *used_lt) {
         key.align_a = ptr_align(g->A);
         key.align_b = ptr_align(g->B);
         key.align_c = key.align_d = ptr_align(g->D);
+        key.align_bias = g->bias ? ptr_align(g->bias) : 0;
         gemm_cache_entry *e = NULL;
         st = lookup_algo(be, &key, desc, la, lb, ld, &e);
         void *ws = NULL;
@@ -293,7 +317,18 @@ static ctcd_status gemm_run(ctcd_backend *be, const gemm_args *g) {
         if (g->beta != 0.0f && !g->bias) return CTCD_OK;
     }
     int used = 0;
-    if (g->k > 0) CTCD_TRY(lt_try(be, g, &used));
+    if (g->k > 0 && g->bias && ptr_align(g->bias) < LT_BIAS_ALIGN) {
+        /* A bias slice of a flat parameter buffer may be 2/4/8-byte aligned, and the kernels
+         * cuBLASLt picks for aligned operands read it 16 bytes at a time ("misaligned
+         * address", a sticky fault): a plain GEMM, then the bias kernel. */
+        gemm_args plain = *g;
+        plain.bias = NULL;
+        plain.epi = CUBLASLT_EPILOGUE_DEFAULT;
+        CTCD_TRY(lt_try(be, &plain, &used));
+        if (used) return bias_add(be, g);
+    } else if (g->k > 0) {
+        CTCD_TRY(lt_try(be, g, &used));
+    }
     if (used) return CTCD_OK;
     return gemm_fallback(be, g);
 }
@@ -319,7 +354,8 @@ ctcd_status cuda_matmul_fwd(ctcd_backend *be, void *out, void *pre, const void *
     g.beta = 0.0f;
     g.bias = bias;
     g.ldd = N;
-    if (act == CTCD_ACT_GELU && cuda_of(be)->lt_gelu && (!pre || N % 8 == 0)) {
+    if (act == CTCD_ACT_GELU && cuda_of(be)->lt_gelu && (!pre || N % 8 == 0) &&
+        (!bias || ptr_align(bias) >= LT_BIAS_ALIGN)) {
         g.D = out;
         g.aux = pre;
         g.ldaux = N;

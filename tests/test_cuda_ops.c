@@ -90,6 +90,37 @@ static void run_matmul_unaligned(const char *prec) {
 }
 CK_BOTH(cuda_matmul, fwd_unaligned_operands, run_matmul_unaligned)
 
+/* Aligned operands with a bias slice that is not 16-byte aligned (a bias after an odd-length
+ * tensor of a flat buffer), right after the same shape ran with an aligned bias: the
+ * algorithm cached for the aligned bias must not be handed the unaligned one (cuBLASLt's
+ * bias epilogue then faults with "misaligned address"; the emulated cuBLASLt does the same).
+ * Both results match the CPU. */
+static void run_matmul_unaligned_bias(const char *prec) {
+    ck_env e;
+    ck_open(&e, prec);
+    const int64_t M = 48;
+    const int K = 64, N = 32;
+    float *inp = ck_rand_act(&e, M * K, -1, 1, 75), *w = ck_rand_act(&e, N * K, -0.3f, 0.3f, 76);
+    float *bias = ck_rand_act(&e, N + 1, -0.5f, 0.5f, 77);
+    float *out = ck_hmalloc(&e, (size_t)M * N * 4), *out1 = ck_hmalloc(&e, (size_t)M * N * 4);
+    ck_ok(e.cpu->matmul_fwd(e.cpu, out, NULL, inp, w, bias, M, K, N, CTCD_ACT_NONE), "cpu");
+    ck_ok(e.cpu->matmul_fwd(e.cpu, out1, NULL, inp, w, bias + 1, M, K, N, CTCD_ACT_NONE), "cpu");
+    const size_t es = ctcd_dtype_size(e.gpu->act_dtype);
+    void *d_inp = ck_up_act(&e, inp, M * K), *d_w = ck_up_act(&e, w, (int64_t)N * K);
+    char *d_b = ck_up_act(&e, bias, N + 1);
+    void *d_out = ck_dmalloc(&e, (size_t)M * N * es);
+    for (int shift = 0; shift < 2; shift++) {
+        ck_ok(e.gpu->matmul_fwd(e.gpu, d_out, NULL, d_inp, d_w, d_b + shift * es, M, K, N,
+                                CTCD_ACT_NONE),
+              shift ? "cuda matmul_fwd (bias 1 element off)" : "cuda matmul_fwd");
+        ck_close_to(&e, shift ? "matmul_fwd bias 1 element off alignment" : "matmul_fwd aligned",
+                    ck_down_act(&e, d_out, M * N), shift ? out1 : out, M * N, CK_ACT_ATOL(&e),
+                    CK_ACT_RTOL(&e));
+    }
+    ck_close(&e);
+}
+CK_BOTH(cuda_matmul, fwd_unaligned_bias_after_aligned, run_matmul_unaligned_bias)
+
 static void matmul_bwd_case(ck_env *e, int64_t M, int K, int N, uint64_t seed) {
     float *dout = ck_rand_act(e, M * N, -1, 1, seed);
     float *inp = ck_rand_act(e, M * K, -1, 1, seed + 1);
