@@ -118,3 +118,8 @@ ctcd_status cuda_adamw(ctcd_backend *be, float *master, void *compute, const flo
     LAUNCH_CHECK("adamw");
     return CTCD_OK;
 }
+
+size_t cuda_adamw_scratch_bound(const ctcd_reserve_hint *h) {
+    (void)h;
+    return SUMSQ_BLOCKS * sizeof(double);
+}

@@ -532,3 +532,8 @@ ctcd_status cuda_attention_bwd(ctcd_backend *be, void *dqkv, const void *dout,
     return cuda_attn_bwd(be, dbase, dbase + A, dbase + 2 * A, dout, base, base + A, base + 2 * A,
                          aux, mask, &s, p, key);
 }
+
+/* attn_bwd's D: B·NH·Tq floats, B·Tq rows of the batch. */
+size_t cuda_attention_scratch_bound(const ctcd_reserve_hint *h) {
+    return (size_t)h->rows * (size_t)h->heads * sizeof(float);
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "colsum.cuh"
 #include "cuda_common.cuh"
 #include "ctcd/backend_cuda.h"
 
@@ -68,7 +69,7 @@ static ctcd_status cu_download(ctcd_backend *be, void *dst, const void *src, siz
     if (!bytes) return CTCD_OK;
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_of(be)));
     CUDA_CHECK(cudaStreamSynchronize(stream_of(be)));
-    return CTCD_OK;
+    return cuda_loss_error(be);
 }
 
 static ctcd_status cu_memzero(ctcd_backend *be, void *p, size_t bytes) {
@@ -81,7 +82,7 @@ static ctcd_status cu_memzero(ctcd_backend *be, void *p, size_t bytes) {
 static ctcd_status cu_sync(ctcd_backend *be) {
     cuda_impl *c = cuda_of(be);
     for (int l = 0; l < CUDA_LANES; l++) CUDA_CHECK(cudaStreamSynchronize(c->lanes[l]));
-    return CTCD_OK;
+    return cuda_loss_error(be);
 }
 
 /* Work issued from now on runs on `lane`, after everything issued so far on the main stream
@@ -121,18 +122,21 @@ static void cu_destroy(ctcd_backend *be) {
             if (c->lane_mark[l]) (void)cudaEventDestroy(c->lane_mark[l]);
             if (c->lanes[l]) (void)cudaStreamDestroy(c->lanes[l]);
         }
+        if (c->loss_err) (void)cudaFree(c->loss_err);
         free(c);
     }
     free(be);
 }
 
-/* The lanes' streams and their fork/join events. */
+/* The lanes' streams and their fork/join events; the loss's error word. */
 static ctcd_status create_lanes(cuda_impl *c) {
     for (int l = 0; l < CUDA_LANES; l++) {
         CUDA_CHECK(cudaStreamCreateWithFlags(&c->lanes[l], cudaStreamNonBlocking));
         CUDA_CHECK(cudaEventCreateWithFlags(&c->lane_mark[l], cudaEventDisableTiming));
     }
     c->lane = 0;
+    CUDA_CHECK(cudaMalloc(&c->loss_err, 4 * sizeof(int32_t)));
+    CUDA_CHECK(cudaMemset(c->loss_err, 0, 4 * sizeof(int32_t)));
     return CTCD_OK;
 }
 
@@ -201,6 +205,26 @@ static void cu_range_pop(ctcd_backend *be) {
 #endif
 }
 
+/* Every lane's scratch, sized for the largest op of the hint, so that a step allocates
+ * nothing (a model's ops run on its lane; the loss and the optimizer on the main one). */
+static ctcd_status cu_reserve(ctcd_backend *be, const ctcd_reserve_hint *h) {
+    size_t b = cuda_adamw_scratch_bound(h);
+    const size_t bounds[4] = {cuda_attention_scratch_bound(h),
+                              cuda_embedding_scratch_bound(be, h), cuda_loss_scratch_bound(h),
+                              colsum_scratch_bound(h)};
+    for (int i = 0; i < 4; i++) b = bounds[i] > b ? bounds[i] : b;
+    cuda_impl *c = cuda_of(be);
+    const int lane = c->lane;
+    ctcd_status st = CTCD_OK;
+    for (int l = 0; l < CUDA_LANES && !st; l++) {
+        void *p = NULL;
+        c->lane = l;
+        st = cuda_scratch(be, b, &p);
+    }
+    c->lane = lane;
+    return st;
+}
+
 static ctcd_status cu_mem_info(ctcd_backend *be, size_t *used, size_t *total) {
     (void)be;
     size_t fr = 0, tot = 0;
@@ -249,6 +273,7 @@ extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_ba
     be->range_push = cu_range_push;
     be->range_pop = cu_range_pop;
     be->mem_info = cu_mem_info;
+    be->reserve = cu_reserve;
     be->matmul_fwd = cuda_matmul_fwd;
     be->matmul_bwd = cuda_matmul_bwd;
     be->gelu_fwd = cuda_gelu_fwd;

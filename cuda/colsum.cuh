@@ -22,6 +22,13 @@ static inline int64_t colsum_rows_per_chunk(int64_t M) {
     return r < 64 ? 64 : r;
 }
 
+/* The partials of a column sum over at most h->rows rows of at most h->cols columns, two
+ * sums at once: chunks(M) <= min(256, ceil(M / 64)) for every M. */
+static inline size_t colsum_scratch_bound(const ctcd_reserve_hint *h) {
+    const int64_t chunks = (h->rows + 63) / 64 < 256 ? (h->rows + 63) / 64 : 256;
+    return (size_t)2 * (size_t)chunks * (size_t)h->cols * sizeof(float);
+}
+
 /* partial: [NV][chunks][N]. Block (32, 8); grid (ceil(N/32), chunks). F(i, j, v[NV]). */
 template <int NV, typename F>
 __global__ void colsum_partial_kernel(F f, float *partial, int64_t M, int N, int64_t rpc,

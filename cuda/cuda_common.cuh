@@ -117,7 +117,7 @@ typedef struct cuda_impl {
     cudaEvent_t lane_mark[CUDA_LANES]; /* fork/join ordering points, one per lane */
     int lane;                     /* the current lane: every op is queued on lanes[lane] */
     cublasLtHandle_t lt;
-    void *lt_ws[CUDA_LANES];      /* cuBLASLt workspace per lane, allocated on first use */
+    void *lt_ws[CUDA_LANES];      /* cuBLASLt workspace per lane, allocated at creation */
     size_t lt_ws_bytes;
     gemm_cache_entry *gemm_cache; /* linear list; BERT uses a few dozen shapes */
     int gemm_cache_n, gemm_cache_cap;
@@ -127,7 +127,21 @@ typedef struct cuda_impl {
     int lt_gelu;                  /* 1: use cuBLASLt's GELU_AUX_BIAS epilogue (tanh-approximate
                                      GELU, off by default: the contract is the erf form) */
     int nvtx;                     /* 1: an NVTX range around every op */
+    int32_t *loss_err;            /* device [4]: a bad label seen by the loss (flag, label,
+                                     row, classes); read back at the next download/sync */
+    int loss_err_pending;         /* 1: a loss ran since loss_err was last read */
+    int loss_err_lane;            /* the lane it ran on */
 } cuda_impl;
+
+/* The error a loss kernel left in loss_err, if any (clears it); called after a sync. */
+ctcd_status cuda_loss_error(ctcd_backend *be);
+
+/* Op scratch an op family needs for shapes up to the hint (backend reserve): the bound of
+ * each file's cuda_scratch calls (colsum.cuh: colsum_scratch_bound). */
+size_t cuda_adamw_scratch_bound(const ctcd_reserve_hint *h);
+size_t cuda_attention_scratch_bound(const ctcd_reserve_hint *h);
+size_t cuda_embedding_scratch_bound(ctcd_backend *be, const ctcd_reserve_hint *h);
+size_t cuda_loss_scratch_bound(const ctcd_reserve_hint *h);
 
 /* Local copies of tensor.c helpers: libctcd_cuda.a links after libctcd.a, so it must not
  * need objects of libctcd.a that nothing else pulled in (status.o always is). */

@@ -68,17 +68,38 @@ __global__ void iota_kernel(int32_t *v, int64_t n) {
 
 static size_t align256(size_t x) { return (x + 255) & ~(size_t)255; }
 
+/* CUB's temporary storage for sorting n pairs (none in the emulation). */
+static cudaError_t sort_temp_bytes(ctcd_backend *be, int64_t n, size_t *temp) {
+    *temp = 0;
+#if CTCD_CUDA_EMU
+    (void)be;
+    (void)n;
+    return cudaSuccess;
+#else
+    return cub::DeviceRadixSort::SortPairs(NULL, *temp, (const int32_t *)NULL, (int32_t *)NULL,
+                                           (const int32_t *)NULL, (int32_t *)NULL, (int)n, 0,
+                                           32, stream_of(be));
+#endif
+}
+
+/* A sort of up to h->rows indices (scatter-adds over the tokens of a batch). */
+size_t cuda_embedding_scratch_bound(ctcd_backend *be, const ctcd_reserve_hint *h) {
+    const int64_t n = h->rows < INT32_MAX ? h->rows : INT32_MAX;
+    size_t temp = 0;
+    if (sort_temp_bytes(be, n, &temp) != cudaSuccess) {
+        (void)cudaGetLastError();
+        temp = 0; /* the op will ask again and grow the scratch */
+    }
+    return 3 * align256((size_t)n * sizeof(int32_t)) + temp;
+}
+
 /* Sorts idx[n] (device) into scratch; the result is valid until the next scratch use. */
 static ctcd_status sort_indices(ctcd_backend *be, const int32_t *idx, int64_t n, sorted_idx *out) {
     if (n > INT32_MAX)
         return ctcd_error_new(CTCD_E_UNSUPPORTED, __FILE__, __LINE__,
                               "cuda scatter-add: %lld rows exceed 2^31", (long long)n);
     size_t temp = 0;
-#if !CTCD_CUDA_EMU
-    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(NULL, temp, (const int32_t *)NULL,
-                                               (int32_t *)NULL, (const int32_t *)NULL,
-                                               (int32_t *)NULL, (int)n, 0, 32, stream_of(be)));
-#endif
+    CUDA_CHECK(sort_temp_bytes(be, n, &temp));
     const size_t vec = align256((size_t)n * sizeof(int32_t));
     char *s = NULL;
     CTCD_TRY(cuda_scratch(be, 3 * vec + temp, (void **)&s));

@@ -31,14 +31,14 @@ ctcd_status cuda_gemm_init(ctcd_backend *be) {
     cuda_impl *c = cuda_of(be);
     CTCD_TRY(ctcd_cuda_lt_load()); /* a missing libcublasLt is an error, not a crash */
     CUBLAS_CHECK(cublasLtCreate(&c->lt));
-    CUDA_CHECK(cudaMalloc(&c->lt_ws[0], LT_WORKSPACE_BYTES));
+    /* One workspace per lane, all now: a step allocates nothing. */
+    for (int l = 0; l < CUDA_LANES; l++) CUDA_CHECK(cudaMalloc(&c->lt_ws[l], LT_WORKSPACE_BYTES));
     c->lt_ws_bytes = LT_WORKSPACE_BYTES;
     return CTCD_OK;
 }
 
-/* The current lane's workspace (lanes other than the main one allocate it on first use). */
+/* The current lane's workspace. */
 static ctcd_status lt_workspace(cuda_impl *c, void **out) {
-    if (!c->lt_ws[c->lane]) CUDA_CHECK(cudaMalloc(&c->lt_ws[c->lane], c->lt_ws_bytes));
     *out = c->lt_ws[c->lane];
     return CTCD_OK;
 }

@@ -11,8 +11,9 @@
  * Statistics are fp32 (logits are read as act dtype and widened), exponentials use expf.
  * The MSE variant (C == 1) uses one thread per row in step 2.
  * soft_labelled_only: the KL terms skip unlabelled rows and are means over n_lab.
- * Labels >= C are treated as unlabelled (the CPU reference reports them as an error; the
- * batcher never produces them, and a device kernel cannot return an error cheaply). */
+ * A label >= C is an error, as on the CPU: step 1 records the first such row in the
+ * backend's loss_err word and the next download or sync returns it (cuda_loss_error); the
+ * rows themselves are computed as unlabelled meanwhile. */
 #include <limits.h>
 #include <math.h>
 
@@ -74,19 +75,46 @@ __device__ int block_argmax(float v, int i, float *shv, int *shi) {
 }
 
 /* ---- 1. labelled rows ---- */
-__global__ void count_labelled_kernel(int64_t *n_lab, const int32_t *labels, const float *targets,
-                                      int64_t rows, int C, int mse) {
+__global__ void count_labelled_kernel(int64_t *n_lab, int32_t *err, const int32_t *labels,
+                                      const float *targets, int64_t rows, int C, int mse) {
     __shared__ long long sh[256];
-    long long c = 0;
-    for (int64_t r = threadIdx.x; r < rows; r += blockDim.x)
+    __shared__ long long bad[256];
+    long long c = 0, first_bad = LLONG_MAX;
+    for (int64_t r = threadIdx.x; r < rows; r += blockDim.x) {
         c += mse ? !isnan(targets[r]) : (labels[r] >= 0 && labels[r] < C);
+        if (!mse && labels[r] >= C && r < first_bad) first_bad = r;
+    }
     sh[threadIdx.x] = c;
+    bad[threadIdx.x] = first_bad;
     __syncthreads();
     if (threadIdx.x == 0) {
-        long long s = 0;
-        for (int t = 0; t < (int)blockDim.x; t++) s += sh[t];
+        long long s = 0, b = LLONG_MAX;
+        for (int t = 0; t < (int)blockDim.x; t++) {
+            s += sh[t];
+            b = bad[t] < b ? bad[t] : b;
+        }
         *n_lab = s;
+        if (b != LLONG_MAX && err[0] == 0) { /* the first bad label since the last read */
+            err[0] = 1;
+            err[1] = labels[b];
+            err[2] = (int32_t)(b < INT_MAX ? b : INT_MAX);
+            err[3] = C;
+        }
     }
+}
+
+ctcd_status cuda_loss_error(ctcd_backend *be) {
+    cuda_impl *c = cuda_of(be);
+    if (!c->loss_err_pending) return CTCD_OK;
+    c->loss_err_pending = 0;
+    int32_t e[4];
+    CUDA_CHECK(cudaStreamSynchronize(c->lanes[c->loss_err_lane]));
+    CUDA_CHECK(cudaMemcpy(e, c->loss_err, sizeof e, cudaMemcpyDeviceToHost));
+    if (!e[0]) return CTCD_OK;
+    CUDA_CHECK(cudaMemset(c->loss_err, 0, sizeof e));
+    return ctcd_error_new(CTCD_E_INVALID, __FILE__, __LINE__,
+                          "loss: label %d of row %lld outside %d classes", e[1],
+                          (long long)e[2], e[3]);
 }
 
 /* ---- 2a. classification rows ---- */
@@ -273,6 +301,14 @@ __global__ void loss_finish_kernel(float *terms, const float *partial, const int
     }
 }
 
+static size_t loss_partial_bytes(int64_t rows) {
+    return ((size_t)rows * P_N * sizeof(float) + 255) & ~(size_t)255;
+}
+
+size_t cuda_loss_scratch_bound(const ctcd_reserve_hint *h) {
+    return loss_partial_bytes(h->rows) + 256;
+}
+
 ctcd_status cuda_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss_io *io) {
     NVTX_OP(be, "loss");
     if (d->n_models < 1 || d->n_models > 2 || d->rows < 1 || d->classes < 1)
@@ -302,13 +338,16 @@ ctcd_status cuda_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss
     P.teacher = io->teacher != NULL;
     P.soft_lab = !mse && d->soft_labelled_only;
     char *s = NULL;
-    const size_t part_bytes = ((size_t)d->rows * P_N * sizeof(float) + 255) & ~(size_t)255;
+    const size_t part_bytes = loss_partial_bytes(d->rows);
     CTCD_TRY(cuda_scratch(be, part_bytes + 256, (void **)&s));
     float *partial = (float *)s;
     int64_t *n_lab = (int64_t *)(s + part_bytes);
     cudaStream_t stream = stream_of(be);
-    CTCD_LAUNCH(1, 256, 0, stream, count_labelled_kernel)(n_lab, io->labels, io->targets, d->rows,
-                                                 d->classes, mse);
+    CTCD_LAUNCH(1, 256, 0, stream, count_labelled_kernel)(n_lab, cuda_of(be)->loss_err,
+                                                          io->labels, io->targets, d->rows,
+                                                          d->classes, mse);
+    cuda_of(be)->loss_err_pending = 1;
+    cuda_of(be)->loss_err_lane = cuda_of(be)->lane;
     LAUNCH_CHECK("loss count");
     const int threads = d->classes >= 4096 ? 512 : d->classes >= 256 ? 128 : 32;
     ACT_DISPATCH(be->act_dtype, T, {

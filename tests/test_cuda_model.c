@@ -35,6 +35,10 @@ static void *side_upload(side *s, const void *host, size_t bytes) {
     return d;
 }
 
+#if CTCD_CUDA_EMU
+long ctcd_emu_malloc_calls(void); /* cuda/emu/emu_selftest.cu */
+#endif
+
 /* Same model (seed), same batch, on backend be. */
 static void side_make(side *s, ctcd_backend *be, int head, const int32_t *ids,
                       const int32_t *types, const int32_t *mask, const int32_t *cls,
@@ -70,6 +74,11 @@ static void side_make(side *s, ctcd_backend *be, int head, const int32_t *ids,
     void *lab = side_upload(s, labels, (size_t)n_lab * 4);
     ck_ok(be->alloc(be, CTCD_LOSS_NTERMS * 4, "terms", (void **)&s->terms), "alloc");
     ck_ok(ctcd_model_zero_grad(s->m), "zero grad");
+#if CTCD_CUDA_EMU
+    /* A step allocates no device memory: the model's creation reserved it (the emulated
+     * runtime counts cudaMalloc calls). */
+    const long mallocs = be->device == CTCD_DEVICE_CUDA ? ctcd_emu_malloc_calls() : 0;
+#endif
     ck_ok(ctcd_model_forward(s->m, &s->b, 1, 5), "forward");
     const ctcd_loss_desc d = {.kind = CTCD_LOSS_CE_KL, .n_models = 1, .rows = n_lab,
                               .classes = ctcd_bert_out_classes(&s->m->cfg), .temperature = 1.0f,
@@ -79,6 +88,12 @@ static void side_make(side *s, ctcd_backend *be, int head, const int32_t *ids,
     ck_ok(be->loss(be, &d, &io), "loss");
     ck_ok(ctcd_model_backward(s->m, &s->b, 5), "backward");
     ck_ok(be->sync(be), "sync");
+#if CTCD_CUDA_EMU
+    if (be->device == CTCD_DEVICE_CUDA)
+        cr_assert_eq(ctcd_emu_malloc_calls(), mallocs,
+                     "forward + loss + backward allocated device memory %ld times",
+                     ctcd_emu_malloc_calls() - mallocs);
+#endif
 }
 
 static void side_free(side *s) {

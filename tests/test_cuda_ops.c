@@ -872,6 +872,48 @@ static void run_loss(const char *prec) {
 }
 CK_BOTH(cuda_loss, ce_kl_mse_unlabelled_vocab, run_loss)
 
+/* A label >= C: the CPU refuses it at the loss, CUDA at the next download, with the same
+ * message naming the first bad row; the error is read once, and a good loss afterwards
+ * downloads cleanly. */
+static void run_loss_bad_label(const char *prec) {
+    ck_env e;
+    ck_open(&e, prec);
+    const int64_t rows = 6;
+    const int C = 3;
+    float *z0 = ck_rand_act(&e, rows * C, -2, 2, 880), *z1 = ck_rand_act(&e, rows * C, -2, 2, 881);
+    int32_t labels[6] = {0, 2, -1, 7, 1, 9}; /* rows 3 and 5 are outside 3 classes */
+    float *dz0 = ck_hmalloc(&e, (size_t)rows * C * 4), *dz1 = ck_hmalloc(&e, (size_t)rows * C * 4);
+    float terms[CTCD_LOSS_NTERMS];
+    ctcd_loss_desc d = {CTCD_LOSS_CE_KL, 2, rows, C, 2.0f, {1, 1}, {1, 1}, {0, 0}, 0};
+    ctcd_loss_io io = {{z0, z1}, {dz0, dz1}, NULL, labels, NULL, terms};
+    ctcd_status st = e.cpu->loss(e.cpu, &d, &io);
+    cr_assert_not_null(st, "the CPU loss accepted label 7 of 3 classes");
+    char cpu_msg[512];
+    snprintf(cpu_msg, sizeof cpu_msg, "%s", ctcd_status_message(st));
+    ctcd_status_free(st);
+    cr_assert(strstr(cpu_msg, "label 7 of row 3 outside 3 classes"), "cpu: %s", cpu_msg);
+
+    int32_t *d_lab = ck_up_i32(&e, labels, rows);
+    float *d_terms = ck_dmalloc(&e, CTCD_LOSS_NTERMS * 4);
+    ctcd_loss_io dio = {{ck_up_act(&e, z0, rows * C), ck_up_act(&e, z1, rows * C)},
+                        {ck_dmalloc(&e, (size_t)rows * C * 4), ck_dmalloc(&e, (size_t)rows * C * 4)},
+                        NULL, d_lab, NULL, d_terms};
+    ck_ok(e.gpu->loss(e.gpu, &d, &dio), "cuda loss (asynchronous: the error comes later)");
+    st = e.gpu->download(e.gpu, terms, d_terms, sizeof terms);
+    cr_assert_not_null(st, "the CUDA loss accepted label 7 of 3 classes");
+    cr_assert(strstr(ctcd_status_message(st), "label 7 of row 3 outside 3 classes"),
+              "cuda: %s (cpu: %s)", ctcd_status_message(st), cpu_msg);
+    ctcd_status_free(st);
+    ck_ok(e.gpu->sync(e.gpu), "the error was reported once");
+    labels[3] = 0;
+    labels[5] = 2;
+    ck_ok(e.gpu->upload(e.gpu, d_lab, labels, sizeof labels), "upload");
+    ck_ok(e.gpu->loss(e.gpu, &d, &dio), "cuda loss");
+    ck_ok(e.gpu->download(e.gpu, terms, d_terms, sizeof terms), "a good loss downloads");
+    ck_close(&e);
+}
+CK_BOTH(cuda_loss, label_outside_classes_is_an_error_on_both, run_loss_bad_label)
+
 /* ================================ optimizer ================================ */
 
 static void run_adamw(const char *prec) {

@@ -72,7 +72,18 @@ enum {
  * Rows with label < 0 (CE) or a NaN target (MSE) have no hard loss; n_labelled counts the
  * rest (the hard term is 0 when it is 0). With soft_labelled_only (CE_KL only) the mutual and
  * teacher terms also skip those rows and are averaged over n_labelled instead of rows: the
- * token-level KL between two decoders, whose padding positions are unlabelled. */
+ * token-level KL between two decoders, whose padding positions are unlabelled.
+ * A label >= C is an error ("loss: label L of row R outside C classes", the first such row):
+ * the CPU returns it from `loss`; an asynchronous backend (CUDA) returns it from the next
+ * `download` or `sync`, as a device fault would surface. */
+/* The largest shapes a model will hand the ops (ctcd_backend.reserve). */
+typedef struct ctcd_reserve_hint {
+    int64_t rows; /* most rows at once: tokens of the largest batch (B·T) */
+    int64_t cols; /* widest row of a linear layer's output or a LayerNorm: hidden, FFN width,
+                     classes or the vocabulary of a masked-LM head */
+    int heads;    /* most attention heads of a layer */
+} ctcd_reserve_hint;
+
 typedef struct ctcd_loss_desc {
     ctcd_loss_kind kind;
     int n_models;        /* 1 or 2 */
@@ -150,6 +161,11 @@ struct ctcd_backend {
     /* Device memory in use (by every process and the driver) and in total, in bytes; NULL
      * on backends whose memory is the host's (the CPU: see getrusage's peak RSS). */
     ctcd_status (*mem_info)(ctcd_backend *be, size_t *used, size_t *total);
+    /* Allocates now the working memory ops of these sizes will need (CUDA: each lane's op
+     * scratch), so that no step allocates; a later op larger than every reservation still
+     * works (it grows the scratch, with a device-wide wait). Called by every model's
+     * creation with its largest shape. NULL on backends that need none (the CPU). */
+    ctcd_status (*reserve)(ctcd_backend *be, const ctcd_reserve_hint *h);
 
     /* ---- linear layers ----
      * out[M,N] = act(inp[M,K] · w[N,K]ᵀ + bias[N]). bias may be NULL. With act == GELU,

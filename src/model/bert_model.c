@@ -129,6 +129,14 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
             st = layout_acts(m, &a);
         }
     }
+    if (!st && be->reserve) {
+        /* the backend's op scratch for this model's largest batch, now rather than in a step */
+        ctcd_reserve_hint h = {(int64_t)B_max * T_max, 3 * (int64_t)cfg->hidden, cfg->n_heads};
+        for (int l = 0; l < cfg->n_layers; l++)
+            if (cfg->layer_intermediate[l] > h.cols) h.cols = cfg->layer_intermediate[l];
+        if (ctcd_bert_out_classes(cfg) > h.cols) h.cols = ctcd_bert_out_classes(cfg);
+        st = be->reserve(be, &h);
+    }
     m->mem_bytes = flat_bytes + m->act_bytes;
     if (st) {
         ctcd_model_destroy(m);

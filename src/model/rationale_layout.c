@@ -297,6 +297,15 @@ ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config 
         }
         if (!st) st = be->memzero(be, d->acts.types, (size_t)B_max * T_max * 4);
     }
+    if (!st && be->reserve) {
+        /* the backend's op scratch for the largest batch: target and encoder rows */
+        const int64_t rows = (int64_t)B_max * (T_max > Te_max ? T_max : Te_max);
+        ctcd_reserve_hint h = {rows, 3 * (int64_t)cfg->hidden, cfg->n_heads};
+        const int64_t cols[3] = {cfg->intermediate, cfg->enc_hidden,
+                                 cfg->out_vocab > 0 ? cfg->out_vocab : cfg->vocab_size};
+        for (int i = 0; i < 3; i++) h.cols = cols[i] > h.cols ? cols[i] : h.cols;
+        st = be->reserve(be, &h);
+    }
     d->mem_bytes = flat_bytes + d->act_bytes;
     if (st) {
         ctcd_rationale_destroy(d);
