@@ -1,8 +1,9 @@
 /* build_info.c — the facts of include/ctcd/build_info.h. The version, commit, build type
- * and the options that only CMake knows (NCCL, the CUDA toolkit version) arrive as
- * compile definitions on this one file (CMakeLists.txt), so a new commit recompiles it and
- * nothing else. */
+ * and the options that only CMake knows (NCCL, the CUDA toolkit version) come from
+ * ctcd_build_config.h, which CMake generates and rewrites only when its text changes, so a
+ * new commit recompiles this file and nothing else. */
 #include "ctcd/build_info.h"
+#include "ctcd_build_config.h"
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -10,19 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifndef CTCD_VERSION
-#define CTCD_VERSION "unknown"
-#endif
-#ifndef CTCD_GIT_COMMIT
-#define CTCD_GIT_COMMIT "unknown"
-#endif
-#ifndef CTCD_BUILD_TYPE
-#define CTCD_BUILD_TYPE ""
-#endif
-#ifndef CTCD_CUDA_TOOLKIT
-#define CTCD_CUDA_TOOLKIT ""
-#endif
 
 const ctcd_build_info *ctcd_build_info_get(void) {
     static ctcd_build_info bi;
@@ -42,9 +30,7 @@ const ctcd_build_info *ctcd_build_info_get(void) {
 #else
             .cuda_toolkit = "",
 #endif
-#ifdef CTCD_BUILD_NCCL
-            .nccl = 1,
-#endif
+            .nccl = CTCD_BUILD_NCCL,
 #ifdef CTCD_CUDA_EMU
             .cuda_emu = 1,
 #endif
