@@ -3,11 +3,9 @@
  * labelled, and writes raw logits (--logits) and/or the GLUE leaderboard submission file
  * (test splits, or --submit DIR). Task cqa (CommonsenseQA, a multiple-choice checkpoint):
  * the split's accuracy, and --logits (K per example). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_args.h"
@@ -146,21 +144,9 @@ static ctcd_status run_cqa(const pred_args *a) {
     return st;
 }
 
-/* The checkpoint is the argument the user typed: a missing or broken one is named before
- * any data (vocabulary, task directory) is looked for. */
-static ctcd_status check_checkpoint(const char *dir) {
-    struct stat sb;
-    if (stat(dir, &sb) != 0)
-        return CTCD_ERR(CTCD_E_IO, "cannot open checkpoint directory %s: %s", dir,
-                        strerror(errno));
-    ctcd_hf_config hc;
-    ctcd_status st = ctcd_hf_config_read(dir, &hc); /* names dir/config.json */
-    ctcd_hf_config_free(&hc);
-    return st;
-}
-
 static ctcd_status run(const pred_args *a) {
-    CTCD_TRY(check_checkpoint(a->ckpt));
+    /* the argument the user typed is checked before any data is looked for */
+    CTCD_TRY(ctcd_hf_checkpoint_check(a->ckpt));
     if (strcmp(a->task, "cqa") == 0) return run_cqa(a);
     const ctcd_glue_task *task;
     CTCD_TRY(ctcd_glue_task_get(a->task, &task));

@@ -245,6 +245,7 @@ static ctcd_status run(const prune_args *a) {
     const int demo = strcmp(a->task, "builtin:demo") == 0;
     const ctcd_glue_task *task = NULL;
     if (!demo) CTCD_TRY(ctcd_glue_task_get(a->task, &task));
+    CTCD_TRY(ctcd_hf_checkpoint_check(a->ckpt)); /* before any data is looked for */
     char vocab[4096];
     CTCD_TRY(find_vocab(a, vocab, sizeof vocab));
     prune_run r;
