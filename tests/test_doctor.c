@@ -35,12 +35,14 @@ Test(version, names_version_commit_and_build_options) {
     free(out);
 }
 
-/* `ctcd doctor --json` (extra: more arguments), parsed; the exit status into *rc. */
+/* `ctcd doctor --json` (extra: more arguments), parsed from the first line that opens an
+ * object (stderr is captured too); the exit status into *rc. */
 static cJSON *doctor_json(const char *extra, int *rc) {
     char args[512], *out = NULL;
-    snprintf(args, sizeof args, "doctor --json %s 2>/dev/null", extra);
+    snprintf(args, sizeof args, "doctor --json %s", extra);
     *rc = ctcd_test_run_cli(args, &out);
-    cJSON *j = cJSON_Parse(out);
+    const char *start = out[0] == '{' ? out : strstr(out, "\n{");
+    cJSON *j = start ? cJSON_Parse(start) : NULL;
     cr_assert_not_null(j, "doctor --json printed no JSON:\n%s", out);
     free(out);
     return j;
