@@ -249,7 +249,34 @@ extern "C" ctcd_status ctcd_comm_nccl_create(ctcd_backend *be, int rank, int wor
     return CTCD_OK;
 }
 
+extern "C" int ctcd_nccl_locate(char *out, size_t cap) {
+    nccl_api a;
+    ctcd_status st = nccl_load(&a);
+    if (st) {
+        snprintf(out, cap, "%s", ctcd_status_message(st));
+        ctcd_status_free(st);
+        return 0;
+    }
+    Dl_info info;
+    memset(&info, 0, sizeof info);
+    int version = 0;
+    decltype(&ncclGetVersion) get_version = (decltype(&ncclGetVersion))dlsym(a.lib, "ncclGetVersion");
+    if (get_version) (void)get_version(&version);
+    const char *path = dladdr((void *)a.get_unique_id, &info) && info.dli_fname
+                           ? info.dli_fname : "loaded (path unknown)";
+    snprintf(out, cap, "%s (NCCL %d.%d.%d)", path, version / 10000, version / 100 % 100,
+             version % 100);
+    dlclose(a.lib);
+    return 1;
+}
+
 #else /* no NCCL in this build */
+
+extern "C" int ctcd_nccl_locate(char *out, size_t cap) {
+    snprintf(out, cap, "not built (nccl.h was not found when ctcd was configured; CMake "
+             "option CTCD_NCCL)");
+    return 0;
+}
 
 extern "C" int ctcd_comm_have_nccl(void) { return 0; }
 

@@ -1,12 +1,13 @@
 /* test_cli.c — the ctcd command line: help, a complete small run with its run directory,
  * and bad input (unknown key, negative learning rate, missing files) failing with messages
- * that name the key or file. */
+ * that name the key or file; the run directory names the ctcd that made it. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctcd/build_info.h"
 #include "testutil.h"
 
 static char *write_recipe(const char *dir, const char *name, const char *text) {
@@ -76,6 +77,28 @@ Test(cli, small_run_prints_table_and_writes_run_directory, .timeout = 300) {
         cr_assert_eq(stat(p, &st), 0, "missing %s", p);
         cr_assert_gt(st.st_size, 0, "empty %s", p);
     }
+    /* Both name the ctcd that made the run: recipe.yaml's header and log.jsonl's first
+     * record carry the version, the git commit and the build options. */
+    const ctcd_build_info *bi = ctcd_build_info_get();
+    char p[4096], want[512];
+    snprintf(p, sizeof p, "%s/run/recipe.yaml", dir);
+    char *text = ctcd_test_read_file(p);
+    cr_assert_not_null(text, "%s", p);
+    snprintf(want, sizeof want, "\n# made by ctcd %s (git %s, ", bi->version, bi->git_commit);
+    cr_assert_not_null(strstr(text, want), "recipe.yaml lacks '%s':\n%.400s", want, text);
+    cr_assert_not_null(strstr(text, "NCCL "), "recipe.yaml lacks the build options");
+    free(text);
+    snprintf(p, sizeof p, "%s/run/log.jsonl", dir);
+    text = ctcd_test_read_file(p);
+    cr_assert_not_null(text, "%s", p);
+    snprintf(want, sizeof want, "{\"ctcd\":{\"version\":\"%s\",\"git_commit\":\"%s\",",
+             bi->version, bi->git_commit);
+    cr_assert_eq(strncmp(text, want, strlen(want)), 0, "log.jsonl's first record is not %s...:\n%.300s",
+                 want, text);
+    cr_assert_not_null(strstr(text, bi->cuda ? "\"cuda\":true" : "\"cuda\":false"),
+                       "first record: %.300s", text);
+    cr_assert_not_null(strstr(strchr(text, '\n'), "{\"step\":"), "no step after the record");
+    free(text);
     free(out);
     free(recipe);
     free(dir);

@@ -98,6 +98,10 @@ static void assert_steps_once_in_order(const char *run) {
     cr_assert_not_null(f, "no %s", path);
     char line[4096];
     long want = 1;
+    cr_assert_not_null(fgets(line, sizeof line, f), "%s is empty", path);
+    static const char build_record[] = "{\"ctcd\":{\"version\":";
+    cr_assert_eq(strncmp(line, build_record, sizeof build_record - 1), 0,
+                 "%s: the first line is not the build record: %s", path, line);
     while (fgets(line, sizeof line, f)) {
         long step = -1;
         cr_assert_eq(sscanf(line, "{\"step\":%ld,", &step), 1, "%s: malformed line: %s", path,

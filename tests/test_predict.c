@@ -75,6 +75,7 @@ Test(tokenize_cmd, ids_pairs_types_and_bad_lines) {
     rc = ctcd_test_run_cli("tokenize --vocab /nonexistent/vocab.txt </dev/null", &out);
     cr_assert_neq(rc, 0);
     cr_assert_not_null(strstr(out, "/nonexistent/vocab.txt"), "file not named: %s", out);
+    cr_assert_not_null(strstr(out, "No such file or directory"), "no OS reason: %s", out);
     free(out);
     ctcd_test_rmtree(dir);
     free(vocab);
@@ -133,13 +134,18 @@ Test(predict_cmd, train_checkpoint_predict_round_trip_on_mnli_fixture, .timeout 
     cr_assert_eq(rows, 3, "dev_matched has 3 examples, logits file has %d rows", rows);
     cr_assert_eq(tabs, 6, "3 classes per row");
 
-    /* A test split writes the leaderboard file with the file's index and label strings. */
+    /* A test split writes the leaderboard file with the file's index and label strings,
+     * into a --submit directory that does not exist yet (made, parents included); --logits
+     * into a new directory likewise. */
+    char *logits_new = path_in(dir, "new/logits/test.tsv");
     snprintf(args, sizeof args,
              "predict '%s/small/best' --task mnli --split test_matched --data-dir "
-             "'%s/tests/fixtures/glue/MNLI' --submit '%s' --backend cpu",
-             out_dir, CTCD_SOURCE_DIR, dir);
+             "'%s/tests/fixtures/glue/MNLI' --submit '%s/sub/mit' --logits '%s' --backend cpu",
+             out_dir, CTCD_SOURCE_DIR, dir, logits_new);
     free(run_ok(args));
-    char *sub = path_in(dir, "MNLI-m.tsv");
+    cr_assert_not_null(slurp(logits_new));
+    free(logits_new);
+    char *sub = path_in(dir, "sub/mit/MNLI-m.tsv");
     const char *s = slurp(sub);
     cr_assert_eq(strncmp(s, "index\tprediction\n0\t", 19), 0, "submission:\n%s", s);
     int lines = 0;
@@ -152,11 +158,20 @@ Test(predict_cmd, train_checkpoint_predict_round_trip_on_mnli_fixture, .timeout 
                   "bad label in: %s", l);
     }
 
-    /* Bad input: a checkpoint directory that does not exist is named. */
+    /* Bad input: a checkpoint directory that does not exist is named, with the OS reason,
+     * whether or not data is reachable (the checkpoint is checked before the vocabulary is
+     * looked for). */
     int rc = ctcd_test_run_cli("predict /nonexistent/ckpt --task sst2 --backend cpu", &out);
     cr_assert_neq(rc, 0);
     cr_assert_not_null(strstr(out, "/nonexistent/ckpt"), "dir not named: %s", out);
+    cr_assert_not_null(strstr(out, "No such file or directory"), "no OS reason: %s", out);
     free(out);
+    cr_assert_eq(setenv("CTCD_DATA_DIR", dir, 1), 0); /* a data root without a vocabulary */
+    rc = ctcd_test_run_cli("predict /nonexistent/ckpt --task sst2 --backend cpu", &out);
+    cr_assert_neq(rc, 0);
+    cr_assert_not_null(strstr(out, "/nonexistent/ckpt"), "dir not named without data: %s", out);
+    free(out);
+    unsetenv("CTCD_DATA_DIR");
     ctcd_test_rmtree(dir);
     free(sub);
     free(logits);

@@ -96,7 +96,17 @@ Test(prune_cli, bad_arguments_name_what_is_wrong, .timeout = 300) {
     cr_expect_not_null(strstr(out, "--drop-layers"), "help: %s", out);
     free(out);
 
-    char *dir = ctcd_test_tmpdir(), *run = train_demo(dir);
+    char *dir = ctcd_test_tmpdir();
+    /* A missing checkpoint is named (with the OS reason) before the vocabulary of a GLUE
+     * task is looked for: here under a data root that has none. */
+    cr_assert_eq(setenv("CTCD_DATA_DIR", dir, 1), 0);
+    rc = ctcd_test_run_cli("prune /nonexistent/ckpt --task sst2 --sparsity 0.2 --out x", &out);
+    cr_assert_neq(rc, 0);
+    cr_expect_not_null(strstr(out, "/nonexistent/ckpt: No such file or directory"),
+                       "output: %s", out);
+    free(out);
+    unsetenv("CTCD_DATA_DIR");
+    char *run = train_demo(dir);
     char args[8192];
     snprintf(args, sizeof args,
              "prune '%s/large/last' --task builtin:demo --sparsity 0.2 --drop-layers 1,x "

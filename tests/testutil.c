@@ -12,13 +12,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctcd/data.h"
 #include "ctcd/rng.h"
 
 const char *ctcd_test_data_dir(void) {
     static char buf[4096];
+    /* the same trace as ctcd_data_find (src/data/data_dir.c): this suite reads data */
+    const char *trace = getenv("CTCD_TEST_DATA_TRACE");
+    FILE *tf = trace && *trace ? fopen(trace, "a") : NULL;
+    if (tf) {
+        fputs("(ctcd_test_data_dir)\n", tf);
+        fclose(tf);
+    }
     const char *env = getenv("CTCD_DATA_DIR");
     if (env && *env) {
         snprintf(buf, sizeof buf, "%s", env);
+    } else if (ctcd_data_shared_off()) {
+        return NULL;
     } else {
         snprintf(buf, sizeof buf, "%s/../shared/data", CTCD_SOURCE_DIR);
     }

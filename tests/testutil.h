@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* ../shared/data beside the checkout, or $CTCD_DATA_DIR. NULL when absent (the caller
- * skips with cr_skip_test and a message naming the directory). */
+/* ../shared/data beside the checkout, or $CTCD_DATA_DIR. NULL when absent or when
+ * CTCD_NO_SHARED_DATA is set and $CTCD_DATA_DIR is not (the caller skips with cr_skip_test
+ * and a message naming the directory). Appends to $CTCD_TEST_DATA_TRACE like
+ * ctcd_data_find, so the suite counts as one that reads data. */
 const char *ctcd_test_data_dir(void);
 /* Runs the ctcd CLI with a shell-quoted argument string, stdout+stderr captured into
  * *output (malloc'd, caller frees). Returns the exit status (or -1). */

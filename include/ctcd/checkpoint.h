@@ -62,6 +62,10 @@ typedef struct ctcd_hf_config {
  * the key. Free with ctcd_hf_config_free (also after an error). */
 ctcd_status ctcd_hf_config_read(const char *path, ctcd_hf_config *out);
 void ctcd_hf_config_free(ctcd_hf_config *c);
+/* Checks that dir exists and its config.json reads, naming the directory (with the OS
+ * reason) or the file. Commands that take a checkpoint call it before they look for data,
+ * so a mistyped checkpoint is what they report, with or without a data root. */
+ctcd_status ctcd_hf_checkpoint_check(const char *dir);
 
 /* Renders the config.json text for c (labels may be NULL: "LABEL_i"); *out is malloc'd.
  * dtype (CTCD_F32 or CTCD_BF16) is recorded as "torch_dtype". */

@@ -78,8 +78,14 @@ static inline int ctcd_dataset_len(const ctcd_dataset *d, int64_t i) {
 
 /* Locates `rel` (e.g. "glue/SST-2", "vocab/bert-base-uncased-vocab.txt") under the data
  * roots: $CTCD_DATA_DIR when set, else the first of ./data, ../shared/data,
- * ../../shared/data, ../../../shared/data that holds it. The error lists where it looked. */
+ * ../../shared/data, ../../../shared/data that holds it (only ./data when
+ * CTCD_NO_SHARED_DATA is set to anything but 0). The error lists where it looked. */
 ctcd_status ctcd_data_find(const char *rel, char *out, size_t cap);
+/* The data roots in lookup order, whether they exist or not ($CTCD_DATA_DIR alone when
+ * set): up to cap pointers to static or environment strings; returns how many. */
+int ctcd_data_roots(const char **roots, int cap);
+/* 1 when CTCD_NO_SHARED_DATA turns the ../shared/data roots off. */
+int ctcd_data_shared_off(void);
 
 /* ---- batching ----
  * Length-bucketed dynamic padding: each epoch the example order is shuffled with the

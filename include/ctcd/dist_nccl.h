@@ -17,6 +17,9 @@ extern "C" {
 
 /* 1 when this build has the NCCL transport (CTCD_NCCL). */
 int ctcd_comm_have_nccl(void);
+/* `ctcd doctor`: loads libnccl as a communicator would and unloads it. 1 and out = its
+ * path and version when found; 0 and out = why not (not built, or the loader's error). */
+int ctcd_nccl_locate(char *out, size_t cap);
 /* A fresh unique id (rank 0 only); an error when NCCL cannot be loaded. */
 ctcd_status ctcd_nccl_unique_id(unsigned char id[CTCD_NCCL_ID_BYTES]);
 /* rank 0's id on every rank of `boot` (e.g. the MPI communicator): rank 0 creates it, the

@@ -25,7 +25,9 @@ typedef struct ctcd_atomic_file {
     char *tmp_path; /* "<path>.tmp-XXXXXX" beside it */
 } ctcd_atomic_file;
 
-/* Creates the temp file. On error nothing is left behind and af needs no cleanup. */
+/* Creates the temp file, and the destination's missing directories first (mkdir -p), so
+ * that every output option may name a directory that does not exist yet. On error
+ * nothing is left behind (but directories it made) and af needs no cleanup. */
 ctcd_status ctcd_atomic_open(ctcd_atomic_file *af, const char *path);
 /* Appends n bytes; on error the caller still calls ctcd_atomic_abort. */
 ctcd_status ctcd_atomic_write(ctcd_atomic_file *af, const void *p, size_t n);
@@ -47,5 +49,7 @@ ctcd_status ctcd_text_open(ctcd_text_file *t, const char *path);
 ctcd_status ctcd_text_publish(ctcd_text_file *t, const char *path);
 /* mkdir -p: creates dir and its missing parents; an existing non-directory is an error. */
 ctcd_status ctcd_mkdirs(const char *dir);
+/* mkdir -p of the directory part of a file path ("a/b/c.tsv" -> a/b; nothing for "c.tsv"). */
+ctcd_status ctcd_mkdirs_parent(const char *path);
 
 #endif

@@ -18,6 +18,7 @@ int ctcd_cmd_search(int argc, char **argv);
 int ctcd_cmd_schedule(int argc, char **argv);
 int ctcd_cmd_plan(int argc, char **argv);
 int ctcd_cmd_explain(int argc, char **argv);
+int ctcd_cmd_doctor(int argc, char **argv);
 
 /* Prints "ctcd: error: <message>" (frees st) and returns 1; returns 0 for CTCD_OK. */
 int ctcd_cli_fail(ctcd_status st);

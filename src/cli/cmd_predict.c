@@ -145,6 +145,8 @@ static ctcd_status run_cqa(const pred_args *a) {
 }
 
 static ctcd_status run(const pred_args *a) {
+    /* the argument the user typed is checked before any data is looked for */
+    CTCD_TRY(ctcd_hf_checkpoint_check(a->ckpt));
     if (strcmp(a->task, "cqa") == 0) return run_cqa(a);
     const ctcd_glue_task *task;
     CTCD_TRY(ctcd_glue_task_get(a->task, &task));

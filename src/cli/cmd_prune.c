@@ -2,6 +2,7 @@
  * importance on the task's train data, structured pruning (and layer dropping) of the
  * checkpoint, and the pruned model written as a Hugging Face checkpoint (include/ctcd/surgery.h;
  * pruned heads in config.json "pruned_heads", FFN widths in "ctcd_layer_intermediate"). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +97,7 @@ static ctcd_status parse_drop(const char *s, ctcd_prune_spec *spec) {
 /* Copies a (vocabulary) file into dir/vocab.txt atomically. */
 static ctcd_status copy_vocab(const char *src, const char *dir) {
     FILE *f = fopen(src, "rb");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "cannot read vocabulary '%s'", src);
+    if (!f) return CTCD_ERR(CTCD_E_IO, "cannot read vocabulary '%s': %s", src, strerror(errno));
     size_t len = 0, cap = 1 << 20;
     char *buf = malloc(cap);
     ctcd_status st = CTCD_OK;
@@ -108,7 +109,7 @@ static ctcd_status copy_vocab(const char *src, const char *dir) {
         buf = nb;
     }
     if (!buf) st = CTCD_ERR(CTCD_E_NOMEM, "out of memory copying '%s'", src);
-    else if (ferror(f)) st = CTCD_ERR(CTCD_E_IO, "error reading '%s'", src);
+    else if (ferror(f)) st = CTCD_ERR(CTCD_E_IO, "error reading '%s': %s", src, strerror(errno));
     fclose(f);
     char path[4200];
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
@@ -244,6 +245,7 @@ static ctcd_status run(const prune_args *a) {
     const int demo = strcmp(a->task, "builtin:demo") == 0;
     const ctcd_glue_task *task = NULL;
     if (!demo) CTCD_TRY(ctcd_glue_task_get(a->task, &task));
+    CTCD_TRY(ctcd_hf_checkpoint_check(a->ckpt)); /* before any data is looked for */
     char vocab[4096];
     CTCD_TRY(find_vocab(a, vocab, sizeof vocab));
     prune_run r;

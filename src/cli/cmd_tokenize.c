@@ -1,6 +1,7 @@
 /* cmd_tokenize.c — `ctcd tokenize --vocab FILE [--pair] [--max-len N] [--types] [--raw]`:
  * WordPiece ids of each stdin line (or tab-separated pair), one output line per input line,
  * ids separated by spaces. Scriptable: tests and users diff it against Hugging Face. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,7 @@ int ctcd_cmd_tokenize(int argc, char **argv) {
     free(line);
     free(buf);
     ctcd_tokenizer_free(tok);
-    if (fflush(stdout) != 0 && !st) st = CTCD_ERR(CTCD_E_IO, "writing stdout failed");
+    if (fflush(stdout) != 0 && !st)
+        st = CTCD_ERR(CTCD_E_IO, "writing stdout failed: %s", strerror(errno));
     return ctcd_cli_fail(st);
 }

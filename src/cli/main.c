@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ctcd/build_info.h"
 
 static void usage(FILE *f) {
     fputs("usage: ctcd <command> [options]\n"
@@ -33,7 +34,10 @@ static void usage(FILE *f) {
           "                  student from it\n"
           "  plan            capacity-gap law: a partner size for --student-params N, or the law\n"
           "                  fitted from your own runs (--fit RUN_DIR...)\n"
+          "  doctor          what this machine offers ctcd: build options, CUDA driver and\n"
+          "                  GPUs, cuBLASLt / NCCL, CPU threads, data roots (--json)\n"
           "\n"
+          "ctcd --version prints the version, git commit and build options.\n"
           "Run 'ctcd <command> --help' for the options of a command.\n",
           f);
 }
@@ -48,6 +52,15 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        char line[1024];
+        ctcd_build_info_line(line, sizeof line);
+        printf("%s\n", line);
+        printf("threads: OpenMP %d, OpenBLAS %d (core %s)\n", ctcd_build_omp_threads(),
+               ctcd_build_blas_threads(), ctcd_build_blas_core());
+        return 0;
+    }
+    if (strcmp(argv[1], "doctor") == 0) return ctcd_cmd_doctor(argc - 1, argv + 1);
     if (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "pretrain") == 0)
         return ctcd_cmd_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "predict") == 0) return ctcd_cmd_predict(argc - 1, argv + 1);

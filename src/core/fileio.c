@@ -29,7 +29,17 @@ ctcd_status ctcd_atomic_open(ctcd_atomic_file *af, const char *path) {
     }
     memcpy(af->tmp_path, path, n);
     memcpy(af->tmp_path + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
-    const int fd = mkstemp(af->tmp_path);
+    int fd = mkstemp(af->tmp_path);
+    if (fd < 0 && errno == ENOENT) {
+        /* the destination's directory is missing: every output creates its directory */
+        ctcd_status st = ctcd_mkdirs_parent(path);
+        if (st) {
+            release(af);
+            return st;
+        }
+        memcpy(af->tmp_path + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
+        fd = mkstemp(af->tmp_path);
+    }
     if (fd < 0) {
         ctcd_status st = CTCD_ERR(CTCD_E_IO, "%s: cannot create a temp file beside it: %s",
                                   path, strerror(errno));
@@ -175,5 +185,15 @@ ctcd_status ctcd_mkdirs(const char *dir) {
     if (!st && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
         st = CTCD_ERR(CTCD_E_IO, "%s: not a directory", dir);
     free(p);
+    return st;
+}
+
+ctcd_status ctcd_mkdirs_parent(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return CTCD_OK; /* the current directory, or "/" */
+    char *dir = strndup(path, (size_t)(slash - path));
+    if (!dir) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
+    ctcd_status st = ctcd_mkdirs(dir);
+    free(dir);
     return st;
 }

@@ -142,7 +142,7 @@ static ctcd_status read_file(stream *s, ctcd_tokenizer *tok, const char *path,
             next_report = *done + (1 << 22);
         }
     }
-    if (!st && ferror(f)) st = CTCD_ERR(CTCD_E_IO, "error reading '%s'", path);
+    if (!st && ferror(f)) st = CTCD_ERR(CTCD_E_IO, "error reading '%s': %s", path, strerror(errno));
     free(line);
     fclose(f);
     return st;

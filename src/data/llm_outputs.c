@@ -1,4 +1,5 @@
 /* llm_outputs.c — shared pieces of the rationale loaders (src/data/llm_outputs.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ void llm_trim(const char *text, size_t *off, size_t *len) {
 ctcd_status llm_read_file(const char *path, char **out, size_t *n) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open", path);
+    if (!f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 20, len = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -29,12 +30,12 @@ ctcd_status llm_read_file(const char *path, char **out, size_t *n) {
         if (!b2) free(buf);
         buf = b2;
     }
-    const int err = ferror(f);
+    const int err = ferror(f) ? errno : 0;
     fclose(f);
     if (!buf) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
     if (err) {
         free(buf);
-        return CTCD_ERR(CTCD_E_IO, "%s: read error", path);
+        return CTCD_ERR(CTCD_E_IO, "%s: read error: %s", path, strerror(err));
     }
     buf[len] = 0;
     *out = buf;

@@ -1,6 +1,7 @@
 /* tsv.c — streaming tab-separated reader with Python's newline and BOM rules (tsv.h). */
 #include "data/tsv.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@ ctcd_status ctcd_tsv_open(ctcd_tsv *t, const char *path) {
     memset(t, 0, sizeof *t);
     snprintf(t->path, sizeof t->path, "%s", path);
     t->f = fopen(path, "rb");
-    if (!t->f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open file", path);
+    if (!t->f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open file: %s", path, strerror(errno));
     t->cap = TSV_CHUNK;
     t->buf = malloc(t->cap);
     if (!t->buf) {
@@ -44,7 +45,7 @@ static ctcd_status refill(ctcd_tsv *t) {
     }
     size_t got = fread(t->buf + t->end, 1, t->cap - t->end, t->f);
     if (got == 0) {
-        if (ferror(t->f)) return CTCD_ERR(CTCD_E_IO, "%s: read error", t->path);
+        if (ferror(t->f)) return CTCD_ERR(CTCD_E_IO, "%s: read error: %s", t->path, strerror(errno));
         t->eof = 1;
     }
     t->end += got;

@@ -48,11 +48,13 @@ static ctcd_status read_whole(const char *path, char **out, size_t *len) {
     ctcd_status st = CTCD_OK;
     long n = -1;
     if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) st = CTCD_ERR(CTCD_E_IO, "%s: cannot size file", path);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0)
+        st = CTCD_ERR(CTCD_E_IO, "%s: cannot size file: %s", path, strerror(errno));
     char *buf = st ? NULL : malloc((size_t)n + 1);
     if (!st && !buf) st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory (%ld bytes)", path, n);
     if (!st && fread(buf, 1, (size_t)n, f) != (size_t)n)
-        st = CTCD_ERR(CTCD_E_IO, "%s: read error", path);
+        st = CTCD_ERR(CTCD_E_IO, "%s: read error: %s", path,
+                      ferror(f) ? strerror(errno) : "file shrank while read");
     fclose(f);
     if (st) {
         free(buf);

@@ -5,6 +5,7 @@
  * so a lookup hashes the candidate bytes once and compares at most a few strings.
  * Continuation candidates ("##" + bytes) are hashed as if the prefix were there, without
  * copying the bytes. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,7 +127,7 @@ ctcd_status ctcd_wp_piece(ctcd_tokenizer *t, const int32_t *cps, size_t n, ctcd_
 /* Reads the whole file into a NUL-terminated malloc'd buffer. */
 static ctcd_status read_file(const char *path, char **out, size_t *len) {
     FILE *f = fopen(path, "rb");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open vocabulary file", path);
+    if (!f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open vocabulary file: %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     for (;;) {
@@ -141,11 +142,11 @@ static ctcd_status read_file(const char *path, char **out, size_t *len) {
         if (!nb) free(buf);
         buf = nb;
     }
-    int err = ferror(f);
+    const int err = ferror(f) ? errno : 0;
     fclose(f);
     if (err) {
         free(buf);
-        return CTCD_ERR(CTCD_E_IO, "%s: read error", path);
+        return CTCD_ERR(CTCD_E_IO, "%s: read error: %s", path, strerror(err));
     }
     buf[n] = '\0';
     *out = buf;

@@ -1,6 +1,7 @@
 /* nccl_boot.c — bootstrapping an NCCL communicator over another one (include/ctcd/
  * dist_nccl.h), and the NCCL entry points of a build without CUDA (cuda/comm_nccl.cu has
  * them otherwise). */
+#include <stdio.h>
 #include <string.h>
 
 #include "ctcd/dist_nccl.h"
@@ -24,6 +25,11 @@ ctcd_status ctcd_nccl_share_id(ctcd_comm *boot, unsigned char id[CTCD_NCCL_ID_BY
 
 #ifndef CTCD_HAVE_CUDA
 int ctcd_comm_have_nccl(void) { return 0; }
+
+int ctcd_nccl_locate(char *out, size_t cap) {
+    snprintf(out, cap, "not built (this build of ctcd has no CUDA)");
+    return 0;
+}
 
 ctcd_status ctcd_nccl_unique_id(unsigned char id[CTCD_NCCL_ID_BYTES]) {
     (void)id;

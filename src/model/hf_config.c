@@ -365,6 +365,17 @@ ctcd_status ctcd_hf_config_read(const char *path, ctcd_hf_config *out) {
     return st;
 }
 
+ctcd_status ctcd_hf_checkpoint_check(const char *dir) {
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return CTCD_ERR(CTCD_E_IO, "cannot open checkpoint directory %s: %s", dir,
+                        strerror(errno));
+    ctcd_hf_config hc;
+    ctcd_status st = ctcd_hf_config_read(dir, &hc);
+    ctcd_hf_config_free(&hc);
+    return st;
+}
+
 void ctcd_hf_config_free(ctcd_hf_config *c) {
     if (c->labels)
         for (int i = 0; i < c->cfg.n_labels; i++) free(c->labels[i]);

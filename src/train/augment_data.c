@@ -10,6 +10,7 @@
  * original label. Other values would need a per-row weight in the loss op and are refused.
  * Dev sets are never augmented. */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,8 +94,8 @@ static ctcd_status cache_dir(const ctcd_recipe *rc, char *out, size_t cap, int *
         const char *base = getenv("TMPDIR");
         snprintf(out, cap, "%s/ctcd-augment-XXXXXX", base && base[0] ? base : "/tmp");
         if (!mkdtemp(out))
-            return CTCD_ERR(CTCD_E_IO, "data.augment: cannot create a temporary directory %s",
-                            out);
+            return CTCD_ERR(CTCD_E_IO, "data.augment: cannot create a temporary directory %s: %s",
+                            out, strerror(errno));
         *tmp = 1;
         ctcd_info("data.augment.cache and output are empty: augmentation is not cached "
                   "(computed in %s, removed after loading)", out);

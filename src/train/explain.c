@@ -167,6 +167,7 @@ static ctcd_status open_data_and_model(explain_ctx *x, const ctcd_explain_opts *
 static ctcd_status run(explain_ctx *x, const ctcd_explain_opts *o, FILE *out) {
     char vocab[4096], dir[4096], dec[4096];
     x->cqa = o->task && strcmp(o->task, "cqa") == 0;
+    CTCD_TRY(ctcd_hf_checkpoint_check(o->ckpt)); /* before any data is looked for */
     if (o->vocab) snprintf(vocab, sizeof vocab, "%s", o->vocab);
     else if ((size_t)snprintf(vocab, sizeof vocab, "%s/vocab.txt", o->ckpt) >= sizeof vocab ||
              access(vocab, R_OK) != 0)

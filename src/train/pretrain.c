@@ -3,6 +3,7 @@
  * the same lockstep step runs on masked-LM batches (the loss only over the masked rows).
  * Evaluation is masked-LM loss and accuracy on fixed held-out batches; checkpoints are HF
  * BertForMaskedLM directories that `ctcd train` (models.<role>.init) fine-tunes. */
+#include <errno.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,7 +29,8 @@ static ctcd_status list_corpus(const char *path, char ***out, int *n_out) {
     struct stat st;
     *out = NULL;
     *n_out = 0;
-    if (stat(path, &st) != 0) return CTCD_ERR(CTCD_E_IO, "pretrain.corpus '%s' not found", path);
+    if (stat(path, &st) != 0)
+        return CTCD_ERR(CTCD_E_IO, "pretrain.corpus '%s': %s", path, strerror(errno));
     char **files = NULL;
     int n = 0, cap = 0;
     if (!S_ISDIR(st.st_mode)) {
@@ -42,7 +44,9 @@ static ctcd_status list_corpus(const char *path, char ***out, int *n_out) {
         return CTCD_OK;
     }
     DIR *d = opendir(path);
-    if (!d) return CTCD_ERR(CTCD_E_IO, "pretrain.corpus '%s': cannot list the directory", path);
+    if (!d)
+        return CTCD_ERR(CTCD_E_IO, "pretrain.corpus '%s': cannot list the directory: %s", path,
+                        strerror(errno));
     struct dirent *e;
     ctcd_status s = CTCD_OK;
     while (!s && (e = readdir(d)) != NULL) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctcd/build_info.h"
 #include "ctcd/fileio.h"
 #include "ctcd/recipe.h"
 #include "recipe_schema.h"
@@ -443,7 +444,10 @@ static void put_value(FILE *f, const ctcd_recipe *r, const key_def *k) {
 
 static void write_yaml(FILE *f, const ctcd_recipe *r) {
     char prev[256] = "";
+    char made_by[1024];
+    ctcd_build_info_line(made_by, sizeof made_by);
     fputs("# resolved ctcd recipe: every key, defaults included\n", f);
+    fprintf(f, "# made by %s\n", made_by);
     for (int i = 0; i < ctcd_recipe_n_keys; i++) {
         const key_def *k = &ctcd_recipe_keys[i];
         if (k->role >= 0 && !r->models[k->role].present) continue;

@@ -4,11 +4,15 @@
  * ZeRO-1 divides by the world size), whether the step was
  * skipped for a non-finite loss/gradient and how many were so far) and eval.jsonl (one line
  * per evaluation). Lines are flushed as written so that a killed run keeps everything up to
- * its last line. */
+ * its last line. The first line of log.jsonl is the build record ({"ctcd":{...}}, see
+ * log_header). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
+#include "ctcd/build_info.h"
 #include "ctcd/dist.h"
 #include "ctcd/train.h"
 #include "train_internal.h"
@@ -43,9 +47,24 @@ static ctcd_status flushed(ctcd_trainer *t, FILE *f, const char *name) {
     return CTCD_ERR(CTCD_E_IO, "%s/%s: write failed: %s", t->rc.output, name, strerror(err));
 }
 
+/* log.jsonl's first record names the ctcd that made the run: {"ctcd":{build_info.h's
+ * JSON}}. Written when the file is still empty, so a resumed run (which appends) keeps the
+ * original run's record, and a run resumed from before its first logged step writes it. */
+static ctcd_status log_header(ctcd_trainer *t) {
+    CTCD_TRY(flushed(t, t->log, "log.jsonl"));
+    struct stat sb;
+    if (fstat(fileno(t->log), &sb) != 0 || sb.st_size != 0) return CTCD_OK;
+    char *build = ctcd_build_info_json();
+    if (!build) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing log.jsonl's header");
+    fprintf(t->log, "{\"ctcd\":%s}\n", build);
+    free(build);
+    return CTCD_OK;
+}
+
 ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double examples_per_s,
                              int64_t epoch) {
     if (!t->log) return CTCD_OK;
+    CTCD_TRY(log_header(t));
     /* every rank steps through the whole global batch together (the all-reduce keeps them in
      * step), so rank 0's rate over the global batch is the job's */
     const int world = t->comm ? t->comm->world : 1;

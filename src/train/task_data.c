@@ -1,6 +1,7 @@
 /* task_data.c — loading a GLUE task for the trainer: where its files and vocabulary are,
  * the tokenizer, the train split and every dev split (MNLI: matched and mismatched).
  * Malformed lines are skipped and reported (or fatal with data.strict). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
@@ -17,8 +18,12 @@ static int is_file(const char *p) {
 
 ctcd_status ctcd_trainer_find_vocab(const ctcd_recipe *rc, char *out, size_t cap) {
     if (rc->data.vocab[0]) {
-        if (!is_file(rc->data.vocab))
-            return CTCD_ERR(CTCD_E_IO, "data.vocab: '%s' is not a readable file", rc->data.vocab);
+        struct stat sb;
+        if (stat(rc->data.vocab, &sb) != 0)
+            return CTCD_ERR(CTCD_E_IO, "data.vocab: cannot open '%s': %s", rc->data.vocab,
+                            strerror(errno));
+        if (!S_ISREG(sb.st_mode))
+            return CTCD_ERR(CTCD_E_IO, "data.vocab: '%s' is not a file", rc->data.vocab);
         snprintf(out, cap, "%s", rc->data.vocab);
         return CTCD_OK;
     }
