@@ -8,6 +8,14 @@
  * weight decay, [n_decay, n_total) (biases and LayerNorm) does not. AdamW, grad-norm and
  * checkpointing are therefore one call each.
  *
+ * Every tensor starts at an offset that is a multiple of CTCD_PARAM_ALIGN elements (16 bytes
+ * of bf16, 32 of fp32: cuBLASLt's bias epilogue and vector loads want 16-byte operands),
+ * except a tensor that `follows` the previous one as part of one fused operand (key and value
+ * after query). The gaps are padding: zero in every flat buffer (master, compute copy, grads,
+ * AdamW moments) at all times, so weight decay, grad-norm and all-reduce leave them zero.
+ * n_total (the buffer length) therefore exceeds n_params_real (the parameter count, the sum
+ * of numel) by the padding; checkpoints store tensors by name and never see it.
+ *
  * Layer l may have its own head count and FFN width (pruned teacher assistants, searched
  * students); head_dim is the same for every layer (hidden / n_heads), as in HF's pruned
  * BERT. Every layer keeps at least one head and one FFN neuron: HF would turn a layer with all
@@ -95,7 +103,17 @@ typedef struct ctcd_param_info {
     int ndim;
     int64_t shape[2];
     int decay;
+    int follows;     /* 1: starts right after the previous tensor (one fused operand with it),
+                        so its offset need not be a multiple of CTCD_PARAM_ALIGN */
 } ctcd_param_info;
+
+/* Tensors start at multiples of this many elements of the flat buffers (see above). */
+#define CTCD_PARAM_ALIGN 8
+
+/* Zeroes the padding of a host copy host[n_total] of a flat buffer laid out by params[n]:
+ * every element outside [offset, offset + numel) of all tensors. */
+void ctcd_params_zero_padding(float *host, const ctcd_param_info *params, int n,
+                              int64_t n_total);
 
 typedef struct ctcd_model_layout {
     int64_t wte, wpe, wtt;       /* (V, H), (P, H), (TV, H) */
@@ -108,7 +126,8 @@ typedef struct ctcd_model_layout {
     int64_t mlm_bias;            /* MLM: decoder bias (V); the decoder weight is wte */
     ctcd_param_info *params;     /* [n_params], in buffer order */
     int n_params;
-    int64_t n_total;             /* elements in the flat buffer */
+    int64_t n_total;             /* elements in the flat buffer, padding included */
+    int64_t n_params_real;       /* the parameter count: sum of numel (no padding) */
     int64_t n_decay;             /* [0, n_decay) is weight-decayed */
 } ctcd_model_layout;
 
@@ -275,9 +294,11 @@ typedef struct ctcd_nonfinite {
 ctcd_status ctcd_model_find_nonfinite_grad(const ctcd_model *m, ctcd_nonfinite *out);
 /* Copies all parameters (fp32 master) to a host buffer of n_total floats. */
 ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host);
-/* Replaces all parameters from a host buffer of n_total floats: uploads the fp32 master and
- * re-casts the compute copy (checkpoint import, model surgery). */
+/* Replaces all parameters from a host buffer of n_total floats: uploads the fp32 master
+ * (its padding zeroed whatever host holds there) and re-casts the compute copy (checkpoint
+ * import, model surgery). */
 ctcd_status ctcd_model_upload_params(ctcd_model *m, const float *host);
+/* The number of parameters (lay.n_params_real), not the buffer length (lay.n_total). */
 int64_t ctcd_model_n_params(const ctcd_model *m);
 /* Makes m forward-only (a frozen teacher): releases its gradient and optimizer buffers;
  * zero_grad, backward and optimizer_step then return an error. */

@@ -93,7 +93,8 @@ typedef struct ctcd_rat_layout {
     int64_t lm_bias;        /* (classes): V, or out_vocab with a shortlist */
     ctcd_param_info *params;
     int n_params;
-    int64_t n_total, n_decay;
+    int64_t n_total, n_decay;  /* buffer length (padding included, model.h), decayed prefix */
+    int64_t n_params_real;     /* the parameter count: sum of numel */
 } ctcd_rat_layout;
 
 /* Saved activations of one decoder layer, sized for (B_max·T_max) target rows and

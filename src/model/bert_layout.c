@@ -3,8 +3,9 @@
  *
  * Order: every weight-decayed tensor (embeddings, Linear weights) first, then biases and
  * LayerNorm parameters, matching the usual `no_decay = ["bias", "LayerNorm.weight"]` rule of
- * HF fine-tuning scripts. Within a layer, query/key/value tensors are adjacent in that order,
- * which makes them one fused projection. */
+ * HF fine-tuning scripts. Every tensor starts at a multiple of CTCD_PARAM_ALIGN elements
+ * (model.h), except that within a layer key and value follow query directly (`add_next`),
+ * which makes them one fused (3A, H) projection and one (3A) bias. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,14 @@ typedef struct builder {
     ctcd_param_builder pb;
 } builder;
 
-/* Appends a named tensor and returns its offset. */
+/* Appends a named tensor at the next aligned offset and returns that offset. */
 static int64_t add(builder *b, int decay, int64_t rows, int64_t cols, const char *fmt, int l) {
     return ctcd_param_add(&b->pb, decay, rows, cols, fmt, l);
+}
+
+/* Appends a tensor directly after the previous one (part of the same fused operand). */
+static void add_next(builder *b, int decay, int64_t rows, int64_t cols, const char *fmt, int l) {
+    ctcd_param_add_next(&b->pb, decay, rows, cols, fmt, l);
 }
 
 #define LP "bert.encoder.layer.%d."
@@ -34,8 +40,8 @@ static void add_decayed(builder *b, const ctcd_bert_config *c) {
         ctcd_layer_offsets *o = &lay->layer[l];
         const int64_t A = (int64_t)c->layer_heads[l] * HD, I = c->layer_intermediate[l];
         o->qkv_w = add(b, 1, A, H, LP "attention.self.query.weight", l);
-        add(b, 1, A, H, LP "attention.self.key.weight", l);
-        add(b, 1, A, H, LP "attention.self.value.weight", l);
+        add_next(b, 1, A, H, LP "attention.self.key.weight", l);
+        add_next(b, 1, A, H, LP "attention.self.value.weight", l);
         o->ao_w = add(b, 1, H, A, LP "attention.output.dense.weight", l);
         o->fc1_w = add(b, 1, I, H, LP "intermediate.dense.weight", l);
         o->fc2_w = add(b, 1, H, I, LP "output.dense.weight", l);
@@ -57,8 +63,8 @@ static void add_undecayed(builder *b, const ctcd_bert_config *c) {
         ctcd_layer_offsets *o = &lay->layer[l];
         const int64_t A = (int64_t)c->layer_heads[l] * HD, I = c->layer_intermediate[l];
         o->qkv_b = add(b, 0, A, 0, LP "attention.self.query.bias", l);
-        add(b, 0, A, 0, LP "attention.self.key.bias", l);
-        add(b, 0, A, 0, LP "attention.self.value.bias", l);
+        add_next(b, 0, A, 0, LP "attention.self.key.bias", l);
+        add_next(b, 0, A, 0, LP "attention.self.value.bias", l);
         o->ao_b = add(b, 0, H, 0, LP "attention.output.dense.bias", l);
         o->ln1_g = add(b, 0, H, 0, LP "attention.output.LayerNorm.weight", l);
         o->ln1_b = add(b, 0, H, 0, LP "attention.output.LayerNorm.bias", l);
@@ -83,7 +89,9 @@ static void add_undecayed(builder *b, const ctcd_bert_config *c) {
 ctcd_status ctcd_model_layout_build(const ctcd_bert_config *c, ctcd_model_layout *lay) {
     memset(lay, 0, sizeof *lay);
     CTCD_TRY(ctcd_bert_config_validate(c, "model"));
-    builder b = {lay, {&lay->params, &lay->n_params, &lay->n_total, 0, CTCD_OK, "the parameter table"}};
+    builder b = {lay, {.params = &lay->params, .n_params = &lay->n_params,
+                       .n_total = &lay->n_total, .n_real = &lay->n_params_real,
+                       .what = "the parameter table"}};
     add_decayed(&b, c);
     lay->n_decay = lay->n_total;
     add_undecayed(&b, c);

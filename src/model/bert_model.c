@@ -156,7 +156,7 @@ void ctcd_model_destroy(ctcd_model *m) {
     free(m);
 }
 
-int64_t ctcd_model_n_params(const ctcd_model *m) { return m->lay.n_total; }
+int64_t ctcd_model_n_params(const ctcd_model *m) { return m->lay.n_params_real; }
 
 /* Copies the fp32 master weights into the compute copy (a no-op when they are one). */
 static ctcd_status sync_compute(ctcd_model *m) {
@@ -165,7 +165,7 @@ static ctcd_status sync_compute(ctcd_model *m) {
 
 ctcd_status ctcd_model_init_random(ctcd_model *m, uint64_t seed) {
     const size_t n = (size_t)m->lay.n_total;
-    float *host = malloc(n * sizeof *host);
+    float *host = calloc(n, sizeof *host); /* zero padding between tensors */
     if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory initialising", m->name);
     ctcd_rng r;
     ctcd_rng_init(&r, seed, 0);
@@ -300,6 +300,7 @@ ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host) {
 }
 
 ctcd_status ctcd_model_upload_params(ctcd_model *m, const float *host) {
-    CTCD_TRY(m->be->upload(m->be, m->master, host, (size_t)m->lay.n_total * sizeof(float)));
+    CTCD_TRY(ctcd_flat_upload(m->be, m->master, host, m->lay.params, m->lay.n_params,
+                              m->lay.n_total));
     return sync_compute(m);
 }

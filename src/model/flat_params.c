@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int64_t ctcd_param_add(ctcd_param_builder *b, int decay, int64_t rows, int64_t cols,
-                       const char *fmt, int l) {
+/* Appends a tensor at the next aligned offset, or, with follows, right at *n_total. */
+static int64_t append(ctcd_param_builder *b, int decay, int64_t rows, int64_t cols,
+                      const char *fmt, int l, int follows) {
     if (b->err) return 0;
     if (*b->n_params == b->cap) {
         const int cap = b->cap ? 2 * b->cap : 64;
@@ -21,17 +22,56 @@ int64_t ctcd_param_add(ctcd_param_builder *b, int decay, int64_t rows, int64_t c
         *b->params = p;
         b->cap = cap;
     }
+    const int64_t A = CTCD_PARAM_ALIGN;
     ctcd_param_info *p = &(*b->params)[(*b->n_params)++];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, fmt, l);
-    p->offset = *b->n_total;
+    p->offset = follows ? *b->n_total : (*b->n_total + A - 1) / A * A;
     p->ndim = cols > 0 ? 2 : 1;
     p->shape[0] = rows;
     p->shape[1] = cols > 0 ? cols : 0;
     p->numel = rows * (cols > 0 ? cols : 1);
     p->decay = decay;
-    *b->n_total += p->numel;
+    p->follows = follows;
+    *b->n_total = p->offset + p->numel;
+    *b->n_real += p->numel;
     return p->offset;
+}
+
+int64_t ctcd_param_add(ctcd_param_builder *b, int decay, int64_t rows, int64_t cols,
+                       const char *fmt, int l) {
+    return append(b, decay, rows, cols, fmt, l, 0);
+}
+
+int64_t ctcd_param_add_next(ctcd_param_builder *b, int decay, int64_t rows, int64_t cols,
+                            const char *fmt, int l) {
+    CTCD_ASSERT(b->err || (*b->n_params > 0 && (*b->params)[*b->n_params - 1].decay == decay),
+                "%s: '%s' must follow a tensor of its decay class", b->what, fmt);
+    return append(b, decay, rows, cols, fmt, l, 1);
+}
+
+void ctcd_params_zero_padding(float *host, const ctcd_param_info *params, int n,
+                              int64_t n_total) {
+    int64_t end = 0; /* end of the previous tensor: tensors are in buffer order */
+    for (int i = 0; i <= n; i++) {
+        const int64_t start = i < n ? params[i].offset : n_total;
+        CTCD_ASSERT(start >= end, "tensor %d overlaps the previous one", i);
+        if (start > end) memset(host + end, 0, (size_t)(start - end) * sizeof *host);
+        if (i < n) end = start + params[i].numel;
+    }
+}
+
+ctcd_status ctcd_flat_upload(ctcd_backend *be, float *master, const float *host,
+                             const ctcd_param_info *params, int n_params, int64_t n_total) {
+    CTCD_TRY(be->upload(be, master, host, (size_t)n_total * sizeof *host));
+    int64_t end = 0;
+    for (int i = 0; i <= n_params; i++) {
+        const int64_t start = i < n_params ? params[i].offset : n_total;
+        if (start > end)
+            CTCD_TRY(be->memzero(be, master + end, (size_t)(start - end) * sizeof *master));
+        if (i < n_params) end = start + params[i].numel;
+    }
+    return CTCD_OK;
 }
 
 ctcd_status ctcd_flat_sync_compute(ctcd_backend *be, void *params, const float *master,
@@ -75,6 +115,8 @@ ctcd_status ctcd_flat_alloc(ctcd_backend *be, int64_t n, const char *what, ctcd_
     FLAT_ALLOC_(r.adam_v, f32, "adam v");
     FLAT_ALLOC_(r.sumsq, sizeof(float), "grad sumsq");
 #undef FLAT_ALLOC_
+    CTCD_TRY(be->memzero(be, *r.master, f32));
+    if (act) CTCD_TRY(be->memzero(be, *r.params, act));
     CTCD_TRY(be->memzero(be, *r.grads, f32));
     CTCD_TRY(be->memzero(be, *r.adam_m, f32));
     return be->memzero(be, *r.adam_v, f32);

@@ -8,20 +8,28 @@
 #include "ctcd/backend.h"
 #include "ctcd/model.h"
 
-/* A table being built: appends keep `*params` (realloc'd), `*n_params` and `*n_total`. */
+/* A table being built: appends keep `*params` (realloc'd), `*n_params`, `*n_total` (the
+ * buffer length, padding included) and `*n_real` (the sum of numel). */
 typedef struct ctcd_param_builder {
     ctcd_param_info **params;
     int *n_params;
     int64_t *n_total;
+    int64_t *n_real;
     int cap;
     ctcd_status err;     /* the first error (later appends are no-ops) */
     const char *what;    /* for the out-of-memory message ("the decoder's parameters") */
 } ctcd_param_builder;
 
-/* Appends tensor `fmt` (with %d = l) of rows x cols (cols 0: a vector) and returns its
- * offset in the flat buffer. decay: 1 for weight-decayed tensors. */
+/* Appends tensor `fmt` (with %d = l) of rows x cols (cols 0: a vector) at the next multiple
+ * of CTCD_PARAM_ALIGN elements (the gap is padding) and returns its offset in the flat
+ * buffer. decay: 1 for weight-decayed tensors. */
 int64_t ctcd_param_add(ctcd_param_builder *b, int decay, int64_t rows, int64_t cols,
                        const char *fmt, int l);
+/* The same, but placed directly after the previous tensor (no padding; p->follows = 1): for
+ * tensors that ops read as one fused operand with it (key and value after query). There must
+ * be a previous tensor, of the same decay class. */
+int64_t ctcd_param_add_next(ctcd_param_builder *b, int decay, int64_t rows, int64_t cols,
+                            const char *fmt, int l);
 
 /* Where a parameter set keeps its flat buffers (fields of the owner's struct). */
 typedef struct ctcd_flat_refs {
@@ -31,13 +39,19 @@ typedef struct ctcd_flat_refs {
     float **sumsq;   /* F32[1]: the grad sum of squares for clipping */
 } ctcd_flat_refs;
 
-/* Allocates the buffers of an n-parameter set, the allocations named with the prefix
- * `what` ("" or "decoder "); *bytes = their total. On failure what was allocated is left in
- * place for ctcd_flat_free. */
+/* Allocates the buffers of a set of n elements (n_total), the allocations named with the
+ * prefix `what` ("" or "decoder "), all zeroed (the padding between tensors must be zero in
+ * every buffer); *bytes = their total. On failure what was allocated is left in place for
+ * ctcd_flat_free. */
 ctcd_status ctcd_flat_alloc(ctcd_backend *be, int64_t n, const char *what, ctcd_flat_refs r,
                             size_t *bytes);
 /* Frees them (any may be NULL) and clears the pointers. */
 void ctcd_flat_free(ctcd_backend *be, ctcd_flat_refs r);
+
+/* Uploads host[n_total] into master[n_total] and zeroes the padding there (whatever host
+ * holds in it), so an upload can never put garbage between tensors. */
+ctcd_status ctcd_flat_upload(ctcd_backend *be, float *master, const float *host,
+                             const ctcd_param_info *params, int n_params, int64_t n_total);
 
 /* Re-casts the compute copy from the fp32 master (a no-op when they are one buffer). */
 ctcd_status ctcd_flat_sync_compute(ctcd_backend *be, void *params, const float *master,

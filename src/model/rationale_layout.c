@@ -131,7 +131,9 @@ typedef struct builder {
     ctcd_param_builder pb;
 } builder;
 
-/* Appends a named tensor and returns its offset. */
+/* Appends a named tensor at the next aligned offset (model.h) and returns that offset. The
+ * decoder's fused operands (self_attn.qkv, cross_attn.kv) are single tensors, so nothing
+ * here needs ctcd_param_add_next. */
 static int64_t add(builder *b, int decay, int64_t rows, int64_t cols, const char *fmt, int l) {
     return ctcd_param_add(&b->pb, decay, rows, cols, fmt, l);
 }
@@ -140,7 +142,9 @@ static int64_t add(builder *b, int decay, int64_t rows, int64_t cols, const char
 
 static ctcd_status layout_build(const ctcd_rationale_config *c, ctcd_rat_layout *lay) {
     memset(lay, 0, sizeof *lay);
-    builder b = {lay, {&lay->params, &lay->n_params, &lay->n_total, 0, CTCD_OK, "the decoder's parameters"}};
+    builder b = {lay, {.params = &lay->params, .n_params = &lay->n_params,
+                       .n_total = &lay->n_total, .n_real = &lay->n_params_real,
+                       .what = "the decoder's parameters"}};
     const int64_t H = c->hidden, A = c->hidden, I = c->intermediate, He = c->enc_hidden;
     lay->wte = c->tie_embeddings ? -1 : add(&b, 1, c->vocab_size, H, "decoder.embed_tokens.weight", 0);
     lay->wpe = add(&b, 1, c->max_len, H, "decoder.embed_positions.weight", 0);
@@ -331,7 +335,7 @@ static ctcd_status sync_compute(ctcd_rationale_decoder *d) {
 
 ctcd_status ctcd_rationale_init_random(ctcd_rationale_decoder *d, uint64_t seed) {
     const size_t n = (size_t)d->lay.n_total;
-    float *host = malloc(n * sizeof *host);
+    float *host = calloc(n, sizeof *host); /* zero padding between tensors */
     if (!host) return CTCD_ERR(CTCD_E_NOMEM, "rationale decoder: out of memory initialising");
     ctcd_rng r;
     ctcd_rng_init(&r, seed, 0x7261);
@@ -370,6 +374,7 @@ ctcd_status ctcd_rationale_download_params(const ctcd_rationale_decoder *d, floa
 }
 
 ctcd_status ctcd_rationale_upload_params(ctcd_rationale_decoder *d, const float *host) {
-    CTCD_TRY(d->be->upload(d->be, d->master, host, (size_t)d->lay.n_total * sizeof(float)));
+    CTCD_TRY(ctcd_flat_upload(d->be, d->master, host, d->lay.params, d->lay.n_params,
+                              d->lay.n_total));
     return sync_compute(d);
 }
