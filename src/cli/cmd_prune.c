@@ -201,8 +201,8 @@ static void print_table(const ctcd_model *src, const ctcd_model *dst, const ctcd
     }
     printf("encoder: %lld of %lld parameters kept (%.1f%%); model: %lld of %lld (%.1f%%)\n",
            (long long)enc_d, (long long)enc_s, 100.0 * (double)enc_d / (double)enc_s,
-           (long long)dst->lay.n_total, (long long)src->lay.n_total,
-           100.0 * (double)dst->lay.n_total / (double)src->lay.n_total);
+           (long long)ctcd_model_n_params(dst), (long long)ctcd_model_n_params(src),
+           100.0 * (double)ctcd_model_n_params(dst) / (double)ctcd_model_n_params(src));
 }
 
 typedef struct prune_run {

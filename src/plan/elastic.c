@@ -41,7 +41,7 @@ static ctcd_status pruned_params(const ctcd_bert_config *c, int64_t *n) {
     ctcd_model_layout lay;
     memset(&lay, 0, sizeof lay);
     ctcd_status st = ctcd_model_layout_build(c, &lay);
-    if (!st) *n = lay.n_total;
+    if (!st) *n = lay.n_params_real;
     ctcd_model_layout_free(&lay);
     return st;
 }

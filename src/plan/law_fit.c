@@ -20,7 +20,7 @@ static ctcd_status config_params(const char *ckpt_dir, int64_t *params) {
     ctcd_model_layout lay;
     memset(&lay, 0, sizeof lay);
     if (!st) st = ctcd_model_layout_build(&hf.cfg, &lay);
-    if (!st) *params = lay.n_total;
+    if (!st) *params = lay.n_params_real;
     ctcd_model_layout_free(&lay);
     ctcd_hf_config_free(&hf);
     return st;

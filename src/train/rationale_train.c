@@ -139,7 +139,7 @@ static ctcd_status create_decoder(ctcd_trainer *t, int i, const int32_t *shortli
     t->rat[i]->dropout_seed = ctcd_seed_derive(rc->train.seed, name);
     ctcd_info("model %s: rationale decoder %d layers, hidden %d, %d heads, %lld parameters "
               "(%s embeddings), lambda %g",
-              m->name, c.n_layers, c.hidden, c.n_heads, (long long)t->rat[i]->lay.n_total,
+              m->name, c.n_layers, c.hidden, c.n_heads, (long long)t->rat[i]->lay.n_params_real,
               c.tie_embeddings ? "tied" : "own", (double)rc->rationale.lambda);
     return CTCD_OK;
 }

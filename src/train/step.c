@@ -113,7 +113,7 @@ static ctcd_status reduce_across_ranks(ctcd_trainer *t, float *terms, float shar
         ctcd_range_push(t->be, "allreduce");
         ctcd_status st = sharded(t, i) ? ctcd_zero_reduce_grads(c, m)
                                        : ctcd_error_wrap(c->allreduce_sum(c, t->be, m->grads,
-                                                                          ctcd_model_n_params(m)),
+                                                                          m->lay.n_total),
                                                          "all-reduce of the %s model's "
                                                          "gradients", m->name);
         ctcd_range_pop(t->be);

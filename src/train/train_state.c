@@ -88,6 +88,10 @@ static int state_slots(const ctcd_trainer *t, state_slot s[4]) {
 }
 
 static int64_t slot_n(const state_slot *s) { return s->m ? s->m->lay.n_total : s->d->lay.n_total; }
+static const ctcd_param_info *slot_params(const state_slot *s, int *n) {
+    *n = s->m ? s->m->lay.n_params : s->d->lay.n_params;
+    return s->m ? s->m->lay.params : s->d->lay.params;
+}
 static ctcd_backend *slot_be(const state_slot *s) { return s->m ? s->m->be : s->d->be; }
 static float *slot_moment(const state_slot *s, int b) {
     if (b == ST_ADAM_M) return s->m ? s->m->adam_m : s->d->adam_m;
@@ -234,9 +238,11 @@ static ctcd_status find_buf(const ctcd_st_file *f, const state_slot *s, int b,
                         s->d ? " (a state saved without rationale decoders?)" : "");
     if (strcmp(x->dtype, "F32") != 0 || x->ndim != 1 || x->shape[0] != slot_n(s))
         return CTCD_ERR(CTCD_E_INVALID, "%s: tensor '%s' is %s with %lld elements in %d "
-                        "dimension(s); %s needs F32 (%lld)", ctcd_st_path(f), name,
-                        x->dtype, (long long)x->numel, x->ndim, s->name,
-                        (long long)slot_n(s));
+                        "dimension(s); %s needs F32 (%lld) (a state of another model config, "
+                        "or saved by a ctcd with another flat-buffer layout: states written "
+                        "before tensors were aligned to %d elements do not load)",
+                        ctcd_st_path(f), name, x->dtype, (long long)x->numel, x->ndim, s->name,
+                        (long long)slot_n(s), CTCD_PARAM_ALIGN);
     *out = x;
     return CTCD_OK;
 }
@@ -255,6 +261,9 @@ static ctcd_status load_slot(const ctcd_st_file *f, const state_slot *s) {
     for (int b = 0; !st && b < ST_N_BUFS; b++) {
         st = ctcd_st_read_f32(f, x[b], host);
         if (st) break;
+        int n_params;
+        const ctcd_param_info *params = slot_params(s, &n_params);
+        ctcd_params_zero_padding(host, params, n_params, n); /* padding stays zero */
         if (b != ST_MASTER)
             st = be->upload(be, slot_moment(s, b), host + lo, (size_t)(hi - lo) * sizeof(float));
         else
