@@ -50,6 +50,7 @@ static ctcd_model *mc_model(ctcd_backend *be, const ctcd_bert_config *c, uint64_
     OK(ctcd_model_init_random(m, seed));
     ctcd_test_fill_uniform(m->master + m->lay.n_decay, m->lay.n_total - m->lay.n_decay, -0.5f,
                            1.5f, seed + 1);
+    ctcd_params_zero_padding(m->master, m->lay.params, m->lay.n_params, m->lay.n_total);
     m->dropout_seed = 99;
     return m;
 }

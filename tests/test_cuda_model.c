@@ -59,6 +59,7 @@ static void side_make(side *s, ctcd_backend *be, int head, const int32_t *ids,
     float *w = malloc((size_t)n * sizeof(float));
     ck_ok(ctcd_model_download_params(s->m, w), "download params");
     ctcd_test_fill_uniform(w + s->m->lay.n_decay, n - s->m->lay.n_decay, -0.5f, 1.5f, 3);
+    ctcd_params_zero_padding(w, s->m->lay.params, s->m->lay.n_params, n);
     ck_ok(be->upload(be, s->m->master, w, (size_t)n * sizeof(float)), "upload params");
     if (s->m->params != s->m->master)
         ck_ok(be->cast(be, s->m->params, be->act_dtype, s->m->master, CTCD_F32, n), "cast");

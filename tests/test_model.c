@@ -19,8 +19,8 @@ Test(model_layout, bert_base_has_hf_parameter_count_and_names) {
     cr_assert_null(st, "%s", ctcd_status_message(st));
     /* bert-base-uncased BertModel (with pooler) has 109,482,240 parameters; the 2-class
      * classifier adds 768*2 + 2. */
-    cr_assert_eq(lay.n_total, 109482240LL + 1538, "parameter count %lld",
-                 (long long)lay.n_total);
+    cr_assert_eq(lay.n_params_real, 109482240LL + 1538, "parameter count %lld",
+                 (long long)lay.n_params_real);
     const ctcd_param_info *q = ctcd_model_layout_find(&lay, "bert.encoder.layer.3.attention.self.query.weight");
     const ctcd_param_info *k = ctcd_model_layout_find(&lay, "bert.encoder.layer.3.attention.self.key.weight");
     const ctcd_param_info *v = ctcd_model_layout_find(&lay, "bert.encoder.layer.3.attention.self.value.weight");
@@ -98,6 +98,7 @@ static void fixture_make_shaped(fixture *f, int B, int T, const int *lens, float
     float *w = f->m->master;
     ctcd_test_fill_uniform(w + f->m->lay.n_decay, f->m->lay.n_total - f->m->lay.n_decay, -0.5f,
                            1.5f, 3);
+    ctcd_params_zero_padding(w, f->m->lay.params, f->m->lay.n_params, f->m->lay.n_total);
     f->m->dropout_seed = 99;
     for (int b = 0; b < B; b++) {
         for (int t = 0; t < T; t++) {
@@ -211,7 +212,8 @@ Test(model_layout, bert_base_masked_lm_matches_hf_count_and_ties_the_decoder) {
     /* BertForMaskedLM(bert-base-uncased) has 109,514,298 parameters: the encoder without the
      * pooler, the transform (768² + 768 + 2·768) and the decoder bias (30522); the decoder
      * weight is the word-embedding table. */
-    cr_assert_eq(lay.n_total, 109514298LL, "parameter count %lld", (long long)lay.n_total);
+    cr_assert_eq(lay.n_params_real, 109514298LL, "parameter count %lld",
+                 (long long)lay.n_params_real);
     cr_assert_null(ctcd_model_layout_find(&lay, "bert.pooler.dense.weight"));
     cr_assert_null(ctcd_model_layout_find(&lay, "classifier.weight"));
     cr_assert_null(ctcd_model_layout_find(&lay, "cls.predictions.decoder.weight"));
