@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ctcd/tensor.h"
 #include "cuda_bf16.h"
 #include "cuda_runtime.h"
 
@@ -95,23 +96,13 @@ inline cublasStatus_t lt_delete(cublasLtEmuObject *p) {
     return CUBLAS_STATUS_SUCCESS;
 }
 inline float lt_load(cudaDataType_t t, const void *p, size_t i) {
-    return t == CUDA_R_32F ? ((const float *)p)[i] : __bfloat162float(((const __nv_bfloat16 *)p)[i]);
+    return t == CUDA_R_32F ? ((const float *)p)[i]
+                           : __bfloat162float(((const __nv_bfloat16 *)p)[i]);
 }
+/* D is rounded as every bf16 store of ctcd is (ctcd_f32_to_bf16). */
 inline void lt_store(cudaDataType_t t, void *p, size_t i, float v) {
-    if (t == CUDA_R_32F) {
-        ((float *)p)[i] = v;
-        return;
-    }
-    unsigned u;
-    memcpy(&u, &v, sizeof u);
-    unsigned short h;
-    if ((u & 0x7fffffffu) > 0x7f800000u) {
-        h = (unsigned short)((u >> 16) | 0x40u);
-    } else {
-        u += 0x7fffu + ((u >> 16) & 1u);
-        h = (unsigned short)(u >> 16);
-    }
-    ((__nv_bfloat16 *)p)[i] = __ushort_as_bfloat16(h);
+    if (t == CUDA_R_32F) ((float *)p)[i] = v;
+    else ((__nv_bfloat16 *)p)[i] = __ushort_as_bfloat16(ctcd_f32_to_bf16(v));
 }
 inline bool lt_has_algorithms() {
     const char *e = getenv("CTCD_EMU_LT");
