@@ -50,26 +50,31 @@ int64_t ctcd_param_add_next(ctcd_param_builder *b, int decay, int64_t rows, int6
     return append(b, decay, rows, cols, fmt, l, 1);
 }
 
+/* The padding before tensor i (i == n: after the last one, up to n_total): [*lo, *hi),
+ * empty when *hi == *lo. Tensors are in buffer order. */
+static void padding_before(const ctcd_param_info *params, int n, int64_t n_total, int i,
+                           int64_t *lo, int64_t *hi) {
+    *lo = i > 0 ? params[i - 1].offset + params[i - 1].numel : 0;
+    *hi = i < n ? params[i].offset : n_total;
+    CTCD_ASSERT(*hi >= *lo, "tensor %d overlaps the previous one", i);
+}
+
 void ctcd_params_zero_padding(float *host, const ctcd_param_info *params, int n,
                               int64_t n_total) {
-    int64_t end = 0; /* end of the previous tensor: tensors are in buffer order */
     for (int i = 0; i <= n; i++) {
-        const int64_t start = i < n ? params[i].offset : n_total;
-        CTCD_ASSERT(start >= end, "tensor %d overlaps the previous one", i);
-        if (start > end) memset(host + end, 0, (size_t)(start - end) * sizeof *host);
-        if (i < n) end = start + params[i].numel;
+        int64_t lo, hi;
+        padding_before(params, n, n_total, i, &lo, &hi);
+        if (hi > lo) memset(host + lo, 0, (size_t)(hi - lo) * sizeof *host);
     }
 }
 
 ctcd_status ctcd_flat_upload(ctcd_backend *be, float *master, const float *host,
                              const ctcd_param_info *params, int n_params, int64_t n_total) {
     CTCD_TRY(be->upload(be, master, host, (size_t)n_total * sizeof *host));
-    int64_t end = 0;
     for (int i = 0; i <= n_params; i++) {
-        const int64_t start = i < n_params ? params[i].offset : n_total;
-        if (start > end)
-            CTCD_TRY(be->memzero(be, master + end, (size_t)(start - end) * sizeof *master));
-        if (i < n_params) end = start + params[i].numel;
+        int64_t lo, hi;
+        padding_before(params, n_params, n_total, i, &lo, &hi);
+        if (hi > lo) CTCD_TRY(be->memzero(be, master + lo, (size_t)(hi - lo) * sizeof *master));
     }
     return CTCD_OK;
 }
