@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/bench.h"
 #include "ctcd/log.h"
 

@@ -50,7 +50,7 @@ message(STATUS "ctcd: CUDA emulation on: cuda/*.cu run on the CPU through hip-cp
 # The real backend's sources, less the cuBLASLt loader (cuda/emu/cublasLt.h stands in for
 # the library, cuda/emu/emu_lt.cu for the loader), and the emulation's self-test kernels
 # (tests/test_emu_runtime.c).
-file(GLOB CTCD_EMU_SOURCES CONFIGURE_DEPENDS cuda/*.cu cuda/emu/*.cu)
+file(GLOB CTCD_EMU_SOURCES CONFIGURE_DEPENDS cuda/*.cu cuda/emu/*.cu src/parallel/*.cu)
 list(REMOVE_ITEM CTCD_EMU_SOURCES "${CMAKE_SOURCE_DIR}/cuda/lt_loader.cu")
 set_source_files_properties(${CTCD_EMU_SOURCES} PROPERTIES LANGUAGE CXX)
 add_library(ctcd_cuda STATIC ${CTCD_EMU_SOURCES})

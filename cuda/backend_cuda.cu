@@ -234,6 +234,8 @@ static ctcd_status cu_mem_info(ctcd_backend *be, size_t *used, size_t *total) {
     return CTCD_OK;
 }
 
+extern "C" void *ctcd_backend_cuda_stream(ctcd_backend *be) { return (void *)stream_of(be); }
+
 extern "C" ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_backend **out) {
     *out = NULL;
     if (act_dtype != CTCD_BF16 && act_dtype != CTCD_F32)

@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "ctcd/backend.h"
+#include "ctcd/backend_cpu.h"
+#include "ctcd/backend_create.h"
 #include "ctcd/tensor.h"
 #include "testutil.h"
 

@@ -4,6 +4,8 @@
 #include <math.h>
 
 #include "ctcd/backend.h"
+#include "ctcd/backend_cpu.h"
+#include "ctcd/backend_create.h"
 
 Test(adamw, three_steps_match_hand_computation_with_decay_prefix_and_clipping) {
     ctcd_backend *be = NULL;

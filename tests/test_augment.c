@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctcd/augment.h"
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/safetensors.h"
 #include "st_builder.h"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/data.h"
 #include "ctcd/model.h"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/importance.h"
 #include "ctcd/model.h"
 #include "ctcd/surgery.h"
 #include "cuda_check.h"

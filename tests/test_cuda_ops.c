@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cuda_check.h"
+#include "ctcd/backend_create.h"
 
 /* ================================ matmul ================================ */
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/backend_cpu.h"
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/rationale.h"
 #include "tiny_bert.h"

@@ -1,4 +1,4 @@
-/* test_glue.c — GLUE task table, TSV reader and loaders (include/ctcd/glue.h, src/data/tsv.h).
+/* test_glue.c — GLUE task table, TSV reader and loaders (include/ctcd/glue.h, include/ctcd/tsv.h).
  *
  * Real-data tests load every task available in the shared data directory with the
  * bert-base-uncased vocabulary and check the row counts of its README and the label
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "ctcd/glue.h"
-#include "data/tsv.h"
+#include "ctcd/tsv.h"
 #include "testutil.h"
 
 #define FIXTURES CTCD_SOURCE_DIR "/tests/fixtures/glue"

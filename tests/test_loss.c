@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "ctcd/backend.h"
+#include "ctcd/backend_cpu.h"
+#include "ctcd/backend_create.h"
 #include "gradcheck.h"
 #include "testutil.h"
 

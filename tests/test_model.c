@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/model.h"
 #include "gradcheck.h"
 #include "testutil.h"

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "ctcd/checkpoint.h"
+#include "ctcd/importance.h"
 #include "ctcd/surgery.h"
 #include "tiny_bert.h"
 

@@ -7,7 +7,7 @@
 
 #include "ctcd/recipe.h"
 #include "testutil.h"
-#include "train/recipe_schema.h"
+#include "ctcd/recipe_schema.h"
 
 static char *recipe_file(const char *name, const char *text) {
     static char *dir = NULL;

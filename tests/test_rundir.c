@@ -1,4 +1,4 @@
-/* test_rundir.c — run-directory safety (include/ctcd/rundir.h): `ctcd train` refuses an
+/* test_rundir.c — run-directory safety (include/ctcd/run_dir.h): `ctcd train` refuses an
  * output directory that already holds a run unless --force or --resume, --force starts
  * over without touching files ctcd does not write, and a run directory held by another
  * process (its .lock flock'ed) is refused with the holder's pid — also for --resume —
@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctcd/rundir.h"
+#include "ctcd/run_dir.h"
 #include "resume_fixture.h"
 
 static const char *RECIPE =

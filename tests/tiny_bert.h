@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/model.h"
 #include "testutil.h"
 

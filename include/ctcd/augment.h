@@ -2,9 +2,9 @@
  *
  *  - EDA (Wei & Zou 2019): synonym replacement (SR), random insertion (RI), random swap (RS)
  *    and random deletion (RD) on whitespace-separated words, with synonyms from WordNet 3.0
- *    read by our own reader of the database files (src/data/wordnet.c);
+ *    read by our own reader of the database files (src/augment/wordnet.c);
  *  - masked-LM replacement (TinyBERT style): words replaced by one of the top-K single-piece
- *    predictions of a BERT masked-LM head (src/data/mlm_augment.c);
+ *    predictions of a BERT masked-LM head (src/augment/mlm_augment.c);
  *  - the on-disk cache: augmented rows written once as a TSV in the task's own layout, keyed
  *    by a hash of everything they depend on (src/train/augment_data.c).
  *
@@ -20,39 +20,11 @@
 #include "ctcd/recipe.h"
 #include "ctcd/rng.h"
 #include "ctcd/status.h"
+#include "ctcd/strlist.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- small string containers ---- */
-
-/* A growable NUL-terminated byte string. */
-typedef struct ctcd_strbuf {
-    char *p;      /* NUL-terminated once anything was appended ("" when p == NULL) */
-    size_t n, cap;
-} ctcd_strbuf;
-
-ctcd_status ctcd_strbuf_append(ctcd_strbuf *b, const char *s, size_t n);
-static inline const char *ctcd_strbuf_str(const ctcd_strbuf *b) { return b->p ? b->p : ""; }
-void ctcd_strbuf_free(ctcd_strbuf *b);
-
-/* A list of strings stored back to back in one buffer. */
-typedef struct ctcd_strlist {
-    int n;            /* number of strings */
-    size_t *off;      /* [n] start of string i in buf */
-    int cap;
-    ctcd_strbuf buf;  /* the strings, each NUL-terminated */
-} ctcd_strlist;
-
-ctcd_status ctcd_strlist_push(ctcd_strlist *l, const char *s, size_t n);
-static inline const char *ctcd_strlist_at(const ctcd_strlist *l, int i) {
-    return l->buf.p + l->off[i];
-}
-/* 1 when s (NUL-terminated) is in the list. */
-int ctcd_strlist_contains(const ctcd_strlist *l, const char *s);
-void ctcd_strlist_clear(ctcd_strlist *l);  /* keeps the memory */
-void ctcd_strlist_free(ctcd_strlist *l);
 
 /* ---- stop words ----
  * Our own list of English function words (articles, pronouns, auxiliaries, prepositions,

@@ -355,18 +355,6 @@ static inline ctcd_status ctcd_stream_join(ctcd_backend *be) {
     return be->stream_join ? be->stream_join(be) : CTCD_OK;
 }
 
-/* The CPU reference backend (always available). */
-ctcd_status ctcd_backend_cpu_create(ctcd_backend **out);
-/* Creates a backend by name: "cpu", "cuda", or "auto" (CUDA when built and a device is
- * present, else CPU). "cuda" without a usable device is an error saying why. */
-ctcd_status ctcd_backend_create(const char *name, ctcd_backend **out);
-/* Like ctcd_backend_create with the recipe's `train.precision`: "bf16" (bf16 activations and
- * compute copies, the CUDA default) or "fp32" (fp32 everywhere, for checking the CUDA
- * backend against the CPU). NULL means "bf16". The CPU backend accepts either and always
- * computes in fp32. Any other string is CTCD_E_INVALID. */
-ctcd_status ctcd_backend_create_precision(const char *name, const char *precision,
-                                          ctcd_backend **out);
-void ctcd_backend_destroy(ctcd_backend *be);
 
 #ifdef __cplusplus
 }

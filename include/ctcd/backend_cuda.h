@@ -19,6 +19,9 @@ ctcd_status ctcd_backend_cuda_create(ctcd_backend **out);
  * CTCD_CUDA_LT_GELU=1 uses cuBLASLt's fused GELU epilogue (tanh approximation, not the
  * erf form of the contract; for experiments). */
 ctcd_status ctcd_backend_cuda_create_ex(ctcd_dtype act_dtype, ctcd_backend **out);
+/* The cudaStream_t (as void *) the backend's current lane queues its work on: what the
+ * NCCL transport (src/parallel/comm_nccl.cu) queues its collectives on. */
+void *ctcd_backend_cuda_stream(ctcd_backend *be);
 
 /* cuBLASLt (cuda/lt_loader.cu) is dlopen'ed, not linked. Search order (see ctcd/libfind.h):
  * the file named by CTCD_CUBLASLT, libcublasLt.so.<the major version this build was

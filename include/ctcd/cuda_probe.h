@@ -1,7 +1,7 @@
 /* cuda_probe.h — what the CUDA side of this machine offers ctcd, for `ctcd doctor`: the
  * runtime this build carries and the driver it finds, each GPU, and where cuBLASLt was
  * loaded from (or why not). cuda/cuda_probe.cu implements it in CUDA builds;
- * src/core/cuda_probe_stub.c reports "not built" otherwise. Never aborts and never needs a
+ * src/backend/cuda_probe_stub.c reports "not built" otherwise. Never aborts and never needs a
  * GPU: every failure becomes a message in the report. Whether the backend itself can run
  * is ctcd_backend_create("cuda")'s answer, not this report's. */
 #ifndef CTCD_CUDA_PROBE_H

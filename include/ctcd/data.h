@@ -16,14 +16,11 @@
 
 #include "ctcd/rng.h"
 #include "ctcd/status.h"
+#include "ctcd/tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct ctcd_special_ids {
-    int32_t pad, unk, cls, sep, mask;
-} ctcd_special_ids;
 
 typedef struct ctcd_dataset {
     char name[64];           /* e.g. "demo/train", "SST-2/dev" */

@@ -1,4 +1,4 @@
-/* dist_nccl.h — the NCCL transport of include/ctcd/dist.h (cuda/comm_nccl.cu): collectives
+/* dist_nccl.h — the NCCL transport of include/ctcd/dist.h (src/parallel/comm_nccl.cu): collectives
  * on CUDA buffers in place on the backend's stream, no host staging. NCCL is loaded at run
  * time (dlopen libnccl.so.2), so the binary starts without it; only the header is needed to
  * build (CMake option CTCD_NCCL). Host buffers (loss terms, stop flags) go through a small

@@ -1,4 +1,4 @@
-/* launch.h — the single-node launcher of `ctcd train --gpus N` (src/dist/launch.c): one
+/* launch.h — the single-node launcher of `ctcd train --gpus N` (src/parallel/launch.c): one
  * process per GPU, no MPI. The parent starts N children, gives each its rank through the
  * environment, waits for all, and when one fails stops the others and reports which rank
  * failed and how. */

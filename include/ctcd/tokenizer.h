@@ -32,7 +32,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ctcd/data.h"
 #include "ctcd/status.h"
 
 #ifdef __cplusplus
@@ -42,6 +41,11 @@ extern "C" {
 #define CTCD_WORDPIECE_MAX_CHARS 100 /* longer pieces become [UNK] (HF max_input_chars_per_word) */
 
 typedef struct ctcd_tokenizer ctcd_tokenizer;
+
+/* Ids of the special tokens in a vocabulary. */
+typedef struct ctcd_special_ids {
+    int32_t pad, unk, cls, sep, mask;
+} ctcd_special_ids;
 
 /* Loads a vocabulary file: one token per line, id = 0-based line number, UTF-8, LF or CRLF
  * line ends (the CR is not part of the token). Errors name path:line for an empty line, a

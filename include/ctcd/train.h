@@ -19,7 +19,7 @@
 #include "ctcd/rationale.h"
 #include "ctcd/rationale_data.h"
 #include "ctcd/recipe.h"
-#include "ctcd/rundir.h"
+#include "ctcd/run_dir.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -121,7 +121,7 @@ typedef struct ctcd_trainer {
 
 /* Builds datasets, backend, models (randomly initialised from train.seed and each role's
  * name) and the run directory (resolved recipe written there) from a validated recipe.
- * The run directory is locked for the trainer's life (include/ctcd/rundir.h); a previous
+ * The run directory is locked for the trainer's life (include/ctcd/run_dir.h); a previous
  * run in it is overwritten (CTCD_RUN_OVERWRITE: recipe.yaml and the logs rewritten, other
  * files kept), removed first (CTCD_RUN_REPLACE, `ctcd train --force`) or an error
  * (CTCD_RUN_REFUSE, `ctcd train`). ctcd_trainer_create uses CTCD_RUN_OVERWRITE. */

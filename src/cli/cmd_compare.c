@@ -1,7 +1,7 @@
 /* cmd_compare.c — `ctcd compare RECIPE [--seeds N] [--arms LIST] [--set k=v]... [--out DIR]`:
  * large alone, small alone, online one-way KD and CTCD on identical data over N seeds, then
  * summary.md / summary.json / curves.png in DIR and the table on stdout
- * (src/train/compare.c does the work). */
+ * (src/experiment/compare.c does the work). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

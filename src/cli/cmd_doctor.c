@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "ctcd/backend.h"
+#include "ctcd/backend_create.h"
 #include "ctcd/build_info.h"
 #include "ctcd/cuda_probe.h"
 #include "ctcd/data.h"

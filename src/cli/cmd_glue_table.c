@@ -1,5 +1,5 @@
 /* cmd_glue_table.c — `ctcd glue-table RUN_DIR... [--best]`: the GLUE-score table of runs of
- * different tasks, read from each run's eval.jsonl (src/train/glue_table.c). */
+ * different tasks, read from each run's eval.jsonl (src/experiment/glue_table.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,9 +9,11 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/fileio.h"
 #include "ctcd/glue.h"
+#include "ctcd/importance.h"
 #include "ctcd/log.h"
 #include "ctcd/surgery.h"
 

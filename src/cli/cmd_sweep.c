@@ -1,6 +1,6 @@
 /* cmd_sweep.c — `ctcd sweep RECIPE --grid key=v1,v2,... [--grid ...] [--seeds N]`: every point
  * of the grid's cartesian product as a CTCD run over N seeds, then DIR/sweep.md and
- * DIR/sweep.json and the table on stdout (src/train/sweep.c does the work). */
+ * DIR/sweep.json and the table on stdout (src/experiment/sweep.c does the work). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cpu_ops.h"
+#include "ctcd/backend_cpu.h"
 
 static ctcd_status cpu_alloc(ctcd_backend *be, size_t bytes, const char *what, void **out) {
     (void)be;

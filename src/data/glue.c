@@ -14,8 +14,8 @@
 #include <strings.h>
 
 #include "ctcd/glue.h"
-#include "data/tsv.h"
-#include "data/wordpiece.h"
+#include "ctcd/tsv.h"
+#include "ctcd/utf8.h"
 
 enum { COL_LAST = -1, COL_NONE = -2 };
 

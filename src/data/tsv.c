@@ -1,5 +1,5 @@
 /* tsv.c — streaming tab-separated reader with Python's newline and BOM rules (tsv.h). */
-#include "data/tsv.h"
+#include "ctcd/tsv.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 
 #include "ctcd/fileio.h"
 #include "ctcd/checkpoint.h"
-#include "json_util.h"
+#include "ctcd/json_util.h"
 
 #define CONFIG_MAX_BYTES ((size_t)64 << 20) /* a real config.json is a few KiB */
 #define CONFIG_MAX_DEPTH 32

@@ -11,7 +11,7 @@
 
 #include "ctcd/fileio.h"
 #include "ctcd/checkpoint.h"
-#include "json_util.h"
+#include "ctcd/json_util.h"
 
 /* The shortest decimal that reads back as f, as a double: cJSON then prints 1e-12f as
  * "1e-12" instead of "9.9999999600419720e-13". */

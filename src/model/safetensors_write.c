@@ -9,7 +9,7 @@
 
 #include "ctcd/fileio.h"
 #include "ctcd/safetensors.h"
-#include "json_util.h"
+#include "ctcd/json_util.h"
 
 #define NAME "'%.200s'"
 #define CHUNK 8192 /* elements converted per write */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ctcd/checkpoint.h"
-#include "ctcd/experiment.h"
+#include "ctcd/run.h"
 #include "ctcd/plan.h"
 #include "ctcd/plot.h"
 #include "ctcd/recipe.h"

@@ -13,7 +13,8 @@
 #include <string.h>
 
 #include "ctcd/checkpoint.h"
-#include "ctcd/experiment.h"
+#include "ctcd/importance.h"
+#include "ctcd/run.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/schedule.h"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/recipe.h"
 #include "ctcd/search.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "ctcd/checkpoint.h"
-#include "ctcd/experiment.h"
+#include "ctcd/run.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/recipe.h"

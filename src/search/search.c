@@ -23,8 +23,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
-#include "ctcd/experiment.h"
+#include "ctcd/run.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/plot.h"

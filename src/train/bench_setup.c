@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/bench.h"
 #include "train_internal.h"
 

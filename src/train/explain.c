@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/log.h"
 #include "train_internal.h"

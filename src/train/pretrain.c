@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctcd/backend_create.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "train_internal.h"

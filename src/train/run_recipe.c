@@ -5,8 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ctcd/experiment.h"
+#include "ctcd/run.h"
 #include "ctcd/log.h"
+#include "ctcd/train.h"
 
 ctcd_status ctcd_run_recipe_score(const ctcd_recipe *r, int role, const char *who,
                                   double *score) {

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "ctcd/log.h"
-#include "recipe_schema.h"
+#include "ctcd/recipe_schema.h"
 
 ctcd_status state_md_add(state_md *md, const char *key, const char *fmt, ...) {
     if (md->n + 1 >= md->cap) {

@@ -2,7 +2,7 @@
 #ifndef CTCD_TRAIN_INTERNAL_H
 #define CTCD_TRAIN_INTERNAL_H
 
-#include "ctcd/rundir.h"
+#include "ctcd/run_dir.h"
 #include "ctcd/train.h"
 
 /* ctcd_trainer_create_ex, or with append_logs (a resumed run, src/train/resume.c): log.jsonl

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "ctcd/augment.h"
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"

@@ -1,12 +1,13 @@
-/* importance.c — head and FFN-neuron importance on task data (include/ctcd/surgery.h):
+/* importance.c — head and FFN-neuron importance on task data (include/ctcd/importance.h):
  * Michel et al. 2019, I_u = Σ_batches |∂L/∂gate_u| with gates of one, dropout off and the
  * task's own loss. The raw sums are returned; normalising them is the pruner's choice. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/importance.h"
 #include "ctcd/surgery.h"
-#include "train_internal.h"
+#include "train/train_internal.h"
 
 typedef struct imp_bufs {
     ctcd_backend *be;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/wordpiece.h"
+#include "wordpiece.h"
 
 ctcd_status ctcd_tok_grow(void **p, size_t *cap, size_t need, size_t elem, const char *what) {
     if (need <= *cap) return CTCD_OK;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctcd/augment.h"
+#include "ctcd/strlist.h"
 
 ctcd_status ctcd_strbuf_append(ctcd_strbuf *b, const char *s, size_t n) {
     if (b->n + n + 1 > b->cap) {

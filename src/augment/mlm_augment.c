@@ -21,6 +21,8 @@
 
 #include "ctcd/augment.h"
 #include "ctcd/backend.h"
+#include "ctcd/backend_cpu.h"
+#include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/log.h"
 #include "ctcd/tokenizer.h"

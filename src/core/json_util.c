@@ -1,6 +1,6 @@
 /* json_util.c — guarded JSON parsing and small-file reading for the checkpoint readers
- * (src/model/json_util.h). */
-#include "json_util.h"
+ * (include/ctcd/json_util.h). */
+#include "ctcd/json_util.h"
 
 #include <errno.h>
 #include <math.h>

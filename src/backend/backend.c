@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "ctcd/backend.h"
+#include "ctcd/backend_cpu.h"
+#include "ctcd/backend_create.h"
 #include "ctcd/log.h"
 #ifdef CTCD_HAVE_CUDA
 #include "ctcd/backend_cuda.h"

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctcd/experiment.h"
-#include "model/json_util.h"
+#include "ctcd/run.h"
+#include "ctcd/json_util.h"
 
 #define EVAL_LOG_MAX_BYTES ((size_t)64 << 20)
 

@@ -1,7 +1,7 @@
 /* rundir.c — the run directory's lock and the "already holds a run" rule
- * (include/ctcd/rundir.h). */
+ * (include/ctcd/run_dir.h). */
 #define _DEFAULT_SOURCE /* flock(2) */
-#include "ctcd/rundir.h"
+#include "ctcd/run_dir.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -7,7 +7,10 @@
  *
  * libnccl is loaded with dlopen when a communicator is created (the entry points live in the
  * communicator, no global state): the ctcd binary starts and runs on the CPU without it. */
-#include "cuda_common.cuh"
+#include <cuda_runtime.h>
+#include <stdio.h>
+
+#include "ctcd/backend_cuda.h"
 #include "ctcd/dist_nccl.h"
 
 #ifdef CTCD_HAVE_NCCL
@@ -18,6 +21,21 @@
 #include <unistd.h>
 
 static_assert(sizeof(ncclUniqueId) == CTCD_NCCL_ID_BYTES, "ncclUniqueId size changed");
+
+/* A CUDA runtime call; on failure a CTCD_E_DEVICE status naming the call (the backend's own
+ * CUDA_CHECK lives in cuda/cuda_common.cuh, private to the backend). */
+#define CUDA_CHECK(expr)                                                                   \
+    do {                                                                                   \
+        const cudaError_t cuda_check_e_ = (expr);                                          \
+        if (cuda_check_e_ != cudaSuccess)                                                  \
+            return ctcd_error_new(CTCD_E_DEVICE, __FILE__, __LINE__, "CUDA error %s (%s) in %s", \
+                                  cudaGetErrorName(cuda_check_e_),                         \
+                                  cudaGetErrorString(cuda_check_e_), #expr);               \
+    } while (0)
+
+static inline cudaStream_t stream_of(ctcd_backend *be) {
+    return (cudaStream_t)ctcd_backend_cuda_stream(be);
+}
 
 /* The NCCL entry points ctcd calls, resolved from one dlopen. */
 typedef struct nccl_api {

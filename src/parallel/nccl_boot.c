@@ -1,5 +1,5 @@
 /* nccl_boot.c — bootstrapping an NCCL communicator over another one (include/ctcd/
- * dist_nccl.h), and the NCCL entry points of a build without CUDA (cuda/comm_nccl.cu has
+ * dist_nccl.h), and the NCCL entry points of a build without CUDA (src/parallel/comm_nccl.cu has
  * them otherwise). */
 #include <stdio.h>
 #include <string.h>

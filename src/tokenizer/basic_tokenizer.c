@@ -15,7 +15,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "data/wordpiece.h"
+#include "wordpiece.h"
 
 enum { C_WORD = 0, C_SKIP, C_SPACE, C_PUNCT };
 

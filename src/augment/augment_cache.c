@@ -21,7 +21,7 @@
 #include "ctcd/augment.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
-#include "data/tsv.h"
+#include "ctcd/tsv.h"
 
 /* Part of every key: bump it whenever the rows produced for the same settings change (a
  * fix in EDA, the WordNet reader or the masked-LM sampler), so old cache files are not

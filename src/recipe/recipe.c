@@ -15,7 +15,7 @@
 #include "ctcd/build_info.h"
 #include "ctcd/fileio.h"
 #include "ctcd/recipe.h"
-#include "recipe_schema.h"
+#include "ctcd/recipe_schema.h"
 #include "yaml_tree.h"
 
 const char *const ctcd_role_names[CTCD_N_MODEL_SECTIONS] = {"large", "small", "teacher"};

@@ -1,6 +1,6 @@
 /* recipe_schema.c — every recipe key with its type, default, bounds and meaning (see
  * recipe_schema.h). Documented for users in recipes/README.md; a test checks the two agree. */
-#include "recipe_schema.h"
+#include "ctcd/recipe_schema.h"
 
 #include <math.h>
 
