@@ -14,7 +14,8 @@ model headers; a private header (src/<folder>/*.h) is included from its own fold
 A source file's layer is its folder (src/<layer>/, cuda/ = cuda). A public header's layer
 is given by HEADER_LAYER below: the
 module that implements it. Prints every include that breaks the order as file:line and
-exits 1 when there is one (0 otherwise). Usage: scripts/check-layers.py [repository root]
+exits 1 when there is one (0 otherwise). Usage: scripts/check-layers.py [repository root];
+`--self-test` plants an upward include in a copy of the tree and checks that it is caught.
 
 .ci/run runs it (and checks that it fails on a planted upward include).
 """
@@ -101,6 +102,34 @@ def violation(src, dst):
     return None
 
 
+def self_test():
+    """Plants an upward include (core including the trainer's header) in a copy of the tree
+    and checks that the check fails naming it; the real tree must pass. A check that cannot
+    fail proves nothing."""
+    import shutil
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for top in ("src", "cuda", "include"):
+            shutil.copytree(os.path.join(ROOT, top), os.path.join(tmp, top))
+        victim = os.path.join(tmp, "src", "core", "log.c")
+        with open(victim, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+        lines.insert(1, '#include "ctcd/train.h"')
+        with open(victim, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines))
+        r = subprocess.run([sys.executable, os.path.abspath(__file__), tmp],
+                           capture_output=True, text=True)
+        want = 'src/core/log.c:2: #include "ctcd/train.h": core includes train, a layer above it'
+        if r.returncode != 1 or want not in r.stdout:
+            print("check-layers self-test: a planted upward include was not caught "
+                  "(exit %d):\n%s" % (r.returncode, r.stdout))
+            return 1
+    print("check-layers self-test: a planted upward include (src/core/log.c -> ctcd/train.h) "
+          "fails the check")
+    return 0
+
+
 def main():
     bad = 0
     for top in ("src", "cuda", "include"):
@@ -134,7 +163,8 @@ def main():
     return 0
 
 
-ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+ARGS = [a for a in sys.argv[1:] if a != "--self-test"]
+ROOT = os.path.abspath(ARGS[0] if ARGS else os.path.join(
     os.path.dirname(os.path.abspath(__file__)), ".."))
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(self_test() if "--self-test" in sys.argv[1:] else main())
