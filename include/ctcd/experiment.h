@@ -100,11 +100,13 @@ typedef struct ctcd_compare_series {
     double *steps, *curve;          /* (n_points) step, mean task score over seeds */
 } ctcd_compare_series;
 
-/* A paired difference (same seed) of two series, per column. */
+/* A paired difference (same seed) of two series, per column: mean, std and the 95% paired-t
+ * interval of the per-seed differences (ctcd/stats.h), and the differences themselves. */
 typedef struct ctcd_compare_delta {
     char label[64];                 /* "CTCD-small - large-alone" */
     int a, b;                       /* series indices: a - b */
-    ctcd_stat col[CTCD_COMPARE_MAX_COLS];
+    ctcd_paired col[CTCD_COMPARE_MAX_COLS];
+    double per_seed[CTCD_MAX_SEEDS][CTCD_COMPARE_MAX_COLS];  /* [seed][column]: a - b */
 } ctcd_compare_delta;
 
 typedef struct ctcd_compare_summary {
@@ -141,7 +143,8 @@ ctcd_status ctcd_compare_summarize(const char *dir, unsigned arms, uint64_t seed
 /* <dir>/summary.md, <dir>/summary.json and <dir>/curves.png (dev task score vs step, mean
  * over seeds, one line per arm and model). */
 ctcd_status ctcd_compare_write(const ctcd_compare_summary *s);
-/* The markdown table (means +- std, then the deltas). */
+/* The markdown tables: means +- std; the deltas with their 95% paired-t intervals, '*' on
+ * those that exclude 0; the task score's per-seed differences. */
 void ctcd_compare_print_table(FILE *f, const ctcd_compare_summary *s);
 void ctcd_compare_summary_free(ctcd_compare_summary *s);
 
@@ -180,6 +183,8 @@ typedef struct ctcd_sweep_point {
     char dir_name[512];             /* the same, usable as a directory name */
     int value[CTCD_GRID_MAX_AXES];  /* index into each axis' values */
     ctcd_stat score[CTCD_N_ROLES];  /* task score per role over seeds (last evaluation) */
+    ctcd_paired vs_first[CTCD_N_ROLES]; /* this point - the first point, paired by seed, with
+                                         * its 95% interval (NAN for the first point) */
 } ctcd_sweep_point;
 
 typedef struct ctcd_sweep_summary {
@@ -191,6 +196,7 @@ typedef struct ctcd_sweep_summary {
     ctcd_grid grid;
     int n_points;
     ctcd_sweep_point *points;       /* (n_points), the first axis varying slowest */
+    double *seed_score;             /* (n_points, CTCD_N_ROLES, n_seeds): each run's score */
     int best[CTCD_N_ROLES];         /* point with the highest mean score per role */
 } ctcd_sweep_summary;
 

@@ -1,7 +1,8 @@
 /* run.h — one finished or derived run, seen from outside the trainer: its eval.jsonl read
- * back (src/train/eval_log.c), statistics over runs, and single runs other commands derive
- * from a recipe (src/train/run_recipe.c). The experiment drivers (include/ctcd/experiment.h)
- * and the partner-choosing commands (plan, search) build on these. */
+ * back (src/train/eval_log.c), statistics over runs (ctcd/stats.h), and single runs other
+ * commands derive from a recipe (src/train/run_recipe.c). The experiment drivers
+ * (include/ctcd/experiment.h) and the partner-choosing commands (plan, search) build on
+ * these. */
 #ifndef CTCD_RUN_H
 #define CTCD_RUN_H
 
@@ -9,6 +10,7 @@
 
 #include "ctcd/metrics.h"
 #include "ctcd/recipe.h"
+#include "ctcd/stats.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,16 +53,6 @@ const ctcd_eval_model *ctcd_eval_point_model(const ctcd_eval_point *p, const cha
 /* Index of the point where model `name` has its highest score (the first on ties); -1 when
  * no point has the model. */
 int ctcd_eval_log_best(const ctcd_eval_log *log, const char *name);
-
-/* ---- statistics over seeds ---- */
-
-typedef struct ctcd_stat {
-    double mean, std;
-    int n;
-} ctcd_stat;
-
-/* Mean and sample standard deviation of x[0..n); NAN mean for n == 0. */
-ctcd_stat ctcd_stat_of(const double *x, int n);
 
 /* ---- single derived runs (src/train/run_recipe.c) ---- */
 

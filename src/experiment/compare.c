@@ -159,8 +159,9 @@ static void fill_deltas(ctcd_compare_summary *s) {
             for (int k = 0; k < n; k++) {
                 const size_t i = (size_t)k * CTCD_COMPARE_MAX_COLS + (size_t)c;
                 diff[k] = s->series[a].final[i] - s->series[b].final[i];
+                de->per_seed[k][c] = diff[k];
             }
-            de->col[c] = ctcd_stat_of(diff, n);
+            de->col[c] = ctcd_paired_of(diff, n);
         }
     }
 }

@@ -1,6 +1,6 @@
 /* compare_report.c — the outputs of `ctcd compare` (include/ctcd/experiment.h):
- * summary.md (tables of mean ± std over seeds, deltas, the plot), summary.json (the same
- * numbers, plus each seed's) and curves.png (dev task score vs step, mean over seeds). */
+ * summary.md (tables of mean ± std over seeds, deltas with 95% paired-t intervals and their
+ * per-seed values, the plot), summary.json (the same numbers, plus each seed's) and curves.png (dev task score vs step, mean over seeds). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +18,24 @@ static void print_header(FILE *f, const ctcd_compare_summary *s, const char *fir
     fputc('\n', f);
 }
 
+/* The per-seed differences of the task score (the last column), one row per delta. */
+static void print_per_seed(FILE *f, const ctcd_compare_summary *s) {
+    const int c = s->n_cols - 1;
+    fprintf(f, "\nper-seed differences of %s\n\n| delta |", s->col[c]);
+    for (int k = 0; k < s->n_seeds; k++)
+        fprintf(f, " seed %llu |", (unsigned long long)(s->seed0 + (uint64_t)k));
+    fputs("\n|---|", f);
+    for (int k = 0; k < s->n_seeds; k++) fputs("---|", f);
+    fputc('\n', f);
+    for (int d = 0; d < s->n_deltas; d++) {
+        fprintf(f, "| %s |", s->deltas[d].label);
+        for (int k = 0; k < s->n_seeds; k++) fprintf(f, " %+.4f |", s->deltas[d].per_seed[k][c]);
+        fputc('\n', f);
+    }
+}
+
 void ctcd_compare_print_table(FILE *f, const ctcd_compare_summary *s) {
-    char buf[64];
+    char buf[96];
     fprintf(f, "%s dev, last evaluation of each run, mean ± std over %d seed%s (%llu..%llu)\n\n",
             s->task, s->n_seeds, s->n_seeds == 1 ? "" : "s", (unsigned long long)s->seed0,
             (unsigned long long)(s->seed0 + (uint64_t)s->n_seeds - 1));
@@ -33,16 +49,18 @@ void ctcd_compare_print_table(FILE *f, const ctcd_compare_summary *s) {
         fputc('\n', f);
     }
     if (s->n_deltas) {
-        fputs("\ndeltas, paired by seed (mean ± std of the per-seed differences)\n\n", f);
+        fputs("\ndeltas, paired by seed: mean ± std of the per-seed differences [95% paired-t "
+              "interval]; * = the interval excludes 0\n\n", f);
         print_header(f, s, "delta");
         for (int d = 0; d < s->n_deltas; d++) {
             fprintf(f, "| %s |", s->deltas[d].label);
             for (int c = 0; c < s->n_cols; c++) {
-                ctcd_fmt_stat(buf, sizeof buf, s->deltas[d].col[c], 1);
+                ctcd_fmt_paired(buf, sizeof buf, s->deltas[d].col[c]);
                 fprintf(f, " %s |", buf);
             }
             fputc('\n', f);
         }
+        print_per_seed(f, s);
     }
 }
 
@@ -110,8 +128,14 @@ static ctcd_status write_json(const ctcd_compare_summary *s, const char *path) {
     cJSON_AddItemToObject(root, "series", series);
     for (int d = 0; d < s->n_deltas; d++) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "label", s->deltas[d].label);
-        cJSON_AddItemToObject(o, "stats", stats_object(s, s->deltas[d].col));
+        const ctcd_compare_delta *de = &s->deltas[d];
+        cJSON_AddStringToObject(o, "label", de->label);
+        cJSON *stats = cJSON_AddObjectToObject(o, "stats");
+        for (int c = 0; stats && c < s->n_cols; c++)
+            cJSON_AddItemToObject(stats, s->col[c], ctcd_json_paired(de->col[c]));
+        cJSON *per_seed = cJSON_AddArrayToObject(o, "per_seed");
+        for (int k = 0; per_seed && k < s->n_seeds; k++)
+            cJSON_AddItemToArray(per_seed, cJSON_CreateDoubleArray(de->per_seed[k], s->n_cols));
         cJSON_AddItemToArray(deltas, o);
     }
     cJSON_AddItemToObject(root, "deltas", deltas);

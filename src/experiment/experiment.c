@@ -147,3 +147,30 @@ cJSON *ctcd_json_stat(ctcd_stat s) {
     cJSON_AddNumberToObject(o, "n", s.n);
     return o;
 }
+
+void ctcd_fmt_paired(char *buf, size_t cap, ctcd_paired p) {
+    if (isnan(p.mean)) {
+        snprintf(buf, cap, "-");
+    } else if (isnan(p.lo)) {
+        snprintf(buf, cap, "%+.4f ± %.4f", p.mean, p.std);
+    } else {
+        snprintf(buf, cap, "%+.4f ± %.4f [%+.4f, %+.4f]%s", p.mean, p.std, p.lo, p.hi,
+                 ctcd_paired_excludes_zero(p) ? " *" : "");
+    }
+}
+
+cJSON *ctcd_json_paired(ctcd_paired p) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "mean", p.mean);
+    cJSON_AddNumberToObject(o, "std", p.std);
+    cJSON_AddNumberToObject(o, "n", p.n);
+    if (isnan(p.lo)) {
+        cJSON_AddNullToObject(o, "ci95");
+    } else {
+        const double ci[2] = {p.lo, p.hi};
+        cJSON_AddItemToObject(o, "ci95", cJSON_CreateDoubleArray(ci, 2));
+    }
+    cJSON_AddBoolToObject(o, "excludes_zero", ctcd_paired_excludes_zero(p));
+    return o;
+}

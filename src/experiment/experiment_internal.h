@@ -22,5 +22,10 @@ ctcd_status ctcd_write_json(const char *path, cJSON *root);
 void ctcd_fmt_stat(char *buf, size_t cap, ctcd_stat s, int signed_);
 /* {"mean": m, "std": s, "n": n} */
 cJSON *ctcd_json_stat(ctcd_stat s);
+/* A paired difference as "+0.0123 ± 0.0040 [+0.0010, +0.0236] *" ('*': the 95% interval
+ * excludes 0; without the interval for a single seed), or "-" for NAN. */
+void ctcd_fmt_paired(char *buf, size_t cap, ctcd_paired p);
+/* {"mean": m, "std": s, "n": n, "ci95": [lo, hi] (null for n < 2), "excludes_zero": b} */
+cJSON *ctcd_json_paired(ctcd_paired p);
 
 #endif

@@ -104,9 +104,15 @@ static ctcd_status point_recipe(const ctcd_recipe *ctcd_rc, const ctcd_grid *g,
     return CTCD_OK;
 }
 
-/* Reads every seed's last evaluation of point pt (run directories under dir). */
-static ctcd_status summarize_point(ctcd_sweep_summary *s, ctcd_sweep_point *pt) {
-    double score[CTCD_N_ROLES][CTCD_MAX_SEEDS];
+/* Where run (point p, role r, seed k)'s score is kept. */
+static double *seed_score(const ctcd_sweep_summary *s, int p, int r) {
+    return s->seed_score + ((size_t)p * CTCD_N_ROLES + (size_t)r) * (size_t)s->n_seeds;
+}
+
+/* Reads every seed's last evaluation of point p (run directories under dir); the paired
+ * difference to the first point, seed by seed. */
+static ctcd_status summarize_point(ctcd_sweep_summary *s, int p) {
+    ctcd_sweep_point *pt = &s->points[p];
     for (int k = 0; k < s->n_seeds; k++) {
         char path[CTCD_PATH_MAX * 2];
         snprintf(path, sizeof path, "%s/%s/seed%llu/eval.jsonl", s->dir, pt->dir_name,
@@ -120,11 +126,19 @@ static ctcd_status summarize_point(ctcd_sweep_summary *s, ctcd_sweep_point *pt) 
         }
         for (int r = 0; r < CTCD_N_ROLES; r++) {
             const ctcd_eval_model *m = ctcd_eval_point_model(last, ctcd_role_names[r]);
-            score[r][k] = m ? m->score : NAN;
+            seed_score(s, p, r)[k] = m ? m->score : NAN;
         }
         ctcd_eval_log_free(&log);
     }
-    for (int r = 0; r < CTCD_N_ROLES; r++) pt->score[r] = ctcd_stat_of(score[r], s->n_seeds);
+    for (int r = 0; r < CTCD_N_ROLES; r++) {
+        const double *x = seed_score(s, p, r), *first = seed_score(s, 0, r);
+        double diff[CTCD_MAX_SEEDS];
+        for (int k = 0; k < s->n_seeds; k++) diff[k] = x[k] - first[k];
+        pt->score[r] = ctcd_stat_of(x, s->n_seeds);
+        pt->vs_first[r] = ctcd_paired_of(diff, s->n_seeds);
+        if (p == 0) pt->vs_first[r] = (ctcd_paired){.mean = NAN, .std = NAN, .lo = NAN,
+                                                    .hi = NAN, .n = s->n_seeds};
+    }
     return CTCD_OK;
 }
 
@@ -148,8 +162,13 @@ ctcd_status ctcd_sweep_run(const ctcd_recipe *rc, const ctcd_grid *g, const ctcd
     out->n_seeds = o->n_seeds;
     out->seed0 = rc->train.seed;
     out->points = calloc((size_t)n_points, sizeof *out->points);
-    if (!out->points) return CTCD_ERR(CTCD_E_NOMEM, "out of memory for %lld grid points",
-                                      (long long)n_points);
+    out->seed_score = calloc((size_t)n_points * CTCD_N_ROLES * (size_t)o->n_seeds,
+                             sizeof *out->seed_score);
+    if (!out->points || !out->seed_score) {
+        ctcd_sweep_summary_free(out);
+        return CTCD_ERR(CTCD_E_NOMEM, "out of memory for %lld grid points",
+                        (long long)n_points);
+    }
     out->n_points = (int)n_points;
     ctcd_status st = CTCD_OK;
     int index = 0;
@@ -173,7 +192,7 @@ ctcd_status ctcd_sweep_run(const ctcd_recipe *rc, const ctcd_grid *g, const ctcd
                                        .dir = run.output};
             st = ctcd_experiment_run_one(&run, &ev, o->on_run, o->ctx);
         }
-        if (!st) st = summarize_point(out, pt);
+        if (!st) st = summarize_point(out, p);
     }
     for (int r = 0; r < CTCD_N_ROLES; r++) {
         out->best[r] = -1;
@@ -190,6 +209,8 @@ ctcd_status ctcd_sweep_run(const ctcd_recipe *rc, const ctcd_grid *g, const ctcd
 
 void ctcd_sweep_summary_free(ctcd_sweep_summary *s) {
     free(s->points);
+    free(s->seed_score);
     s->points = NULL;
+    s->seed_score = NULL;
     s->n_points = 0;
 }

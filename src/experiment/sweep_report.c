@@ -1,6 +1,7 @@
 /* sweep_report.c — sweep.md and sweep.json of `ctcd sweep` (include/ctcd/experiment.h):
  * one row per grid point with its values and the task score of each model, mean ± std over
- * seeds, the best point of each model marked with '*'. */
+ * seeds, the best point of each model marked with '*'; then each point minus the first, paired
+ * by seed, with its 95% interval. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,36 @@
 #include "ctcd/experiment.h"
 #include "ctcd/fileio.h"
 #include "experiment_internal.h"
+
+/* The roles some point has a score for (a sweep of one model has one column per table). */
+static int role_present(const ctcd_sweep_summary *s, int r) {
+    for (int p = 0; p < s->n_points; p++)
+        if (!isnan(s->points[p].score[r].mean)) return 1;
+    return 0;
+}
+
+/* Each point minus the first, paired by seed, with the 95% interval. */
+static void print_vs_first(FILE *f, const ctcd_sweep_summary *s) {
+    if (s->n_points < 2) return;
+    fprintf(f, "\neach point - the first, paired by seed: mean ± std of the per-seed "
+               "differences [95%% paired-t interval]; * = the interval excludes 0\n\n| point |");
+    for (int r = 0; r < CTCD_N_ROLES; r++)
+        if (role_present(s, r)) fprintf(f, " %s |", ctcd_role_names[r]);
+    fputs("\n|---|", f);
+    for (int r = 0; r < CTCD_N_ROLES; r++)
+        if (role_present(s, r)) fputs("---|", f);
+    fputc('\n', f);
+    for (int p = 1; p < s->n_points; p++) {
+        fprintf(f, "| %s |", s->points[p].label);
+        for (int r = 0; r < CTCD_N_ROLES; r++) {
+            if (!role_present(s, r)) continue;
+            char buf[96];
+            ctcd_fmt_paired(buf, sizeof buf, s->points[p].vs_first[r]);
+            fprintf(f, " %s |", buf);
+        }
+        fputc('\n', f);
+    }
+}
 
 void ctcd_sweep_print_table(FILE *f, const ctcd_sweep_summary *s) {
     fprintf(f, "%s dev %s score, last evaluation of each run, mean ± std over %d seed%s "
@@ -35,6 +66,7 @@ void ctcd_sweep_print_table(FILE *f, const ctcd_sweep_summary *s) {
         }
         fputc('\n', f);
     }
+    print_vs_first(f, s);
 }
 
 static ctcd_status write_md(const ctcd_sweep_summary *s, const char *path) {
@@ -72,8 +104,18 @@ static ctcd_status write_json(const ctcd_sweep_summary *s, const char *path) {
             cJSON_AddStringToObject(vals, s->grid.axes[i].key, s->grid.axes[i].value[pt->value[i]]);
         cJSON_AddItemToObject(o, "values", vals);
         cJSON_AddStringToObject(o, "dir", pt->dir_name);
-        for (int r = 0; r < CTCD_N_ROLES; r++)
+        for (int r = 0; r < CTCD_N_ROLES; r++) {
             cJSON_AddItemToObject(o, ctcd_role_names[r], ctcd_json_stat(pt->score[r]));
+            char key[64];
+            snprintf(key, sizeof key, "%s_per_seed", ctcd_role_names[r]);
+            cJSON_AddItemToObject(o, key, cJSON_CreateDoubleArray(
+                                              s->seed_score + ((size_t)p * CTCD_N_ROLES +
+                                                               (size_t)r) * (size_t)s->n_seeds,
+                                              s->n_seeds));
+            if (p == 0) continue;
+            snprintf(key, sizeof key, "%s_minus_first", ctcd_role_names[r]);
+            cJSON_AddItemToObject(o, key, ctcd_json_paired(pt->vs_first[r]));
+        }
         cJSON_AddItemToArray(points, o);
     }
     cJSON *best = cJSON_AddObjectToObject(root, "best");

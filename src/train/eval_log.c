@@ -1,6 +1,5 @@
-/* evallog.c — reading a run's eval.jsonl back (include/ctcd/experiment.h), and the
- * statistics over seeds the experiment summaries use. The line format is the one
- * runlog.c writes:
+/* eval_log.c — reading a run's eval.jsonl back (include/ctcd/run.h). The line format is
+ * the one run_log.c writes:
  *   {"step":S,"epoch":E,"task":"sst2","examples":N,"task_metric":"acc",
  *    "large":{"acc":0.81,"score":0.81},"small":{...}}
  * every object-valued member is a model; its numeric members are metrics, "score" the task
@@ -14,18 +13,6 @@
 #include "ctcd/json_util.h"
 
 #define EVAL_LOG_MAX_BYTES ((size_t)64 << 20)
-
-ctcd_stat ctcd_stat_of(const double *x, int n) {
-    ctcd_stat s = {.mean = NAN, .std = NAN, .n = n};
-    if (n <= 0) return s;
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += x[i];
-    s.mean = sum / n;
-    double ss = 0;
-    for (int i = 0; i < n; i++) ss += (x[i] - s.mean) * (x[i] - s.mean);
-    s.std = n > 1 ? sqrt(ss / (n - 1)) : 0.0;
-    return s;
-}
 
 static ctcd_status get_int(const cJSON *o, const char *key, int64_t *out, const char *where) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
