@@ -131,6 +131,10 @@ struct ctcd_backend {
                               * the CPU backend; may be NULL (benchmarks pick peaks from it) */
     ctcd_device device;
     ctcd_dtype act_dtype;
+    /* train.deterministic, set by whoever creates the backend for a run: results that do not
+     * depend on the machine's CPU model (the CPU backend's GEMM is then its own fixed-order
+     * one, src/cpu/cpu_gemm_fixed.c, instead of OpenBLAS's per-CPU kernels). */
+    int deterministic;
     void *impl;             /* backend private state */
 
     void (*destroy)(ctcd_backend *be);

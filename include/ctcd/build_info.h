@@ -29,11 +29,14 @@ typedef struct ctcd_build_info {
 /* The facts fixed at build time (static strings; never fails). */
 const ctcd_build_info *ctcd_build_info_get(void);
 /* One line: "ctcd 0.1.0 (git 0123456789ab, Release; CUDA 12.4 on, NCCL off, emulation off,
- * MPI on, OpenMP 201511, OpenBLAS 0.3.21 ...)". Truncated to cap (always terminated). */
+ * MPI on, OpenMP 201511, OpenBLAS 0.3.21 ...; CPU <model name>, OpenBLAS core Haswell)": the
+ * build, and the machine facts a run's numbers depend on (recipe.yaml's header, summary.md).
+ * Truncated to cap (always terminated). */
 void ctcd_build_info_line(char *buf, size_t cap);
 /* The same facts as one JSON object (no newline), for log.jsonl's first record and
  * `ctcd doctor --json`: {"version":...,"git_commit":...,"build_type":...,"cuda":bool,
- * "cuda_toolkit":...,"nccl":bool,"cuda_emu":bool,"mpi":bool,"openmp":N,"openblas":...}.
+ * "cuda_toolkit":...,"nccl":bool,"cuda_emu":bool,"mpi":bool,"openmp":N,"openblas":...,
+ * "cpu":"<model name>","openblas_core":"Haswell"}.
  * Returns a malloc'd string (NULL when out of memory). */
 char *ctcd_build_info_json(void);
 
@@ -43,6 +46,8 @@ char *ctcd_build_info_json(void);
 int ctcd_build_omp_threads(void);
 int ctcd_build_blas_threads(void);
 const char *ctcd_build_blas_core(void);
+/* The CPU's model name (/proc/cpuinfo), "unknown" where it cannot be read. */
+void ctcd_build_cpu_model(char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ static const pair_def PAIRS[] = {
 
 typedef struct bench_opts {
     const char *backend, *precision;
-    int steps, warmup, mlm, json, classes, vocab;
+    int steps, warmup, mlm, json, classes, vocab, deterministic;
     const pair_def *pairs[MAX_LIST];
     int n_pairs;
     int seq[MAX_LIST], n_seq;
@@ -52,6 +52,8 @@ static void usage(FILE *f) {
           "options:\n"
           "  --backend NAME      cuda (default), cpu or auto\n"
           "  --precision P       bf16 (default) or fp32\n"
+          "  --deterministic     train.deterministic: on the CPU the fixed-order GEMM that\n"
+          "                      gives the same weights on every x86-64 CPU (its cost)\n"
           "  --pairs LIST        comma list of base+small, base+6l, large+base, mini, tiny\n"
           "                      (default base+small,base+6l,large+base)\n"
           "  --seq LIST          sequence lengths (default 128,512)\n"
@@ -115,6 +117,8 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
             o->mlm = 1, used = 0;
         } else if (!strcmp(a, "--json")) {
             o->json = 1, used = 0;
+        } else if (!strcmp(a, "--deterministic")) {
+            o->deterministic = 1, used = 0;
         } else if (!v) {
             bad = 1;
         } else if (!strcmp(a, "--backend")) {
@@ -226,6 +230,7 @@ static ctcd_status run_config(const bench_opts *o, const pair_def *p, int T, int
     ctcd_recipe_defaults(&rc);
     snprintf(rc.train.backend, sizeof rc.train.backend, "%s", o->backend);
     snprintf(rc.train.precision, sizeof rc.train.precision, "%s", o->precision);
+    rc.train.deterministic = o->deterministic;
     rc.distill.temperature = 2.0f; /* benchmarks/reference_step.py uses the same */
     rc.train.batch = B;
     rc.data.max_len = T;
@@ -254,10 +259,11 @@ static ctcd_status run_config(const bench_opts *o, const pair_def *p, int T, int
     const int64_t mem[2] = {ctcd_model_device_bytes(L), ctcd_model_device_bytes(S)};
     printf("{\"bench\":\"step\",\"impl\":\"ctcd\",\"backend\":\"%s\",\"device\":\"%s\","
            "\"precision\":\"%s\",\"act_dtype\":\"%s\",\"pair\":\"%s\",\"large\":\"%s\","
-           "\"small\":\"%s\",\"head\":\"%s\",\"batch\":%d,\"seq\":%d,\"head_rows\":%lld,",
+           "\"small\":\"%s\",\"head\":\"%s\",\"batch\":%d,\"seq\":%d,\"head_rows\":%lld,"
+           "\"deterministic\":%s,",
            t->be->name, t->be->device_name ? t->be->device_name : "?", o->precision,
            ctcd_dtype_name(t->be->act_dtype), p->name, sh[0], sh[1], o->mlm ? "mlm" : "cls", B, T,
-           (long long)rows);
+           (long long)rows, o->deterministic ? "true" : "false");
     printf("\"steps\":%d,\"warmup\":%d,\"step_ms\":%.3f,\"step_ms_median\":%.3f,"
            "\"step_ms_min\":%.3f,\"examples_per_s\":%.2f,\"tokens_per_s\":%.0f,"
            "\"model_flops_per_step\":%.4e,\"tflops\":%.2f,\"mfu\":%s,\"peak_tflops\":%.0f,"

@@ -52,10 +52,14 @@ void ctcd_build_info_line(char *buf, size_t cap) {
     if (b->cuda)
         snprintf(cuda, sizeof cuda, "CUDA %s%son", b->cuda_toolkit, b->cuda_toolkit[0] ? " " : "");
     else snprintf(cuda, sizeof cuda, "CUDA off");
-    snprintf(buf, cap, "ctcd %s (git %s, %s; %s, NCCL %s, emulation %s, MPI %s, OpenMP %d, %s)",
+    char cpu[128];
+    ctcd_build_cpu_model(cpu, sizeof cpu);
+    snprintf(buf, cap, "ctcd %s (git %s, %s; %s, NCCL %s, emulation %s, MPI %s, OpenMP %d, %s; "
+             "CPU %s, OpenBLAS core %s)",
              b->version, b->git_commit, b->build_type[0] ? b->build_type : "no build type",
              cuda, b->nccl ? "on" : "off", b->cuda_emu ? "on" : "off", b->mpi ? "on" : "off",
-             b->openmp, b->openblas ? b->openblas : "OpenBLAS unknown");
+             b->openmp, b->openblas ? b->openblas : "OpenBLAS unknown", cpu,
+             ctcd_build_blas_core());
 }
 
 char *ctcd_build_info_json(void) {
@@ -72,6 +76,10 @@ char *ctcd_build_info_json(void) {
     cJSON_AddBoolToObject(o, "mpi", b->mpi);
     cJSON_AddNumberToObject(o, "openmp", b->openmp);
     cJSON_AddStringToObject(o, "openblas", b->openblas ? b->openblas : "");
+    char cpu[128];
+    ctcd_build_cpu_model(cpu, sizeof cpu);
+    cJSON_AddStringToObject(o, "cpu", cpu);
+    cJSON_AddStringToObject(o, "openblas_core", ctcd_build_blas_core());
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return text;
@@ -82,4 +90,20 @@ int ctcd_build_blas_threads(void) { return openblas_get_num_threads(); }
 const char *ctcd_build_blas_core(void) {
     const char *c = openblas_get_corename();
     return c ? c : "";
+}
+
+void ctcd_build_cpu_model(char *buf, size_t cap) {
+    snprintf(buf, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) != 0) continue;
+        const char *v = strchr(line, ':');
+        if (!v) continue;
+        v += strspn(v + 1, " \t") + 1;
+        snprintf(buf, cap, "%.*s", (int)strcspn(v, "\n"), v);
+        break;
+    }
+    fclose(f);
 }

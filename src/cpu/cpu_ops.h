@@ -13,6 +13,12 @@ ctcd_status cpu_matmul_fwd(ctcd_backend *be, void *out, void *pre, const void *i
 ctcd_status cpu_matmul_bwd(ctcd_backend *be, void *dinp, float *dw, float *dbias,
                            const void *dout, const void *inp, const void *w, int64_t M, int K,
                            int N, int accumulate_dinp);
+/* cpu_gemm_fixed.c (train.deterministic): c (M×N, ldc) = [c +] op(A)·op(B), op(A)(i, k) =
+ * a[i·ras + k·cas], op(B)(k, j) = b[k·rbs + j·cbs]; fixed summation order on every CPU. */
+ctcd_status cpu_gemm_fixed(const float *a, int64_t ras, int64_t cas, const float *b,
+                           int64_t rbs, int64_t cbs, float *c, int64_t ldc, int64_t M, int K,
+                           int N, int accumulate);
+int cpu_gemm_fixed_supported(void);
 /* cpu_elementwise.c */
 ctcd_status cpu_gelu_fwd(ctcd_backend *be, void *out, const void *inp, int64_t n);
 ctcd_status cpu_gelu_bwd(ctcd_backend *be, void *dinp, const void *inp, const void *dout,

@@ -164,7 +164,9 @@ const key_def ctcd_recipe_keys[] = {
     {"train.backend", KT_ENUM, OFF(train.backend), SZ(train.backend), "auto", NB, NB, 0, 0,
      "auto|cpu|cuda", -1, "compute backend; auto = CUDA when available, else CPU"},
     {"train.deterministic", KT_BOOL, OFF(train.deterministic), 0, "false", NB, NB, 0, 0, NULL, -1,
-     "bitwise-reproducible runs on the same device"},
+     "bitwise-reproducible runs: on the CPU the same weights on any x86-64 machine with AVX2 "
+     "+ FMA (a fixed-order GEMM of ctcd's instead of OpenBLAS's per-CPU kernels; slower), on "
+     "CUDA on the same GPU"},
     {"train.log_every", KT_I64, OFF(train.log_every), 0, "50", 1, NB, 0, 0, NULL, -1,
      "steps between progress lines and log.jsonl records"},
     {"train.checkpoint_every", KT_I64, OFF(train.checkpoint_every), 0, "0", 0, NB, 0, 0, NULL,

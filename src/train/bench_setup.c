@@ -38,6 +38,7 @@ ctcd_status ctcd_bench_trainer_create(const ctcd_recipe *rc, int mlm, int B, int
     t->total_steps = 1000000; /* the lr schedule only scales the step size */
     t->warmup_steps = 0;
     ctcd_status st = ctcd_backend_create_precision(rc->train.backend, rc->train.precision, &t->be);
+    if (!st) t->be->deterministic = rc->train.deterministic;
     if (!st) st = ctcd_trainer_create_models(t);
     if (!st) st = ctcd_trainer_alloc_batch_buffers(t);
     if (st) {

@@ -170,6 +170,7 @@ ctcd_status ctcd_pretrain_setup(ctcd_trainer *t, int append) {
     CTCD_TRY(split_corpus(t));
     CTCD_TRY(setup_batches(t, t->tok));
     CTCD_TRY(ctcd_backend_create_precision(rc->train.backend, rc->train.precision, &t->be));
+    t->be->deterministic = rc->train.deterministic;
     CTCD_TRY(ctcd_trainer_create_models(t));
     CTCD_TRY(ctcd_trainer_alloc_batch_buffers(t));
     t->last_eval_step = -1;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctcd/build_info.h"
 #include "ctcd/fileio.h"
 #include "train_internal.h"
 
@@ -39,6 +40,9 @@ static void write_summary(FILE *f, const ctcd_trainer *t, const ctcd_eval_result
     fprintf(f, "- task: %s; backend %s (%s), precision %s, seed %llu%s\n", rc->task,
             t->be->name, t->be->device_name ? t->be->device_name : "-", rc->train.precision,
             (unsigned long long)rc->train.seed, rc->train.deterministic ? ", deterministic" : "");
+    char build[512];
+    ctcd_build_info_line(build, sizeof build);
+    fprintf(f, "- build and machine: %s\n", build);
     fprintf(f, "- steps: %lld of %lld (%lld per epoch, batch %d); this session %lld steps in "
                "%.1f s",
             (long long)t->step, (long long)t->total_steps, (long long)t->steps_per_epoch,

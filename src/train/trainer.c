@@ -181,6 +181,7 @@ static ctcd_status setup(ctcd_trainer *t, int append) {
     CTCD_TRY(load_data(t));
     t->loss_kind = t->train.n_classes == 1 ? CTCD_LOSS_MSE : CTCD_LOSS_CE_KL;
     CTCD_TRY(ctcd_backend_create_precision(rc->train.backend, rc->train.precision, &t->be));
+    t->be->deterministic = rc->train.deterministic;
     if (t->be->device == CTCD_DEVICE_CPU && strcmp(rc->train.precision, "bf16") == 0)
         ctcd_info("backend cpu computes in fp32 (train.precision bf16 applies to CUDA only)");
     ctcd_batcher_config bc = {
