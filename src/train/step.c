@@ -112,7 +112,7 @@ static ctcd_status reduce_across_ranks(ctcd_trainer *t, float *terms, float shar
         ctcd_model *m = t->models[i];
         ctcd_range_push(t->be, "allreduce");
         ctcd_status st = sharded(t, i) ? ctcd_zero_reduce_grads(c, m)
-                                       : ctcd_error_wrap(c->allreduce_sum(c, t->be, m->grads,
+                                       : ctcd_error_wrap(c->allreduce_sum(c, t->be, m->ps.grads,
                                                                           m->lay.n_total),
                                                          "all-reduce of the %s model's "
                                                          "gradients", m->name);

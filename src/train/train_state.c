@@ -94,8 +94,8 @@ static const ctcd_param_info *slot_params(const state_slot *s, int *n) {
 }
 static ctcd_backend *slot_be(const state_slot *s) { return s->m ? s->m->be : s->d->be; }
 static float *slot_moment(const state_slot *s, int b) {
-    if (b == ST_ADAM_M) return s->m ? s->m->adam_m : s->d->adam_m;
-    return s->m ? s->m->adam_v : s->d->adam_v;
+    if (b == ST_ADAM_M) return s->m ? s->m->ps.adam_m : s->d->ps.adam_m;
+    return s->m ? s->m->ps.adam_v : s->d->ps.adam_v;
 }
 
 /* Downloads the slot's three buffers into host[ST_N_BUFS · n_total]; a ZeRO-1 shard's
@@ -256,7 +256,7 @@ static ctcd_status load_slot(const ctcd_st_file *f, const state_slot *s) {
     if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", ctcd_st_path(f));
     ctcd_backend *be = slot_be(s);
     /* a ZeRO-1 model holds only its shard [opt_lo, opt_hi) of the moments */
-    const int64_t lo = s->m ? s->m->opt_lo : 0, hi = s->m ? s->m->opt_hi : n;
+    const int64_t lo = s->m ? s->m->ps.opt_lo : 0, hi = s->m ? s->m->ps.opt_hi : n;
     ctcd_status st = CTCD_OK;
     for (int b = 0; !st && b < ST_N_BUFS; b++) {
         st = ctcd_st_read_f32(f, x[b], host);
