@@ -106,7 +106,7 @@ static ctcd_status download_slot(const ctcd_trainer *t, const state_slot *s, flo
     ctcd_backend *be = slot_be(s);
     if (s->m) {
         CTCD_TRY(ctcd_model_download_params(s->m, host + ST_MASTER * n));
-        return ctcd_zero_gather_moments(t->comm, s->m, host + ST_ADAM_M * n,
+        return ctcd_zero_gather_moments(t->comm, &s->m->ps, host + ST_ADAM_M * n,
                                         host + ST_ADAM_V * n);
     }
     CTCD_TRY(ctcd_rationale_download_params(s->d, host + ST_MASTER * n));
@@ -162,7 +162,7 @@ ctcd_status ctcd_train_state_save(ctcd_trainer *t, const char *path) {
 ctcd_status ctcd_train_state_save_run(ctcd_trainer *t) {
     if (!t->rc.output[0]) { /* a ZeRO-1 rank without the run directory: its moments only */
         int shards = 0;
-        for (int i = 0; i < t->n_models; i++) shards |= ctcd_zero_is_sharded(t->models[i]);
+        for (int i = 0; i < t->n_models; i++) shards |= ctcd_zero_is_sharded(&t->models[i]->ps);
         return shards ? ctcd_train_state_save(t, NULL) : CTCD_OK;
     }
     char path[CTCD_PATH_MAX + 64];
