@@ -47,7 +47,7 @@ static inline void gc_check(const char *what, float *x, const float *grad, int64
 
 /* A whole model: central differences (step 1e-2) on `per_tensor` random entries of every
  * parameter tensor of m (CPU backend: master is what the forward reads) against g, the
- * analytic gradient of loss(ctx) (a copy of m->grads after its backward); loss(ctx) reruns
+ * analytic gradient of loss(ctx) (a copy of m->ps.grads after its backward); loss(ctx) reruns
  * forward + loss. The pad row of the word embeddings (never read) is skipped; at least half
  * of the checked gradients must be non-trivial. */
 static inline void gc_check_model(ctcd_model *m, const float *g, int per_tensor,
@@ -60,7 +60,7 @@ static inline void gc_check_model(ctcd_model *m, const float *g, int per_tensor,
         for (int k = 0; k < per_tensor; k++) {
             int64_t j = pi->offset + (int64_t)ctcd_rng_below(&r, (uint32_t)pi->numel);
             if (j >= m->lay.wte && j < m->lay.wte + 8) continue; /* pad row: never used */
-            float *x = &m->master[j];
+            float *x = &m->ps.master[j];
             const float x0 = *x, h = 1e-2f;
             *x = x0 + h;
             const double lp = loss(ctx);

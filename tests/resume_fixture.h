@@ -81,8 +81,8 @@ static inline float *download_state(const ctcd_trainer *t, int i) {
     float *h = malloc(3 * n * sizeof(float));
     cr_assert_not_null(h);
     cr_assert_null(ctcd_model_download_params(m, h));
-    cr_assert_null(m->be->download(m->be, h + n, m->adam_m, n * sizeof(float)));
-    cr_assert_null(m->be->download(m->be, h + 2 * n, m->adam_v, n * sizeof(float)));
+    cr_assert_null(m->be->download(m->be, h + n, m->ps.adam_m, n * sizeof(float)));
+    cr_assert_null(m->be->download(m->be, h + 2 * n, m->ps.adam_v, n * sizeof(float)));
     return h;
 }
 

@@ -49,9 +49,9 @@ static ctcd_model *mc_model(ctcd_backend *be, const ctcd_bert_config *c, uint64_
     ctcd_model *m = NULL;
     OK(ctcd_model_create(be, c, "mc", E * K, TMAX, &m));
     OK(ctcd_model_init_random(m, seed));
-    ctcd_test_fill_uniform(m->master + m->lay.n_decay, m->lay.n_total - m->lay.n_decay, -0.5f,
+    ctcd_test_fill_uniform(m->ps.master + m->lay.n_decay, m->lay.n_total - m->lay.n_decay, -0.5f,
                            1.5f, seed + 1);
-    ctcd_params_zero_padding(m->master, m->lay.params, m->lay.n_params, m->lay.n_total);
+    ctcd_params_zero_padding(m->ps.master, m->lay.params, m->lay.n_params, m->lay.n_total);
     m->dropout_seed = 99;
     return m;
 }
@@ -152,7 +152,7 @@ Test(cqa_model, multiple_choice_loss_backward_matches_finite_differences) {
     (void)mc_loss(&f, 1);
     OK(ctcd_model_backward(m, &f.db, 5));
     float *g = malloc((size_t)m->lay.n_total * sizeof(float));
-    memcpy(g, m->grads, (size_t)m->lay.n_total * sizeof(float));
+    memcpy(g, m->ps.grads, (size_t)m->lay.n_total * sizeof(float));
     gc_check_model(m, g, 2, mc_loss_train, &f);
     free(g);
     mc_free(&f);
@@ -208,7 +208,7 @@ Test(cqa_model, checkpoint_round_trip_keeps_the_multiple_choice_head) {
                                                       "bert.encoder.layer.1.output.dense.weight");
     const ctcd_param_info *q0 = ctcd_model_layout_find(&seq->lay,
                                                        "bert.encoder.layer.1.output.dense.weight");
-    cr_assert(q && q0 && memcmp(back->master + q->offset, seq->master + q0->offset,
+    cr_assert(q && q0 && memcmp(back->ps.master + q->offset, seq->ps.master + q0->offset,
                                 (size_t)q->numel * sizeof(float)) == 0,
               "the encoder was not loaded");
     ctcd_model_destroy(back);

@@ -61,9 +61,9 @@ static void side_make(side *s, ctcd_backend *be, int head, const int32_t *ids,
     ck_ok(ctcd_model_download_params(s->m, w), "download params");
     ctcd_test_fill_uniform(w + s->m->lay.n_decay, n - s->m->lay.n_decay, -0.5f, 1.5f, 3);
     ctcd_params_zero_padding(w, s->m->lay.params, s->m->lay.n_params, n);
-    ck_ok(be->upload(be, s->m->master, w, (size_t)n * sizeof(float)), "upload params");
-    if (s->m->params != s->m->master)
-        ck_ok(be->cast(be, s->m->params, be->act_dtype, s->m->master, CTCD_F32, n), "cast");
+    ck_ok(be->upload(be, s->m->ps.master, w, (size_t)n * sizeof(float)), "upload params");
+    if (s->m->ps.params != s->m->ps.master)
+        ck_ok(be->cast(be, s->m->ps.params, be->act_dtype, s->m->ps.master, CTCD_F32, n), "cast");
     free(w);
     const size_t bt = (size_t)MB * MT * 4;
     s->b = (ctcd_batch_dev){.B = MB, .T = MT, .ids = side_upload(s, ids, bt),
@@ -149,8 +149,8 @@ static void run_model(const char *prec, int head) {
                 e.bf16 ? 2e-2 : 1e-4);
 
     const int64_t n = c.m->lay.n_total;
-    float *gg = ck_down_f32(&e, g.m->grads, n);
-    const float *gc = c.m->grads;
+    float *gg = ck_down_f32(&e, g.m->ps.grads, n);
+    const float *gc = c.m->ps.grads;
     double worst = 0.0;
     const char *worst_name = "";
     for (int p = 0; p < c.m->lay.n_params; p++) {
@@ -243,7 +243,7 @@ static void run_importance(const char *prec) {
     const ctcd_bert_config cfg = tiny_config(0.1f);
     ctcd_model *mc = tiny_model(e.cpu, &cfg, 7), *mg = NULL;
     ck_ok(ctcd_model_create(e.gpu, &cfg, "tiny", 4, 8, &mg), "cuda model");
-    ck_ok(ctcd_model_upload_params(mg, mc->master), "upload params");
+    ck_ok(ctcd_model_upload_params(mg, mc->ps.master), "upload params");
     ctcd_dataset d;
     ck_ok(ctcd_dataset_init(&d, "tiny", 3), "dataset");
     for (int b = 0; b < f.b.B; b++) {

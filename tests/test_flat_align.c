@@ -67,7 +67,7 @@ static void check_padding(const char *what, const float *buf, const ctcd_param_i
 
 static void check_model_padding(const char *when, const ctcd_model *m) {
     char what[160];
-    const float *bufs[4] = {m->master, m->grads, m->adam_m, m->adam_v};
+    const float *bufs[4] = {m->ps.master, m->ps.grads, m->ps.adam_m, m->ps.adam_v};
     const char *names[4] = {"master", "grads", "adam m", "adam v"};
     for (int b = 0; b < 4; b++) {
         snprintf(what, sizeof what, "%s: %s", when, names[b]);
@@ -128,7 +128,7 @@ Test(flat_align, rationale_decoder_layout_is_aligned) {
     for (int i = 0; i < d->lay.n_params; i++)
         cr_assert(!d->lay.params[i].follows, "%s: the decoder has no continuations",
                   d->lay.params[i].name);
-    const float *bufs[4] = {d->master, d->grads, d->adam_m, d->adam_v};
+    const float *bufs[4] = {d->ps.master, d->ps.grads, d->ps.adam_m, d->ps.adam_v};
     for (int b = 0; b < 4; b++)
         check_padding("decoder after init", bufs[b], d->lay.params, d->lay.n_params,
                       d->lay.n_total);
@@ -136,7 +136,7 @@ Test(flat_align, rationale_decoder_layout_is_aligned) {
     float *host = malloc((size_t)d->lay.n_total * 4);
     for (int64_t i = 0; i < d->lay.n_total; i++) host[i] = 3.0f;
     OK(ctcd_rationale_upload_params(d, host));
-    check_padding("decoder after upload", d->master, d->lay.params, d->lay.n_params,
+    check_padding("decoder after upload", d->ps.master, d->lay.params, d->lay.n_params,
                   d->lay.n_total);
     free(host);
     ctcd_rationale_destroy(d);
@@ -183,11 +183,11 @@ Test(flat_align, padding_stays_zero_through_init_steps_and_checkpoint_load) {
     OK(ctcd_model_save_hf(f.m, tmp, NULL));
     ctcd_model *g = NULL;
     OK(ctcd_model_create(f.be, &c, "loaded", 4, 8, &g));
-    for (int64_t i = 0; i < g->lay.n_total; i++) g->master[i] = NAN;
+    for (int64_t i = 0; i < g->lay.n_total; i++) g->ps.master[i] = NAN;
     OK(ctcd_model_load_hf(g, tmp, NULL));
-    check_padding("after checkpoint load", g->master, g->lay.params, g->lay.n_params,
+    check_padding("after checkpoint load", g->ps.master, g->lay.params, g->lay.n_params,
                   g->lay.n_total);
-    cr_assert(memcmp(g->master, f.m->master, (size_t)g->lay.n_total * 4) == 0,
+    cr_assert(memcmp(g->ps.master, f.m->ps.master, (size_t)g->lay.n_total * 4) == 0,
               "the loaded buffer differs from the saved one");
     ctcd_model_destroy(g);
     ctcd_test_rmtree(tmp);

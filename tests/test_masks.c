@@ -22,7 +22,7 @@ Test(masks, all_one_gates_are_bitwise_the_unmasked_model) {
     float *lg0 = logits_copy(m, f.b.B);
     cr_assert_null(ctcd_model_backward(m, &f.b, 5));
     float *g0 = malloc(n * 4);
-    memcpy(g0, m->grads, n * 4);
+    memcpy(g0, m->ps.grads, n * 4);
 
     ctcd_status st = ctcd_model_masks_enable(m);
     cr_assert_null(st, "%s", ctcd_status_message(st));
@@ -33,8 +33,8 @@ Test(masks, all_one_gates_are_bitwise_the_unmasked_model) {
     cr_assert(l0 == l1, "loss %.9g vs %.9g", (double)l0, (double)l1);
     cr_assert_null(ctcd_model_backward(m, &f.b, 5));
     for (size_t i = 0; i < n; i++)
-        cr_assert(g0[i] == m->grads[i], "gradient %zu: %.9g unmasked vs %.9g gated", i,
-                  (double)g0[i], (double)m->grads[i]);
+        cr_assert(g0[i] == m->ps.grads[i], "gradient %zu: %.9g unmasked vs %.9g gated", i,
+                  (double)g0[i], (double)m->ps.grads[i]);
     free(lg0);
     free(g0);
     tiny_free(&f);
@@ -106,7 +106,7 @@ Test(masks, parameter_gradients_with_gates_match_finite_differences) {
     (void)tiny_loss(&f, m);
     cr_assert_null(ctcd_model_backward(m, &f.b, 5));
     float *g = malloc((size_t)m->lay.n_total * 4);
-    memcpy(g, m->grads, (size_t)m->lay.n_total * 4);
+    memcpy(g, m->ps.grads, (size_t)m->lay.n_total * 4);
     ctcd_rng r;
     ctcd_rng_init(&r, 8, 8);
     for (int p = 0; p < m->lay.n_params; p++) {
@@ -114,7 +114,7 @@ Test(masks, parameter_gradients_with_gates_match_finite_differences) {
         for (int k = 0; k < 2; k++) {
             const int64_t j = pi->offset + (int64_t)ctcd_rng_below(&r, (uint32_t)pi->numel);
             if (j >= m->lay.wte && j < m->lay.wte + m->cfg.hidden) continue; /* pad row */
-            float *x = &m->master[j];
+            float *x = &m->ps.master[j];
             const float x0 = *x, h = 1e-2f;
             *x = x0 + h;
             const double lp = tiny_loss(&f, m);

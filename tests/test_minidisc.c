@@ -130,7 +130,7 @@ Test(minidisc, sandwich_loss_and_gradients_are_the_mean_over_sampled_sparsities)
         const int one = i;
         single[i] = grad_of(&x, &one, 1, NULL);
         cr_assert(single[i] > 0, "loss at sparsity %d is %g", i, single[i]);
-        for (size_t j = 0; j < n; j++) g[j] += m->grads[j] / 3.0f;
+        for (size_t j = 0; j < n; j++) g[j] += m->ps.grads[j] / 3.0f;
     }
     const int all[3] = {0, 2, 1};
     double per[3];
@@ -141,7 +141,7 @@ Test(minidisc, sandwich_loss_and_gradients_are_the_mean_over_sampled_sparsities)
     cr_assert(fabs(per[1] - single[2]) <= 1e-6 * single[2], "per-sparsity loss differs");
     double worst = 0, scale = 0;
     for (size_t j = 0; j < n; j++) {
-        worst = fmax(worst, fabs((double)m->grads[j] - g[j]));
+        worst = fmax(worst, fabs((double)m->ps.grads[j] - g[j]));
         scale = fmax(scale, fabs((double)g[j]));
     }
     cr_assert(scale > 0 && worst <= 1e-5 * scale, "gradient max |diff| %g (scale %g)", worst,
@@ -157,7 +157,7 @@ Test(minidisc, hidden_mse_gradient_matches_finite_differences) {
     const int one = 1;
     grad_of(&x, &one, 1, NULL);
     float *g = malloc((size_t)m->lay.n_total * sizeof *g);
-    memcpy(g, m->grads, (size_t)m->lay.n_total * sizeof *g);
+    memcpy(g, m->ps.grads, (size_t)m->lay.n_total * sizeof *g);
     /* probes: the largest analytic gradient in each of four regions of the buffer (so the
      * check is not lost in finite-difference noise) */
     int64_t probes[4];
@@ -170,12 +170,12 @@ Test(minidisc, hidden_mse_gradient_matches_finite_differences) {
     double biggest = 0;
     for (int k = 0; k < 4; k++) {
         const int64_t p = probes[k];
-        const float w0 = m->master[p], h = 3e-3f;
-        m->master[p] = w0 + h;
+        const float w0 = m->ps.master[p], h = 3e-3f;
+        m->ps.master[p] = w0 + h;
         const double lp = grad_of(&x, &one, 1, NULL);
-        m->master[p] = w0 - h;
+        m->ps.master[p] = w0 - h;
         const double lm = grad_of(&x, &one, 1, NULL);
-        m->master[p] = w0;
+        m->ps.master[p] = w0;
         const double fd = (lp - lm) / (2.0 * h);
         biggest = fmax(biggest, fabs(fd));
         cr_assert(fabs(fd - g[p]) <= 1e-4 + 3e-2 * fabs(fd),

@@ -96,7 +96,7 @@ static void fixture_make_shaped(fixture *f, int B, int T, const int *lens, float
     st = ctcd_model_init_random(f->m, 7);
     cr_assert_null(st);
     /* Perturb the LayerNorm/bias parameters away from (1, 0) so their gradients are generic. */
-    float *w = f->m->master;
+    float *w = f->m->ps.master;
     ctcd_test_fill_uniform(w + f->m->lay.n_decay, f->m->lay.n_total - f->m->lay.n_decay, -0.5f,
                            1.5f, 3);
     ctcd_params_zero_padding(w, f->m->lay.params, f->m->lay.n_params, f->m->lay.n_total);
@@ -164,7 +164,7 @@ static void check_model_gradients(int head, int non_uniform) {
     ctcd_status st = ctcd_model_backward(m, &f.b, 5);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     float *g = malloc((size_t)m->lay.n_total * sizeof(float));
-    memcpy(g, m->grads, (size_t)m->lay.n_total * sizeof(float));
+    memcpy(g, m->ps.grads, (size_t)m->lay.n_total * sizeof(float));
 
     gc_check_model(m, g, 3, loss_ctx, &f);
     free(g);
@@ -283,8 +283,8 @@ Test(model_grad, masked_lm_gathered_rows_equal_the_full_sequence_path) {
     cr_assert_null(ctcd_model_backward(full.m, &full.b, 5));
     double max_abs = 0, max_diff = 0;
     for (int64_t j = 0; j < g.m->lay.n_total; j++) {
-        max_abs = fmax(max_abs, fabs(full.m->grads[j]));
-        max_diff = fmax(max_diff, fabs(g.m->grads[j] - full.m->grads[j]));
+        max_abs = fmax(max_abs, fabs(full.m->ps.grads[j]));
+        max_diff = fmax(max_diff, fabs(g.m->ps.grads[j] - full.m->ps.grads[j]));
     }
     cr_assert_gt(max_abs, 1e-3, "no gradient");
     cr_assert_leq(max_diff, 1e-5 * max_abs, "gradients differ by %.3g (max %.3g)", max_diff,

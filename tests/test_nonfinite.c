@@ -25,7 +25,7 @@ static void poison_grad(ctcd_trainer *t, void *ctx) {
     const ctcd_model *m = t->models[p->slot];
     const ctcd_param_info *pi = ctcd_model_layout_find(&m->lay, p->param);
     cr_assert_not_null(pi, "no parameter %s", p->param);
-    cr_assert_null(m->be->upload(m->be, m->grads + pi->offset + p->index, &p->value,
+    cr_assert_null(m->be->upload(m->be, m->ps.grads + pi->offset + p->index, &p->value,
                                  sizeof p->value));
 }
 

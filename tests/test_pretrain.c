@@ -83,7 +83,7 @@ Test(pretrain, mlm_cotraining_lowers_both_heldout_losses, .timeout = 300) {
     for (int i = 0; i < 2; i++) {
         const size_t n = (size_t)t->models[i]->lay.n_total;
         w0[i] = malloc(n * sizeof(float));
-        memcpy(w0[i], t->models[i]->master, n * sizeof(float));
+        memcpy(w0[i], t->models[i]->ps.master, n * sizeof(float));
     }
     for (int k = 0; k < 2; k++) {
         const ctcd_mlm_batch *mb;
@@ -96,7 +96,7 @@ Test(pretrain, mlm_cotraining_lowers_both_heldout_losses, .timeout = 300) {
     for (int i = 0; i < 2; i++) {
         int64_t moved = 0;
         for (int64_t j = 0; j < t->models[i]->lay.n_total; j++)
-            moved += t->models[i]->master[j] != w0[i][j];
+            moved += t->models[i]->ps.master[j] != w0[i][j];
         cr_assert_gt(moved, t->models[i]->lay.n_total / 2, "%s: only %lld weights moved",
                      t->models[i]->name, (long long)moved);
         free(w0[i]);

@@ -169,7 +169,7 @@ Test(prune_model, dropped_layers_take_their_parameters_with_them) {
             snprintf(name, sizeof name, "%s", d->name);
         const ctcd_param_info *s = ctcd_model_layout_find(&f.m->lay, name);
         cr_assert(s && s->numel == d->numel, "%s has no source %s", d->name, name);
-        cr_assert(memcmp(pm->master + d->offset, f.m->master + s->offset,
+        cr_assert(memcmp(pm->ps.master + d->offset, f.m->ps.master + s->offset,
                          (size_t)d->numel * 4) == 0, "%s differs from source %s", d->name, name);
     }
     ctcd_model_destroy(pm);
@@ -232,12 +232,12 @@ Test(importance, sums_absolute_gate_gradients_over_batches) {
     const int64_t nh = m->n_head_units, nf = m->n_ffn_units;
     float *h = malloc((size_t)nh * 4), *fi = malloc((size_t)nf * 4);
     float *before = malloc((size_t)m->lay.n_total * 4);
-    memcpy(before, m->master, (size_t)m->lay.n_total * 4);
+    memcpy(before, m->ps.master, (size_t)m->lay.n_total * 4);
     ctcd_importance_opts o = {.batch = 2, .max_len = 8};
     ctcd_status st = ctcd_model_importance(m, &d, &o, h, fi);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     cr_assert_null(m->masks, "masks left enabled");
-    cr_assert(memcmp(before, m->master, (size_t)m->lay.n_total * 4) == 0, "parameters changed");
+    cr_assert(memcmp(before, m->ps.master, (size_t)m->lay.n_total * 4) == 0, "parameters changed");
     cr_assert(m->cfg.hidden_dropout == 0.1f, "dropout not restored");
 
     /* By hand: two batches of two rows each (dataset order), dropout off. */

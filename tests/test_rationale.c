@@ -118,12 +118,13 @@ static void check_decoder_grads_sl(int hidden, int tie, float dropout, const int
         const ctcd_param_info *p = &f.d->lay.params[i];
         char what[128];
         snprintf(what, sizeof what, "decoder %s", p->name);
-        gc_check(what, f.d->master + p->offset, f.d->grads + p->offset, p->numel, 1, loss_f, &f);
+        gc_check(what, f.d->ps.master + p->offset, f.d->ps.grads + p->offset, p->numel, 1,
+                 loss_f, &f);
     }
     if (tie) {
         const ctcd_model *m = f.enc_model;
-        gc_check("tied word embeddings (encoder grads)", m->master + m->lay.wte,
-                 m->grads + m->lay.wte, (int64_t)V * HE, 1, loss_f, &f);
+        gc_check("tied word embeddings (encoder grads)", m->ps.master + m->lay.wte,
+                 m->ps.grads + m->lay.wte, (int64_t)V * HE, 1, loss_f, &f);
     }
     gc_check("encoder output", f.enc, f.d_enc, B * TE * HE, 1, loss_f, &f);
     /* Padded encoder tokens get no gradient. */
@@ -196,12 +197,12 @@ Test(rationale, token_mutual_kl_grads_match_fd) {
         const ctcd_param_info *p = &f->d->lay.params[i];
         char what[128];
         snprintf(what, sizeof what, "decoder 0 %s (CE + token KL)", p->name);
-        gc_check(what, f->d->master + p->offset, f->d->grads + p->offset, p->numel,
+        gc_check(what, f->d->ps.master + p->offset, f->d->ps.grads + p->offset, p->numel,
                  p->numel > 64 ? 3 : 1, pair_loss0, &x); /* every third weight of a matrix */
     }
     const ctcd_model *m = f->enc_model;
-    gc_check("tied word embeddings (CE + token KL)", m->master + m->lay.wte,
-             m->grads + m->lay.wte, (int64_t)V * HE, 3, pair_loss0, &x);
+    gc_check("tied word embeddings (CE + token KL)", m->ps.master + m->lay.wte,
+             m->ps.grads + m->lay.wte, (int64_t)V * HE, 3, pair_loss0, &x);
     gc_check("encoder output (CE + token KL)", f->enc, f->d_enc, B * TE * HE, 1, pair_loss0, &x);
     /* padding targets (row 1, positions 2 and 3) carry neither CE nor KL */
     for (int t = 2; t < T; t++)

@@ -24,8 +24,8 @@ static float *download_decoder(const ctcd_trainer *t, int i) {
     const size_t n = (size_t)d->lay.n_total;
     float *h = malloc(3 * n * sizeof(float));
     cr_assert_null(ctcd_rationale_download_params(d, h));
-    cr_assert_null(d->be->download(d->be, h + n, d->adam_m, n * sizeof(float)));
-    cr_assert_null(d->be->download(d->be, h + 2 * n, d->adam_v, n * sizeof(float)));
+    cr_assert_null(d->be->download(d->be, h + n, d->ps.adam_m, n * sizeof(float)));
+    cr_assert_null(d->be->download(d->be, h + 2 * n, d->ps.adam_v, n * sizeof(float)));
     return h;
 }
 

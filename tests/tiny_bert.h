@@ -55,9 +55,9 @@ static inline ctcd_model *tiny_model(ctcd_backend *be, const ctcd_bert_config *c
     ctcd_status st = ctcd_model_create(be, c, "tiny", 4, 8, &m);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     cr_assert_null(ctcd_model_init_random(m, seed));
-    ctcd_test_fill_uniform(m->master + m->lay.n_decay, m->lay.n_total - m->lay.n_decay, -0.5f,
+    ctcd_test_fill_uniform(m->ps.master + m->lay.n_decay, m->lay.n_total - m->lay.n_decay, -0.5f,
                            1.5f, seed + 1);
-    ctcd_params_zero_padding(m->master, m->lay.params, m->lay.n_params, m->lay.n_total);
+    ctcd_params_zero_padding(m->ps.master, m->lay.params, m->lay.n_params, m->lay.n_total);
     m->dropout_seed = 99;
     return m;
 }

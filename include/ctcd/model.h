@@ -2,19 +2,14 @@
  * table, with a sequence-classification / regression head.
  *
  * One struct serves every model of a run: the large and the small model are two instances
- * that differ only in their config. Parameters live in ONE flat buffer per model (compute
- * copy `params`, fp32 `master`, `grads`, AdamW `adam_m`/`adam_v`, all indexed by the same
- * offsets), ordered so that every weight-decayed tensor comes first: [0, n_decay) gets
- * weight decay, [n_decay, n_total) (biases and LayerNorm) does not. AdamW, grad-norm and
- * checkpointing are therefore one call each.
- *
- * Every tensor starts at an offset that is a multiple of CTCD_PARAM_ALIGN elements (16 bytes
- * of bf16, 32 of fp32: cuBLASLt's bias epilogue and vector loads want 16-byte operands),
- * except a tensor that `follows` the previous one as part of one fused operand (key and value
- * after query). The gaps are padding: zero in every flat buffer (master, compute copy, grads,
- * AdamW moments) at all times, so weight decay, grad-norm and all-reduce leave them zero.
- * n_total (the buffer length) therefore exceeds n_params_real (the parameter count, the sum
- * of numel) by the padding; checkpoints store tensors by name and never see it.
+ * that differ only in their config. Parameters live in ONE flat buffer per model, the
+ * model's parameter set `ps` (include/ctcd/param_set.h: compute copy `params`, fp32
+ * `master`, `grads`, AdamW `adam_m`/`adam_v`, all indexed by the same offsets), ordered so
+ * that every weight-decayed tensor comes first: [0, n_decay) gets weight decay, [n_decay,
+ * n_total) (biases and LayerNorm) does not. AdamW, grad-norm and checkpointing are
+ * therefore one call each. Tensors start at multiples of CTCD_PARAM_ALIGN elements; the
+ * padding between them is zero in every buffer (param_set.h), so n_total (the buffer
+ * length) exceeds n_params_real (the parameter count, the sum of numel).
  *
  * Layer l may have its own head count and FFN width (pruned teacher assistants, searched
  * students); head_dim is the same for every layer (hidden / n_heads), as in HF's pruned
@@ -27,13 +22,13 @@
 #include <stdint.h>
 
 #include "ctcd/backend.h"
+#include "ctcd/param_set.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define CTCD_MAX_LAYERS 48
-#define CTCD_PARAM_NAME_MAX 96
 
 /* The head on top of the encoder. CLASSIFY is BertForSequenceClassification (pooler +
  * classifier; n_labels == 1 is regression); MLM is BertForMaskedLM (transform dense + GELU
@@ -94,26 +89,6 @@ typedef struct ctcd_layer_offsets {
     int64_t fc2_b;   /* (H) */
     int64_t ln2_g, ln2_b;  /* (H) output.LayerNorm */
 } ctcd_layer_offsets;
-
-/* One named tensor of the flat buffer (HF name, shape, decay class). */
-typedef struct ctcd_param_info {
-    char name[CTCD_PARAM_NAME_MAX];
-    int64_t offset;
-    int64_t numel;
-    int ndim;
-    int64_t shape[2];
-    int decay;
-    int follows;     /* 1: starts right after the previous tensor (one fused operand with it),
-                        so its offset need not be a multiple of CTCD_PARAM_ALIGN */
-} ctcd_param_info;
-
-/* Tensors start at multiples of this many elements of the flat buffers (see above). */
-#define CTCD_PARAM_ALIGN 8
-
-/* Zeroes the padding of a host copy host[n_total] of a flat buffer laid out by params[n]:
- * every element outside [offset, offset + numel) of all tensors. */
-void ctcd_params_zero_padding(float *host, const ctcd_param_info *params, int n,
-                              int64_t n_total);
 
 typedef struct ctcd_model_layout {
     int64_t wte, wpe, wtt;       /* (V, H), (P, H), (TV, H) */
@@ -199,22 +174,14 @@ typedef struct ctcd_model {
     ctcd_bert_config cfg;
     ctcd_model_layout lay;
     ctcd_backend *be;
-    void *params;                /* act[n_total] compute copy (== master on fp32 backends) */
-    float *master;               /* F32[n_total] */
-    float *grads;                /* F32[n_total] */
-    float *adam_m, *adam_v;      /* F32[opt_hi - opt_lo]: moments of the optimizer shard */
-    int64_t opt_lo, opt_hi;      /* the shard AdamW updates: [0, n_total) unless ZeRO-1
-                                  * sharded it (ctcd_model_shard_optimizer) */
-    float *sumsq;                /* F32[1] grad sum of squares (backend memory) */
+    ctcd_param_set ps;           /* the flat buffers over lay.params (ps.name == name);
+                                  * ps.frozen: forward only, no gradients or optimizer state */
     ctcd_model_acts acts;
     void *act_mem;               /* the one activation allocation */
     size_t act_bytes;
     int B_max, T_max;
     int64_t R_max;               /* MLM: masked rows per batch the head is sized for */
     uint64_t dropout_seed;
-    int frozen;                  /* forward only: no gradients or optimizer state */
-    size_t mem_bytes;            /* backend memory the model holds (weights, gradients,
-                                  * optimizer moments, activations) */
     ctcd_model_masks *masks;     /* NULL (the default): no masks, the graph is unchanged */
     /* Hidden-state distillation (MiniDisc TA training): when dh_extra is set, backward adds
      * it to ∂L/∂h_L (the final hidden states) after the head's backward. dh_extra is
@@ -245,13 +212,13 @@ void ctcd_model_destroy(ctcd_model *m);
 /* HF BertPreTrainedModel initialisation: Linear/Embedding ~ N(0, initializer_range),
  * biases 0, LayerNorm (1, 0), the pad row of the word embeddings 0. Deterministic in seed. */
 ctcd_status ctcd_model_init_random(ctcd_model *m, uint64_t seed);
-/* Zeroes the gradients and the AdamW moments' step-independent state is left alone. */
+/* Zeroes the gradients (the AdamW moments are left alone). */
 ctcd_status ctcd_model_zero_grad(ctcd_model *m);
 /* Forward pass; logits land in m->acts.logits: (B, C) for the CLASSIFY head, (n_pred, V)
  * for the MLM head (row i predicts token pred_idx[i]). With train == 0 dropout is off.
  * step selects the dropout masks (each step, layer and site has its own). */
 ctcd_status ctcd_model_forward(ctcd_model *m, const ctcd_batch_dev *b, int train, int64_t step);
-/* Backward pass from m->acts.dlogits; accumulates into m->grads. Must follow the forward of
+/* Backward pass from m->acts.dlogits; accumulates into m->ps.grads. Must follow the forward of
  * the same batch and step. */
 ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t step);
 /* ctcd_model_backward in two halves, for a second task reading the encoder output h_L (the
@@ -261,26 +228,17 @@ ctcd_status ctcd_model_backward(ctcd_model *m, const ctcd_batch_dev *b, int64_t 
  * acts.h[cfg.n_layers]. */
 ctcd_status ctcd_model_backward_head(ctcd_model *m, const ctcd_batch_dev *b, int64_t step);
 ctcd_status ctcd_model_backward_encoder(ctcd_model *m, const ctcd_batch_dev *b, int64_t step);
-/* Clip + AdamW over the flat buffer. grad_norm_out (may be NULL) receives the pre-clip
- * global gradient norm. The same as ctcd_model_grad_norm then ctcd_model_apply_update. */
+/* The optimizer step of the model's parameter set (param_set.h; ZeRO-1 shards it through
+ * include/ctcd/zero.h). Clip + AdamW over the flat buffer; grad_norm_out (may be NULL)
+ * receives the pre-clip global gradient norm. The same as ctcd_model_grad_norm then
+ * ctcd_model_apply_update. */
 ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h,
                                       float *grad_norm_out);
-/* The first half of the optimizer step: Σ g² into m->sumsq (backend memory, what the clip
- * of ctcd_model_apply_update reads) and its square root on the host. A non-finite result
- * is the cheap detector of a NaN/Inf gradient (ctcd_model_find_nonfinite_grad says where). */
+/* The first half: ctcd_param_set_grad_norm. A non-finite result is the cheap detector of a
+ * NaN/Inf gradient (ctcd_model_find_nonfinite_grad says where). */
 ctcd_status ctcd_model_grad_norm(ctcd_model *m, float *grad_norm_out);
-/* The second half: clip by m->sumsq + AdamW of the optimizer shard [opt_lo, opt_hi) (the
- * whole buffer unless sharded). Must follow ctcd_model_grad_norm of the same gradients (or,
- * sharded, the global sum of squares written into m->sumsq by the caller). */
+/* The second half: ctcd_param_set_apply_update (the optimizer shard [opt_lo, opt_hi)). */
 ctcd_status ctcd_model_apply_update(ctcd_model *m, const ctcd_adamw_hparams *h);
-/* ZeRO-1: keeps the AdamW moments of [lo, hi) of the flat buffer only (their current values
- * carried over; [lo, hi) must lie inside the current shard), so each moment shrinks to
- * hi − lo floats and mem_bytes by the difference. Updates then touch master and the compute
- * copy in [lo, hi) alone; the caller gathers the rest from the other ranks. */
-ctcd_status ctcd_model_shard_optimizer(ctcd_model *m, int64_t lo, int64_t hi);
-/* Re-casts the compute copy from the fp32 master after the caller changed the master in
- * place (ZeRO-1's all-gather); a no-op on fp32 backends, where they are one buffer. */
-ctcd_status ctcd_model_sync_compute(ctcd_model *m);
 
 /* Where a gradient is not finite: the parameter (HF name), the element and its value;
  * param == NULL when every element is finite (the norm itself overflowed). */
@@ -300,6 +258,9 @@ ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host);
 ctcd_status ctcd_model_upload_params(ctcd_model *m, const float *host);
 /* The number of parameters (lay.n_params_real), not the buffer length (lay.n_total). */
 int64_t ctcd_model_n_params(const ctcd_model *m);
+/* Backend memory the model holds: its parameter set (weights, gradients, optimizer moments
+ * of its shard) and activations. */
+size_t ctcd_model_mem_bytes(const ctcd_model *m);
 /* Makes m forward-only (a frozen teacher): releases its gradient and optimizer buffers;
  * zero_grad, backward and optimizer_step then return an error. */
 void ctcd_model_freeze(ctcd_model *m);

@@ -25,10 +25,10 @@
  * the paper's shared vocabulary do) requires H == H_enc; with tie_embeddings = 0 the decoder
  * owns a (V, H) table used both ways.
  *
- * Parameters live in one flat buffer per decoder (params / master / grads / adam_m / adam_v,
- * decayed tensors first, as ctcd_model). Tied embeddings are read from the encoder's compute
- * copy and their gradient is accumulated into the encoder's gradient buffer, so the
- * encoder's optimizer step updates them. */
+ * Parameters live in one flat buffer per decoder, its parameter set `ps` (params / master /
+ * grads / adam_m / adam_v, include/ctcd/param_set.h; decayed tensors first, as ctcd_model).
+ * Tied embeddings are read from the encoder's compute copy and their gradient is accumulated
+ * into the encoder's gradient buffer, so the encoder's optimizer step updates them. */
 #ifndef CTCD_RATIONALE_H
 #define CTCD_RATIONALE_H
 
@@ -137,12 +137,10 @@ typedef struct ctcd_rationale_decoder {
     ctcd_rationale_config cfg;
     ctcd_rat_layout lay;
     ctcd_backend *be;
-    void *params;           /* act[n_total] (== master on fp32 backends) */
-    float *master, *grads, *adam_m, *adam_v;  /* F32[n_total] */
-    float *sumsq;           /* F32[1] */
+    ctcd_param_set ps;      /* the flat buffers over lay.params, never sharded or frozen */
     ctcd_rat_acts acts;
     void *act_mem;
-    size_t act_bytes, mem_bytes;
+    size_t act_bytes;
     int B_max, T_max, Te_max;
     uint64_t dropout_seed;
     int32_t *out_ids;       /* host copy of the shortlist (cfg.out_ids points here), or NULL */
@@ -180,6 +178,8 @@ void ctcd_rationale_destroy(ctcd_rationale_decoder *d);
 /* BERT initialisation (N(0, initializer_range) weights, zero biases, LN (1, 0)). */
 ctcd_status ctcd_rationale_init_random(ctcd_rationale_decoder *d, uint64_t seed);
 ctcd_status ctcd_rationale_zero_grad(ctcd_rationale_decoder *d);
+/* Backend memory the decoder holds: its parameter set and activations. */
+size_t ctcd_rationale_mem_bytes(const ctcd_rationale_decoder *d);
 const ctcd_param_info *ctcd_rationale_find(const ctcd_rationale_decoder *d, const char *name);
 
 /* Teacher-forced forward from the encoder output enc (B·Te, H_enc) with its key mask
@@ -203,9 +203,10 @@ ctcd_status ctcd_rationale_loss(ctcd_rationale_decoder *d, const ctcd_rat_batch_
 ctcd_status ctcd_rationale_loss_pair(ctcd_rationale_decoder *const d[2],
                                      const ctcd_rat_batch_dev *rb, float weight, float mutual,
                                      float loss_out[2], float kl_out[2]);
-/* Backward from acts.dlogits: accumulates into d->grads (and, when tied, into emb->grads at
- * the word embeddings) and ACCUMULATES ∂L/∂enc into d_enc (B·Te, H_enc), which may be the
- * encoder's acts.dh between ctcd_model_backward_head and ctcd_model_backward_encoder. */
+/* Backward from acts.dlogits: accumulates into d->ps.grads (and, when tied, into
+ * emb->ps.grads at the word embeddings) and ACCUMULATES ∂L/∂enc into d_enc (B·Te, H_enc),
+ * which may be the encoder's acts.dh between ctcd_model_backward_head and
+ * ctcd_model_backward_encoder. */
 ctcd_status ctcd_rationale_backward(ctcd_rationale_decoder *d, ctcd_model *emb,
                                     const void *enc, void *d_enc, const int32_t *enc_mask,
                                     int Te, const ctcd_rat_batch_dev *rb, int64_t step);

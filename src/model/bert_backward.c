@@ -3,7 +3,7 @@
  * Gradient buffers (m->acts): dh carries ∂L/∂h of the residual stream between layers;
  * dres/dtmp/dbig are per-layer scratch. The input-gradient of each residual branch is
  * accumulated straight into the residual gradient by the matmul (accumulate flag), so no
- * separate add is needed. Parameter gradients accumulate into m->grads. */
+ * separate add is needed. Parameter gradients accumulate into m->ps.grads. */
 #include "bert_graph.h"
 
 static ctcd_status encoder_layer_bwd(ctcd_model *m, const ctcd_batch_dev *b, int l, float p_hid,
@@ -62,10 +62,7 @@ static ctcd_status encoder_layer_bwd(ctcd_model *m, const ctcd_batch_dev *b, int
 }
 
 static ctcd_status check_trainable(const ctcd_model *m) {
-    if (m->frozen)
-        return CTCD_ERR(CTCD_E_INVALID, "%s: backward of a frozen (forward-only) model",
-                        m->name);
-    return CTCD_OK;
+    return m->ps.frozen ? ctcd_param_set_frozen_error(&m->ps, "backward") : CTCD_OK;
 }
 
 ctcd_status ctcd_model_backward_head(ctcd_model *m, const ctcd_batch_dev *b, int64_t step) {

@@ -13,10 +13,10 @@ static inline void *bert_at(const ctcd_model *m, void *base, int64_t off) {
 }
 /* Compute-copy parameter at offset off. */
 static inline void *bert_w(const ctcd_model *m, int64_t off) {
-    return bert_at(m, m->params, off);
+    return bert_at(m, m->ps.params, off);
 }
 /* F32 gradient at offset off. */
-static inline float *bert_g(const ctcd_model *m, int64_t off) { return m->grads + off; }
+static inline float *bert_g(const ctcd_model *m, int64_t off) { return m->ps.grads + off; }
 
 static inline ctcd_dropout_key bert_key(const ctcd_model *m, int64_t step, int layer, int op) {
     ctcd_dropout_key k = {m->dropout_seed, ctcd_dropout_site((uint64_t)step, (uint32_t)layer,

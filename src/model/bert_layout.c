@@ -4,14 +4,13 @@
  * Order: every weight-decayed tensor (embeddings, Linear weights) first, then biases and
  * LayerNorm parameters, matching the usual `no_decay = ["bias", "LayerNorm.weight"]` rule of
  * HF fine-tuning scripts. Every tensor starts at a multiple of CTCD_PARAM_ALIGN elements
- * (model.h), except that within a layer key and value follow query directly (`add_next`),
+ * (param_set.h), except that within a layer key and value follow query directly (`add_next`),
  * which makes them one fused (3A, H) projection and one (3A) bias. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctcd/model.h"
-#include "flat_params.h"
 
 typedef struct builder {
     ctcd_model_layout *lay;

@@ -1,12 +1,14 @@
-/* bert_model.c — creating a BERT model on a backend: flat parameter/optimizer buffers,
- * activation arena, random initialisation, optimizer step (include/ctcd/model.h). */
+/* bert_model.c — creating a BERT model on a backend: its parameter set (the flat
+ * parameter/optimizer buffers, include/ctcd/param_set.h), activation arena, random
+ * initialisation, and the model's names for the parameter set's operations
+ * (include/ctcd/model.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctcd/arena.h"
 #include "ctcd/model.h"
-#include "flat_params.h"
+#include "param_init.h"
 
 static int max_i(int a, int b) { return a > b ? a : b; }
 
@@ -80,11 +82,6 @@ static ctcd_status layout_acts(ctcd_model *m, ctcd_arena *a) {
     return CTCD_OK;
 }
 
-static ctcd_flat_refs model_flat(ctcd_model *m) {
-    return (ctcd_flat_refs){&m->master, &m->params, &m->grads, &m->adam_m, &m->adam_v,
-                            &m->sumsq};
-}
-
 ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, const char *name,
                               int B_max, int T_max, ctcd_model **out) {
     *out = NULL;
@@ -110,11 +107,8 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
         free(m);
         return ctcd_error_wrap(st, "%s", name);
     }
-    const size_t n = (size_t)m->lay.n_total;
-    size_t flat_bytes = 0;
-    m->opt_lo = 0;
-    m->opt_hi = (int64_t)n;
-    st = ctcd_flat_alloc(be, (int64_t)n, "", model_flat(m), &flat_bytes);
+    st = ctcd_param_set_alloc(&m->ps, be, name, "", m->lay.params, m->lay.n_params,
+                              m->lay.n_total, m->lay.n_decay);
     if (!st) {
         ctcd_arena a;
         memset(&m->acts, 0, sizeof m->acts);
@@ -137,7 +131,6 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
         if (ctcd_bert_out_classes(cfg) > h.cols) h.cols = ctcd_bert_out_classes(cfg);
         st = be->reserve(be, &h);
     }
-    m->mem_bytes = flat_bytes + m->act_bytes;
     if (st) {
         ctcd_model_destroy(m);
         return ctcd_error_wrap(st, "creating model %s", name);
@@ -150,7 +143,7 @@ void ctcd_model_destroy(ctcd_model *m) {
     if (!m) return;
     ctcd_backend *be = m->be;
     ctcd_model_masks_disable(m);
-    ctcd_flat_free(be, model_flat(m));
+    ctcd_param_set_free(&m->ps);
     be->free(be, m->act_mem);
     ctcd_model_layout_free(&m->lay);
     free(m);
@@ -158,118 +151,29 @@ void ctcd_model_destroy(ctcd_model *m) {
 
 int64_t ctcd_model_n_params(const ctcd_model *m) { return m->lay.n_params_real; }
 
-/* Copies the fp32 master weights into the compute copy (a no-op when they are one). */
-static ctcd_status sync_compute(ctcd_model *m) {
-    return ctcd_flat_sync_compute(m->be, m->params, m->master, m->lay.n_total);
-}
+size_t ctcd_model_mem_bytes(const ctcd_model *m) { return m->ps.bytes + m->act_bytes; }
 
 ctcd_status ctcd_model_init_random(ctcd_model *m, uint64_t seed) {
-    const size_t n = (size_t)m->lay.n_total;
-    float *host = calloc(n, sizeof *host); /* zero padding between tensors */
-    if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory initialising", m->name);
-    ctcd_rng r;
-    ctcd_rng_init(&r, seed, 0);
-    const float sd = m->cfg.initializer_range;
-    for (int i = 0; i < m->lay.n_params; i++) {
-        const ctcd_param_info *p = &m->lay.params[i];
-        float *w = host + p->offset;
-        const int is_ln_weight = strstr(p->name, "LayerNorm.weight") != NULL;
-        for (int64_t j = 0; j < p->numel; j++) {
-            if (p->decay) {
-                w[j] = sd * ctcd_rng_normal(&r);
-            } else {
-                w[j] = is_ln_weight ? 1.0f : 0.0f;
-            }
-        }
-    }
-    /* nn.Embedding(padding_idx=pad) keeps the pad row at zero. */
-    memset(host + m->lay.wte + (int64_t)m->cfg.pad_id * m->cfg.hidden, 0,
-           (size_t)m->cfg.hidden * sizeof(float));
-    ctcd_status st = m->be->upload(m->be, m->master, host, n * sizeof *host);
-    free(host);
-    if (!st) st = sync_compute(m);
-    return st;
+    return ctcd_params_init_bert(&m->ps, seed, 0, m->cfg.initializer_range,
+                                 m->lay.wte + (int64_t)m->cfg.pad_id * m->cfg.hidden,
+                                 m->cfg.hidden);
 }
 
-void ctcd_model_freeze(ctcd_model *m) {
-    ctcd_backend *be = m->be;
-    be->free(be, m->grads);
-    be->free(be, m->adam_m);
-    be->free(be, m->adam_v);
-    m->grads = m->adam_m = m->adam_v = NULL;
-    m->frozen = 1;
-    m->mem_bytes -= (size_t)m->lay.n_total * 4 + (size_t)(m->opt_hi - m->opt_lo) * 4 * 2;
-}
+void ctcd_model_freeze(ctcd_model *m) { ctcd_param_set_freeze(&m->ps); }
 
-static ctcd_status frozen_error(const ctcd_model *m, const char *what) {
-    return CTCD_ERR(CTCD_E_INVALID, "%s: %s of a frozen (forward-only) model", m->name, what);
-}
-
-ctcd_status ctcd_model_zero_grad(ctcd_model *m) {
-    if (m->frozen) return frozen_error(m, "zero_grad");
-    return m->be->memzero(m->be, m->grads, (size_t)m->lay.n_total * 4);
-}
+ctcd_status ctcd_model_zero_grad(ctcd_model *m) { return ctcd_param_set_zero_grad(&m->ps); }
 
 ctcd_status ctcd_model_grad_norm(ctcd_model *m, float *grad_norm_out) {
-    return ctcd_flat_grad_norm(m->be, m->sumsq, m->grads, m->lay.n_total, grad_norm_out);
+    return ctcd_param_set_grad_norm(&m->ps, grad_norm_out);
 }
 
 ctcd_status ctcd_model_apply_update(ctcd_model *m, const ctcd_adamw_hparams *h) {
-    const int64_t lo = m->opt_lo, n = m->opt_hi - m->opt_lo;
-    const int64_t left = m->lay.n_decay - lo, n_decay = left < 0 ? 0 : left > n ? n : left;
-    void *params = m->params == (void *)m->master
-                       ? (void *)(m->master + lo)
-                       : (void *)((char *)m->params + (size_t)lo * ctcd_dtype_size(m->be->act_dtype));
-    return ctcd_flat_adamw(m->be, m->master + lo, params, m->grads + lo, m->adam_m, m->adam_v,
-                           m->sumsq, n, n_decay, h);
+    return ctcd_param_set_apply_update(&m->ps, h);
 }
-
-/* Replaces moment buffer *buf (of the current shard) by one holding [lo, hi) of it. */
-static ctcd_status shrink_moment(ctcd_model *m, float **buf, int64_t lo, int64_t hi,
-                                 float *host, const char *what) {
-    ctcd_backend *be = m->be;
-    const size_t bytes = (size_t)(hi - lo) * sizeof(float);
-    float *fresh = NULL;
-    if (bytes) CTCD_TRY(be->download(be, host, *buf + (lo - m->opt_lo), bytes));
-    CTCD_TRY(be->alloc(be, bytes ? bytes : 4, what, (void **)&fresh));
-    ctcd_status st = bytes ? be->upload(be, fresh, host, bytes) : CTCD_OK;
-    if (st) {
-        be->free(be, fresh);
-        return st;
-    }
-    be->free(be, *buf);
-    *buf = fresh;
-    return CTCD_OK;
-}
-
-ctcd_status ctcd_model_shard_optimizer(ctcd_model *m, int64_t lo, int64_t hi) {
-    if (m->frozen) return frozen_error(m, "optimizer sharding");
-    if (lo < m->opt_lo || hi > m->opt_hi || lo > hi)
-        return CTCD_ERR(CTCD_E_INVALID, "%s: optimizer shard [%lld, %lld) is not inside the "
-                        "current one [%lld, %lld)", m->name, (long long)lo, (long long)hi,
-                        (long long)m->opt_lo, (long long)m->opt_hi);
-    float *host = malloc((size_t)(hi - lo + 1) * sizeof *host);
-    if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory sharding the optimizer", m->name);
-    ctcd_status st = shrink_moment(m, &m->adam_m, lo, hi, host, "adam m shard");
-    if (!st) st = shrink_moment(m, &m->adam_v, lo, hi, host, "adam v shard");
-    free(host);
-    if (st) return ctcd_error_wrap(st, "%s: sharding the optimizer", m->name);
-    m->mem_bytes -= (size_t)((m->opt_hi - m->opt_lo) - (hi - lo)) * 4 * 2;
-    m->opt_lo = lo;
-    m->opt_hi = hi;
-    return CTCD_OK;
-}
-
-ctcd_status ctcd_model_sync_compute(ctcd_model *m) { return sync_compute(m); }
 
 ctcd_status ctcd_model_optimizer_step(ctcd_model *m, const ctcd_adamw_hparams *h,
                                       float *grad_norm_out) {
-    if (m->frozen) return frozen_error(m, "optimizer step");
-    float norm;
-    CTCD_TRY(ctcd_model_grad_norm(m, &norm));
-    CTCD_TRY(ctcd_model_apply_update(m, h));
-    if (grad_norm_out) *grad_norm_out = norm;
-    return CTCD_OK;
+    return ctcd_param_set_optimizer_step(&m->ps, h, grad_norm_out);
 }
 
 /* Only called once a non-finite norm was seen: one download of the gradients, then a scan
@@ -279,11 +183,11 @@ ctcd_status ctcd_model_find_nonfinite_grad(const ctcd_model *m, ctcd_nonfinite *
     const int64_t n = m->lay.n_total;
     float *host = malloc((size_t)n * sizeof *host);
     if (!host) return CTCD_ERR(CTCD_E_NOMEM, "model %s: out of memory scanning gradients", m->name);
-    ctcd_status st = m->be->download(m->be, host, m->grads, (size_t)n * sizeof *host);
+    ctcd_status st = m->be->download(m->be, host, m->ps.grads, (size_t)n * sizeof *host);
     for (int p = 0; !st && !out->param && p < m->lay.n_params; p++) {
         const ctcd_param_info *pi = &m->lay.params[p];
         for (int64_t j = 0; j < pi->numel; j++)
-            if (pi->offset + j >= m->opt_lo && pi->offset + j < m->opt_hi &&
+            if (pi->offset + j >= m->ps.opt_lo && pi->offset + j < m->ps.opt_hi &&
                 !isfinite(host[pi->offset + j])) {
                 out->param = pi;
                 out->index = j;
@@ -296,11 +200,9 @@ ctcd_status ctcd_model_find_nonfinite_grad(const ctcd_model *m, ctcd_nonfinite *
 }
 
 ctcd_status ctcd_model_download_params(const ctcd_model *m, float *host) {
-    return m->be->download(m->be, host, m->master, (size_t)m->lay.n_total * sizeof(float));
+    return ctcd_param_set_download(&m->ps, host);
 }
 
 ctcd_status ctcd_model_upload_params(ctcd_model *m, const float *host) {
-    CTCD_TRY(ctcd_flat_upload(m->be, m->master, host, m->lay.params, m->lay.n_params,
-                              m->lay.n_total));
-    return sync_compute(m);
+    return ctcd_param_set_upload(&m->ps, host);
 }

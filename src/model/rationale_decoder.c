@@ -25,16 +25,16 @@ static ctcd_dropout_key rkey(const ctcd_rationale_decoder *d, int64_t step, int 
 static void *at(const ctcd_rationale_decoder *d, void *base, int64_t off) {
     return (char *)base + (size_t)off * ctcd_dtype_size(d->be->act_dtype);
 }
-static void *W(const ctcd_rationale_decoder *d, int64_t off) { return at(d, d->params, off); }
-static float *G(const ctcd_rationale_decoder *d, int64_t off) { return d->grads + off; }
+static void *W(const ctcd_rationale_decoder *d, int64_t off) { return at(d, d->ps.params, off); }
+static float *G(const ctcd_rationale_decoder *d, int64_t off) { return d->ps.grads + off; }
 
 /* Word embeddings (V, H): the encoder's when tied. */
 static const void *wte_w(const ctcd_rationale_decoder *d, const ctcd_model *emb) {
     if (d->lay.wte >= 0) return W(d, d->lay.wte);
-    return (const char *)emb->params + (size_t)emb->lay.wte * ctcd_dtype_size(d->be->act_dtype);
+    return (const char *)emb->ps.params + (size_t)emb->lay.wte * ctcd_dtype_size(d->be->act_dtype);
 }
 static float *wte_g(const ctcd_rationale_decoder *d, ctcd_model *emb) {
-    return d->lay.wte >= 0 ? G(d, d->lay.wte) : emb->grads + emb->lay.wte;
+    return d->lay.wte >= 0 ? G(d, d->lay.wte) : emb->ps.grads + emb->lay.wte;
 }
 
 /* LM head weight (classes, H) and its gradient: the shortlist head, else the embeddings. */
@@ -248,7 +248,7 @@ ctcd_status ctcd_rationale_backward(ctcd_rationale_decoder *d, ctcd_model *emb,
     ctcd_backend *be = d->be;
     const int B = rb->B, T = rb->T, H = d->cfg.hidden;
     CTCD_TRY(check_batch(d, emb, B, T, Te));
-    if (d->lay.wte < 0 && !emb->grads)
+    if (d->lay.wte < 0 && !emb->ps.grads)
         return CTCD_ERR(CTCD_E_INVALID, "rationale decoder: tied to a frozen encoder");
     const int64_t BT = (int64_t)B * T;
     const float p = d->cfg.dropout;

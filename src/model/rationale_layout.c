@@ -1,5 +1,6 @@
-/* rationale_layout.c — the rationale decoder's config, flat parameter buffer, activation
- * arena, initialisation and optimizer step (include/ctcd/rationale.h). The graph itself is
+/* rationale_layout.c — the rationale decoder's config, parameter table, parameter set
+ * (include/ctcd/param_set.h), activation arena, initialisation and optimizer step
+ * (include/ctcd/rationale.h). The graph itself is
  * in rationale_decoder.c, greedy decoding in rationale_generate.c. */
 #include <math.h>
 #include <stdio.h>
@@ -8,7 +9,7 @@
 
 #include "ctcd/arena.h"
 #include "ctcd/rationale.h"
-#include "flat_params.h"
+#include "param_init.h"
 
 void ctcd_rationale_config_default(ctcd_rationale_config *c, const ctcd_bert_config *enc) {
     memset(c, 0, sizeof *c);
@@ -254,11 +255,6 @@ static ctcd_status layout_acts(ctcd_rationale_decoder *d, ctcd_arena *a) {
     return CTCD_OK;
 }
 
-static ctcd_flat_refs decoder_flat(ctcd_rationale_decoder *d) {
-    return (ctcd_flat_refs){&d->master, &d->params, &d->grads, &d->adam_m, &d->adam_v,
-                            &d->sumsq};
-}
-
 ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config *cfg,
                                   const ctcd_bert_config *enc, int B_max, int T_max,
                                   int Te_max, ctcd_rationale_decoder **out) {
@@ -284,9 +280,9 @@ ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config 
     }
     d->cfg.out_ids = d->out_ids;
     if (!st) st = layout_build(cfg, &d->lay);
-    const size_t n = (size_t)d->lay.n_total;
-    size_t flat_bytes = 0;
-    if (!st) st = ctcd_flat_alloc(be, (int64_t)n, "decoder ", decoder_flat(d), &flat_bytes);
+    if (!st)
+        st = ctcd_param_set_alloc(&d->ps, be, "rationale decoder", "decoder ", d->lay.params,
+                                  d->lay.n_params, d->lay.n_total, d->lay.n_decay);
     if (!st) {
         ctcd_arena a;
         ctcd_arena_measure(&a);
@@ -310,7 +306,6 @@ ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config 
         for (int i = 0; i < 3; i++) h.cols = cols[i] > h.cols ? cols[i] : h.cols;
         st = be->reserve(be, &h);
     }
-    d->mem_bytes = flat_bytes + d->act_bytes;
     if (st) {
         ctcd_rationale_destroy(d);
         return ctcd_error_wrap(st, "creating the rationale decoder");
@@ -322,59 +317,37 @@ ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config 
 void ctcd_rationale_destroy(ctcd_rationale_decoder *d) {
     if (!d) return;
     ctcd_backend *be = d->be;
-    ctcd_flat_free(be, decoder_flat(d));
+    ctcd_param_set_free(&d->ps);
     be->free(be, d->act_mem);
     free(d->lay.params);
     free(d->out_ids);
     free(d);
 }
 
-static ctcd_status sync_compute(ctcd_rationale_decoder *d) {
-    return ctcd_flat_sync_compute(d->be, d->params, d->master, d->lay.n_total);
+size_t ctcd_rationale_mem_bytes(const ctcd_rationale_decoder *d) {
+    return d->ps.bytes + d->act_bytes;
 }
 
 ctcd_status ctcd_rationale_init_random(ctcd_rationale_decoder *d, uint64_t seed) {
-    const size_t n = (size_t)d->lay.n_total;
-    float *host = calloc(n, sizeof *host); /* zero padding between tensors */
-    if (!host) return CTCD_ERR(CTCD_E_NOMEM, "rationale decoder: out of memory initialising");
-    ctcd_rng r;
-    ctcd_rng_init(&r, seed, 0x7261);
-    const float sd = d->cfg.initializer_range;
-    for (int i = 0; i < d->lay.n_params; i++) {
-        const ctcd_param_info *p = &d->lay.params[i];
-        const int ln_weight = strstr(p->name, "LayerNorm.weight") != NULL;
-        for (int64_t j = 0; j < p->numel; j++)
-            host[p->offset + j] = p->decay ? sd * ctcd_rng_normal(&r) : ln_weight ? 1.0f : 0.0f;
-    }
-    if (d->lay.wte >= 0)
-        memset(host + d->lay.wte + (int64_t)d->cfg.pad_id * d->cfg.hidden, 0,
-               (size_t)d->cfg.hidden * sizeof(float));
-    ctcd_status st = d->be->upload(d->be, d->master, host, n * sizeof *host);
-    free(host);
-    if (!st) st = sync_compute(d);
-    return st;
+    const int64_t pad_row =
+        d->lay.wte >= 0 ? d->lay.wte + (int64_t)d->cfg.pad_id * d->cfg.hidden : -1;
+    return ctcd_params_init_bert(&d->ps, seed, 0x7261, d->cfg.initializer_range, pad_row,
+                                 d->cfg.hidden);
 }
 
 ctcd_status ctcd_rationale_zero_grad(ctcd_rationale_decoder *d) {
-    return d->be->memzero(d->be, d->grads, (size_t)d->lay.n_total * 4);
+    return ctcd_param_set_zero_grad(&d->ps);
 }
 
 ctcd_status ctcd_rationale_optimizer_step(ctcd_rationale_decoder *d,
                                           const ctcd_adamw_hparams *h, float *grad_norm_out) {
-    float norm;
-    CTCD_TRY(ctcd_flat_grad_norm(d->be, d->sumsq, d->grads, d->lay.n_total, &norm));
-    CTCD_TRY(ctcd_flat_adamw(d->be, d->master, d->params, d->grads, d->adam_m, d->adam_v,
-                             d->sumsq, d->lay.n_total, d->lay.n_decay, h));
-    if (grad_norm_out) *grad_norm_out = norm;
-    return CTCD_OK;
+    return ctcd_param_set_optimizer_step(&d->ps, h, grad_norm_out);
 }
 
 ctcd_status ctcd_rationale_download_params(const ctcd_rationale_decoder *d, float *host) {
-    return d->be->download(d->be, host, d->master, (size_t)d->lay.n_total * sizeof(float));
+    return ctcd_param_set_download(&d->ps, host);
 }
 
 ctcd_status ctcd_rationale_upload_params(ctcd_rationale_decoder *d, const float *host) {
-    CTCD_TRY(ctcd_flat_upload(d->be, d->master, host, d->lay.params, d->lay.n_params,
-                              d->lay.n_total));
-    return sync_compute(d);
+    return ctcd_param_set_upload(&d->ps, host);
 }

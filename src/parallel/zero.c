@@ -4,46 +4,46 @@
 
 #include "ctcd/zero.h"
 
-ctcd_status ctcd_zero_shard(ctcd_comm *c, ctcd_model *m) {
+ctcd_status ctcd_zero_shard(ctcd_comm *c, ctcd_param_set *ps) {
     int64_t lo, hi;
-    ctcd_shard_rows(m->lay.n_total, c->rank, c->world, &lo, &hi);
-    return ctcd_model_shard_optimizer(m, lo, hi);
+    ctcd_shard_rows(ps->n_total, c->rank, c->world, &lo, &hi);
+    return ctcd_param_set_shard(ps, lo, hi);
 }
 
-int ctcd_zero_is_sharded(const ctcd_model *m) {
-    return m->opt_lo != 0 || m->opt_hi != m->lay.n_total;
+int ctcd_zero_is_sharded(const ctcd_param_set *ps) {
+    return ps->opt_lo != 0 || ps->opt_hi != ps->n_total;
 }
 
-ctcd_status ctcd_zero_reduce_grads(ctcd_comm *c, ctcd_model *m) {
-    return ctcd_error_wrap(c->reduce_scatter_sum(c, m->be, m->grads, m->lay.n_total),
-                           "reduce-scatter of the %s model's gradients", m->name);
+ctcd_status ctcd_zero_reduce_grads(ctcd_comm *c, ctcd_param_set *ps) {
+    return ctcd_error_wrap(c->reduce_scatter_sum(c, ps->be, ps->grads, ps->n_total),
+                           "reduce-scatter of the %s model's gradients", ps->name);
 }
 
-ctcd_status ctcd_zero_grad_norm(ctcd_comm *c, ctcd_model *m, float *norm) {
-    ctcd_backend *be = m->be;
-    CTCD_TRY(be->grad_sumsq(be, m->sumsq, m->grads + m->opt_lo, m->opt_hi - m->opt_lo));
-    CTCD_TRY(ctcd_error_wrap(c->allreduce_sum(c, be, m->sumsq, 1),
-                             "all-reduce of the %s model's gradient sum of squares", m->name));
+ctcd_status ctcd_zero_grad_norm(ctcd_comm *c, ctcd_param_set *ps, float *norm) {
+    ctcd_backend *be = ps->be;
+    CTCD_TRY(be->grad_sumsq(be, ps->sumsq, ps->grads + ps->opt_lo, ps->opt_hi - ps->opt_lo));
+    CTCD_TRY(ctcd_error_wrap(c->allreduce_sum(c, be, ps->sumsq, 1),
+                             "all-reduce of the %s model's gradient sum of squares", ps->name));
     float s = 0.0f;
-    CTCD_TRY(be->download(be, &s, m->sumsq, sizeof s));
+    CTCD_TRY(be->download(be, &s, ps->sumsq, sizeof s));
     *norm = sqrtf(s);
     return CTCD_OK;
 }
 
-ctcd_status ctcd_zero_gather_params(ctcd_comm *c, ctcd_model *m) {
-    CTCD_TRY(ctcd_error_wrap(c->allgather(c, m->be, m->master, m->lay.n_total),
-                             "all-gather of the %s model's weights", m->name));
-    return ctcd_model_sync_compute(m);
+ctcd_status ctcd_zero_gather_params(ctcd_comm *c, ctcd_param_set *ps) {
+    CTCD_TRY(ctcd_error_wrap(c->allgather(c, ps->be, ps->master, ps->n_total),
+                             "all-gather of the %s model's weights", ps->name));
+    return ctcd_param_set_sync_compute(ps);
 }
 
-ctcd_status ctcd_zero_gather_moments(ctcd_comm *c, const ctcd_model *m, float *adam_m,
+ctcd_status ctcd_zero_gather_moments(ctcd_comm *c, const ctcd_param_set *ps, float *adam_m,
                                      float *adam_v) {
-    const int64_t lo = m->opt_lo, n = m->opt_hi - m->opt_lo;
+    const int64_t lo = ps->opt_lo, n = ps->opt_hi - ps->opt_lo;
     const size_t bytes = (size_t)n * sizeof(float);
-    if (bytes) CTCD_TRY(m->be->download(m->be, adam_m + lo, m->adam_m, bytes));
-    if (bytes) CTCD_TRY(m->be->download(m->be, adam_v + lo, m->adam_v, bytes));
-    if (!ctcd_zero_is_sharded(m)) return CTCD_OK;
-    CTCD_TRY(c->allgather(c, NULL, adam_m, m->lay.n_total));
-    return ctcd_error_wrap(c->allgather(c, NULL, adam_v, m->lay.n_total),
-                           "all-gather of the %s model's AdamW moments", m->name);
+    if (bytes) CTCD_TRY(ps->be->download(ps->be, adam_m + lo, ps->adam_m, bytes));
+    if (bytes) CTCD_TRY(ps->be->download(ps->be, adam_v + lo, ps->adam_v, bytes));
+    if (!ctcd_zero_is_sharded(ps)) return CTCD_OK;
+    CTCD_TRY(c->allgather(c, NULL, adam_m, ps->n_total));
+    return ctcd_error_wrap(c->allgather(c, NULL, adam_v, ps->n_total),
+                           "all-gather of the %s model's AdamW moments", ps->name);
 }

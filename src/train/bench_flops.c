@@ -62,7 +62,7 @@ double ctcd_bert_train_flops(const ctcd_bert_config *c, int B, int T, int64_t he
 
 int64_t ctcd_model_device_bytes(const ctcd_model *m) {
     const int64_t n = m->lay.n_total;
-    const int64_t compute = m->params == (void *)m->master
+    const int64_t compute = m->ps.params == (void *)m->ps.master
                                 ? 0
                                 : n * (int64_t)ctcd_dtype_size(m->be->act_dtype);
     return compute + 4 * n /* master */ + 4 * n /* grads */ + 8 * n /* adam m, v */ +

@@ -92,16 +92,18 @@ ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double e
         if (t->rat[i] && t->rc.rationale.mutual_kl > 0.0f)
             fprintf(t->log, "\"rationale_mutual\":%.7g,", (double)s->rat_kl[i]);
         /* mem_mb: the model's device memory, its rationale decoder's included */
-        const size_t dec = t->rat[i] ? t->rat[i]->mem_bytes : 0;
+        const size_t dec = t->rat[i] ? ctcd_rationale_mem_bytes(t->rat[i]) : 0;
         if (t->rat[i]) fprintf(t->log, "\"rationale_mem_mb\":%.1f,", (double)dec / MIB);
         fprintf(t->log, "\"lr\":%.7g,\"grad_norm\":%.7g,\"train_correct\":%.0f,"
                         "\"mem_mb\":%.1f,\"optim_mb\":%.3f}",
                 (double)s->lr[i], (double)s->grad_norm[i],
-                (double)s->terms[CTCD_TERM_CORRECT0 + i], (double)(m->mem_bytes + dec) / MIB,
-                (double)(m->opt_hi - m->opt_lo) * 2 * sizeof(float) / MIB);
+                (double)s->terms[CTCD_TERM_CORRECT0 + i],
+                (double)(ctcd_model_mem_bytes(m) + dec) / MIB,
+                (double)(m->ps.opt_hi - m->ps.opt_lo) * 2 * sizeof(float) / MIB);
     }
     fputc('}', t->log);
-    if (t->teacher) fprintf(t->log, ",\"teacher_mem_mb\":%.1f", (double)t->teacher->mem_bytes / MIB);
+    if (t->teacher)
+        fprintf(t->log, ",\"teacher_mem_mb\":%.1f", (double)ctcd_model_mem_bytes(t->teacher) / MIB);
     fputs("}\n", t->log);
     return flushed(t, t->log, "log.jsonl");
 }

@@ -21,7 +21,7 @@ static void model_row(FILE *f, const char *role, const ctcd_model *m) {
     const ctcd_bert_config *c = &m->cfg;
     fprintf(f, "| %s | %d | %d | %d | %d | %.2fM | %.1f |", role, c->n_layers, c->hidden,
             c->n_heads, c->intermediate, (double)ctcd_model_n_params(m) / 1e6,
-            (double)m->mem_bytes / MIB);
+            (double)ctcd_model_mem_bytes(m) / MIB);
 }
 
 static void write_summary(FILE *f, const ctcd_trainer *t, const ctcd_eval_result *final,

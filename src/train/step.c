@@ -60,7 +60,7 @@ static int data_parallel(const ctcd_trainer *t) { return t->comm && t->comm->wor
 
 /* ZeRO-1 (include/ctcd/zero.h): model slot i's optimizer holds this rank's shard only. */
 static int sharded(const ctcd_trainer *t, int i) {
-    return data_parallel(t) && ctcd_zero_is_sharded(t->models[i]);
+    return data_parallel(t) && ctcd_zero_is_sharded(&t->models[i]->ps);
 }
 
 /* The (ramped) mutual weight of model slot i. */
@@ -111,8 +111,8 @@ static ctcd_status reduce_across_ranks(ctcd_trainer *t, float *terms, float shar
     for (int i = 0; i < t->n_models; i++) {
         ctcd_model *m = t->models[i];
         ctcd_range_push(t->be, "allreduce");
-        ctcd_status st = sharded(t, i) ? ctcd_zero_reduce_grads(c, m)
-                                       : ctcd_error_wrap(c->allreduce_sum(c, t->be, m->grads,
+        ctcd_status st = sharded(t, i) ? ctcd_zero_reduce_grads(c, &m->ps)
+                                       : ctcd_error_wrap(c->allreduce_sum(c, t->be, m->ps.grads,
                                                                           m->lay.n_total),
                                                          "all-reduce of the %s model's "
                                                          "gradients", m->name);
@@ -267,7 +267,7 @@ reduced:
      * gradients being summed over ranks, every rank decides the same). */
     ctcd_range_push(be, "optim");
     for (int i = 0; !st && i < t->n_models; i++)
-        st = sharded(t, i) ? ctcd_zero_grad_norm(t->comm, t->models[i], &stats->grad_norm[i])
+        st = sharded(t, i) ? ctcd_zero_grad_norm(t->comm, &t->models[i]->ps, &stats->grad_norm[i])
                            : ctcd_model_grad_norm(t->models[i], &stats->grad_norm[i]);
     if (!st) st = check_finite(t, stats, step);
     if (ctcd_status_code(st) == CTCD_E_NONFINITE && t->rc.train.skip_nonfinite) {
@@ -294,7 +294,7 @@ reduced:
         if (!st && !stats->skipped) st = ctcd_model_apply_update(t->models[i], &h);
         if (!st && !stats->skipped && sharded(t, i)) {
             ctcd_range_push(be, "allgather");
-            st = ctcd_zero_gather_params(t->comm, t->models[i]);
+            st = ctcd_zero_gather_params(t->comm, &t->models[i]->ps);
             ctcd_range_pop(be);
         }
         /* The decoder: the same schedule, clipped over its own gradients. */

@@ -94,8 +94,8 @@ static const ctcd_param_info *slot_params(const state_slot *s, int *n) {
 }
 static ctcd_backend *slot_be(const state_slot *s) { return s->m ? s->m->be : s->d->be; }
 static float *slot_moment(const state_slot *s, int b) {
-    if (b == ST_ADAM_M) return s->m ? s->m->adam_m : s->d->adam_m;
-    return s->m ? s->m->adam_v : s->d->adam_v;
+    if (b == ST_ADAM_M) return s->m ? s->m->ps.adam_m : s->d->ps.adam_m;
+    return s->m ? s->m->ps.adam_v : s->d->ps.adam_v;
 }
 
 /* Downloads the slot's three buffers into host[ST_N_BUFS · n_total]; a ZeRO-1 shard's
@@ -106,7 +106,7 @@ static ctcd_status download_slot(const ctcd_trainer *t, const state_slot *s, flo
     ctcd_backend *be = slot_be(s);
     if (s->m) {
         CTCD_TRY(ctcd_model_download_params(s->m, host + ST_MASTER * n));
-        return ctcd_zero_gather_moments(t->comm, s->m, host + ST_ADAM_M * n,
+        return ctcd_zero_gather_moments(t->comm, &s->m->ps, host + ST_ADAM_M * n,
                                         host + ST_ADAM_V * n);
     }
     CTCD_TRY(ctcd_rationale_download_params(s->d, host + ST_MASTER * n));
@@ -162,7 +162,7 @@ ctcd_status ctcd_train_state_save(ctcd_trainer *t, const char *path) {
 ctcd_status ctcd_train_state_save_run(ctcd_trainer *t) {
     if (!t->rc.output[0]) { /* a ZeRO-1 rank without the run directory: its moments only */
         int shards = 0;
-        for (int i = 0; i < t->n_models; i++) shards |= ctcd_zero_is_sharded(t->models[i]);
+        for (int i = 0; i < t->n_models; i++) shards |= ctcd_zero_is_sharded(&t->models[i]->ps);
         return shards ? ctcd_train_state_save(t, NULL) : CTCD_OK;
     }
     char path[CTCD_PATH_MAX + 64];
@@ -256,7 +256,7 @@ static ctcd_status load_slot(const ctcd_st_file *f, const state_slot *s) {
     if (!host) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", ctcd_st_path(f));
     ctcd_backend *be = slot_be(s);
     /* a ZeRO-1 model holds only its shard [opt_lo, opt_hi) of the moments */
-    const int64_t lo = s->m ? s->m->opt_lo : 0, hi = s->m ? s->m->opt_hi : n;
+    const int64_t lo = s->m ? s->m->ps.opt_lo : 0, hi = s->m ? s->m->ps.opt_hi : n;
     ctcd_status st = CTCD_OK;
     for (int b = 0; !st && b < ST_N_BUFS; b++) {
         st = ctcd_st_read_f32(f, x[b], host);

@@ -256,7 +256,7 @@ ctcd_status ctcd_trainer_set_comm(ctcd_trainer *t, ctcd_comm *comm) {
                         (long long)t->total_steps, (double)steps[0] / comm->world,
                         (double)steps[1] / comm->world);
     if (!t->rc.train.zero) return CTCD_OK;
-    for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_zero_shard(comm, t->models[i]));
+    for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_zero_shard(comm, &t->models[i]->ps));
     ctcd_info("ZeRO-1: rank %d keeps the AdamW moments of 1/%d of each model's parameters",
               comm->rank, comm->world);
     return CTCD_OK;
