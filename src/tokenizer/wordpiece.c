@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/hash.h"
 #include "wordpiece.h"
 
 ctcd_status ctcd_tok_grow(void **p, size_t *cap, size_t need, size_t elem, const char *what) {
@@ -24,15 +25,11 @@ ctcd_status ctcd_tok_grow(void **p, size_t *cap, size_t need, size_t elem, const
 }
 
 /* FNV-1a, fed in two parts so that "##" + bytes hashes like the stored string. */
-static inline uint32_t fnv_feed(uint32_t h, const uint8_t *s, size_t n) {
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
-    return h;
-}
 static const uint8_t k_cont_prefix[2] = {'#', '#'};
 static inline uint32_t key_hash(int cont, const uint8_t *s, size_t n) {
-    uint32_t h = 2166136261u;
-    if (cont) h = fnv_feed(h, k_cont_prefix, 2);
-    return fnv_feed(h, s, n);
+    uint32_t h = CTCD_FNV1A32_INIT;
+    if (cont) h = ctcd_fnv1a32(h, k_cont_prefix, 2);
+    return ctcd_fnv1a32(h, s, n);
 }
 
 int32_t ctcd_wp_lookup(const ctcd_tokenizer *t, int cont, const uint8_t *bytes, size_t len) {
