@@ -5,11 +5,11 @@
  * so a lookup hashes the candidate bytes once and compares at most a few strings.
  * Continuation candidates ("##" + bytes) are hashed as if the prefix were there, without
  * copying the bytes. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/fileio.h"
 #include "ctcd/hash.h"
 #include "wordpiece.h"
 
@@ -121,36 +121,6 @@ ctcd_status ctcd_wp_piece(ctcd_tokenizer *t, const int32_t *cps, size_t n, ctcd_
 
 /* ---- loading ---- */
 
-/* Reads the whole file into a NUL-terminated malloc'd buffer. */
-static ctcd_status read_file(const char *path, char **out, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open vocabulary file: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf) {
-            fclose(f);
-            return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory reading the vocabulary", path);
-        }
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1) break;
-        cap *= 2;
-        char *nb = realloc(buf, cap);
-        if (!nb) free(buf);
-        buf = nb;
-    }
-    const int err = ferror(f) ? errno : 0;
-    fclose(f);
-    if (err) {
-        free(buf);
-        return CTCD_ERR(CTCD_E_IO, "%s: read error: %s", path, strerror(err));
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return CTCD_OK;
-}
-
 /* 1 when s[n] is entirely valid UTF-8. */
 static int valid_utf8(const uint8_t *s, size_t n) {
     size_t i = 0;
@@ -253,7 +223,8 @@ ctcd_status ctcd_tokenizer_load(const char *vocab_path, ctcd_tokenizer **out) {
     snprintf(t->source, sizeof t->source, "%s", vocab_path);
     char *text = NULL;
     size_t len = 0;
-    ctcd_status st = read_file(vocab_path, &text, &len);
+    ctcd_status st =
+        ctcd_error_wrap(ctcd_read_small_file(vocab_path, SIZE_MAX, &text, &len), "vocabulary");
     if (!st) {
         st = split_lines(t, text, len);
         if (!t->strings) free(text);
