@@ -13,7 +13,8 @@
  * soft_labelled_only: the KL terms skip unlabelled rows and are means over n_lab.
  * A label >= C is an error, as on the CPU: step 1 records the first such row in the
  * backend's loss_err word and the next download or sync returns it (cuda_loss_error); the
- * rows themselves are computed as unlabelled meanwhile. */
+ * rows themselves are computed as unlabelled meanwhile. The descriptor is checked by
+ * ctcd_loss_desc_check (src/core/loss_desc.c), as on the CPU. */
 #include <limits.h>
 #include <math.h>
 
@@ -311,17 +312,9 @@ size_t cuda_loss_scratch_bound(const ctcd_reserve_hint *h) {
 
 ctcd_status cuda_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss_io *io) {
     NVTX_OP(be, "loss");
-    if (d->n_models < 1 || d->n_models > 2 || d->rows < 1 || d->classes < 1)
-        return ctcd_error_new(CTCD_E_INVALID, __FILE__, __LINE__,
-                              "loss: bad shape (models %d, rows %lld, classes %d)", d->n_models,
-                              (long long)d->rows, d->classes);
+    CTCD_TRY(ctcd_loss_desc_check(d)); /* the CPU's checks and messages */
     const int mse = d->kind == CTCD_LOSS_MSE;
-    if (mse && d->classes != 1)
-        return ctcd_error_new(CTCD_E_INVALID, __FILE__, __LINE__,
-                              "loss: MSE needs one output, got %d", d->classes);
-    if (!mse && !(d->temperature > 0.0f))
-        return ctcd_error_new(CTCD_E_INVALID, __FILE__, __LINE__,
-                              "loss: temperature must be > 0 (got %g)", (double)d->temperature);
+    /* the one check of this backend's own: a CE row is a block, and the grid is 32-bit */
     if (!mse && d->rows > 0x7fffffffLL)
         return ctcd_error_new(CTCD_E_UNSUPPORTED, __FILE__, __LINE__, "loss: too many rows");
     loss_params P;

@@ -32,9 +32,9 @@ RANK = {"core": 0, "cpu": 1, "cuda": 1, "backend": 2, "parallel": 2, "model": 3,
 # include/ctcd/<name>.h -> the layer of the module that implements it.
 HEADER_LAYER = {
     "arena": "core", "backend": "core", "build_info": "core", "fileio": "core",
-    "json_util": "core", "libfind": "core", "log": "core", "plot": "core", "rng": "core",
-    "param_set": "core", "stats": "core", "status": "core", "strlist": "core", "tensor": "core",
-    "utf8": "core",
+    "hash": "core", "json_util": "core", "libfind": "core", "log": "core", "plot": "core",
+    "param_set": "core", "rng": "core", "stats": "core", "status": "core", "strlist": "core",
+    "tensor": "core", "utf8": "core",
     "backend_cpu": "cpu",
     "backend_cuda": "cuda", "cuda_probe": "cuda",
     "backend_create": "backend",

@@ -17,13 +17,8 @@ static char *write_recipe(const char *dir, const char *name, const char *text) {
     return path;
 }
 
-static const char *TINY =
-    "task: builtin:demo\n"
-    "data: {max_len: 32, demo: {train_examples: 200, dev_examples: 50}}\n"
-    "models:\n"
-    "  large: {layers: 1, hidden: 16, heads: 2, intermediate: 32}\n"
-    "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
-    "train: {epochs: 1, batch: 16, backend: cpu, log_every: 2}\n";
+static const char *TINY = CTCD_TEST_EXTENDS("tiny-pair.yaml")
+    "train: {epochs: 1, log_every: 2}\n";
 
 Test(cli, help_lists_train_command) {
     char *out = NULL;

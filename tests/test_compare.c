@@ -15,14 +15,10 @@
 #include "ctcd/plot.h"
 #include "testutil.h"
 
-static const char *TINY =
-    "task: builtin:demo\n"
-    "data: {max_len: 32, demo: {train_examples: 240, dev_examples: 60}}\n"
-    "models:\n"
-    "  large: {layers: 1, hidden: 16, heads: 2, intermediate: 32}\n"
-    "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
+static const char *TINY = CTCD_TEST_EXTENDS("tiny-pair.yaml")
+    "data: {demo: {train_examples: 240, dev_examples: 60}}\n"
     "distill: {temperature: 2.0}\n"
-    "train: {epochs: 2, batch: 16, backend: cpu, log_every: 5, lr: {large: 3e-3, small: 3e-3}}\n"
+    "train: {epochs: 2, log_every: 5, lr: {large: 3e-3, small: 3e-3}}\n"
     "eval: {every: 10}\n";
 
 static char *write_recipe(const char *dir) {
@@ -321,12 +317,9 @@ Test(compare, sweep_of_one_model_over_train_fraction, .timeout = 120) {
     char *dir = ctcd_test_tmpdir();
     char path[4096], args[8192], *out = NULL;
     snprintf(path, sizeof path, "%s/one.yaml", dir);
-    cr_assert_eq(ctcd_test_write_file(path,
-                     "task: builtin:demo\n"
-                     "data: {max_len: 32, demo: {train_examples: 240, dev_examples: 60}}\n"
-                     "models:\n"
-                     "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
-                     "train: {epochs: 1, batch: 16, backend: cpu, lr: {small: 3e-3}}\n"),
+    cr_assert_eq(ctcd_test_write_file(path, CTCD_TEST_EXTENDS("tiny-small.yaml")
+                     "data: {demo: {train_examples: 240, dev_examples: 60}}\n"
+                     "train: {epochs: 1, lr: {small: 3e-3}}\n"),
                  0, "cannot write %s", path);
     snprintf(args, sizeof args, "sweep '%s' --grid data.train_fraction=0.25,1 --out '%s/sw'",
              path, dir);

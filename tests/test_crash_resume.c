@@ -24,15 +24,11 @@
 
 /* 2 epochs of 25 steps, a state every 2 steps, evaluation (and best checkpoints) at each
  * epoch end; deterministic on the CPU. */
-static const char *RECIPE =
-    "task: builtin:demo\n"
-    "data: {max_len: 32, demo: {train_examples: 400, dev_examples: 50}}\n"
-    "models:\n"
-    "  large: {layers: 1, hidden: 16, heads: 2, intermediate: 32}\n"
-    "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
+static const char *RECIPE = CTCD_TEST_EXTENDS("tiny-pair.yaml")
+    "data: {demo: {train_examples: 400}}\n"
     "distill: {ramp_steps: 10, temperature: 2.0}\n"
-    "train: {epochs: 2, batch: 16, backend: cpu, deterministic: true, log_every: 1,\n"
-    "        checkpoint_every: 2, lr: {large: 1e-3, small: 2e-3}}\n";
+    "train: {epochs: 2, deterministic: true, log_every: 1, checkpoint_every: 2,\n"
+    "        lr: {large: 1e-3, small: 2e-3}}\n";
 
 static uint64_t rng_next(uint64_t *s) {
     *s ^= *s << 13;

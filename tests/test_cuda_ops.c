@@ -915,6 +915,30 @@ static void run_loss_bad_label(const char *prec) {
 }
 CK_BOTH(cuda_loss, label_outside_classes_is_an_error_on_both, run_loss_bad_label)
 
+/* A bad descriptor: both backends refuse it before touching a buffer, with one message
+ * (ctcd_loss_desc_check, src/core/loss_desc.c), synchronously on CUDA too. */
+Test(cuda_loss, bad_descriptor_is_refused_alike_on_both) {
+    ck_env e;
+    ck_open(&e, "fp32");
+    static const ctcd_loss_desc bad[] = {
+        {CTCD_LOSS_CE_KL, 3, 4, 3, 2.0f, {1, 1}, {1, 1}, {0, 0}, 0},
+        {CTCD_LOSS_CE_KL, 2, 0, 3, 2.0f, {1, 1}, {1, 1}, {0, 0}, 0},
+        {CTCD_LOSS_MSE, 2, 4, 2, 1.0f, {1, 1}, {1, 1}, {0, 0}, 0},
+        {CTCD_LOSS_CE_KL, 2, 4, 3, 0.0f, {1, 1}, {1, 1}, {0, 0}, 0},
+    };
+    float terms[CTCD_LOSS_NTERMS];
+    const ctcd_loss_io io = {{NULL, NULL}, {NULL, NULL}, NULL, NULL, NULL, terms};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ctcd_status sc = e.cpu->loss(e.cpu, &bad[i], &io), sg = e.gpu->loss(e.gpu, &bad[i], &io);
+        cr_assert(sc && sg, "case %zu accepted (cpu %s, cuda %s)", i, sc ? "refused" : "accepted",
+                  sg ? "refused" : "accepted");
+        cr_expect_str_eq(ctcd_status_message(sg), ctcd_status_message(sc), "case %zu", i);
+        ctcd_status_free(sc);
+        ctcd_status_free(sg);
+    }
+    ck_close(&e);
+}
+
 /* ================================ optimizer ================================ */
 
 static void run_adamw(const char *prec) {

@@ -40,13 +40,8 @@ Test(cuda_search, per_layer_latency_on_gpu_is_measured_and_cached_per_device, .t
     ck_close(&e);
 }
 
-static const char *RECIPE =
-    "task: builtin:demo\n"
-    "data: {max_len: 32, demo: {train_examples: 200, dev_examples: 64, seed: 3}}\n"
-    "models:\n"
-    "  large: {layers: 1, hidden: 32, heads: 2, intermediate: 64}\n"
-    "  small: {layers: 1, hidden: 16, heads: 1, intermediate: 32}\n"
-    "train: {epochs: 1, max_steps: 4, batch: 16, backend: cpu, seed: 5, log_every: 100}\n"
+static const char *RECIPE = CTCD_TEST_EXTENDS("tiny-search-pair.yaml")
+    "train: {max_steps: 4}\n"
     "search:\n"
     "  layers: {min: 1, max: 2, step: 1}\n"
     "  hidden: {min: 16, max: 48, step: 16}\n"

@@ -134,11 +134,9 @@ Test(fileio_faults, cli_reports_full_disk_with_file_and_reason, .timeout = 120) 
     char *tmp = ctcd_test_tmpdir();
     char *recipe = path_in(tmp, "r.yaml"), *run = path_in(tmp, "run");
     cr_assert_eq(ctcd_test_write_file(recipe,
-        "task: builtin:demo\n"
-        "data: {max_len: 32, demo: {train_examples: 100, dev_examples: 30}}\n"
-        "models:\n"
-        "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
-        "train: {max_steps: 4, batch: 16, backend: cpu, checkpoint_every: 2}\n"), 0);
+        CTCD_TEST_EXTENDS("tiny-small.yaml")
+        "data: {demo: {train_examples: 100, dev_examples: 30}}\n"
+        "train: {max_steps: 4, checkpoint_every: 2}\n"), 0);
     char args[9000], state[4200];
     ctcd_train_state_path(run, state, sizeof state);
     snprintf(args, sizeof args, "train '%s' --set output='%s'", recipe, run);

@@ -323,3 +323,40 @@ Test(loss, teacher_mse_term_and_gradients) {
     gc_check("mse dz small (teacher)", c.z[1], g1, R, 1, total_of, &c);
     ctcd_backend_destroy(c.be);
 }
+
+/* The descriptor checks every backend makes first (ctcd_loss_desc_check): each bad field
+ * is refused by the CPU loss with the message that names it (tests/test_cuda_ops.c checks
+ * that CUDA says the same). */
+Test(loss, bad_descriptors_are_refused_with_the_field_named) {
+    loss_ctx c;
+    setup(&c, CTCD_LOSS_CE_KL, 2.0f);
+    static const struct {
+        ctcd_loss_kind kind;
+        int n_models, classes;
+        int64_t rows;
+        float T;
+        const char *want;
+    } bad[] = {
+        {CTCD_LOSS_CE_KL, 3, C, R, 2.0f, "loss: bad shape (models 3, rows 4, classes 5)"},
+        {CTCD_LOSS_CE_KL, 2, C, 0, 2.0f, "loss: bad shape (models 2, rows 0, classes 5)"},
+        {CTCD_LOSS_CE_KL, 2, 0, R, 2.0f, "loss: bad shape (models 2, rows 4, classes 0)"},
+        {CTCD_LOSS_MSE, 2, 2, R, 1.0f, "loss: MSE needs one output, got 2"},
+        {CTCD_LOSS_CE_KL, 2, C, R, 0.0f, "loss: temperature must be > 0 (got 0)"},
+        {CTCD_LOSS_CE_KL, 2, C, R, NAN, "loss: temperature must be > 0 (got nan)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        c.d.kind = bad[i].kind;
+        c.d.n_models = bad[i].n_models;
+        c.d.classes = bad[i].classes;
+        c.d.rows = bad[i].rows;
+        c.d.temperature = bad[i].T;
+        ctcd_loss_io io = {.logits = {c.z[0], c.z[1]}, .dlogits = {c.dz[0], c.dz[1]},
+                           .labels = c.labels, .targets = c.targets, .terms = c.terms};
+        ctcd_status st = c.be->loss(c.be, &c.d, &io);
+        cr_assert_not_null(st, "case %zu (%s) was accepted", i, bad[i].want);
+        cr_expect_str_eq(ctcd_status_message(st), bad[i].want, "case %zu", i);
+        cr_expect_eq(ctcd_status_code(st), CTCD_E_INVALID, "case %zu", i);
+        ctcd_status_free(st);
+    }
+    ctcd_backend_destroy(c.be);
+}

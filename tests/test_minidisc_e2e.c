@@ -12,14 +12,12 @@
 
 #include "testutil.h"
 
-static const char *RECIPE =
-    "task: builtin:demo\n"
-    "data: {max_len: 32, demo: {train_examples: 240, dev_examples: 64, seed: 3}}\n"
+static const char *RECIPE = CTCD_TEST_EXTENDS("tiny-search-pair.yaml")
+    "data: {demo: {train_examples: 240}}\n"
     "models:\n"
-    "  large: {layers: 2, hidden: 32, heads: 4, intermediate: 64, dropout: 0.0, attention_dropout: 0.0}\n"
-    "  small: {layers: 1, hidden: 16, heads: 1, intermediate: 32, dropout: 0.0, attention_dropout: 0.0}\n"
-    "train: {epochs: 1, max_steps: 30, batch: 16, backend: cpu, seed: 5, log_every: 100,\n"
-    "        lr: {large: 1e-3, small: 1e-3}}\n"
+    "  large: {layers: 2, heads: 4, dropout: 0.0, attention_dropout: 0.0}\n"
+    "  small: {dropout: 0.0, attention_dropout: 0.0}\n"
+    "train: {max_steps: 30, lr: {large: 1e-3, small: 1e-3}}\n"
     "eval: {every: 0, batch: 64}\n"
     "schedule: {sparsities: \"0.75, 0.25,0.5\", lambda: 0.2, importance_batches: 4,\n"
     "           sandwich: {steps: 4, k: 1}}\n";

@@ -10,13 +10,9 @@
 #include "ctcd/checkpoint.h"
 #include "testutil.h"
 
-static const char *RECIPE =
-    "task: builtin:demo\n"
-    "data: {max_len: 32, demo: {train_examples: 200, dev_examples: 50}}\n"
-    "models:\n"
-    "  large: {layers: 3, hidden: 16, heads: 4, intermediate: 32}\n"
-    "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
-    "train: {max_steps: 4, batch: 16, backend: cpu, log_every: 2}\n";
+static const char *RECIPE = CTCD_TEST_EXTENDS("tiny-pair.yaml")
+    "models: {large: {layers: 3, heads: 4}}\n" /* layers and heads to prune */
+    "train: {max_steps: 4, log_every: 2}\n";
 
 /* Trains the demo model; returns the run directory (malloc'd) inside dir. */
 static char *train_demo(const char *dir) {

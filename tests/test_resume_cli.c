@@ -14,15 +14,10 @@
 
 /* 75 steps of a tiny pair; a state every 10 steps (each write fsyncs, which costs), the
  * first early enough for the signal to land mid-run. */
-static const char *RECIPE =
-    "task: builtin:demo\n"
-    "data: {max_len: 32, demo: {train_examples: 400, dev_examples: 50}}\n"
-    "models:\n"
-    "  large: {layers: 1, hidden: 16, heads: 2, intermediate: 32}\n"
-    "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
+static const char *RECIPE = CTCD_TEST_EXTENDS("tiny-pair.yaml")
+    "data: {demo: {train_examples: 400}}\n"
     "distill: {ramp_steps: 10, temperature: 2.0}\n"
-    "train: {epochs: 3, batch: 16, backend: cpu, log_every: 1, checkpoint_every: 10,\n"
-    "        lr: {large: 1e-3, small: 2e-3}}\n";
+    "train: {epochs: 3, log_every: 1, checkpoint_every: 10, lr: {large: 1e-3, small: 2e-3}}\n";
 
 /* Starts `ctcd train RECIPE --set output=RUN` with stdout+stderr into out_path. */
 static pid_t spawn_train(const char *recipe, const char *run, const char *out_path) {

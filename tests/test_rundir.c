@@ -11,13 +11,9 @@
 #include "ctcd/run_dir.h"
 #include "resume_fixture.h"
 
-static const char *RECIPE =
-    "task: builtin:demo\n"
-    "data: {max_len: 32, demo: {train_examples: 100, dev_examples: 30}}\n"
-    "models:\n"
-    "  large: {layers: 1, hidden: 16, heads: 2, intermediate: 32}\n"
-    "  small: {layers: 1, hidden: 8, heads: 2, intermediate: 16}\n"
-    "train: {max_steps: 3, batch: 16, backend: cpu, log_every: 1}\n";
+static const char *RECIPE = CTCD_TEST_EXTENDS("tiny-pair.yaml")
+    "data: {demo: {train_examples: 100, dev_examples: 30}}\n"
+    "train: {max_steps: 3, log_every: 1}\n";
 
 typedef struct fixture {
     char *dir, *recipe, *run;

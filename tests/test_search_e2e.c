@@ -10,13 +10,11 @@
 
 #include "testutil.h"
 
-static const char *RECIPE =
-    "task: builtin:demo\n"
-    "data: {max_len: 32, demo: {train_examples: 200, dev_examples: 64, seed: 3}}\n"
+static const char *RECIPE = CTCD_TEST_EXTENDS("tiny-search-pair.yaml")
     "models:\n"
-    "  large: {layers: 1, hidden: 32, heads: 2, intermediate: 64, dropout: 0.0, attention_dropout: 0.0}\n"
-    "  small: {layers: 1, hidden: 16, heads: 1, intermediate: 32, dropout: 0.0, attention_dropout: 0.0}\n"
-    "train: {epochs: 1, max_steps: 6, batch: 16, backend: cpu, seed: 5, log_every: 100}\n"
+    "  large: {dropout: 0.0, attention_dropout: 0.0}\n"
+    "  small: {dropout: 0.0, attention_dropout: 0.0}\n"
+    "train: {max_steps: 6}\n"
     "eval: {every: 0, batch: 64}\n"
     "search:\n"
     "  layers: {min: 1, max: 2, step: 1}\n"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctcd/data.h"
+#include "ctcd/fileio.h"
 #include "ctcd/rng.h"
 
 const char *ctcd_test_data_dir(void) {
@@ -102,29 +103,13 @@ int ctcd_test_write_file(const char *path, const char *text) {
 }
 
 char *ctcd_test_read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - 1 - n, f);
-        if (n < cap - 1) break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    const int err = ferror(f);
-    fclose(f);
-    if (!buf || err) {
-        free(buf);
+    char *buf;
+    size_t n;
+    ctcd_status st = ctcd_read_small_file(path, SIZE_MAX, &buf, &n);
+    if (st) {
+        ctcd_status_free(st);
         return NULL;
     }
-    buf[n] = '\0';
     return buf;
 }
 

@@ -6,6 +6,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* tests/fixtures/<name> in the source tree, as a string literal. */
+#define CTCD_TEST_FIXTURE(name) CTCD_SOURCE_DIR "/tests/fixtures/" name
+/* The first line of a test's recipe that starts from the fixture recipe <name>
+ * (tests/fixtures/tiny-pair.yaml, ...): `extends: "<its path>"`, a string literal for the
+ * test to follow with the keys it changes, e.g.
+ *     CTCD_TEST_EXTENDS("tiny-pair.yaml") "train: {max_steps: 3}\n" */
+#define CTCD_TEST_EXTENDS(name) "extends: \"" CTCD_TEST_FIXTURE(name) "\"\n"
+
 /* ../shared/data beside the checkout, or $CTCD_DATA_DIR. NULL when absent or when
  * CTCD_NO_SHARED_DATA is set and $CTCD_DATA_DIR is not (the caller skips with cr_skip_test
  * and a message naming the directory). Appends to $CTCD_TEST_DATA_TRACE like

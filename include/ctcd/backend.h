@@ -96,6 +96,12 @@ typedef struct ctcd_loss_desc {
     int soft_labelled_only; /* 1: KL terms over labelled rows only, mean over n_labelled */
 } ctcd_loss_desc;
 
+/* The checks every backend's `loss` makes first (src/core/loss_desc.c): 1 or 2 models, at
+ * least one row and one class, one output for MSE, T > 0 for CE_KL. The error says which
+ * ("loss: bad shape (models M, rows R, classes C)", "loss: MSE needs one output, got C",
+ * "loss: temperature must be > 0 (got T)"). Labels are the op's to check (see above). */
+ctcd_status ctcd_loss_desc_check(const ctcd_loss_desc *d);
+
 typedef struct ctcd_loss_io {
     const void *logits[2];  /* act[rows, C] */
     void *dlogits[2];       /* act[rows, C], written; NULL = no gradient for that model */

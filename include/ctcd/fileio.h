@@ -1,5 +1,6 @@
-/* fileio.h — files that are never half-written (write to a temp file, fsync, rename) and
- * mkdir -p. Every output ctcd writes (checkpoints, recipes, predictions) goes through here.
+/* fileio.h — files that are never half-written (write to a temp file, fsync, rename),
+ * mkdir -p, and reading a whole file into memory. Every output ctcd writes (checkpoints,
+ * recipes, predictions) goes through here.
  *
  * Bytes go to a temp file in the destination's directory (so that rename stays on one
  * file system); commit flushes, fsyncs, renames over the destination and fsyncs the
@@ -15,6 +16,8 @@
 #ifndef CTCD_FILEIO_H
 #define CTCD_FILEIO_H
 
+#include <stddef.h>
+#include <stdint.h> /* SIZE_MAX */
 #include <stdio.h>
 
 #include "ctcd/status.h"
@@ -51,5 +54,14 @@ ctcd_status ctcd_text_publish(ctcd_text_file *t, const char *path);
 ctcd_status ctcd_mkdirs(const char *dir);
 /* mkdir -p of the directory part of a file path ("a/b/c.tsv" -> a/b; nothing for "c.tsv"). */
 ctcd_status ctcd_mkdirs_parent(const char *path);
+
+/* Reads the whole file at path into a malloc'd buffer with a NUL after the *len bytes (the
+ * caller frees *out; the bytes may hold NULs of their own). A file longer than max_bytes is
+ * refused (SIZE_MAX: no limit). Pipes and files that grow while read are read to their end.
+ * Errors name path and the OS reason ("x.json: cannot open: No such file or directory");
+ * on error *out is NULL. */
+ctcd_status ctcd_read_small_file(const char *path, size_t max_bytes, char **out, size_t *len);
+/* Copies the file src to dst: read whole, then written with ctcd_atomic_write_file. */
+ctcd_status ctcd_copy_file(const char *src, const char *dst);
 
 #endif

@@ -29,8 +29,4 @@ const char *ctcd_json_type_name(const cJSON *item);
 /* 1 when item is a number holding an integer in [lo, hi] (both exactly representable). */
 int ctcd_json_is_int_in(const cJSON *item, double lo, double hi);
 
-/* Reads a whole (small) file into a malloc'd, NUL-terminated buffer. Files larger than
- * max_bytes are refused. Errors name path. */
-ctcd_status ctcd_read_small_file(const char *path, size_t max_bytes, char **out, size_t *len);
-
 #endif

@@ -20,6 +20,7 @@
 
 #include "ctcd/augment.h"
 #include "ctcd/fileio.h"
+#include "ctcd/hash.h"
 #include "ctcd/log.h"
 #include "ctcd/tsv.h"
 
@@ -27,15 +28,6 @@
  * fix in EDA, the WordNet reader or the masked-LM sampler), so old cache files are not
  * reused. 2: WordNet base forms (morphy), which are not synonyms of the word. */
 #define AUGMENT_CACHE_VERSION 2
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 /* Appends "name=<real path> size=<bytes> mtime=<s.ns>\n" for a file (or its absence). */
 static ctcd_status key_file(ctcd_strbuf *k, const char *name, const char *path) {
@@ -68,7 +60,8 @@ static ctcd_status job_key(const ctcd_augment_job *j, const char *vocab, ctcd_st
     CTCD_TRY(key_printf(k, "ctcd augmentation cache v%d\ntask=%s\n", AUGMENT_CACHE_VERSION,
                         j->task->name));
     CTCD_TRY(key_file(k, "source", j->src_path));
-    const uint64_t lh = fnv1a(0xcbf29ce484222325ull, j->lines, (size_t)j->n_lines * sizeof *j->lines);
+    const uint64_t lh =
+        ctcd_fnv1a64(CTCD_FNV1A64_INIT, j->lines, (size_t)j->n_lines * sizeof *j->lines);
     CTCD_TRY(key_printf(k, "lines=%lld hash=%016llx\nseed=%llu\n", (long long)j->n_lines,
                         (unsigned long long)lh, (unsigned long long)j->seed));
     if (j->method == CTCD_AUGMENT_EDA) {
@@ -293,7 +286,7 @@ ctcd_status ctcd_augment_build(const ctcd_augment_job *j, ctcd_augment_result *r
         ctcd_strbuf_free(&key);
         return st;
     }
-    const uint64_t h = fnv1a(0xcbf29ce484222325ull, key.p, key.n);
+    const uint64_t h = ctcd_fnv1a64(CTCD_FNV1A64_INIT, key.p, key.n);
     snprintf(res->key, sizeof res->key, "%016llx", (unsigned long long)h);
     /* <Dir>-<source file name without .tsv>-<method>-<key>.tsv */
     const char *base = strrchr(j->src_path, '/');

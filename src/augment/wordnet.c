@@ -9,12 +9,12 @@
  * are sorted here by their first field (byte order), so lookups are a binary search and do
  * not depend on how the files happen to be sorted. */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctcd/augment.h"
+#include "ctcd/fileio.h"
 
 static const char *const k_pos[4] = {"noun", "verb", "adj", "adv"};
 
@@ -37,33 +37,15 @@ struct ctcd_wordnet {
     wn_part part[4];
 };
 
+/* Reads a whole WordNet file; a file that cannot be read says where WordNet comes from. */
 static ctcd_status read_whole(const char *path, char **out, size_t *len) {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return CTCD_ERR(CTCD_E_IO,
-                        "%s: cannot open WordNet file: %s (install the Debian package "
-                        "'wordnet' or 'wordnet-base', or set $WNSEARCHDIR)",
-                        path, strerror(errno));
-    ctcd_status st = CTCD_OK;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0)
-        st = CTCD_ERR(CTCD_E_IO, "%s: cannot size file: %s", path, strerror(errno));
-    char *buf = st ? NULL : malloc((size_t)n + 1);
-    if (!st && !buf) st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory (%ld bytes)", path, n);
-    if (!st && fread(buf, 1, (size_t)n, f) != (size_t)n)
-        st = CTCD_ERR(CTCD_E_IO, "%s: read error: %s", path,
-                      ferror(f) ? strerror(errno) : "file shrank while read");
-    fclose(f);
-    if (st) {
-        free(buf);
-        return st;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = (size_t)n;
-    return CTCD_OK;
+    ctcd_status st = ctcd_read_small_file(path, SIZE_MAX, out, len);
+    if (ctcd_status_code(st) != CTCD_E_IO) return st;
+    ctcd_status hinted = CTCD_ERR(CTCD_E_IO, "WordNet: %s (install the Debian package "
+                                  "'wordnet' or 'wordnet-base', or set $WNSEARCHDIR)",
+                                  ctcd_status_message(st));
+    ctcd_status_free(st);
+    return hinted;
 }
 
 /* Compares two lemma lines by their first field (up to the first space). */

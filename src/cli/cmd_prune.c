@@ -2,7 +2,6 @@
  * importance on the task's train data, structured pruning (and layer dropping) of the
  * checkpoint, and the pruned model written as a Hugging Face checkpoint (include/ctcd/surgery.h;
  * pruned heads in config.json "pruned_heads", FFN widths in "ctcd_layer_intermediate"). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,26 +97,9 @@ static ctcd_status parse_drop(const char *s, ctcd_prune_spec *spec) {
 
 /* Copies a (vocabulary) file into dir/vocab.txt atomically. */
 static ctcd_status copy_vocab(const char *src, const char *dir) {
-    FILE *f = fopen(src, "rb");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "cannot read vocabulary '%s': %s", src, strerror(errno));
-    size_t len = 0, cap = 1 << 20;
-    char *buf = malloc(cap);
-    ctcd_status st = CTCD_OK;
-    while (buf && !st) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap) break;
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb) free(buf);
-        buf = nb;
-    }
-    if (!buf) st = CTCD_ERR(CTCD_E_NOMEM, "out of memory copying '%s'", src);
-    else if (ferror(f)) st = CTCD_ERR(CTCD_E_IO, "error reading '%s': %s", src, strerror(errno));
-    fclose(f);
     char path[4200];
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
-    if (!st) st = ctcd_atomic_write_file(path, buf, len);
-    free(buf);
-    return st;
+    return ctcd_error_wrap(ctcd_copy_file(src, path), "copying the vocabulary");
 }
 
 /* The vocabulary a GLUE task is tokenised with (and that goes beside the pruned model). */

@@ -1,10 +1,11 @@
 /* fileio.c — write-then-rename files for checkpoints (include/ctcd/fileio.h), with the two
  * test hooks documented there (environment variables read at each use, so they cross
- * exec() into the CLI and need no mutable state here). */
+ * exec() into the CLI and need no mutable state here), and whole-file reads. */
 #include "ctcd/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,5 +196,61 @@ ctcd_status ctcd_mkdirs_parent(const char *path) {
     if (!dir) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
     ctcd_status st = ctcd_mkdirs(dir);
     free(dir);
+    return st;
+}
+
+ctcd_status ctcd_read_small_file(const char *path, size_t max_bytes, char **out, size_t *len) {
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* A regular file's size is the first guess, so that one read fills the buffer; the
+     * loop still reads to the end, for pipes and files that grow meanwhile. */
+    struct stat sb;
+    size_t cap = 65536;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+        (uintmax_t)sb.st_size < max_bytes)
+        cap = (size_t)sb.st_size + 1; /* + 1: the read that finds the end needs room */
+    char *buf = NULL;
+    size_t n = 0;
+    ctcd_status st = CTCD_OK;
+    for (;;) {
+        if (!buf || n == cap) {
+            if (buf) cap *= 2;
+            char *nb = realloc(buf, cap + 1); /* + 1: the NUL */
+            if (!nb) {
+                st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
+                break;
+            }
+            buf = nb;
+        }
+        const size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n > max_bytes) {
+            st = CTCD_ERR(CTCD_E_INVALID, "%s: larger than the %zu-byte limit", path, max_bytes);
+            break;
+        }
+        if (got == 0) {
+            if (ferror(f)) st = CTCD_ERR(CTCD_E_IO, "%s: read error: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (st) {
+        free(buf);
+        return st;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return CTCD_OK;
+}
+
+ctcd_status ctcd_copy_file(const char *src, const char *dst) {
+    char *buf;
+    size_t n;
+    CTCD_TRY(ctcd_read_small_file(src, SIZE_MAX, &buf, &n));
+    ctcd_status st = ctcd_atomic_write_file(dst, buf, n);
+    free(buf);
     return st;
 }

@@ -1,10 +1,7 @@
-/* json_util.c — guarded JSON parsing and small-file reading for the checkpoint readers
- * (include/ctcd/json_util.h). */
+/* json_util.c — guarded JSON parsing for the checkpoint readers (include/ctcd/json_util.h). */
 #include "ctcd/json_util.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,44 +102,4 @@ int ctcd_json_is_int_in(const cJSON *item, double lo, double hi) {
     if (!cJSON_IsNumber(item)) return 0;
     const double d = item->valuedouble;
     return isfinite(d) && d == floor(d) && d >= lo && d <= hi;
-}
-
-ctcd_status ctcd_read_small_file(const char *path, size_t max_bytes, char **out, size_t *len) {
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    ctcd_status st = CTCD_OK;
-    for (;;) {
-        if (cap - n < 4096) {
-            cap = cap ? 2 * cap : 65536;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                st = CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory reading", path);
-                break;
-            }
-            buf = nb;
-        }
-        const size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n > max_bytes) {
-            st = CTCD_ERR(CTCD_E_INVALID, "%s: larger than the %zu-byte limit", path, max_bytes);
-            break;
-        }
-        if (got == 0) {
-            if (ferror(f)) st = CTCD_ERR(CTCD_E_IO, "%s: read error: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    if (st) {
-        free(buf);
-        return st;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return CTCD_OK;
 }

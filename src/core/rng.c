@@ -1,5 +1,6 @@
 /* rng.c — sequential Philox stream and seed derivation (include/ctcd/rng.h). */
 #include "ctcd/rng.h"
+#include "ctcd/hash.h"
 
 #include <math.h>
 
@@ -61,10 +62,6 @@ static uint64_t splitmix64(uint64_t x) {
 }
 
 uint64_t ctcd_seed_derive(uint64_t seed, const char *name) {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
+    const uint64_t h = ctcd_fnv1a64_str(CTCD_FNV1A64_INIT, name);
     return splitmix64(seed ^ splitmix64(h));
 }

@@ -122,19 +122,12 @@ static void mse(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *s) {
 
 ctcd_status cpu_loss(ctcd_backend *be, const ctcd_loss_desc *d, const ctcd_loss_io *io) {
     (void)be;
-    if (d->n_models < 1 || d->n_models > 2 || d->rows < 1 || d->classes < 1)
-        return CTCD_ERR(CTCD_E_INVALID, "loss: bad shape (models %d, rows %lld, classes %d)",
-                        d->n_models, (long long)d->rows, d->classes);
+    CTCD_TRY(ctcd_loss_desc_check(d));
     sums s;
     memset(&s, 0, sizeof s);
     if (d->kind == CTCD_LOSS_MSE) {
-        if (d->classes != 1)
-            return CTCD_ERR(CTCD_E_INVALID, "loss: MSE needs one output, got %d", d->classes);
         mse(d, io, &s);
     } else {
-        if (!(d->temperature > 0.0f))
-            return CTCD_ERR(CTCD_E_INVALID, "loss: temperature must be > 0 (got %g)",
-                            (double)d->temperature);
         CTCD_TRY(ce_kl(d, io, &s));
     }
     float *t = io->terms;

@@ -11,45 +11,36 @@
 
 #include "ctcd/corpus.h"
 #include "ctcd/fileio.h"
+#include "ctcd/hash.h"
 #include "ctcd/log.h"
 
 #define SHARD_MAGIC "CTCDSHD1"
 #define SHARD_VERSION 1u
 #define HEADER_BYTES 48
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ULL
-
 static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 ctcd_status ctcd_corpus_source_hash(const char *const *files, int n_files,
                                     const char *vocab_path, const ctcd_corpus_opts *o,
                                     uint64_t *out) {
-    uint64_t h = fnv1a(FNV_INIT, SHARD_MAGIC, 8);
+    uint64_t h = ctcd_fnv1a64(CTCD_FNV1A64_INIT, SHARD_MAGIC, 8);
     for (int i = 0; i < n_files; i++) {
         struct stat st;
         if (stat(files[i], &st) != 0)
             return CTCD_ERR(CTCD_E_IO, "corpus file '%s': %s", files[i], strerror(errno));
         const int64_t meta[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec,
                                  (int64_t)st.st_mtim.tv_nsec};
-        h = fnv1a(h, files[i], strlen(files[i]) + 1);
-        h = fnv1a(h, meta, sizeof meta);
+        h = ctcd_fnv1a64(h, files[i], strlen(files[i]) + 1);
+        h = ctcd_fnv1a64(h, meta, sizeof meta);
     }
     FILE *f = fopen(vocab_path, "rb");
     if (!f) return CTCD_ERR(CTCD_E_IO, "vocabulary '%s': %s", vocab_path, strerror(errno));
     char buf[65536];
     size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) h = fnv1a(h, buf, got);
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) h = ctcd_fnv1a64(h, buf, got);
     fclose(f);
     const int32_t flags = o ? o->doc_per_line : 0;
-    *out = fnv1a(h, &flags, sizeof flags);
+    *out = ctcd_fnv1a64(h, &flags, sizeof flags);
     return CTCD_OK;
 }
 
@@ -153,8 +144,8 @@ static ctcd_status write_shard(const stream *s, int32_t vocab, uint64_t source_h
     unsigned char hdr[HEADER_BYTES];
     const size_t tok_bytes = (size_t)s->n * 2, pad = round8(tok_bytes) - tok_bytes;
     const size_t doc_bytes = (size_t)s->n_docs * 8;
-    uint64_t sum = fnv1a(FNV_INIT, s->tok, tok_bytes);
-    sum = fnv1a(sum, s->docs, doc_bytes);
+    uint64_t sum = ctcd_fnv1a64(CTCD_FNV1A64_INIT, s->tok, tok_bytes);
+    sum = ctcd_fnv1a64(sum, s->docs, doc_bytes);
     const uint32_t version = SHARD_VERSION, v = (uint32_t)vocab;
     const uint64_t nt = (uint64_t)s->n, nd = (uint64_t)s->n_docs;
     memcpy(hdr, SHARD_MAGIC, 8);
@@ -244,8 +235,8 @@ static ctcd_status check_shard(ctcd_shard *s, const unsigned char *p, size_t siz
     s->n_tokens = (int64_t)nt;
     s->n_docs = (int64_t)nd;
     s->vocab_size = (int32_t)vocab;
-    uint64_t h = fnv1a(FNV_INIT, s->tokens, (size_t)nt * 2);
-    if (fnv1a(h, s->docs, (size_t)nd * 8) != sum)
+    uint64_t h = ctcd_fnv1a64(CTCD_FNV1A64_INIT, s->tokens, (size_t)nt * 2);
+    if (ctcd_fnv1a64(h, s->docs, (size_t)nd * 8) != sum)
         return CTCD_ERR(CTCD_E_INVALID, "%s: checksum mismatch (the shard is corrupt; delete it "
                         "to rebuild)", path);
     for (int64_t i = 0; i < s->n_tokens; i++)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ctcd/data.h"
+#include "ctcd/hash.h"
 
 static const char *const WORDS[] = {
     /* determiners */ "the", "my", "our", "his", "her", "a",
@@ -151,11 +152,13 @@ typedef struct hset {
     int64_t cap;
 } hset;
 
+/* FNV-1a's constants with a whole id (not a byte) per round: not ctcd_fnv1a64 of the id
+ * bytes, and kept so, since it decides which generated sentences are duplicates. */
 static uint64_t hash_ids(const int32_t *ids, int n) {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = CTCD_FNV1A64_INIT;
     for (int i = 0; i < n; i++) {
         h ^= (uint64_t)(uint32_t)ids[i];
-        h *= 0x100000001b3ull;
+        h *= CTCD_FNV1A64_PRIME;
     }
     return h ? h : 1;
 }

@@ -1,9 +1,9 @@
 /* llm_outputs.c — shared pieces of the rationale loaders (src/data/llm_outputs.h). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/fileio.h"
 #include "llm_outputs.h"
 
 int llm_is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -14,33 +14,6 @@ void llm_trim(const char *text, size_t *off, size_t *len) {
         (*len)--;
     }
     while (*len && llm_is_space(text[*off + *len - 1])) (*len)--;
-}
-
-ctcd_status llm_read_file(const char *path, char **out, size_t *n) {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - 1 - len, f);
-        if (len < cap - 1) break;
-        cap *= 2;
-        char *b2 = realloc(buf, cap);
-        if (!b2) free(buf);
-        buf = b2;
-    }
-    const int err = ferror(f) ? errno : 0;
-    fclose(f);
-    if (!buf) return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory", path);
-    if (err) {
-        free(buf);
-        return CTCD_ERR(CTCD_E_IO, "%s: read error: %s", path, strerror(err));
-    }
-    buf[len] = 0;
-    *out = buf;
-    *n = len;
-    return CTCD_OK;
 }
 
 void llm_list_free(llm_list *l) {
@@ -58,7 +31,7 @@ ctcd_status llm_list_load(const char *dir, const char *split, llm_list *l) {
         fclose(probe);
         char *text = NULL;
         size_t n = 0;
-        ctcd_status st = llm_read_file(path, &text, &n);
+        ctcd_status st = ctcd_read_small_file(path, SIZE_MAX, &text, &n);
         if (st) {
             llm_list_free(l);
             return st;
@@ -147,7 +120,7 @@ ctcd_status llm_split_walk(llm_split *s, int llm, int64_t limit, llm_row_fn row,
     memset(&s->llm, 0, sizeof s->llm);
     char *text = NULL;
     size_t n = 0;
-    CTCD_TRY(llm_read_file(s->path, &text, &n));
+    CTCD_TRY(ctcd_read_small_file(s->path, SIZE_MAX, &text, &n));
     ctcd_status st = llm ? llm_list_load(s->dir, s->split, &s->llm) : CTCD_OK;
     int64_t rows = 0;
     if (!st) st = jsonl_each(s, text, n, limit, row, ctx, &rows);

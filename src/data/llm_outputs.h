@@ -1,6 +1,6 @@
-/* llm_outputs.h — pieces the rationale loaders (esnli.c, cqa.c) share: reading a whole
- * file, the PaLM output lists llm/{split}_CoT_*.json, a growable rationale tokeniser, and
- * a JSONL walk with line numbers. Internal to src/data. */
+/* llm_outputs.h — pieces the rationale loaders (esnli.c, cqa.c) share: the PaLM output
+ * lists llm/{split}_CoT_*.json, a growable rationale tokeniser, and a JSONL walk with line
+ * numbers. Internal to src/data. */
 #ifndef CTCD_DATA_LLM_OUTPUTS_H
 #define CTCD_DATA_LLM_OUTPUTS_H
 
@@ -11,9 +11,6 @@
 #include "ctcd/rationale_data.h"
 #include "ctcd/status.h"
 #include "ctcd/tokenizer.h"
-
-/* Reads path into a malloc'd, NUL-terminated buffer (*n bytes before the NUL). */
-ctcd_status llm_read_file(const char *path, char **out, size_t *n);
 
 /* The PaLM outputs of a split: llm/{split}_CoT_0.json, _1.json, … concatenated. */
 typedef struct llm_list {

@@ -14,7 +14,6 @@
  * State (state.json: episodes done, the proposal RNG, the teacher, every evaluated
  * candidate) is rewritten atomically after each episode, with candidates.jsonl; a resumed
  * search therefore proposes exactly what an uninterrupted one would have. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,23 +183,10 @@ static ctcd_status save_state(const search_ctx *s) {
 static ctcd_status load_state(search_ctx *s) {
     char path[CTCD_PATH_MAX + 32];
     path_join(path, sizeof path, s->dir, "state.json");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return CTCD_ERR(CTCD_E_IO, "%s: cannot open the search state to resume: %s", path,
-                        strerror(errno));
-    fseek(f, 0, SEEK_END);
-    const long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)n + 1);
-    const size_t got = text ? fread(text, 1, (size_t)n, f) : 0;
-    const int err = ferror(f) ? errno : 0;
-    fclose(f);
-    if (!text || got != (size_t)n) {
-        free(text);
-        return CTCD_ERR(CTCD_E_IO, "%s: cannot read the search state: %s", path,
-                        !text ? "out of memory" : err ? strerror(err) : "file shrank while read");
-    }
-    text[n] = '\0';
+    char *text;
+    size_t n;
+    CTCD_TRY(ctcd_error_wrap(ctcd_read_small_file(path, SIZE_MAX, &text, &n),
+                             "the search state to resume"));
     cJSON *root = cJSON_Parse(text);
     free(text);
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "rng");

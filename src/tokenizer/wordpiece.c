@@ -5,11 +5,12 @@
  * so a lookup hashes the candidate bytes once and compares at most a few strings.
  * Continuation candidates ("##" + bytes) are hashed as if the prefix were there, without
  * copying the bytes. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/fileio.h"
+#include "ctcd/hash.h"
 #include "wordpiece.h"
 
 ctcd_status ctcd_tok_grow(void **p, size_t *cap, size_t need, size_t elem, const char *what) {
@@ -24,15 +25,11 @@ ctcd_status ctcd_tok_grow(void **p, size_t *cap, size_t need, size_t elem, const
 }
 
 /* FNV-1a, fed in two parts so that "##" + bytes hashes like the stored string. */
-static inline uint32_t fnv_feed(uint32_t h, const uint8_t *s, size_t n) {
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
-    return h;
-}
 static const uint8_t k_cont_prefix[2] = {'#', '#'};
 static inline uint32_t key_hash(int cont, const uint8_t *s, size_t n) {
-    uint32_t h = 2166136261u;
-    if (cont) h = fnv_feed(h, k_cont_prefix, 2);
-    return fnv_feed(h, s, n);
+    uint32_t h = CTCD_FNV1A32_INIT;
+    if (cont) h = ctcd_fnv1a32(h, k_cont_prefix, 2);
+    return ctcd_fnv1a32(h, s, n);
 }
 
 int32_t ctcd_wp_lookup(const ctcd_tokenizer *t, int cont, const uint8_t *bytes, size_t len) {
@@ -123,36 +120,6 @@ ctcd_status ctcd_wp_piece(ctcd_tokenizer *t, const int32_t *cps, size_t n, ctcd_
 }
 
 /* ---- loading ---- */
-
-/* Reads the whole file into a NUL-terminated malloc'd buffer. */
-static ctcd_status read_file(const char *path, char **out, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "%s: cannot open vocabulary file: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf) {
-            fclose(f);
-            return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory reading the vocabulary", path);
-        }
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1) break;
-        cap *= 2;
-        char *nb = realloc(buf, cap);
-        if (!nb) free(buf);
-        buf = nb;
-    }
-    const int err = ferror(f) ? errno : 0;
-    fclose(f);
-    if (err) {
-        free(buf);
-        return CTCD_ERR(CTCD_E_IO, "%s: read error: %s", path, strerror(err));
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return CTCD_OK;
-}
 
 /* 1 when s[n] is entirely valid UTF-8. */
 static int valid_utf8(const uint8_t *s, size_t n) {
@@ -256,7 +223,8 @@ ctcd_status ctcd_tokenizer_load(const char *vocab_path, ctcd_tokenizer **out) {
     snprintf(t->source, sizeof t->source, "%s", vocab_path);
     char *text = NULL;
     size_t len = 0;
-    ctcd_status st = read_file(vocab_path, &text, &len);
+    ctcd_status st =
+        ctcd_error_wrap(ctcd_read_small_file(vocab_path, SIZE_MAX, &text, &len), "vocabulary");
     if (!st) {
         st = split_lines(t, text, len);
         if (!t->strings) free(text);

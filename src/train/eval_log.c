@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctcd/run.h"
+#include "ctcd/fileio.h"
 #include "ctcd/json_util.h"
 
 #define EVAL_LOG_MAX_BYTES ((size_t)64 << 20)

@@ -2,7 +2,6 @@
  * <output>/<role>/best (highest dev task score so far) and <output>/<role>/last, each with
  * config.json, model.safetensors and (GLUE tasks) the vocab.txt the model was trained with,
  * so `ctcd predict <output>/small/best --task ...` and transformers can both read it. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,30 +12,9 @@
 #include "train_internal.h"
 
 ctcd_status ctcd_copy_vocab(const char *src, const char *dir) {
-    FILE *f = fopen(src, "rb");
-    if (!f) return CTCD_ERR(CTCD_E_IO, "cannot read vocabulary '%s': %s", src, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    ctcd_status st = CTCD_OK;
-    do {
-        if (cap - len < 65536) {
-            char *nb = realloc(buf, cap = cap * 2 + 65536);
-            if (!nb) {
-                st = CTCD_ERR(CTCD_E_NOMEM, "out of memory copying '%s'", src);
-                break;
-            }
-            buf = nb;
-        }
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-    } while (got > 0);
-    if (!st && ferror(f)) st = CTCD_ERR(CTCD_E_IO, "error reading '%s': %s", src, strerror(errno));
-    fclose(f);
     char path[CTCD_PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
-    if (!st) st = ctcd_atomic_write_file(path, buf, len);
-    free(buf);
-    return st;
+    return ctcd_error_wrap(ctcd_copy_file(src, path), "copying the vocabulary");
 }
 
 ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/hash.h"
 #include "ctcd/log.h"
 #include "ctcd/recipe_schema.h"
 
@@ -88,24 +89,17 @@ static void models_text(const ctcd_recipe *rc, char *out, size_t cap) {
         }
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) {
-        h ^= (uint8_t)*s;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static uint64_t fingerprint(const ctcd_recipe *rc) {
     char models[64], value[CTCD_PATH_MAX];
     models_text(rc, models, sizeof models);
-    uint64_t h = fnv1a(0xcbf29ce484222325ull, "models=");
-    h = fnv1a(fnv1a(h, models), "\n");
+    uint64_t h = ctcd_fnv1a64_str(CTCD_FNV1A64_INIT, "models=");
+    h = ctcd_fnv1a64_str(ctcd_fnv1a64_str(h, models), "\n");
     for (int i = 0; i < ctcd_recipe_n_keys; i++) {
         const key_def *k = &ctcd_recipe_keys[i];
         if (!key_counts(rc, k)) continue;
         key_text(rc, k, value, sizeof value);
-        h = fnv1a(fnv1a(fnv1a(fnv1a(h, k->path), "="), value), "\n");
+        h = ctcd_fnv1a64_str(ctcd_fnv1a64_str(h, k->path), "=");
+        h = ctcd_fnv1a64_str(ctcd_fnv1a64_str(h, value), "\n");
     }
     return h;
 }
