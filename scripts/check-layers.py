@@ -30,7 +30,7 @@ RANK = {"core": 0, "cpu": 1, "cuda": 1, "backend": 2, "parallel": 2, "model": 3,
 
 # include/ctcd/<name>.h -> the layer of the module that implements it.
 HEADER_LAYER = {
-    "arena": "core", "backend": "core", "build_info": "core", "fileio": "core",
+    "arena": "core", "backend": "core", "batch_dev": "core", "build_info": "core", "fileio": "core",
     "json_util": "core", "libfind": "core", "log": "core", "plot": "core", "rng": "core",
     "status": "core", "strlist": "core", "tensor": "core", "utf8": "core",
     "backend_cpu": "cpu",
@@ -41,7 +41,7 @@ HEADER_LAYER = {
     "surgery": "model",
     "tokenizer": "tokenizer",
     "recipe": "recipe", "recipe_schema": "recipe",
-    "corpus": "data", "data": "data", "glue": "data", "metrics": "data",
+    "batch_upload": "data", "corpus": "data", "data": "data", "glue": "data", "metrics": "data",
     "rationale_data": "data", "tsv": "data",
     "augment": "augment",
     "bench": "train", "resume": "train", "run": "train", "run_dir": "train",

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "ctcd/backend.h"
+#include "ctcd/batch_upload.h"
 #include "ctcd/corpus.h"
 #include "ctcd/data.h"
 #include "ctcd/glue.h"
@@ -76,15 +77,13 @@ typedef struct ctcd_trainer {
     int64_t steps_per_epoch, total_steps, warmup_steps;
     int64_t step;             /* optimizer steps done (skipped ones included) */
     int64_t skipped_steps;    /* steps whose update train.skip_nonfinite skipped */
-    /* batch buffers on the backend */
-    int32_t *d_ids, *d_types, *d_mask, *d_cls, *d_labels;  /* (B_cap·T_cap) / (B_cap) */
-    float *d_targets;         /* (B_cap) */
+    /* batch buffers on the backend: inputs, labels/targets, masked rows (R_cap) */
+    ctcd_batch_buffers bufs;
     float *d_terms;           /* F32[CTCD_LOSS_NTERMS] */
     /* masked-LM pre-training (task "mlm", src/train/pretrain.c) */
     int head;                 /* ctcd_head of the models */
     int max_predictions;      /* masked rows per sequence the models are sized for */
     int64_t R_cap;            /* masked rows per batch (B_cap · max_predictions) */
-    int32_t *d_pred_idx, *d_pred_labels;  /* (R_cap) */
     ctcd_shard shard;         /* the corpus (train and dev views below point into it) */
     ctcd_shard train_view, dev_view;
     ctcd_mlm_batcher mlm, mlm_dev;

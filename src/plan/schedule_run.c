@@ -73,7 +73,7 @@ static ctcd_status sandwich_train(sched_ctx *s) {
         int idx[CTCD_SCHED_MAX];
         const int k = ctcd_sandwich_sample(n_tr, rc->schedule.sandwich_k, &rng, idx);
         for (int j = 0; j < k; j++) idx[j] += s->first_trained;
-        const ctcd_elastic_labels y = {t->d_labels, t->d_targets};
+        const ctcd_elastic_labels y = {t->bufs.labels, t->bufs.targets};
         double loss;
         CTCD_TRY(ctcd_elastic_loss_grad(&s->e, b, &db, &y, idx, k, step, &loss, NULL));
         if (!isfinite(loss))

@@ -204,7 +204,7 @@ ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
         ctcd_loss_desc d = {.kind = CTCD_LOSS_CE_KL, .n_models = t->n_models, .rows = mb->n_pred,
                             .classes = ctcd_bert_out_classes(&t->models[0]->cfg),
                             .temperature = 1.0f, .hard_w = {1.0f, 1.0f}};
-        ctcd_loss_io io = {.labels = t->d_pred_labels, .terms = t->d_terms};
+        ctcd_loss_io io = {.labels = t->bufs.pred_labels, .terms = t->d_terms};
         for (int i = 0; i < t->n_models; i++) io.logits[i] = t->models[i]->acts.logits;
         float terms[CTCD_LOSS_NTERMS];
         if (!st && mb->n_pred > 0) st = be->loss(be, &d, &io);

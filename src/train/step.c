@@ -20,40 +20,14 @@
 
 #include "train_internal.h"
 
-ctcd_status ctcd_upload_batch_inputs(ctcd_backend *be, const ctcd_batch *b, int32_t *ids,
-                                     int32_t *types, int32_t *mask, int32_t *cls) {
-    const size_t BT = (size_t)b->B * (size_t)b->T * sizeof(int32_t);
-    CTCD_TRY(be->upload(be, ids, b->ids, BT));
-    CTCD_TRY(be->upload(be, types, b->types, BT));
-    CTCD_TRY(be->upload(be, mask, b->mask, BT));
-    return be->upload(be, cls, b->cls_idx, (size_t)b->B * sizeof(int32_t));
-}
-
 ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
                                       ctcd_batch_dev *db) {
-    ctcd_backend *be = t->be;
-    CTCD_TRY(ctcd_upload_batch_inputs(be, b, t->d_ids, t->d_types, t->d_mask, t->d_cls));
-    const size_t E = (size_t)ctcd_batch_examples(b);
-    if (b->labels) CTCD_TRY(be->upload(be, t->d_labels, b->labels, E * 4));
-    if (b->targets) CTCD_TRY(be->upload(be, t->d_targets, b->targets, E * 4));
-    *db = (ctcd_batch_dev){.B = b->B, .T = b->T, .ids = t->d_ids, .types = t->d_types,
-                           .mask = t->d_mask, .cls_idx = t->d_cls};
-    return CTCD_OK;
+    return ctcd_batch_buffers_upload(&t->bufs, b, db);
 }
 
 ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch *mb,
                                           ctcd_batch_dev *db) {
-    ctcd_backend *be = t->be;
-    if (mb->n_pred > t->R_cap)
-        return CTCD_ERR(CTCD_E_INVALID, "%lld masked rows exceed the capacity %lld",
-                        (long long)mb->n_pred, (long long)t->R_cap);
-    CTCD_TRY(ctcd_trainer_upload_batch(t, &mb->b, db));
-    const size_t n = (size_t)mb->n_pred * sizeof(int32_t);
-    if (n) CTCD_TRY(be->upload(be, t->d_pred_idx, mb->pred_idx, n));
-    if (n) CTCD_TRY(be->upload(be, t->d_pred_labels, mb->pred_labels, n));
-    db->n_pred = mb->n_pred;
-    db->pred_idx = t->d_pred_idx;
-    return CTCD_OK;
+    return ctcd_batch_buffers_upload_mlm(&t->bufs, mb, db);
 }
 
 static int data_parallel(const ctcd_trainer *t) { return t->comm && t->comm->world > 1; }
@@ -228,7 +202,7 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
     }
     io.teacher = t->teacher ? t->teacher->acts.logits : NULL;
     io.labels = labels;
-    io.targets = t->d_targets;
+    io.targets = t->bufs.targets;
     io.terms = t->d_terms;
     ctcd_range_push(be, "loss");
     st = be->loss(be, &desc, &io);
@@ -360,7 +334,8 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
     if (!st) st = ctcd_trainer_upload_rationale(t, mine); /* no-op without rationale.* */
     ctcd_range_pop(t->be);
     CTCD_TRY(st);
-    return step_checked(t, b, &db, ctcd_batch_examples(mine), t->d_labels, stats, share);
+    return step_checked(t, b, &db, ctcd_batch_examples(mine), t->bufs.labels, stats,
+                        share);
 }
 
 ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
@@ -389,5 +364,5 @@ ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
     ctcd_status st = ctcd_trainer_upload_mlm_batch(t, mine, &db);
     ctcd_range_pop(t->be);
     CTCD_TRY(st);
-    return step_checked(t, &mb->b, &db, mine->n_pred, t->d_pred_labels, stats, share);
+    return step_checked(t, &mb->b, &db, mine->n_pred, t->bufs.pred_labels, stats, share);
 }

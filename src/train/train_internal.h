@@ -21,10 +21,6 @@ void ctcd_trainer_keep_fraction(const ctcd_trainer *t, ctcd_dataset *d);
  * A no-op when augmentation is off. */
 ctcd_status ctcd_trainer_augment(ctcd_trainer *t, const char *dir, const int64_t *lines,
                                  int64_t n_lines);
-/* Uploads a host batch's ids, token types, mask and [CLS] rows into device buffers sized
- * for it (the trainer's, or predict's own). */
-ctcd_status ctcd_upload_batch_inputs(ctcd_backend *be, const ctcd_batch *b, int32_t *ids,
-                                     int32_t *types, int32_t *mask, int32_t *cls);
 /* Uploads a host batch into the trainer's device buffers (labels and targets when present)
  * and fills the device view every model's forward reads. */
 ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,

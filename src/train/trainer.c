@@ -153,26 +153,13 @@ ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
 
 ctcd_status ctcd_trainer_alloc_batch_buffers(ctcd_trainer *t) {
     ctcd_backend *be = t->be;
-    const size_t BT = (size_t)t->B_cap * (size_t)t->T_cap * sizeof(int32_t);
-    const size_t B = (size_t)t->B_cap * sizeof(int32_t);
-    t->h_cls = malloc(B);
+    t->h_cls = malloc((size_t)t->B_cap * sizeof(int32_t));
     t->h_pred = malloc((size_t)(t->R_cap > 0 ? t->R_cap : 1) * sizeof(int32_t));
     if (!t->h_cls || !t->h_pred)
         return CTCD_ERR(CTCD_E_NOMEM, "out of memory for the batch buffers");
-    CTCD_TRY(be->alloc(be, BT, "batch ids", (void **)&t->d_ids));
-    CTCD_TRY(be->alloc(be, BT, "batch types", (void **)&t->d_types));
-    CTCD_TRY(be->alloc(be, BT, "batch mask", (void **)&t->d_mask));
-    CTCD_TRY(be->alloc(be, B, "batch cls index", (void **)&t->d_cls));
-    CTCD_TRY(be->alloc(be, B, "batch labels", (void **)&t->d_labels));
-    CTCD_TRY(be->alloc(be, B, "batch targets", (void **)&t->d_targets));
-    CTCD_TRY(be->alloc(be, CTCD_LOSS_NTERMS * sizeof(float), "loss terms",
-                       (void **)&t->d_terms));
-    if (t->R_cap > 0) {
-        const size_t R = (size_t)t->R_cap * sizeof(int32_t);
-        CTCD_TRY(be->alloc(be, R, "masked rows", (void **)&t->d_pred_idx));
-        CTCD_TRY(be->alloc(be, R, "masked labels", (void **)&t->d_pred_labels));
-    }
-    return CTCD_OK;
+    CTCD_TRY(ctcd_batch_buffers_alloc(&t->bufs, be, t->B_cap, t->T_cap, t->R_cap,
+                                      CTCD_BATCH_LABELS | CTCD_BATCH_MASKED, "batch"));
+    return be->alloc(be, CTCD_LOSS_NTERMS * sizeof(float), "loss terms", (void **)&t->d_terms);
 }
 
 static ctcd_status setup(ctcd_trainer *t, int append) {
@@ -268,15 +255,8 @@ void ctcd_trainer_destroy(ctcd_trainer *t) {
     ctcd_trainer_destroy_rationale(t);
     if (t->be) {
         ctcd_backend *be = t->be;
-        be->free(be, t->d_ids);
-        be->free(be, t->d_types);
-        be->free(be, t->d_mask);
-        be->free(be, t->d_cls);
-        be->free(be, t->d_labels);
-        be->free(be, t->d_targets);
+        ctcd_batch_buffers_free(&t->bufs);
         be->free(be, t->d_terms);
-        be->free(be, t->d_pred_idx);
-        be->free(be, t->d_pred_labels);
         ctcd_backend_destroy(be);
     }
     if (t->log) fclose(t->log);
