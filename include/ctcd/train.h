@@ -101,6 +101,7 @@ typedef struct ctcd_trainer {
     /* Optional test hook: called inside every step after the backward of all models and
      * before the finiteness check and the updates (fault injection into gradients). */
     void (*on_backward)(struct ctcd_trainer *t, void *ctx);
+    void *on_backward_ctx;
     /* rationale.* (distilling step-by-step, src/train/rationale_train.c): one decoder per
      * model slot while rationale.source != none, else NULL */
     ctcd_rationale_decoder *rat[2];
@@ -165,6 +166,78 @@ ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
  * checkpoints at the next step boundary, sets t->stop_signal and returns CTCD_OK without
  * a final evaluation (*final is then unset). */
 ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final);
+/* Writes model slot's checkpoint to <output>/<role>/<which> in Hugging Face layout (with
+ * its rationale decoder, if any, under <output>/rationale/); a no-op without an output
+ * directory. */
+ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which);
+/* Writes m (a slot's model, or one derived from it, e.g. pruned) to dir as the run's
+ * checkpoints are written: F32 model.safetensors, config.json with the task's label names,
+ * and the vocab.txt the trainer tokenised with (when it has one). */
+ctcd_status ctcd_trainer_export(const ctcd_trainer *t, const ctcd_model *m, const char *dir);
+
+/* ---- the trainer seen from outside src/train/ ----
+ * Drivers (cli, experiment, plan, search), tests and benchmarks read a trainer through
+ * these; its struct is the trainer's own. */
+
+/* Where a trainer stands: a copy (take it again after a step). */
+typedef struct ctcd_train_progress {
+    int64_t step;             /* optimizer steps done (skipped ones included) */
+    int64_t total_steps;      /* of the whole run (train.max_steps or epochs) */
+    int64_t steps_per_epoch;
+    int64_t skipped_steps;    /* steps whose update train.skip_nonfinite skipped */
+    int64_t last_eval_step;   /* step of the latest evaluation, -1 before the first */
+    double best[2];           /* best dev task score of each slot so far (-1e300 before) */
+    int stop_signal;          /* SIGINT/SIGTERM when ctcd_trainer_run stopped early, else 0 */
+    ctcd_batcher_cursor cursor;  /* the data position: epoch and batch within it */
+} ctcd_train_progress;
+ctcd_train_progress ctcd_trainer_progress(const ctcd_trainer *t);
+
+/* The recipe it runs (validated; output empty without a run directory). */
+const ctcd_recipe *ctcd_trainer_recipe(const ctcd_trainer *t);
+ctcd_backend *ctcd_trainer_backend(const ctcd_trainer *t);
+/* Trained model slots, in role order (large first when present): 1 or 2. */
+int ctcd_trainer_n_models(const ctcd_trainer *t);
+ctcd_model *ctcd_trainer_model(const ctcd_trainer *t, int slot);
+/* CTCD_LARGE or CTCD_SMALL: the recipe section (models.<role>) of a slot. */
+int ctcd_trainer_role(const ctcd_trainer *t, int slot);
+/* models.teacher: frozen, forward only; NULL without one. */
+ctcd_model *ctcd_trainer_teacher(const ctcd_trainer *t);
+/* Slot's rationale decoder (rationale.source != none), else NULL. */
+ctcd_rationale_decoder *ctcd_trainer_rationale_decoder(const ctcd_trainer *t, int slot);
+
+/* The task's data: the training split (augmented rows included), the dev splits ("dev",
+ * "dev_matched", ...; *name may be NULL), the loss the task trains with, its choices per
+ * example (K >= 2: multiple choice, else 0) and the vocabulary file ("" without one). */
+const ctcd_dataset *ctcd_trainer_train_set(const ctcd_trainer *t);
+int ctcd_trainer_n_dev(const ctcd_trainer *t);
+const ctcd_dataset *ctcd_trainer_dev_set(const ctcd_trainer *t, int split, const char **name);
+ctcd_loss_kind ctcd_trainer_loss_kind(const ctcd_trainer *t);
+int ctcd_trainer_n_choices(const ctcd_trainer *t);
+const char *ctcd_trainer_vocab_path(const ctcd_trainer *t);
+
+/* The next training batch from the trainer's own batcher (ctcd_batcher_next: 0 at an epoch
+ * end, the next call starts the next epoch); a masked-LM trainer (task mlm) has masked-LM
+ * batches instead (ctcd_mlm_batcher_next). The batch is valid until the next call. */
+int ctcd_trainer_next_batch(ctcd_trainer *t, const ctcd_batch **b);
+int ctcd_trainer_next_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch **mb);
+/* Uploads a host batch into the trainer's device buffers (labels and targets when present)
+ * and fills the view every model's forward reads; the masked-LM form also uploads the
+ * masked rows and their labels. ctcd_trainer_batch_buffers gives the buffers (labels,
+ * targets, pred_labels: what a loss reads); the next upload or step overwrites them. */
+ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
+                                      ctcd_batch_dev *db);
+ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch *mb,
+                                          ctcd_batch_dev *db);
+const ctcd_batch_buffers *ctcd_trainer_batch_buffers(const ctcd_trainer *t);
+
+/* Observer called by ctcd_trainer_run after every step (tests, experiment drivers); it may
+ * call ctcd_interrupt_request() to stop the run as a signal would. NULL removes it. */
+typedef void (*ctcd_step_hook)(ctcd_trainer *t, const ctcd_step_stats *s, void *ctx);
+void ctcd_trainer_set_on_step(ctcd_trainer *t, ctcd_step_hook fn, void *ctx);
+/* Test hook: called inside every step after the backward of all models and before the
+ * finiteness check and the updates (fault injection into gradients). */
+typedef void (*ctcd_backward_hook)(ctcd_trainer *t, void *ctx);
+void ctcd_trainer_set_on_backward(ctcd_trainer *t, ctcd_backward_hook fn, void *ctx);
 
 /* ---- `ctcd explain` (src/train/explain.c) ----
  * Runs an encoder checkpoint trained with rationale.* on the first n examples of an e-SNLI

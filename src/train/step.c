@@ -232,7 +232,7 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
     }
     CTCD_TRY(joined(be, st)); /* the update reads every model's gradients */
 
-    if (t->on_backward) t->on_backward(t, t->on_step_ctx);
+    if (t->on_backward) t->on_backward(t, t->on_backward_ctx);
     CTCD_TRY(be->download(be, stats->terms, t->d_terms, sizeof stats->terms));
 reduced:
     if (data_parallel(t)) CTCD_TRY(reduce_across_ranks(t, stats->terms, share));

@@ -21,13 +21,6 @@ void ctcd_trainer_keep_fraction(const ctcd_trainer *t, ctcd_dataset *d);
  * A no-op when augmentation is off. */
 ctcd_status ctcd_trainer_augment(ctcd_trainer *t, const char *dir, const int64_t *lines,
                                  int64_t n_lines);
-/* Uploads a host batch into the trainer's device buffers (labels and targets when present)
- * and fills the device view every model's forward reads. */
-ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
-                                      ctcd_batch_dev *db);
-/* The same for a masked-LM batch: also the masked rows and their labels. */
-ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch *mb,
-                                          ctcd_batch_dev *db);
 /* trainer.c pieces the masked-LM pre-training setup (pretrain.c) shares. */
 ctcd_status ctcd_trainer_create_models(ctcd_trainer *t);
 ctcd_status ctcd_trainer_alloc_batch_buffers(ctcd_trainer *t);
@@ -41,8 +34,6 @@ ctcd_status ctcd_trainer_seek(ctcd_trainer *t, ctcd_batcher_cursor cur);
 ctcd_status ctcd_trainer_find_vocab(const ctcd_recipe *rc, char *out, size_t cap);
 /* Copies a vocabulary file to <dir>/vocab.txt (atomically). */
 ctcd_status ctcd_copy_vocab(const char *src, const char *dir);
-/* Writes model slot's checkpoint to <output>/<role>/<which> (no-op without output). */
-ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which);
 /* Appends one JSON line for a training step to t->log (no-op without a run directory);
  * a failed write or flush is an error naming the file and the reason. */
 ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s,
