@@ -54,14 +54,15 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp,
     d.n_models = t->n_models;
     d.rows = rows;
     /* multiple choice: the (E·K, 1) scores are the (E, K) logits of E examples */
-    d.classes = t->n_choices > 1 ? t->n_choices : ctcd_bert_out_classes(&t->models[0]->cfg);
+    d.classes = t->mc.n_choices > 1 ? t->mc.n_choices
+                                    : ctcd_bert_out_classes(&t->models[0]->cfg);
     d.temperature = t->rc.distill.temperature;
     for (int i = 0; i < t->n_models; i++) {
         const int r = t->role[i];
         d.hard_w[i] = t->rc.distill.hard[r];
         d.mutual_w[i] = mutual_weight(t, i, ramp);
-        d.teacher_w[i] = t->teacher ? t->rc.distill.teacher[r] : 0.0f;
-        if (t->rat[i]) { /* distilling step-by-step: the label task gets 1 − λ */
+        d.teacher_w[i] = t->teacher.model ? t->rc.distill.teacher[r] : 0.0f;
+        if (t->rat.dec[i]) { /* distilling step-by-step: the label task gets 1 − λ */
             const float keep = 1.0f - t->rc.rationale.lambda;
             d.hard_w[i] *= keep;
             d.mutual_w[i] *= keep;
@@ -187,9 +188,9 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
         ctcd_range_pop(be);
     }
     CTCD_TRY(joined(be, st)); /* the loss reads every model's logits */
-    if (t->teacher) {
+    if (t->teacher.model) {
         ctcd_range_push(be, "fwd/teacher");
-        st = ctcd_model_forward(t->teacher, &db, 0, step);
+        st = ctcd_model_forward(t->teacher.model, &db, 0, step);
         ctcd_range_pop(be);
         CTCD_TRY(st);
     }
@@ -200,7 +201,7 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
         io.logits[i] = t->models[i]->acts.logits;
         io.dlogits[i] = t->models[i]->acts.dlogits;
     }
-    io.teacher = t->teacher ? t->teacher->acts.logits : NULL;
+    io.teacher = t->teacher.model ? t->teacher.model->acts.logits : NULL;
     io.labels = labels;
     io.targets = t->bufs.targets;
     io.terms = t->d_terms;
@@ -211,7 +212,7 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
 
     memset(stats->rat_loss, 0, sizeof stats->rat_loss);
     memset(stats->rat_kl, 0, sizeof stats->rat_kl);
-    if (t->n_models == 2 && t->rat[0] && t->rat[1]) {
+    if (t->n_models == 2 && t->rat.dec[0] && t->rat.dec[1]) {
         /* a pair's decoders share one fused token loss (their mutual KL, rationale.mutual_kl,
          * needs both before either backward); at weight 0 each gets its own CE gradient.
          * Both models' backward run on the main stream here. */
@@ -224,9 +225,9 @@ static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64
             ctcd_range_push(be, range_name(t, i, 1));
             st = ctcd_stream_fork(be, 1 + i);
             if (!st)
-                st = t->rat[i] ? ctcd_trainer_rationale_backward(t, i, &db, step,
-                                                                 &stats->rat_loss[i])
-                               : ctcd_model_backward(t->models[i], &db, step);
+                st = t->rat.dec[i] ? ctcd_trainer_rationale_backward(t, i, &db, step,
+                                                                     &stats->rat_loss[i])
+                                   : ctcd_model_backward(t->models[i], &db, step);
             ctcd_range_pop(be);
         }
     }
@@ -272,8 +273,8 @@ reduced:
             ctcd_range_pop(be);
         }
         /* The decoder: the same schedule, clipped over its own gradients. */
-        if (!st && !stats->skipped && t->rat[i])
-            st = ctcd_rationale_optimizer_step(t->rat[i], &h, NULL);
+        if (!st && !stats->skipped && t->rat.dec[i])
+            st = ctcd_rationale_optimizer_step(t->rat.dec[i], &h, NULL);
     }
     ctcd_range_pop(be);
     return st;
@@ -350,11 +351,11 @@ ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
         const int64_t first = lo * mb->b.T, end = hi * mb->b.T;
         while (k0 < mb->n_pred && mb->pred_idx[k0] < first) k0++;
         for (k1 = k0; k1 < mb->n_pred && mb->pred_idx[k1] < end; k1++)
-            t->h_pred[k1 - k0] = mb->pred_idx[k1] - (int32_t)first;
+            t->mlm.h_pred[k1 - k0] = mb->pred_idx[k1] - (int32_t)first;
         local = *mb;
         rows_of(t, &mb->b, lo, hi, &local.b);
         local.n_pred = k1 - k0;
-        local.pred_idx = t->h_pred;
+        local.pred_idx = t->mlm.h_pred;
         local.pred_labels = mb->pred_labels + k0;
         mine = &local;
         share = mb->n_pred ? (float)((double)local.n_pred / (double)mb->n_pred) : 0.0f;

@@ -30,11 +30,21 @@ int ctcd_trainer_role(const ctcd_trainer *t, int slot) {
     return t->role[slot];
 }
 
-ctcd_model *ctcd_trainer_teacher(const ctcd_trainer *t) { return t->teacher; }
+ctcd_model *ctcd_trainer_teacher(const ctcd_trainer *t) { return t->teacher.model; }
 
 ctcd_rationale_decoder *ctcd_trainer_rationale_decoder(const ctcd_trainer *t, int slot) {
     CTCD_ASSERT(slot >= 0 && slot < t->n_models, "model slot %d of %d", slot, t->n_models);
-    return t->rat[slot];
+    return t->rat.dec[slot];
+}
+
+const ctcd_rationale_set *ctcd_trainer_rationales(const ctcd_trainer *t) {
+    return &t->rat.train;
+}
+
+ctcd_rationale_rows ctcd_trainer_rationale_rows(const ctcd_trainer *t) {
+    if (!t->rat.dec[0]) return (ctcd_rationale_rows){0};
+    return (ctcd_rationale_rows){.B = t->rat.B, .T = t->rat.T, .targets = t->rat.h_tgt,
+                                 .mc_rows = t->mc.h_rows, .mc_mask = t->mc.h_mask};
 }
 
 const ctcd_dataset *ctcd_trainer_train_set(const ctcd_trainer *t) { return &t->train; }
@@ -47,7 +57,7 @@ const ctcd_dataset *ctcd_trainer_dev_set(const ctcd_trainer *t, int split, const
 }
 
 ctcd_loss_kind ctcd_trainer_loss_kind(const ctcd_trainer *t) { return t->loss_kind; }
-int ctcd_trainer_n_choices(const ctcd_trainer *t) { return t->n_choices; }
+int ctcd_trainer_n_choices(const ctcd_trainer *t) { return t->mc.n_choices; }
 const char *ctcd_trainer_vocab_path(const ctcd_trainer *t) { return t->vocab_path; }
 
 int ctcd_trainer_next_batch(ctcd_trainer *t, const ctcd_batch **b) {
@@ -55,7 +65,7 @@ int ctcd_trainer_next_batch(ctcd_trainer *t, const ctcd_batch **b) {
 }
 
 int ctcd_trainer_next_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch **mb) {
-    return ctcd_mlm_batcher_next(&t->mlm, mb);
+    return ctcd_mlm_batcher_next(&t->mlm.batcher, mb);
 }
 
 const ctcd_batch_buffers *ctcd_trainer_batch_buffers(const ctcd_trainer *t) { return &t->bufs; }
