@@ -61,10 +61,14 @@ int ctcd_trainer_n_choices(const ctcd_trainer *t) { return t->mc.n_choices; }
 const char *ctcd_trainer_vocab_path(const ctcd_trainer *t) { return t->vocab_path; }
 
 int ctcd_trainer_next_batch(ctcd_trainer *t, const ctcd_batch **b) {
+    CTCD_ASSERT(!ctcd_trainer_is_mlm(t), "a masked-LM trainer has masked-LM batches "
+                "(ctcd_trainer_next_mlm_batch)");
     return ctcd_batcher_next(&t->batcher, b);
 }
 
 int ctcd_trainer_next_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch **mb) {
+    CTCD_ASSERT(ctcd_trainer_is_mlm(t), "only a masked-LM trainer (task mlm) has masked-LM "
+                "batches (ctcd_trainer_next_batch)");
     return ctcd_mlm_batcher_next(&t->mlm.batcher, mb);
 }
 
