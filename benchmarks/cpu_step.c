@@ -49,7 +49,7 @@ static int run_pair(const pair_spec *p, int steps) {
     int64_t examples = 0, tokens = 0;
     for (int s = 0; s < steps + 3; s++) {
         const ctcd_batch *b;
-        if (!ctcd_batcher_next(&t->batcher, &b) && !ctcd_batcher_next(&t->batcher, &b)) break;
+        if (!ctcd_trainer_next_batch(t, &b) && !ctcd_trainer_next_batch(t, &b)) break;
         if (s == 3) t0 = ctcd_now();
         ctcd_step_stats stats;
         st = ctcd_trainer_step(t, b, &stats);
@@ -69,8 +69,9 @@ static int run_pair(const pair_spec *p, int steps) {
     printf("{\"bench\":\"cpu_step\",\"pair\":\"%s\",\"params_large\":%lld,\"params_small\":%lld,"
            "\"batch\":%d,\"max_len\":%d,\"steps\":%d,\"seconds\":%.3f,\"examples_per_s\":%.1f,"
            "\"padded_tokens_per_s\":%.0f,\"omp_num_threads\":\"%s\"}\n",
-           p->name, (long long)ctcd_model_n_params(t->models[0]),
-           (long long)ctcd_model_n_params(t->models[1]), p->batch, p->max_len, steps, dt,
+           p->name, (long long)ctcd_model_n_params(ctcd_trainer_model(t, 0)),
+           (long long)ctcd_model_n_params(ctcd_trainer_model(t, 1)), p->batch, p->max_len, steps,
+           dt,
            (double)examples / dt, (double)tokens / dt, threads ? threads : "default");
     ctcd_trainer_destroy(t);
     return 0;

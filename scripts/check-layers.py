@@ -31,10 +31,10 @@ RANK = {"core": 0, "cpu": 1, "cuda": 1, "backend": 2, "parallel": 2, "model": 3,
 
 # include/ctcd/<name>.h -> the layer of the module that implements it.
 HEADER_LAYER = {
-    "arena": "core", "backend": "core", "build_info": "core", "fileio": "core",
-    "hash": "core", "json_util": "core", "libfind": "core", "log": "core", "plot": "core",
-    "param_set": "core", "rng": "core", "stats": "core", "status": "core", "strlist": "core",
-    "tensor": "core", "utf8": "core",
+    "arena": "core", "backend": "core", "batch_dev": "core", "build_info": "core",
+    "fileio": "core", "hash": "core", "json_util": "core", "libfind": "core", "log": "core",
+    "param_set": "core", "plot": "core", "rng": "core", "stats": "core", "status": "core",
+    "strlist": "core", "tensor": "core", "utf8": "core",
     "backend_cpu": "cpu",
     "backend_cuda": "cuda", "cuda_probe": "cuda",
     "backend_create": "backend",
@@ -43,7 +43,7 @@ HEADER_LAYER = {
     "surgery": "model",
     "tokenizer": "tokenizer",
     "recipe": "recipe", "recipe_schema": "recipe",
-    "corpus": "data", "data": "data", "glue": "data", "metrics": "data",
+    "batch_upload": "data", "corpus": "data", "data": "data", "glue": "data", "metrics": "data",
     "rationale_data": "data", "tsv": "data",
     "augment": "augment",
     "bench": "train", "resume": "train", "run": "train", "run_dir": "train",

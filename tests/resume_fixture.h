@@ -23,11 +23,12 @@ typedef struct step_record {
 
 static inline void record_step(ctcd_trainer *t, const ctcd_step_stats *s, void *ctx) {
     step_record *r = ctx;
-    cr_assert_leq(t->step, REC_MAX_STEPS, "test run longer than REC_MAX_STEPS");
-    memcpy(r->terms[t->step - 1], s->terms, sizeof s->terms);
-    if (!r->first) r->first = t->step;
-    r->last = t->step;
-    if (t->step == r->stop_at) ctcd_interrupt_request(SIGINT);
+    const int64_t step = ctcd_trainer_progress(t).step;
+    cr_assert_leq(step, REC_MAX_STEPS, "test run longer than REC_MAX_STEPS");
+    memcpy(r->terms[step - 1], s->terms, sizeof s->terms);
+    if (!r->first) r->first = step;
+    r->last = step;
+    if (step == r->stop_at) ctcd_interrupt_request(SIGINT);
 }
 
 /* Recorded loss terms of steps from..to of two runs are bitwise equal. */
@@ -68,15 +69,14 @@ static inline ctcd_recipe rationale_run_recipe(ctcd_recipe r, const char *out) {
 
 /* Runs t to its end (or its stop) recording steps into rec. */
 static inline void run_recorded(ctcd_trainer *t, step_record *rec, ctcd_eval_result *res) {
-    t->on_step = record_step;
-    t->on_step_ctx = rec;
+    ctcd_trainer_set_on_step(t, record_step, rec);
     ctcd_status st = ctcd_trainer_run(t, res);
     cr_assert_null(st, "run: %s", ctcd_status_message(st));
 }
 
 /* Host copy of master, adam_m and adam_v of slot i (3 · n_total floats, caller frees). */
 static inline float *download_state(const ctcd_trainer *t, int i) {
-    const ctcd_model *m = t->models[i];
+    const ctcd_model *m = ctcd_trainer_model(t, i);
     const size_t n = (size_t)m->lay.n_total;
     float *h = malloc(3 * n * sizeof(float));
     cr_assert_not_null(h);
@@ -89,13 +89,14 @@ static inline float *download_state(const ctcd_trainer *t, int i) {
 /* Asserts two host states of slot i are bitwise equal, naming the first differing element. */
 static inline void assert_same_state(const ctcd_trainer *t, int i, const float *a,
                                      const float *b) {
-    const int64_t n = t->models[i]->lay.n_total;
+    const ctcd_model *m = ctcd_trainer_model(t, i);
+    const int64_t n = m->lay.n_total;
     static const char *const what[3] = {"master", "adam_m", "adam_v"};
     for (int k = 0; k < 3; k++)
         if (memcmp(a + k * n, b + k * n, (size_t)n * sizeof(float)) != 0)
             for (int64_t j = 0; j < n; j++)
                 cr_assert(memcmp(&a[k * n + j], &b[k * n + j], sizeof(float)) == 0,
-                          "%s.%s[%lld] differs: %.9g vs %.9g", t->models[i]->name, what[k],
+                          "%s.%s[%lld] differs: %.9g vs %.9g", m->name, what[k],
                           (long long)j, (double)a[k * n + j], (double)b[k * n + j]);
 }
 
@@ -151,14 +152,14 @@ static inline void assert_resumed_like_straight(ctcd_trainer *t, float **want,
                                                 const ctcd_eval_result *ra,
                                                 const ctcd_eval_result *rc,
                                                 const char *straight_dir, const char *split_dir) {
-    for (int i = 0; i < t->n_models; i++) {
+    for (int i = 0; i < ctcd_trainer_n_models(t); i++) {
         float *got = download_state(t, i);
         assert_same_state(t, i, want[i], got);
         free(got);
         free(want[i]);
         cr_assert(memcmp(&ra->m[i].score, &rc->m[i].score, sizeof(double)) == 0,
-                  "final dev score of %s: %.9g vs %.9g", t->models[i]->name, ra->m[i].score,
-                  rc->m[i].score);
+                  "final dev score of %s: %.9g vs %.9g", ctcd_trainer_model(t, i)->name,
+                  ra->m[i].score, rc->m[i].score);
     }
     ctcd_trainer_destroy(t);
     assert_same_file(straight_dir, split_dir, "eval.jsonl");

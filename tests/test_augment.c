@@ -641,16 +641,17 @@ Test(augment_trainer, mnli_augmented_rows_train_without_hard_labels, .timeout = 
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     const int64_t n0 = 4;
-    cr_assert_gt(t->train.n, n0, "no augmented rows were added (%lld)", (long long)t->train.n);
-    for (int64_t i = 0; i < t->train.n; i++)
-        cr_assert(i < n0 ? t->train.labels[i] >= 0 : t->train.labels[i] == -1,
+    const ctcd_dataset *train = ctcd_trainer_train_set(t);
+    cr_assert_gt(train->n, n0, "no augmented rows were added (%lld)", (long long)train->n);
+    for (int64_t i = 0; i < train->n; i++)
+        cr_assert(i < n0 ? train->labels[i] >= 0 : train->labels[i] == -1,
                   "row %lld: label %d (augmented rows start at %lld)", (long long)i,
-                  t->train.labels[i], (long long)n0);
-    cr_assert_eq(t->dev[0].n, 3, "dev is never augmented");
+                  train->labels[i], (long long)n0);
+    cr_assert_eq(ctcd_trainer_dev_set(t, 0, NULL)->n, 3, "dev is never augmented");
     /* Steps mix labelled and unlabelled rows; the hard term averages the labelled ones. */
     for (int s = 0; s < 3; s++) {
         const ctcd_batch *b;
-        if (!ctcd_batcher_next(&t->batcher, &b)) cr_assert(ctcd_batcher_next(&t->batcher, &b));
+        if (!ctcd_trainer_next_batch(t, &b)) cr_assert(ctcd_trainer_next_batch(t, &b));
         ctcd_step_stats stats;
         st = ctcd_trainer_step(t, b, &stats);
         cr_assert_null(st, "%s", ctcd_status_message(st));
@@ -662,22 +663,23 @@ Test(augment_trainer, mnli_augmented_rows_train_without_hard_labels, .timeout = 
             cr_assert_gt(stats.terms[CTCD_TERM_HARD0], 0.0f);
         cr_assert_gt(stats.terms[CTCD_TERM_MUTUAL0 + 1], 0.0f, "mutual term on every row");
     }
-    const int64_t n_aug = t->train.n;
+    const int64_t n_aug = train->n;
     ctcd_trainer_destroy(t);
 
     /* A second trainer with the same settings reuses the cache: one file, same rows. */
     char cache[4200];
     snprintf(cache, sizeof cache, "%.4000s/cache", e.tmp);
     cr_assert_null(ctcd_trainer_create(&r, &t));
-    cr_assert_eq(t->train.n, n_aug);
+    cr_assert_eq(ctcd_trainer_train_set(t)->n, n_aug);
     ctcd_trainer_destroy(t);
     cr_assert_eq(count_files(cache, ".tsv"), 1, "expected one cache file in %s", cache);
 
     /* hard_augmented = 1 keeps the labels; other values are refused. */
     r.distill.hard_augmented = 1.0f;
     cr_assert_null(ctcd_trainer_create(&r, &t));
-    for (int64_t i = n0; i < t->train.n; i++)
-        cr_assert(t->train.labels[i] >= 0, "row %lld lost its label", (long long)i);
+    train = ctcd_trainer_train_set(t);
+    for (int64_t i = n0; i < train->n; i++)
+        cr_assert(train->labels[i] >= 0, "row %lld lost its label", (long long)i);
     ctcd_trainer_destroy(t);
     r.distill.hard_augmented = 0.5f;
     st = ctcd_trainer_create(&r, &t);
@@ -702,7 +704,7 @@ Test(augment_trainer, without_cache_or_output_a_temporary_directory_is_used_and_
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_gt(t->train.n, 4, "augmented rows missing");
+    cr_assert_gt(ctcd_trainer_train_set(t)->n, 4, "augmented rows missing");
     ctcd_trainer_destroy(t);
     char cmd[4300];
     snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", tmp);
@@ -720,8 +722,9 @@ Test(augment_trainer, eda_on_mnli_with_wordnet, .timeout = 120) {
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_gt(t->train.n, 8, "EDA rows: %lld", (long long)t->train.n);
-    for (int64_t i = 4; i < t->train.n; i++) cr_assert_eq(t->train.labels[i], -1);
+    const ctcd_dataset *train = ctcd_trainer_train_set(t);
+    cr_assert_gt(train->n, 8, "EDA rows: %lld", (long long)train->n);
+    for (int64_t i = 4; i < train->n; i++) cr_assert_eq(train->labels[i], -1);
     ctcd_trainer_destroy(t);
     mlm_env_free(&e);
 }

@@ -24,27 +24,29 @@ Test(cqa_train, decoder_reads_the_target_choice_rows) {
     snprintf(r.rationale.labels, sizeof r.rationale.labels, "llm"); /* some targets are -1 */
     ctcd_trainer *t = NULL;
     OK(ctcd_trainer_create(&r, &t));
-    cr_assert_eq(t->n_choices, CQA_FX_K);
-    cr_assert(t->models[0]->cfg.multiple_choice && t->models[0]->cfg.n_labels == 1);
+    cr_assert_eq(ctcd_trainer_n_choices(t), CQA_FX_K);
+    const ctcd_bert_config *cfg = &ctcd_trainer_model(t, 0)->cfg;
+    cr_assert(cfg->multiple_choice && cfg->n_labels == 1);
     int none_seen = 0;
     for (int s = 0; s < 6; s++) {
         const ctcd_batch *b;
-        cr_assert(ctcd_batcher_next(&t->batcher, &b));
+        cr_assert(ctcd_trainer_next_batch(t, &b));
         ctcd_step_stats stats;
         OK(ctcd_trainer_step(t, b, &stats));
-        cr_assert_eq(t->rat_B, ctcd_batch_examples(b));
-        for (int e = 0; e < t->rat_B; e++) {
+        const ctcd_rationale_rows rr = ctcd_trainer_rationale_rows(t);
+        cr_assert_eq(rr.B, ctcd_batch_examples(b));
+        for (int e = 0; e < rr.B; e++) {
             const int y = b->labels[e];
             cr_assert_eq(y, cqa_fx_llm_choice((int)b->example[e]), "rationale.labels llm");
             for (int j = 0; j < b->T; j++) {
                 const int32_t want = ((e * CQA_FX_K + (y >= 0 ? y : 0)) * b->T + j);
-                cr_assert_eq(t->h_mc_rows[e * b->T + j], want,
+                cr_assert_eq(rr.mc_rows[e * b->T + j], want,
                              "example %d position %d reads row %d, want %d", e, j,
-                             t->h_mc_rows[e * b->T + j], want);
-                cr_assert_eq(t->h_mc_mask[e * b->T + j], b->mask[want]);
+                             rr.mc_rows[e * b->T + j], want);
+                cr_assert_eq(rr.mc_mask[e * b->T + j], b->mask[want]);
             }
-            for (int j = 0; y < 0 && j < t->rat_T; j++)
-                cr_assert_eq(t->h_rat_tgt[e * t->rat_T + j], -1,
+            for (int j = 0; y < 0 && j < rr.T; j++)
+                cr_assert_eq(rr.targets[e * rr.T + j], -1,
                              "an example without a target choice has rationale targets");
             none_seen += y < 0;
         }
@@ -83,7 +85,8 @@ Test(cqa_train, pair_with_decoders_resumes_bitwise_and_saves_multiple_choice, .t
     ctcd_recipe r = fx_run_recipe(dir, straight_dir);
     ctcd_trainer *t = NULL;
     OK(ctcd_trainer_create(&r, &t));
-    cr_assert_eq(t->total_steps, STEPS, "fixture gives %lld steps", (long long)t->total_steps);
+    const int64_t total = ctcd_trainer_progress(t).total_steps;
+    cr_assert_eq(total, STEPS, "fixture gives %lld steps", (long long)total);
     run_recorded(t, &a, &ra);
     float *want[2] = {download_state(t, 0), download_state(t, 1)};
     ctcd_trainer_destroy(t);
@@ -94,7 +97,7 @@ Test(cqa_train, pair_with_decoders_resumes_bitwise_and_saves_multiple_choice, .t
     memset(&b, 0, sizeof b);
     b.stop_at = 4;
     run_recorded(t, &b, NULL);
-    cr_assert_eq(t->step, 4);
+    cr_assert_eq(ctcd_trainer_progress(t).step, 4);
     ctcd_trainer_destroy(t);
     ctcd_interrupt_clear();
     OK(ctcd_trainer_resume(split_dir, NULL, 0, &t));
@@ -110,7 +113,7 @@ Test(cqa_train, pair_with_decoders_resumes_bitwise_and_saves_multiple_choice, .t
         free(got);
         free(want[i]);
         cr_assert(memcmp(&ra.m[i].score, &rc.m[i].score, sizeof(double)) == 0,
-                  "final test accuracy of %s: %.9g vs %.9g", t->models[i]->name,
+                  "final test accuracy of %s: %.9g vs %.9g", ctcd_trainer_model(t, i)->name,
                   ra.m[i].score, rc.m[i].score);
     }
     ctcd_trainer_destroy(t);
@@ -174,7 +177,7 @@ Test(cqa_train, label_and_rationale_losses_fall_on_shared_cqa, .timeout = 300) {
     float label[N], rat[N];
     for (int s = 0; s < N; s++) {
         const ctcd_batch *b;
-        while (!ctcd_batcher_next(&t->batcher, &b)) {} /* epoch ends */
+        while (!ctcd_trainer_next_batch(t, &b)) {} /* epoch ends */
         ctcd_step_stats stats;
         OK(ctcd_trainer_step(t, b, &stats));
         label[s] = stats.terms[CTCD_TERM_HARD0];

@@ -28,7 +28,7 @@ static void run_on(const char *fx, const char *backend, const char *prec, cqa_ru
     ck_ok(ctcd_trainer_create(&r, &t), backend);
     for (int s = 0; s < STEPS; s++) {
         const ctcd_batch *b;
-        while (!ctcd_batcher_next(&t->batcher, &b)) {}
+        while (!ctcd_trainer_next_batch(t, &b)) {}
         ctcd_step_stats st;
         ck_ok(ctcd_trainer_step(t, b, &st), "step");
         memcpy(out->terms[s], st.terms, sizeof st.terms);

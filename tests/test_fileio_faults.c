@@ -12,7 +12,6 @@
 #include "ctcd/log.h"
 #include "ctcd/safetensors.h"
 #include "resume_fixture.h"
-#include "train/train_internal.h"
 
 static int count_temps(const char *dir) {
     DIR *d = opendir(dir);
@@ -35,13 +34,13 @@ static ctcd_trainer *started_run(char **tmp, char **run) {
     cr_assert_null(st, "%s", ctcd_status_message(st));
     for (int k = 0; k < 2; k++) {
         const ctcd_batch *b;
-        cr_assert(ctcd_batcher_next(&t->batcher, &b));
+        cr_assert(ctcd_trainer_next_batch(t, &b));
         ctcd_step_stats s;
         cr_assert_null(ctcd_trainer_step(t, b, &s));
     }
     cr_assert_null(ctcd_train_state_save_run(t));
     const ctcd_batch *b;
-    cr_assert(ctcd_batcher_next(&t->batcher, &b));
+    cr_assert(ctcd_trainer_next_batch(t, &b));
     ctcd_step_stats s;
     cr_assert_null(ctcd_trainer_step(t, b, &s)); /* step 3: a new state would differ */
     return t;
@@ -60,7 +59,8 @@ static void expect_resumes_at(const char *run, int64_t step) {
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_resume(run, more, 1, &t);
     cr_assert_null(st, "the previous state does not load: %s", ctcd_status_message(st));
-    cr_expect_eq(t->step, step, "resumed at step %lld", (long long)t->step);
+    const int64_t at = ctcd_trainer_progress(t).step;
+    cr_expect_eq(at, step, "resumed at step %lld", (long long)at);
     ctcd_trainer_destroy(t);
 }
 
@@ -99,7 +99,7 @@ Test(fileio_faults, full_disk_during_checkpoint_keeps_previous_checkpoint, .time
     cr_assert_eq(fread(before, 1, (size_t)n, f), (size_t)n);
     fclose(f);
     const ctcd_batch *b;
-    cr_assert(ctcd_batcher_next(&t->batcher, &b));
+    cr_assert(ctcd_trainer_next_batch(t, &b));
     ctcd_step_stats s;
     cr_assert_null(ctcd_trainer_step(t, b, &s));
     setenv("CTCD_TEST_FAIL_WRITE", "model.safetensors", 1);
@@ -170,10 +170,9 @@ Test(fileio_faults, full_disk_for_the_log_is_an_error, .timeout = 120) {
     char *log = path_in(run, "log.jsonl");
     cr_assert_eq(unlink(log), 0);
     cr_assert_eq(symlink("/dev/full", log), 0);
-    const char *more[] = {"train.max_steps=8"};
-    ctcd_status st = ctcd_trainer_resume(run, more, 1, &t);
+    const char *more[] = {"train.max_steps=8", "train.log_every=1"};
+    ctcd_status st = ctcd_trainer_resume(run, more, 2, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    t->rc.train.log_every = 1;
     ctcd_eval_result res;
     expect_names(ctcd_trainer_run(t, &res), log, "No space left on device");
     ctcd_trainer_destroy(t);

@@ -44,9 +44,9 @@ Test(glue_train, sst2_from_scratch_beats_chance, .timeout = 900) {
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_eq(t->n_dev, 1);
-    cr_assert_eq(t->dev[0].n, 872, "SST-2 dev has 872 examples, loaded %lld",
-                 (long long)t->dev[0].n);
+    cr_assert_eq(ctcd_trainer_n_dev(t), 1);
+    const int64_t n_dev = ctcd_trainer_dev_set(t, 0, NULL)->n;
+    cr_assert_eq(n_dev, 872, "SST-2 dev has 872 examples, loaded %lld", (long long)n_dev);
     ctcd_eval_result res;
     st = ctcd_trainer_run(t, &res);
     cr_assert_null(st, "%s", ctcd_status_message(st));
@@ -54,7 +54,7 @@ Test(glue_train, sst2_from_scratch_beats_chance, .timeout = 900) {
             res.m[1].score);
     for (int i = 0; i < 2; i++)
         cr_assert_geq(res.m[i].score, SST2_MIN_ACC, "%s SST-2 dev accuracy %.4f < %.2f",
-                      t->models[i]->name, res.m[i].score, SST2_MIN_ACC);
+                      ctcd_trainer_model(t, i)->name, res.m[i].score, SST2_MIN_ACC);
     ctcd_trainer_destroy(t);
 }
 
@@ -67,8 +67,8 @@ Test(glue_train, stsb_is_regression_with_pearson_and_spearman, .timeout = 300) {
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_eq(t->loss_kind, CTCD_LOSS_MSE, "STS-B must train with the MSE loss");
-    cr_assert_eq(t->models[0]->cfg.n_labels, 1);
+    cr_assert_eq(ctcd_trainer_loss_kind(t), CTCD_LOSS_MSE, "STS-B must train with the MSE loss");
+    cr_assert_eq(ctcd_trainer_model(t, 0)->cfg.n_labels, 1);
     ctcd_eval_result res;
     st = ctcd_trainer_run(t, &res);
     cr_assert_null(st, "%s", ctcd_status_message(st));
@@ -94,14 +94,17 @@ Test(glue_train, mnli_evaluates_matched_and_mismatched, .timeout = 300) {
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_eq(t->n_dev, 2);
-    cr_assert_str_eq(t->dev_names[0], "dev_matched");
-    cr_assert_str_eq(t->dev_names[1], "dev_mismatched");
-    cr_assert_eq(t->models[0]->cfg.n_labels, 3);
+    cr_assert_eq(ctcd_trainer_n_dev(t), 2);
+    const char *names[2];
+    const ctcd_dataset *dm = ctcd_trainer_dev_set(t, 0, &names[0]);
+    const ctcd_dataset *dmm = ctcd_trainer_dev_set(t, 1, &names[1]);
+    cr_assert_str_eq(names[0], "dev_matched");
+    cr_assert_str_eq(names[1], "dev_mismatched");
+    cr_assert_eq(ctcd_trainer_model(t, 0)->cfg.n_labels, 3);
     ctcd_eval_result res;
     st = ctcd_trainer_run(t, &res);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_eq(res.examples, t->dev[0].n + t->dev[1].n);
+    cr_assert_eq(res.examples, dm->n + dmm->n);
     cr_assert_str_eq(res.m[1].names[0], "acc_m");
     cr_assert_str_eq(res.m[1].names[1], "acc_mm");
     ctcd_trainer_destroy(t);

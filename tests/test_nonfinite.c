@@ -13,7 +13,7 @@
  * in the gradients, while armed. */
 typedef struct poison {
     int armed, slot;
-    int64_t at_step;  /* only at this step (t->step before it), -1 = every step */
+    int64_t at_step;  /* only at this step (the trainer's step before it), -1 = every step */
     const char *param;
     int64_t index;
     float value;
@@ -21,8 +21,8 @@ typedef struct poison {
 
 static void poison_grad(ctcd_trainer *t, void *ctx) {
     poison *p = ctx;
-    if (!p->armed || (p->at_step >= 0 && t->step != p->at_step)) return;
-    const ctcd_model *m = t->models[p->slot];
+    if (!p->armed || (p->at_step >= 0 && ctcd_trainer_progress(t).step != p->at_step)) return;
+    const ctcd_model *m = ctcd_trainer_model(t, p->slot);
     const ctcd_param_info *pi = ctcd_model_layout_find(&m->lay, p->param);
     cr_assert_not_null(pi, "no parameter %s", p->param);
     cr_assert_null(m->be->upload(m->be, m->ps.grads + pi->offset + p->index, &p->value,
@@ -36,20 +36,19 @@ static ctcd_trainer *make_trainer(int skip, poison *p) {
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "trainer: %s", ctcd_status_message(st));
-    t->on_backward = poison_grad;
-    t->on_step_ctx = p;
+    ctcd_trainer_set_on_backward(t, poison_grad, p);
     return t;
 }
 
 static ctcd_status one_step(ctcd_trainer *t, ctcd_step_stats *s) {
     const ctcd_batch *b;
-    cr_assert(ctcd_batcher_next(&t->batcher, &b));
+    cr_assert(ctcd_trainer_next_batch(t, &b));
     return ctcd_trainer_step(t, b, s);
 }
 
 /* Asserts slots 0 and 1 hold what before[] recorded (bitwise). */
 static void assert_unchanged(const ctcd_trainer *t, float *before[2]) {
-    for (int i = 0; i < t->n_models; i++) {
+    for (int i = 0; i < ctcd_trainer_n_models(t); i++) {
         float *now = download_state(t, i);
         assert_same_state(t, i, before[i], now);
         free(now);
@@ -74,7 +73,7 @@ Test(nonfinite, nan_gradient_names_model_and_parameter_and_updates_nothing) {
     ctcd_status_free(st);
     /* lockstep: the large model (slot 0, whose gradients are finite) was not updated */
     assert_unchanged(t, before);
-    cr_expect_eq(t->step, 0);
+    cr_expect_eq(ctcd_trainer_progress(t).step, 0);
     free(before[0]);
     free(before[1]);
     ctcd_trainer_destroy(t);
@@ -102,8 +101,9 @@ Test(nonfinite, skip_nonfinite_skips_both_updates_counts_and_continues) {
     ctcd_status st = one_step(t, &s);
     cr_assert_null(st, "skip_nonfinite still failed: %s", ctcd_status_message(st));
     cr_expect_eq(s.skipped, 1);
-    cr_expect_eq(t->skipped_steps, 1);
-    cr_expect_eq(t->step, 1, "a skipped step still consumes its batch and counts as a step");
+    const ctcd_train_progress pr = ctcd_trainer_progress(t);
+    cr_expect_eq(pr.skipped_steps, 1);
+    cr_expect_eq(pr.step, 1, "a skipped step still consumes its batch and counts as a step");
     cr_expect(!isfinite(s.grad_norm[1]) && isfinite(s.grad_norm[0]), "grad norms %g %g",
               (double)s.grad_norm[0], (double)s.grad_norm[1]);
     assert_unchanged(t, before);
@@ -112,10 +112,11 @@ Test(nonfinite, skip_nonfinite_skips_both_updates_counts_and_continues) {
     st = one_step(t, &s);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     cr_expect_eq(s.skipped, 0);
-    cr_expect_eq(t->skipped_steps, 1);
+    cr_expect_eq(ctcd_trainer_progress(t).skipped_steps, 1);
     for (int i = 0; i < 2; i++) {
         float *now = download_state(t, i);
-        cr_expect(memcmp(now, before[i], (size_t)t->models[i]->lay.n_total * sizeof(float)) != 0,
+        const size_t n = (size_t)ctcd_trainer_model(t, i)->lay.n_total;
+        cr_expect(memcmp(now, before[i], n * sizeof(float)) != 0,
                   "model %d not updated after the skipped step", i);
         free(now);
     }
@@ -127,7 +128,7 @@ Test(nonfinite, skip_nonfinite_skips_both_updates_counts_and_continues) {
 Test(nonfinite, poisoned_parameter_stops_on_the_loss_term) {
     poison p = {0};
     ctcd_trainer *t = make_trainer(0, &p);
-    ctcd_model *m = t->models[0];
+    ctcd_model *m = ctcd_trainer_model(t, 0);
     const ctcd_param_info *pi = ctcd_model_layout_find(&m->lay, "classifier.bias");
     cr_assert_not_null(pi);
     float *host = malloc((size_t)m->lay.n_total * sizeof(float));
@@ -158,12 +159,11 @@ Test(nonfinite, skipped_steps_are_logged_and_saved, .timeout = 120) {
     snprintf(r.output, sizeof r.output, "%s", dir);
     ctcd_trainer *t = NULL;
     cr_assert_null(ctcd_trainer_create(&r, &t));
-    t->on_backward = poison_grad;
-    t->on_step_ctx = &p;
+    ctcd_trainer_set_on_backward(t, poison_grad, &p);
     ctcd_eval_result res;
     ctcd_status st = ctcd_trainer_run(t, &res);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_expect_eq(t->skipped_steps, 1);
+    cr_expect_eq(ctcd_trainer_progress(t).skipped_steps, 1);
     ctcd_trainer_destroy(t);
     char *log = path_in(dir, "log.jsonl");
     char *text = read_log(log);
@@ -178,8 +178,8 @@ Test(nonfinite, skipped_steps_are_logged_and_saved, .timeout = 120) {
     const char *more[] = {"train.max_steps=8"};
     st = ctcd_trainer_resume(dir, more, 1, &u);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_expect_eq(u->skipped_steps, 1, "skipped_steps after resume: %lld",
-                 (long long)u->skipped_steps);
+    const int64_t skipped = ctcd_trainer_progress(u).skipped_steps;
+    cr_expect_eq(skipped, 1, "skipped_steps after resume: %lld", (long long)skipped);
     ctcd_trainer_destroy(u);
     ctcd_test_rmtree(dir);
     free(dir);

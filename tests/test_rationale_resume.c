@@ -19,7 +19,7 @@ static ctcd_recipe fx_run_recipe(const char *fx, const char *out) {
 
 /* Host copy of decoder i's master, adam_m and adam_v (3 · n_total floats, caller frees). */
 static float *download_decoder(const ctcd_trainer *t, int i) {
-    const ctcd_rationale_decoder *d = t->rat[i];
+    const ctcd_rationale_decoder *d = ctcd_trainer_rationale_decoder(t, i);
     cr_assert_not_null(d, "slot %d has no decoder", i);
     const size_t n = (size_t)d->lay.n_total;
     float *h = malloc(3 * n * sizeof(float));
@@ -30,13 +30,13 @@ static float *download_decoder(const ctcd_trainer *t, int i) {
 }
 
 static void assert_same_decoder(const ctcd_trainer *t, int i, const float *a, const float *b) {
-    const int64_t n = t->rat[i]->lay.n_total;
+    const int64_t n = ctcd_trainer_rationale_decoder(t, i)->lay.n_total;
     static const char *const what[3] = {"master", "adam_m", "adam_v"};
     for (int k = 0; k < 3; k++)
         for (int64_t j = 0; j < n; j++)
             cr_assert(memcmp(&a[k * n + j], &b[k * n + j], sizeof(float)) == 0,
                       "decoder of %s: %s[%lld] differs: %.9g uninterrupted vs %.9g resumed",
-                      t->models[i]->name, what[k], (long long)j, (double)a[k * n + j],
+                      ctcd_trainer_model(t, i)->name, what[k], (long long)j, (double)a[k * n + j],
                       (double)b[k * n + j]);
 }
 
@@ -54,7 +54,8 @@ static void check_resume(int64_t K) {
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_eq(t->total_steps, STEPS, "fixture gives %lld steps", (long long)t->total_steps);
+    const int64_t total = ctcd_trainer_progress(t).total_steps;
+    cr_assert_eq(total, STEPS, "fixture gives %lld steps", (long long)total);
     run_recorded(t, &a, &ra);
     float *want[2] = {download_state(t, 0), download_state(t, 1)};
     float *want_dec[2] = {download_decoder(t, 0), download_decoder(t, 1)};
@@ -64,13 +65,14 @@ static void check_resume(int64_t K) {
     cr_assert_null(ctcd_trainer_create(&r, &t));
     b.stop_at = K;
     run_recorded(t, &b, NULL);
-    cr_assert_eq(t->step, K, "stopped at step %lld, not %lld", (long long)t->step, (long long)K);
+    const int64_t stopped = ctcd_trainer_progress(t).step;
+    cr_assert_eq(stopped, K, "stopped at step %lld, not %lld", (long long)stopped, (long long)K);
     ctcd_trainer_destroy(t);
     ctcd_interrupt_clear();
 
     st = ctcd_trainer_resume(split_dir, NULL, 0, &t);
     cr_assert_null(st, "resume: %s", ctcd_status_message(st));
-    cr_assert_eq(t->step, K);
+    cr_assert_eq(ctcd_trainer_progress(t).step, K);
     run_recorded(t, &c, &rc);
     cr_assert_eq(c.first, K + 1);
     cr_assert_eq(c.last, STEPS);

@@ -52,7 +52,7 @@ static void run(const ctcd_recipe *r, int steps, float terms[][CTCD_LOSS_NTERMS]
     OK(ctcd_trainer_create(r, &t));
     for (int s = 0; s < steps; s++) {
         const ctcd_batch *b;
-        cr_assert(ctcd_batcher_next(&t->batcher, &b), "ran out of batches at step %d", s);
+        cr_assert(ctcd_trainer_next_batch(t, &b), "ran out of batches at step %d", s);
         ctcd_step_stats stats;
         OK(ctcd_trainer_step(t, b, &stats));
         memcpy(terms[s], stats.terms, sizeof stats.terms);
@@ -111,16 +111,17 @@ Test(rationale_train, run_dir_holds_the_decoders, .timeout = 300) {
     OK(ctcd_trainer_run(t, &res));
     char path[4200];
     snprintf(path, sizeof path, "%s/run/rationale/large/last/decoder.safetensors", tmp);
-    ctcd_rationale_decoder *d = NULL;
-    OK(ctcd_rationale_load(t->be, path, &t->models[0]->cfg, 2, 24, 48, &d));
+    ctcd_rationale_decoder *d = NULL, *trained = ctcd_trainer_rationale_decoder(t, 0);
+    OK(ctcd_rationale_load(ctcd_trainer_backend(t), path, &ctcd_trainer_model(t, 0)->cfg, 2, 24,
+                           48, &d));
     cr_assert_eq(d->cfg.n_layers, 1);
-    cr_assert_eq(d->lay.n_total, t->rat[0]->lay.n_total);
+    cr_assert_eq(d->lay.n_total, trained->lay.n_total);
     cr_assert(d->cfg.out_vocab > 1 && d->cfg.out_vocab < d->cfg.vocab_size / 4,
               "shortlist of %d tokens", d->cfg.out_vocab);
-    cr_assert(memcmp(d->out_ids, t->rat[0]->out_ids, (size_t)d->cfg.out_vocab * 4) == 0);
+    cr_assert(memcmp(d->out_ids, trained->out_ids, (size_t)d->cfg.out_vocab * 4) == 0);
     float *x = malloc((size_t)d->lay.n_total * 4), *y = malloc((size_t)d->lay.n_total * 4);
     OK(ctcd_rationale_download_params(d, x));
-    OK(ctcd_rationale_download_params(t->rat[0], y));
+    OK(ctcd_rationale_download_params(trained, y));
     cr_assert(memcmp(x, y, (size_t)d->lay.n_total * 4) == 0, "saved decoder differs");
     free(x);
     free(y);
@@ -153,21 +154,23 @@ Test(rationale_train, llm_labels_replace_the_gold_ones) {
     OK(ctcd_trainer_create(&r, &gold));
     snprintf(r.rationale.labels, sizeof r.rationale.labels, "llm");
     OK(ctcd_trainer_create(&r, &llm));
-    cr_assert_eq(gold->train.n, llm->train.n);
+    const ctcd_dataset *g = ctcd_trainer_train_set(gold), *l = ctcd_trainer_train_set(llm);
+    const ctcd_rationale_set *rats = ctcd_trainer_rationales(llm);
+    cr_assert_eq(g->n, l->n);
     int64_t differ = 0, agree = 0;
-    for (int64_t i = 0; i < llm->train.n; i++) {
-        const int32_t y = llm->rat_train.llm_labels[i];
-        cr_assert_eq(llm->train.labels[i], y >= 0 ? y : -1, "example %lld", (long long)i);
-        differ += llm->train.labels[i] != gold->train.labels[i];
-        agree += y >= 0 && y == gold->train.labels[i];
+    for (int64_t i = 0; i < l->n; i++) {
+        const int32_t y = rats->llm_labels[i];
+        cr_assert_eq(l->labels[i], y >= 0 ? y : -1, "example %lld", (long long)i);
+        differ += l->labels[i] != g->labels[i];
+        agree += y >= 0 && y == g->labels[i];
     }
     /* PaLM agrees with gold on about 73% of e-SNLI valid (the data README) */
-    cr_assert_gt(differ, llm->train.n / 10, "only %lld of %lld labels changed", (long long)differ,
-                 (long long)llm->train.n);
-    cr_assert_gt(agree, llm->train.n / 2);
+    cr_assert_gt(differ, l->n / 10, "only %lld of %lld labels changed", (long long)differ,
+                 (long long)l->n);
+    cr_assert_gt(agree, l->n / 2);
     ctcd_step_stats stats;
     const ctcd_batch *b;
-    cr_assert(ctcd_batcher_next(&llm->batcher, &b));
+    cr_assert(ctcd_trainer_next_batch(llm, &b));
     OK(ctcd_trainer_step(llm, b, &stats));
     ctcd_trainer_destroy(gold);
     ctcd_trainer_destroy(llm);
@@ -193,7 +196,7 @@ static void run_fx(const ctcd_recipe *r, int steps, pair_log *out) {
     OK(ctcd_trainer_create(r, &t));
     for (int s = 0; s < steps; s++) {
         const ctcd_batch *b;
-        while (!ctcd_batcher_next(&t->batcher, &b)) {} /* epoch ends */
+        while (!ctcd_trainer_next_batch(t, &b)) {} /* epoch ends */
         ctcd_step_stats stats;
         OK(ctcd_trainer_step(t, b, &stats));
         memcpy(out->terms[s], stats.terms, sizeof stats.terms);

@@ -27,10 +27,10 @@ static void check_resume_is_bitwise(int64_t K) {
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_eq(t->steps_per_epoch * 2, TOTAL, "fixture gives %lld steps per epoch",
-                 (long long)t->steps_per_epoch);
+    const int64_t per_epoch = ctcd_trainer_progress(t).steps_per_epoch;
+    cr_assert_eq(per_epoch * 2, TOTAL, "fixture gives %lld steps per epoch", (long long)per_epoch);
     run_recorded(t, &a, &ra);
-    cr_assert_eq(t->step, TOTAL);
+    cr_assert_eq(ctcd_trainer_progress(t).step, TOTAL);
     float *want[2] = {download_state(t, 0), download_state(t, 1)};
     ctcd_trainer_destroy(t);
 
@@ -38,15 +38,16 @@ static void check_resume_is_bitwise(int64_t K) {
     cr_assert_null(ctcd_trainer_create(&r, &t));
     b.stop_at = K;
     run_recorded(t, &b, NULL);
-    cr_assert_eq(t->stop_signal, SIGINT, "the run did not stop on the request");
-    cr_assert_eq(t->step, K, "stopped at step %lld, not %lld", (long long)t->step, (long long)K);
+    const ctcd_train_progress p = ctcd_trainer_progress(t);
+    cr_assert_eq(p.stop_signal, SIGINT, "the run did not stop on the request");
+    cr_assert_eq(p.step, K, "stopped at step %lld, not %lld", (long long)p.step, (long long)K);
     assert_same_terms(&a, &b, 1, K);
     ctcd_trainer_destroy(t);
     ctcd_interrupt_clear();
 
     st = ctcd_trainer_resume(split_dir, NULL, 0, &t);
     cr_assert_null(st, "resume: %s", ctcd_status_message(st));
-    cr_assert_eq(t->step, K);
+    cr_assert_eq(ctcd_trainer_progress(t).step, K);
     run_recorded(t, &c, &rc);
     cr_assert_eq(c.first, K + 1, "resumed run started at step %lld", (long long)c.first);
     cr_assert_eq(c.last, TOTAL);
@@ -62,15 +63,15 @@ Test(resume, mid_epoch_resume_is_bitwise, .timeout = 300) { check_resume_is_bitw
 
 Test(resume, epoch_boundary_resume_is_bitwise, .timeout = 300) { check_resume_is_bitwise(13); }
 
-/* Steps t until t->step == until, skipping epoch ends, recording into rec. */
+/* Steps t until its step == until, skipping epoch ends, recording into rec. */
 static void manual_steps(ctcd_trainer *t, int64_t until, step_record *rec) {
-    while (t->step < until) {
+    while (ctcd_trainer_progress(t).step < until) {
         const ctcd_batch *b;
-        if (!ctcd_batcher_next(&t->batcher, &b)) continue;
+        if (!ctcd_trainer_next_batch(t, &b)) continue;
         ctcd_step_stats s;
         ctcd_status st = ctcd_trainer_step(t, b, &s);
         cr_assert_null(st, "%s", ctcd_status_message(st));
-        memcpy(rec->terms[t->step - 1], s.terms, sizeof s.terms);
+        memcpy(rec->terms[ctcd_trainer_progress(t).step - 1], s.terms, sizeof s.terms);
     }
 }
 
@@ -95,12 +96,13 @@ Test(resume, state_file_round_trip_without_run_directory, .timeout = 300) {
     cr_assert_null(ctcd_trainer_create(&r, &t));
     st = ctcd_train_state_load(t, path);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_eq(t->step, 16);
-    cr_assert_eq(t->batcher.cur.epoch, 1);
-    cr_assert_eq(t->batcher.cur.batch, 3);
+    const ctcd_train_progress p = ctcd_trainer_progress(t);
+    cr_assert_eq(p.step, 16);
+    cr_assert_eq(p.cursor.epoch, 1);
+    cr_assert_eq(p.cursor.batch, 3);
     manual_steps(t, 20, &b);
     assert_same_terms(&a, &b, 17, 20);
-    for (int i = 0; i < t->n_models; i++) {
+    for (int i = 0; i < ctcd_trainer_n_models(t); i++) {
         float *got = download_state(t, i);
         assert_same_state(t, i, want[i], got);
         free(got);
@@ -179,12 +181,12 @@ Test(resume, complete_run_needs_extension_and_extends) {
     const char *more[] = {"train.max_steps=7"};
     ctcd_status st = ctcd_trainer_resume(run, more, 1, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_eq(t->step, 4);
-    cr_assert_eq(t->total_steps, 7);
+    cr_assert_eq(ctcd_trainer_progress(t).step, 4);
+    cr_assert_eq(ctcd_trainer_progress(t).total_steps, 7);
     ctcd_eval_result res;
     st = ctcd_trainer_run(t, &res);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_eq(t->step, 7);
+    cr_assert_eq(ctcd_trainer_progress(t).step, 7);
     ctcd_trainer_destroy(t);
     /* the extension is now the run's recipe */
     expect_error(ctcd_trainer_resume(run, NULL, 0, &t), "already complete (step 7 of 7)", NULL);
@@ -403,7 +405,7 @@ Test(resume, failed_write_keeps_previous_state, .timeout = 300) {
     ctcd_status st = ctcd_trainer_resume(run, more, 1, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     const ctcd_batch *b;
-    cr_assert(ctcd_batcher_next(&t->batcher, &b));
+    cr_assert(ctcd_trainer_next_batch(t, &b));
     ctcd_step_stats s;
     cr_assert_null(ctcd_trainer_step(t, b, &s)); /* step 5: the new state would differ */
 
@@ -430,7 +432,8 @@ Test(resume, failed_write_keeps_previous_state, .timeout = 300) {
 
     st = ctcd_trainer_resume(run, more, 1, &t);
     cr_assert_null(st, "previous state not loadable: %s", ctcd_status_message(st));
-    cr_assert_eq(t->step, 4, "the previous state is at step %lld", (long long)t->step);
+    const int64_t at = ctcd_trainer_progress(t).step;
+    cr_assert_eq(at, 4, "the previous state is at step %lld", (long long)at);
     ctcd_trainer_destroy(t);
     ctcd_test_rmtree(tmp);
     free(run);

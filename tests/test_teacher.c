@@ -101,17 +101,18 @@ Test(teacher, stays_frozen_and_is_reported_in_the_run_directory) {
     ctcd_trainer *t = NULL;
     ctcd_status st = ctcd_trainer_create(&r, &t);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_not_null(t->teacher);
-    cr_assert_eq(t->n_models, 2, "the teacher is not a trained slot");
-    const int64_t n = t->teacher->lay.n_total; /* buffer length */
+    ctcd_model *teacher = ctcd_trainer_teacher(t);
+    cr_assert_not_null(teacher);
+    cr_assert_eq(ctcd_trainer_n_models(t), 2, "the teacher is not a trained slot");
+    const int64_t n = teacher->lay.n_total; /* buffer length */
     float *before = malloc((size_t)n * 4), *after = malloc((size_t)n * 4);
-    cr_assert_null(ctcd_model_download_params(t->teacher, before));
+    cr_assert_null(ctcd_model_download_params(teacher, before));
     ctcd_eval_result res;
     st = ctcd_trainer_run(t, &res);
     cr_assert_null(st, "%s", ctcd_status_message(st));
-    cr_assert_null(ctcd_model_download_params(t->teacher, after));
+    cr_assert_null(ctcd_model_download_params(teacher, after));
     cr_assert(memcmp(before, after, (size_t)n * 4) == 0, "the teacher's weights changed");
-    st = ctcd_model_backward(t->teacher, NULL, 0);
+    st = ctcd_model_backward(teacher, NULL, 0);
     cr_assert_not_null(st, "backward of a frozen model must fail");
     cr_assert_not_null(strstr(ctcd_status_message(st), "frozen"), "%s", ctcd_status_message(st));
     ctcd_status_free(st);

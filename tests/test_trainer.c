@@ -73,7 +73,7 @@ Test(trainer, ramp_starts_mutual_weight_at_zero) {
     const float expect[3] = {0.0f, 0.25f, 0.5f};
     for (int s = 0; s < 3; s++) {
         const ctcd_batch *b;
-        cr_assert(ctcd_batcher_next(&t->batcher, &b));
+        cr_assert(ctcd_trainer_next_batch(t, &b));
         ctcd_step_stats stats;
         cr_assert_null(ctcd_trainer_step(t, b, &stats));
         cr_assert_float_eq(stats.mutual_w[0], expect[s] * r.distill.small_to_large, 1e-7,

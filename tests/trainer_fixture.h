@@ -37,7 +37,7 @@ static inline void run_steps(const ctcd_recipe *r, int steps, float terms[][CTCD
     cr_assert_null(st, "trainer: %s", ctcd_status_message(st));
     for (int s = 0; s < steps; s++) {
         const ctcd_batch *b;
-        cr_assert(ctcd_batcher_next(&t->batcher, &b), "ran out of batches at step %d", s);
+        cr_assert(ctcd_trainer_next_batch(t, &b), "ran out of batches at step %d", s);
         ctcd_step_stats stats;
         st = ctcd_trainer_step(t, b, &stats);
         cr_assert_null(st, "step %d: %s", s, ctcd_status_message(st));

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "ctcd/backend.h"
+#include "ctcd/batch_dev.h" /* ctcd_batch_dev, the batch every forward reads */
 #include "ctcd/param_set.h"
 
 #ifdef __cplusplus
@@ -192,17 +193,6 @@ typedef struct ctcd_model {
     int64_t head_off[CTCD_MAX_LAYERS], ffn_off[CTCD_MAX_LAYERS];  /* ctcd_bert_unit_offsets */
     int64_t n_head_units, n_ffn_units;
 } ctcd_model;
-
-/* Device-side view of a batch, shared by all models of a step. */
-typedef struct ctcd_batch_dev {
-    int B, T;
-    const int32_t *ids;      /* (B, T) */
-    const int32_t *types;    /* (B, T) */
-    const int32_t *mask;     /* (B, T) */
-    const int32_t *cls_idx;  /* (B) */
-    int64_t n_pred;          /* MLM: number of masked rows */
-    const int32_t *pred_idx; /* MLM: (n_pred) row indices b·T + t into the (B·T) tokens */
-} ctcd_batch_dev;
 
 /* Allocates parameters, optimizer state and activations for batches up to
  * (B_max, T_max). Parameters are uninitialised until ctcd_model_init_random or a load. */

@@ -83,7 +83,8 @@ ctcd_status ctcd_trainer_resume_follower(const char *run_dir, const char *const 
 /* ---- stop requests (src/train/interrupt.c) ----
  * SIGINT and SIGTERM only set a flag (the one piece of global mutable state besides the
  * logger: a signal handler can reach nothing else); ctcd_trainer_run checks it between
- * steps, writes the state and the last checkpoints, sets t->stop_signal and returns.
+ * steps, writes the state and the last checkpoints, sets the progress's stop_signal
+ * (ctcd_trainer_progress) and returns.
  * Further signals while the state is being saved only set the flag again, so a second
  * Ctrl-C cannot cut the save short (SIGKILL still can; the previous state survives). */
 /* Installs the SIGINT/SIGTERM handlers (without SA_RESETHAND, with SA_RESTART). */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "ctcd/backend.h"
+#include "ctcd/batch_upload.h"
 #include "ctcd/corpus.h"
 #include "ctcd/data.h"
 #include "ctcd/glue.h"
@@ -52,72 +53,10 @@ typedef struct ctcd_eval_result {
 
 #define CTCD_MAX_DEV_SPLITS 2
 
-typedef struct ctcd_trainer {
-    ctcd_recipe rc;
-    ctcd_backend *be;
-    int n_models;
-    ctcd_model *models[2];    /* model slots in role order (large first when present) */
-    int role[2];              /* CTCD_LARGE / CTCD_SMALL of each slot */
-    ctcd_model *teacher;      /* models.teacher: frozen, forward only; NULL without one */
-    struct ctcd_comm *comm;   /* data parallelism (include/ctcd/dist.h), borrowed; NULL or
-                               * world 1: a single process */
-    int32_t *h_cls, *h_pred;  /* host: this rank's [CLS] rows (B_cap), masked rows (R_cap) */
-    const ctcd_glue_task *task;   /* NULL for builtin:demo */
-    ctcd_glue_metric metric;      /* how dev predictions are scored */
-    ctcd_tokenizer *tok;          /* GLUE tasks: the WordPiece tokenizer */
-    char vocab_path[CTCD_PATH_MAX];
-    ctcd_dataset train;
-    ctcd_dataset dev[CTCD_MAX_DEV_SPLITS];
-    const char *dev_names[CTCD_MAX_DEV_SPLITS];  /* "dev", "dev_matched", ... */
-    int n_dev;
-    ctcd_batcher batcher;
-    int B_cap, T_cap;
-    ctcd_loss_kind loss_kind;
-    int64_t steps_per_epoch, total_steps, warmup_steps;
-    int64_t step;             /* optimizer steps done (skipped ones included) */
-    int64_t skipped_steps;    /* steps whose update train.skip_nonfinite skipped */
-    /* batch buffers on the backend */
-    int32_t *d_ids, *d_types, *d_mask, *d_cls, *d_labels;  /* (B_cap·T_cap) / (B_cap) */
-    float *d_targets;         /* (B_cap) */
-    float *d_terms;           /* F32[CTCD_LOSS_NTERMS] */
-    /* masked-LM pre-training (task "mlm", src/train/pretrain.c) */
-    int head;                 /* ctcd_head of the models */
-    int max_predictions;      /* masked rows per sequence the models are sized for */
-    int64_t R_cap;            /* masked rows per batch (B_cap · max_predictions) */
-    int32_t *d_pred_idx, *d_pred_labels;  /* (R_cap) */
-    ctcd_shard shard;         /* the corpus (train and dev views below point into it) */
-    ctcd_shard train_view, dev_view;
-    ctcd_mlm_batcher mlm, mlm_dev;
-    FILE *log;                /* <output>/log.jsonl or NULL */
-    FILE *evlog;              /* <output>/eval.jsonl or NULL */
-    int lock_fd;              /* <output>/.lock held for the trainer's life, -1 without */
-    /* run progress (run.c), part of the resumable state (include/ctcd/resume.h) */
-    int64_t last_eval_step;   /* step of the latest evaluation, -1 before the first */
-    double best[2];           /* best dev task score of each slot so far */
-    int stop_signal;          /* SIGINT/SIGTERM when ctcd_trainer_run stopped early, else 0 */
-    /* Optional observer called by ctcd_trainer_run after every step (tests, experiment
-     * drivers); it may call ctcd_interrupt_request() to stop the run as a signal would. */
-    void (*on_step)(struct ctcd_trainer *t, const ctcd_step_stats *s, void *ctx);
-    void *on_step_ctx;
-    /* Optional test hook: called inside every step after the backward of all models and
-     * before the finiteness check and the updates (fault injection into gradients). */
-    void (*on_backward)(struct ctcd_trainer *t, void *ctx);
-    /* rationale.* (distilling step-by-step, src/train/rationale_train.c): one decoder per
-     * model slot while rationale.source != none, else NULL */
-    ctcd_rationale_decoder *rat[2];
-    ctcd_rationale_set rat_train;   /* rationales of t->train, aligned by example index */
-    int32_t *h_rat_ids, *h_rat_tgt; /* host (B_cap, rationale.max_len) decoder rows */
-    int32_t *d_rat_ids, *d_rat_tgt; /* the same on the backend */
-    int rat_T;                      /* decoder length of the current batch */
-    int rat_B;                      /* decoder rows of the current batch (its examples) */
-    /* Multiple choice (task cqa): K choices per example (0 otherwise). Each decoder reads the
-     * encoder rows of its example's target choice, gathered by the rows below. */
-    int n_choices;
-    void *mc_mem[2];                /* act (B_cap/K·T_cap, H of slot i): gathered rows */
-    void *mc_dmem[2];               /* act, the same shape: their gradient */
-    int32_t *h_mc_rows, *d_mc_rows; /* (B_cap/K·T_cap) source row (e·K + k)·T + t */
-    int32_t *h_mc_mask, *d_mc_mask; /* (B_cap/K·T_cap) key mask of the gathered rows */
-} ctcd_trainer;
+/* The trainer: its struct is private to src/train/ (train_internal.h); everything outside
+ * reads it through the functions below. */
+typedef struct ctcd_trainer ctcd_trainer;
+struct ctcd_comm; /* include/ctcd/dist.h */
 
 /* Builds datasets, backend, models (randomly initialised from train.seed and each role's
  * name) and the run directory (resolved recipe written there) from a validated recipe.
@@ -137,7 +76,7 @@ ctcd_status ctcd_trainer_set_comm(ctcd_trainer *t, struct ctcd_comm *comm);
 /* One lockstep step on a host batch (src/train/step.c). A NaN/Inf loss term or gradient
  * is a CTCD_E_NONFINITE error naming the model and the loss term or parameter, raised
  * before any model is updated; with train.skip_nonfinite the step instead updates no model,
- * counts itself in t->skipped_steps, sets stats->skipped and returns CTCD_OK. */
+ * counts itself in the progress's skipped_steps, sets stats->skipped and returns CTCD_OK. */
 ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_stats *stats);
 /* The same step on a masked-LM batch: the loss runs over the masked rows only. */
 ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
@@ -152,7 +91,8 @@ ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, 
 int ctcd_model_predict_width(const ctcd_model *m, const ctcd_dataset *d);
 /* Evaluates every model on every dev split (dropout off) with the task's metrics. */
 ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
-/* The frozen teacher (t->teacher != NULL) on every dev split, with the task's metrics. */
+/* The frozen teacher (ctcd_trainer_teacher(t) != NULL) on every dev split, with the task's
+ * metrics. */
 ctcd_status ctcd_trainer_evaluate_teacher(ctcd_trainer *t, ctcd_metric_set *out);
 /* Masked-LM pre-training (task "mlm", src/train/pretrain.c): corpus shard, held-out split,
  * both models with the masked-LM head; ctcd_trainer_run then pre-trains them. */
@@ -163,9 +103,95 @@ ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res);
  * receives the last evaluation. The training state is written every
  * train.checkpoint_every steps and at the end (include/ctcd/resume.h). When a stop is
  * requested (SIGINT/SIGTERM, ctcd_interrupt_request) it writes the state and the last
- * checkpoints at the next step boundary, sets t->stop_signal and returns CTCD_OK without
- * a final evaluation (*final is then unset). */
+ * checkpoints at the next step boundary, sets the progress's stop_signal and returns
+ * CTCD_OK without a final evaluation (*final is then unset). */
 ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final);
+/* Writes model slot's checkpoint to <output>/<role>/<which> in Hugging Face layout (with
+ * its rationale decoder, if any, under <output>/rationale/); a no-op without an output
+ * directory. */
+ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which);
+/* Writes m (a slot's model, or one derived from it, e.g. pruned) to dir as the run's
+ * checkpoints are written: F32 model.safetensors, config.json with the task's label names,
+ * and the vocab.txt the trainer tokenised with (when it has one). */
+ctcd_status ctcd_trainer_export(const ctcd_trainer *t, const ctcd_model *m, const char *dir);
+
+/* ---- the trainer seen from outside src/train/ ----
+ * Drivers (cli, experiment, plan, search), tests and benchmarks read a trainer through
+ * these; its struct is the trainer's own. */
+
+/* Where a trainer stands: a copy (take it again after a step). */
+typedef struct ctcd_train_progress {
+    int64_t step;             /* optimizer steps done (skipped ones included) */
+    int64_t total_steps;      /* of the whole run (train.max_steps or epochs) */
+    int64_t steps_per_epoch;
+    int64_t skipped_steps;    /* steps whose update train.skip_nonfinite skipped */
+    int64_t last_eval_step;   /* step of the latest evaluation, -1 before the first */
+    double best[2];           /* best dev task score of each slot so far (-1e300 before) */
+    int stop_signal;          /* SIGINT/SIGTERM when ctcd_trainer_run stopped early, else 0 */
+    ctcd_batcher_cursor cursor;  /* the data position: epoch and batch within it */
+} ctcd_train_progress;
+ctcd_train_progress ctcd_trainer_progress(const ctcd_trainer *t);
+
+/* The recipe it runs (validated; output empty without a run directory). */
+const ctcd_recipe *ctcd_trainer_recipe(const ctcd_trainer *t);
+ctcd_backend *ctcd_trainer_backend(const ctcd_trainer *t);
+/* Trained model slots, in role order (large first when present): 1 or 2. */
+int ctcd_trainer_n_models(const ctcd_trainer *t);
+ctcd_model *ctcd_trainer_model(const ctcd_trainer *t, int slot);
+/* CTCD_LARGE or CTCD_SMALL: the recipe section (models.<role>) of a slot. */
+int ctcd_trainer_role(const ctcd_trainer *t, int slot);
+/* models.teacher: frozen, forward only; NULL without one. */
+ctcd_model *ctcd_trainer_teacher(const ctcd_trainer *t);
+/* Slot's rationale decoder (rationale.source != none), else NULL. */
+ctcd_rationale_decoder *ctcd_trainer_rationale_decoder(const ctcd_trainer *t, int slot);
+/* The training rationales, aligned with ctcd_trainer_train_set by example index (empty
+ * without rationale.source). */
+const ctcd_rationale_set *ctcd_trainer_rationales(const ctcd_trainer *t);
+/* Test view of the decoder rows the latest step built on the host (rationale_train.c): B
+ * rows (the batch's examples) of T target tokens (-1: no loss), and for multiple choice the
+ * encoder row (e·K + k)·T_enc + j and the key mask that decoder row e reads at position j
+ * (B·T_enc of each; NULL otherwise). All NULL / 0 without decoders. */
+typedef struct ctcd_rationale_rows {
+    int B, T;
+    const int32_t *targets;   /* host (B, T) */
+    const int32_t *mc_rows;   /* host (B, T_enc) or NULL */
+    const int32_t *mc_mask;   /* host (B, T_enc) or NULL */
+} ctcd_rationale_rows;
+ctcd_rationale_rows ctcd_trainer_rationale_rows(const ctcd_trainer *t);
+
+/* The task's data: the training split (augmented rows included), the dev splits ("dev",
+ * "dev_matched", ...; *name may be NULL), the loss the task trains with, its choices per
+ * example (K >= 2: multiple choice, else 0) and the vocabulary file ("" without one). */
+const ctcd_dataset *ctcd_trainer_train_set(const ctcd_trainer *t);
+int ctcd_trainer_n_dev(const ctcd_trainer *t);
+const ctcd_dataset *ctcd_trainer_dev_set(const ctcd_trainer *t, int split, const char **name);
+ctcd_loss_kind ctcd_trainer_loss_kind(const ctcd_trainer *t);
+int ctcd_trainer_n_choices(const ctcd_trainer *t);
+const char *ctcd_trainer_vocab_path(const ctcd_trainer *t);
+
+/* The next training batch from the trainer's own batcher (ctcd_batcher_next: 0 at an epoch
+ * end, the next call starts the next epoch); a masked-LM trainer (task mlm) has masked-LM
+ * batches instead (ctcd_mlm_batcher_next). The batch is valid until the next call. */
+int ctcd_trainer_next_batch(ctcd_trainer *t, const ctcd_batch **b);
+int ctcd_trainer_next_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch **mb);
+/* Uploads a host batch into the trainer's device buffers (labels and targets when present)
+ * and fills the view every model's forward reads; the masked-LM form also uploads the
+ * masked rows and their labels. ctcd_trainer_batch_buffers gives the buffers (labels,
+ * targets, pred_labels: what a loss reads); the next upload or step overwrites them. */
+ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
+                                      ctcd_batch_dev *db);
+ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch *mb,
+                                          ctcd_batch_dev *db);
+const ctcd_batch_buffers *ctcd_trainer_batch_buffers(const ctcd_trainer *t);
+
+/* Observer called by ctcd_trainer_run after every step (tests, experiment drivers); it may
+ * call ctcd_interrupt_request() to stop the run as a signal would. NULL removes it. */
+typedef void (*ctcd_step_hook)(ctcd_trainer *t, const ctcd_step_stats *s, void *ctx);
+void ctcd_trainer_set_on_step(ctcd_trainer *t, ctcd_step_hook fn, void *ctx);
+/* Test hook: called inside every step after the backward of all models and before the
+ * finiteness check and the updates (fault injection into gradients). */
+typedef void (*ctcd_backward_hook)(ctcd_trainer *t, void *ctx);
+void ctcd_trainer_set_on_backward(ctcd_trainer *t, ctcd_backward_hook fn, void *ctx);
 
 /* ---- `ctcd explain` (src/train/explain.c) ----
  * Runs an encoder checkpoint trained with rationale.* on the first n examples of an e-SNLI

@@ -23,6 +23,7 @@
 #include "ctcd/backend.h"
 #include "ctcd/backend_cpu.h"
 #include "ctcd/backend_create.h"
+#include "ctcd/batch_upload.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/log.h"
 #include "ctcd/tokenizer.h"
@@ -37,7 +38,7 @@ struct ctcd_mlm_augmenter {
     int B, T_cap, V;
     int32_t *h_ids, *h_types, *h_mask;   /* [B·T_cap] host batch */
     int32_t *h_cls, *h_pred;             /* [B] */
-    int32_t *d_ids, *d_types, *d_mask, *d_cls, *d_pred;  /* backend copies */
+    ctcd_batch_buffers dev;              /* backend copies (masked rows: R = B) */
     float *logits;                       /* [B·V] host */
     uint8_t *admissible;                 /* [V] 1 = may be a candidate */
     int64_t forwards;
@@ -64,13 +65,8 @@ static ctcd_status alloc_buffers(ctcd_mlm_augmenter *a) {
     if (!a->h_ids || !a->h_types || !a->h_mask || !a->h_cls || !a->h_pred || !a->logits ||
         !a->admissible)
         return CTCD_ERR(CTCD_E_NOMEM, "%s: out of memory for the masked-LM batch", a->checkpoint);
-    ctcd_backend *be = a->be;
-    CTCD_TRY(be->alloc(be, BT * 4, "mlm ids", (void **)&a->d_ids));
-    CTCD_TRY(be->alloc(be, BT * 4, "mlm types", (void **)&a->d_types));
-    CTCD_TRY(be->alloc(be, BT * 4, "mlm mask", (void **)&a->d_mask));
-    CTCD_TRY(be->alloc(be, B * 4, "mlm cls", (void **)&a->d_cls));
-    CTCD_TRY(be->alloc(be, B * 4, "mlm pred", (void **)&a->d_pred));
-    return CTCD_OK;
+    return ctcd_batch_buffers_alloc(&a->dev, a->be, a->B, a->T_cap, a->B, CTCD_BATCH_MASKED,
+                                    "mlm");
 }
 
 static ctcd_status open_model(ctcd_mlm_augmenter *a, const char *checkpoint) {
@@ -137,14 +133,8 @@ ctcd_status ctcd_mlm_augmenter_open(const char *checkpoint, const char *vocab,
 void ctcd_mlm_augmenter_free(ctcd_mlm_augmenter *a) {
     if (!a) return;
     ctcd_model_destroy(a->m);
-    if (a->be) {
-        a->be->free(a->be, a->d_ids);
-        a->be->free(a->be, a->d_types);
-        a->be->free(a->be, a->d_mask);
-        a->be->free(a->be, a->d_cls);
-        a->be->free(a->be, a->d_pred);
-        ctcd_backend_destroy(a->be);
-    }
+    ctcd_batch_buffers_free(&a->dev);
+    if (a->be) ctcd_backend_destroy(a->be);
     ctcd_tokenizer_free(a->tok);
     free(a->h_ids);
     free(a->h_types);
@@ -332,15 +322,12 @@ static ctcd_status run_batch(ctcd_mlm_augmenter *a, ctcd_mlm_text *t, const piec
         a->h_pred[r] = r * T + 1 + first;
     }
     ctcd_backend *be = a->be;
-    const size_t BT = (size_t)n * (size_t)T * 4;
-    CTCD_TRY(be->upload(be, a->d_ids, a->h_ids, BT));
-    CTCD_TRY(be->upload(be, a->d_types, a->h_types, BT));
-    CTCD_TRY(be->upload(be, a->d_mask, a->h_mask, BT));
-    CTCD_TRY(be->upload(be, a->d_cls, a->h_cls, (size_t)n * 4));
-    CTCD_TRY(be->upload(be, a->d_pred, a->h_pred, (size_t)n * 4));
-    ctcd_batch_dev db = {.B = n, .T = T, .ids = a->d_ids, .types = a->d_types,
-                         .mask = a->d_mask, .cls_idx = a->d_cls, .n_pred = n,
-                         .pred_idx = a->d_pred};
+    /* one masked row per sequence; the candidates need no labels */
+    const ctcd_mlm_batch mb = {.b = {.B = n, .T = T, .ids = a->h_ids, .types = a->h_types,
+                                     .mask = a->h_mask, .cls_idx = a->h_cls},
+                               .n_pred = n, .pred_idx = a->h_pred};
+    ctcd_batch_dev db;
+    CTCD_TRY(ctcd_batch_buffers_upload_mlm(&a->dev, &mb, &db));
     CTCD_TRY(ctcd_model_forward(a->m, &db, 0, 0));
     a->forwards++;
     CTCD_TRY(be->download(be, a->logits, a->m->acts.logits, (size_t)n * (size_t)a->V * 4));

@@ -247,22 +247,24 @@ static ctcd_status run_config(const bench_opts *o, const pair_def *p, int T, int
         return st;
     }
     const int64_t rows = o->mlm ? mb.n_pred : B;
+    const ctcd_model *L = ctcd_trainer_model(t, 0), *S = ctcd_trainer_model(t, 1);
+    const ctcd_backend *be = ctcd_trainer_backend(t);
     double flops = 0;
-    for (int i = 0; i < 2; i++) flops += ctcd_bert_train_flops(&t->models[i]->cfg, B, T, rows);
+    for (int i = 0; i < 2; i++)
+        flops += ctcd_bert_train_flops(&ctcd_trainer_model(t, i)->cfg, B, T, rows);
     ctcd_peaks pk;
-    ctcd_peaks_for_device(t->be->device_name, o->peak_tflops, o->peak_gbps, &pk);
+    ctcd_peaks_for_device(be->device_name, o->peak_tflops, o->peak_gbps, &pk);
     const double sec = r.ms_mean * 1e-3, tflops = flops / sec * 1e-12;
     char mfu[32] = "null", sh[2][64];
     if (pk.tflops > 0) snprintf(mfu, sizeof mfu, "%.4f", tflops / pk.tflops);
-    for (int i = 0; i < 2; i++) shape_str(sh[i], sizeof sh[i], &t->models[i]->cfg);
-    const ctcd_model *L = t->models[0], *S = t->models[1];
+    for (int i = 0; i < 2; i++) shape_str(sh[i], sizeof sh[i], &ctcd_trainer_model(t, i)->cfg);
     const int64_t mem[2] = {ctcd_model_device_bytes(L), ctcd_model_device_bytes(S)};
     printf("{\"bench\":\"step\",\"impl\":\"ctcd\",\"backend\":\"%s\",\"device\":\"%s\","
            "\"precision\":\"%s\",\"act_dtype\":\"%s\",\"pair\":\"%s\",\"large\":\"%s\","
            "\"small\":\"%s\",\"head\":\"%s\",\"batch\":%d,\"seq\":%d,\"head_rows\":%lld,"
            "\"deterministic\":%s,",
-           t->be->name, t->be->device_name ? t->be->device_name : "?", o->precision,
-           ctcd_dtype_name(t->be->act_dtype), p->name, sh[0], sh[1], o->mlm ? "mlm" : "cls", B, T,
+           be->name, be->device_name ? be->device_name : "?", o->precision,
+           ctcd_dtype_name(be->act_dtype), p->name, sh[0], sh[1], o->mlm ? "mlm" : "cls", B, T,
            (long long)rows, o->deterministic ? "true" : "false");
     printf("\"steps\":%d,\"warmup\":%d,\"step_ms\":%.3f,\"step_ms_median\":%.3f,"
            "\"step_ms_min\":%.3f,\"examples_per_s\":%.2f,\"tokens_per_s\":%.0f,"

@@ -52,14 +52,14 @@ static void usage(FILE *f) {
 
 static void print_table(const ctcd_trainer *t, const ctcd_eval_result *r) {
     const ctcd_metric_set *m0 = &r->m[0];
-    printf("\nresults on %s dev (%lld examples; task metric %s)\n", t->rc.task,
+    printf("\nresults on %s dev (%lld examples; task metric %s)\n", ctcd_trainer_recipe(t)->task,
            (long long)r->examples, r->task_metric);
     printf("%-8s %7s %7s %6s %10s", "model", "layers", "hidden", "heads", "params");
     for (int k = 0; k < m0->n; k++) printf(" %9s", m0->names[k]);
     if (m0->n > 1) printf(" %9s", "score");
     printf("\n");
-    for (int i = 0; i < t->n_models; i++) {
-        const ctcd_model *m = t->models[i];
+    for (int i = 0; i < ctcd_trainer_n_models(t); i++) {
+        const ctcd_model *m = ctcd_trainer_model(t, i);
         const ctcd_metric_set *ms = &r->m[i];
         printf("%-8s %7d %7d %6d %9.2fM", m->name, m->cfg.n_layers, m->cfg.hidden,
                m->cfg.n_heads, (double)ctcd_model_n_params(m) / 1e6);
@@ -80,9 +80,10 @@ static ctcd_status attach(ctcd_trainer *t, ctcd_comm *comm, ctcd_comm **dp) {
         ctcd_trainer_destroy(t);
         return st;
     }
+    const int batch = ctcd_trainer_recipe(t)->train.batch;
     if (comm->world > 1)
         ctcd_info("data parallel: rank %d of %d (%s), %d of every %d rows per step", comm->rank,
-                  comm->world, comm->name, t->rc.train.batch / comm->world, t->rc.train.batch);
+                  comm->world, comm->name, batch / comm->world, batch);
     return CTCD_OK;
 }
 
@@ -114,15 +115,17 @@ static int run_trainer(ctcd_trainer *t, int print) {
     ctcd_interrupt_install();
     ctcd_status st = ctcd_trainer_run(t, &res);
     if (st) return ctcd_cli_fail(st);
-    if (t->stop_signal) {
+    const ctcd_train_progress p = ctcd_trainer_progress(t);
+    if (p.stop_signal) {
+        const char *output = ctcd_trainer_recipe(t)->output;
         ctcd_progress_end();
-        if (t->rc.output[0])
+        if (output[0])
             fprintf(stderr, "interrupted at step %lld; resume with: ctcd train --resume %s\n",
-                    (long long)t->step, t->rc.output);
+                    (long long)p.step, output);
         else
             fprintf(stderr, "interrupted at step %lld (no output directory: nothing to "
-                    "resume)\n", (long long)t->step);
-        return 128 + t->stop_signal;
+                    "resume)\n", (long long)p.step);
+        return 128 + p.stop_signal;
     }
     if (print) print_table(t, &res);
     return 0;

@@ -36,20 +36,21 @@ static ctcd_status launcher_id(unsigned char id[CTCD_NCCL_ID_BYTES]) {
 
 ctcd_status ctcd_cli_dist_transport(ctcd_trainer *t, ctcd_comm *boot, ctcd_comm **nccl) {
     *nccl = NULL;
+    ctcd_backend *be = ctcd_trainer_backend(t);
     const int launched = strcmp(boot->name, "gpus") == 0;
     if (launched) {
-        if (t->be->device == CTCD_DEVICE_CPU)
+        if (be->device == CTCD_DEVICE_CPU)
             return CTCD_ERR(CTCD_E_UNSUPPORTED, "ctcd train --gpus runs on the CUDA backend "
                             "(train.backend is %s); for CPU processes use mpirun -np N",
-                            t->be->name);
+                            be->name);
         unsigned char id[CTCD_NCCL_ID_BYTES];
         CTCD_TRY(launcher_id(id));
-        return ctcd_comm_nccl_create(t->be, boot->rank, boot->world, id, 0, boot, nccl);
+        return ctcd_comm_nccl_create(be, boot->rank, boot->world, id, 0, boot, nccl);
     }
     const char *want = getenv("CTCD_COMM"); /* "nccl" forces it (even for one rank), "mpi" */
     const int force = want && strcmp(want, "nccl") == 0;
     if (want && strcmp(want, "mpi") == 0) return CTCD_OK;
-    if (t->be->device == CTCD_DEVICE_CPU || (boot->world == 1 && !force)) return CTCD_OK;
+    if (be->device == CTCD_DEVICE_CPU || (boot->world == 1 && !force)) return CTCD_OK;
     if (!ctcd_comm_have_nccl()) {
         if (force) return ctcd_nccl_unique_id(NULL); /* the error saying why */
         ctcd_warn("this build has no NCCL: gradients go through the host over %s",
@@ -58,7 +59,7 @@ ctcd_status ctcd_cli_dist_transport(ctcd_trainer *t, ctcd_comm *boot, ctcd_comm 
     }
     unsigned char id[CTCD_NCCL_ID_BYTES];
     CTCD_TRY(ctcd_nccl_share_id(boot, id));
-    CTCD_TRY(ctcd_comm_nccl_create(t->be, boot->rank, boot->world, id, 0, boot, nccl));
+    CTCD_TRY(ctcd_comm_nccl_create(be, boot->rank, boot->world, id, 0, boot, nccl));
     ctcd_info("data parallel: NCCL transport, rank %d of %d", boot->rank, boot->world);
     return CTCD_OK;
 }

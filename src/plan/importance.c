@@ -5,14 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/batch_upload.h"
 #include "ctcd/importance.h"
 #include "ctcd/surgery.h"
-#include "train/train_internal.h"
 
 typedef struct imp_bufs {
     ctcd_backend *be;
-    int32_t *ids, *types, *mask, *cls, *labels;  /* device (B, T) / (B) */
-    float *targets;                              /* device (B) */
+    ctcd_batch_buffers batch;                    /* device (B, T) inputs, (B) labels/targets */
     float *terms;                                /* device F32[CTCD_LOSS_NTERMS] */
     float *gh, *gf;                              /* host gate gradients of one batch */
     double *acc_h, *acc_f;                       /* host sums of |gradient| */
@@ -20,12 +19,7 @@ typedef struct imp_bufs {
 
 static void bufs_free(imp_bufs *u) {
     ctcd_backend *be = u->be;
-    be->free(be, u->ids);
-    be->free(be, u->types);
-    be->free(be, u->mask);
-    be->free(be, u->cls);
-    be->free(be, u->labels);
-    be->free(be, u->targets);
+    ctcd_batch_buffers_free(&u->batch);
     be->free(be, u->terms);
     free(u->gh);
     free(u->gf);
@@ -36,13 +30,7 @@ static void bufs_free(imp_bufs *u) {
 static ctcd_status bufs_alloc(imp_bufs *u, const ctcd_model *m, int B, int T) {
     memset(u, 0, sizeof *u);
     ctcd_backend *be = u->be = m->be;
-    const size_t BT = (size_t)B * (size_t)T * sizeof(int32_t), b4 = (size_t)B * 4;
-    CTCD_TRY(be->alloc(be, BT, "importance ids", (void **)&u->ids));
-    CTCD_TRY(be->alloc(be, BT, "importance types", (void **)&u->types));
-    CTCD_TRY(be->alloc(be, BT, "importance mask", (void **)&u->mask));
-    CTCD_TRY(be->alloc(be, b4, "importance cls", (void **)&u->cls));
-    CTCD_TRY(be->alloc(be, b4, "importance labels", (void **)&u->labels));
-    CTCD_TRY(be->alloc(be, b4, "importance targets", (void **)&u->targets));
+    CTCD_TRY(ctcd_batch_buffers_alloc(&u->batch, be, B, T, 0, CTCD_BATCH_LABELS, "importance"));
     CTCD_TRY(be->alloc(be, CTCD_LOSS_NTERMS * 4, "importance loss", (void **)&u->terms));
     u->gh = malloc((size_t)m->n_head_units * sizeof *u->gh);
     u->gf = malloc((size_t)m->n_ffn_units * sizeof *u->gf);
@@ -57,23 +45,21 @@ static ctcd_status bufs_alloc(imp_bufs *u, const ctcd_model *m, int B, int T) {
 static ctcd_status batch_importance(ctcd_model *m, imp_bufs *u, const ctcd_batch *b) {
     ctcd_backend *be = m->be;
     const int C = m->cfg.n_labels;
-    CTCD_TRY(ctcd_upload_batch_inputs(be, b, u->ids, u->types, u->mask, u->cls));
     if (C == 1 && !b->targets)
         return CTCD_ERR(CTCD_E_INVALID, "%s: a regression model needs regression targets",
                         m->name);
     if (C > 1 && !b->labels)
         return CTCD_ERR(CTCD_E_INVALID, "%s: a classifier needs class labels", m->name);
-    if (C == 1) CTCD_TRY(be->upload(be, u->targets, b->targets, (size_t)b->B * 4));
-    else CTCD_TRY(be->upload(be, u->labels, b->labels, (size_t)b->B * 4));
-    const ctcd_batch_dev db = {.B = b->B, .T = b->T, .ids = u->ids, .types = u->types,
-                               .mask = u->mask, .cls_idx = u->cls};
+    ctcd_batch_dev db;
+    CTCD_TRY(ctcd_batch_buffers_upload(&u->batch, b, &db));
     CTCD_TRY(ctcd_model_masks_zero_grad(m));
     CTCD_TRY(ctcd_model_forward(m, &db, 0, 0));
     ctcd_loss_desc d = {.kind = C == 1 ? CTCD_LOSS_MSE : CTCD_LOSS_CE_KL, .n_models = 1,
                         .rows = b->B, .classes = C, .temperature = 1.0f,
                         .hard_w = {1.0f, 0.0f}};
     ctcd_loss_io io = {.logits = {m->acts.logits}, .dlogits = {m->acts.dlogits},
-                       .labels = u->labels, .targets = u->targets, .terms = u->terms};
+                       .labels = u->batch.labels, .targets = u->batch.targets,
+                       .terms = u->terms};
     CTCD_TRY(be->loss(be, &d, &io));
     CTCD_TRY(ctcd_model_backward(m, &db, 0));
     CTCD_TRY(ctcd_model_masks_get_grad(m, u->gh, u->gf));

@@ -12,20 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctcd/checkpoint.h"
 #include "ctcd/importance.h"
 #include "ctcd/run.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
 #include "ctcd/schedule.h"
 #include "ctcd/surgery.h"
-#include "train/train_internal.h"
+#include "ctcd/train.h"
 
 typedef struct sched_ctx {
     const ctcd_recipe *rc;
     const char *dir;
     ctcd_schedule_result *out;
-    ctcd_trainer *t;            /* slot 0: the TA; t->teacher: the frozen large model */
+    ctcd_trainer *t;            /* slot 0: the TA; its teacher: the frozen large model */
     float *head, *ffn;          /* importance scores */
     float *orig;                /* host: the large model's parameters */
     ctcd_elastic e;
@@ -66,14 +65,15 @@ static ctcd_status sandwich_train(sched_ctx *s) {
     const float lr = rc->schedule.lr > 0 ? rc->schedule.lr : rc->train.lr[CTCD_LARGE];
     for (int64_t step = 0; step < steps; step++) {
         const ctcd_batch *b;
-        if (!ctcd_batcher_next(&t->batcher, &b) && !ctcd_batcher_next(&t->batcher, &b))
+        if (!ctcd_trainer_next_batch(t, &b) && !ctcd_trainer_next_batch(t, &b))
             return CTCD_ERR(CTCD_E_INVALID, "schedule: the training set has no batches");
         ctcd_batch_dev db;
         CTCD_TRY(ctcd_trainer_upload_batch(t, b, &db));
         int idx[CTCD_SCHED_MAX];
         const int k = ctcd_sandwich_sample(n_tr, rc->schedule.sandwich_k, &rng, idx);
         for (int j = 0; j < k; j++) idx[j] += s->first_trained;
-        const ctcd_elastic_labels y = {t->d_labels, t->d_targets};
+        const ctcd_batch_buffers *bufs = ctcd_trainer_batch_buffers(t);
+        const ctcd_elastic_labels y = {bufs->labels, bufs->targets};
         double loss;
         CTCD_TRY(ctcd_elastic_loss_grad(&s->e, b, &db, &y, idx, k, step, &loss, NULL));
         if (!isfinite(loss))
@@ -152,12 +152,7 @@ static ctcd_status export_ta(sched_ctx *s) {
     ctcd_model *pm = NULL;
     ctcd_status st = ctcd_prune_plan_make(&ta->cfg, s->head, s->ffn, &spec, &plan);
     if (!st) st = ctcd_model_prune(ta, &plan, "ta", &pm);
-    const ctcd_trainer *t = s->t;
-    const ctcd_hf_save_opts so = {.dtype = CTCD_F32,
-                                  .labels = t->task && t->task->n_classes > 1
-                                                ? t->task->label_names : NULL};
-    if (!st) st = ctcd_model_save_hf(pm, o->ta_dir, &so);
-    if (!st && t->vocab_path[0]) st = ctcd_copy_vocab(t->vocab_path, o->ta_dir);
+    if (!st) st = ctcd_trainer_export(s->t, pm, o->ta_dir); /* as the run's checkpoints */
     ctcd_model_destroy(pm);
     ctcd_prune_plan_free(&plan);
     if (!st) ctcd_info("schedule: chosen TA (sparsity %.2f) written to %s", (double)r->sparsity,
@@ -169,7 +164,7 @@ static ctcd_status export_ta(sched_ctx *s) {
 static ctcd_status score_candidates(sched_ctx *s, const float *sp, int n) {
     const ctcd_recipe *rc = s->rc;
     ctcd_trainer *t = s->t;
-    ctcd_model *ta = t->models[0];
+    ctcd_model *ta = ctcd_trainer_model(t, 0);
     ctcd_metric_set ms;
     CTCD_TRY(ctcd_trainer_evaluate_teacher(t, &ms));
     s->out->teacher_dev = ms.score;
@@ -181,12 +176,13 @@ static ctcd_status score_candidates(sched_ctx *s, const float *sp, int n) {
     const ctcd_importance_opts io = {.batch = rc->train.batch, .max_len = rc->data.max_len,
                                      .max_batches = rc->schedule.importance_batches,
                                      .seed = rc->schedule.seed};
-    CTCD_TRY(ctcd_model_importance(ta, &t->train, &io, s->head, s->ffn));
+    CTCD_TRY(ctcd_model_importance(ta, ctcd_trainer_train_set(t), &io, s->head, s->ffn));
     CTCD_TRY(ctcd_model_download_params(ta, s->orig));
     const ctcd_elastic_opts eo = {.temperature = rc->distill.temperature,
                                   .logit_w = rc->schedule.logit_w,
                                   .hidden_w = rc->schedule.hidden_w};
-    CTCD_TRY(ctcd_elastic_init(&s->e, ta, t->teacher, s->head, s->ffn, sp, n, &eo));
+    CTCD_TRY(ctcd_elastic_init(&s->e, ta, ctcd_trainer_teacher(t), s->head, s->ffn, sp, n,
+                               &eo));
     s->first_trained = n;
     for (int i = n - 1; i >= 0 && sp[i] >= rc->schedule.sandwich_min; i--) s->first_trained = i;
     s->out->n = n;
@@ -249,7 +245,7 @@ ctcd_status ctcd_schedule_run(const ctcd_recipe *rc, const char *dir, int train_
     if (!st) st = score_candidates(&s, sp, n);
     if (!st) st = write_table(&s);
     if (!st) st = export_ta(&s);
-    if (s.t) snprintf(vocab, sizeof vocab, "%s", s.t->vocab_path);
+    if (s.t) snprintf(vocab, sizeof vocab, "%s", ctcd_trainer_vocab_path(s.t));
     ctcd_elastic_free(&s.e);
     free(s.head);
     free(s.ffn);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctcd/batch_upload.h"
 #include "ctcd/bench.h"
 #include "ctcd/fileio.h"
 #include "ctcd/log.h"
@@ -28,19 +29,10 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-typedef struct lat_batch {
-    int32_t *ids, *types, *mask, *cls; /* backend (B, T) x 3, (B) */
-} lat_batch;
-
-static void lat_batch_free(ctcd_backend *be, lat_batch *d) {
-    be->free(be, d->ids);
-    be->free(be, d->types);
-    be->free(be, d->mask);
-    be->free(be, d->cls);
-}
-
-/* Random ids in [1, vocab), [CLS] (101 when in range) first, every position real. */
-static ctcd_status lat_batch_make(ctcd_backend *be, const ctcd_latency_opts *o, lat_batch *d) {
+/* Random ids in [1, vocab), [CLS] (101 when in range) first, every position real, uploaded
+ * into d; *db receives its view. */
+static ctcd_status lat_batch_make(ctcd_backend *be, const ctcd_latency_opts *o,
+                                  ctcd_batch_buffers *d, ctcd_batch_dev *db) {
     const size_t BT = (size_t)o->B * (size_t)o->T;
     int32_t *h = malloc(BT * 3 * sizeof *h + (size_t)o->B * sizeof *h);
     if (!h) return CTCD_ERR(CTCD_E_NOMEM, "latency: out of memory for a %d x %d batch", o->B, o->T);
@@ -53,14 +45,10 @@ static ctcd_status lat_batch_make(ctcd_backend *be, const ctcd_latency_opts *o, 
         h[2 * BT + k] = 1;
     }
     for (int b = 0; b < o->B; b++) h[3 * BT + b] = b * o->T;
-    ctcd_status st = be->alloc(be, BT * 4, "latency ids", (void **)&d->ids);
-    if (!st) st = be->alloc(be, BT * 4, "latency types", (void **)&d->types);
-    if (!st) st = be->alloc(be, BT * 4, "latency mask", (void **)&d->mask);
-    if (!st) st = be->alloc(be, (size_t)o->B * 4, "latency cls", (void **)&d->cls);
-    if (!st) st = be->upload(be, d->ids, h, BT * 4);
-    if (!st) st = be->upload(be, d->types, h + BT, BT * 4);
-    if (!st) st = be->upload(be, d->mask, h + 2 * BT, BT * 4);
-    if (!st) st = be->upload(be, d->cls, h + 3 * BT, (size_t)o->B * 4);
+    const ctcd_batch b = {.B = o->B, .T = o->T, .ids = h, .types = h + BT, .mask = h + 2 * BT,
+                          .cls_idx = h + 3 * BT};
+    ctcd_status st = ctcd_batch_buffers_alloc(d, be, o->B, o->T, 0, 0, "latency");
+    if (!st) st = ctcd_batch_buffers_upload(d, &b, db);
     free(h);
     return st;
 }
@@ -74,15 +62,14 @@ ctcd_status ctcd_latency_measure(ctcd_backend *be, const ctcd_arch *a,
     ctcd_bert_config cfg;
     CTCD_TRY(ctcd_arch_config(a, o->vocab, o->T > 512 ? o->T : 512, o->n_labels, &cfg));
     ctcd_model *m = NULL;
-    lat_batch d = {0};
+    ctcd_batch_buffers d = {0};
+    ctcd_batch_dev db = {0};
     double *t = calloc((size_t)o->reps, sizeof *t);
     if (!t) return CTCD_ERR(CTCD_E_NOMEM, "latency: out of memory");
     ctcd_status st = ctcd_model_create(be, &cfg, "candidate", o->B, o->T, &m);
     if (!st) ctcd_model_freeze(m); /* forward only: no gradient or optimizer memory */
     if (!st) st = ctcd_model_init_random(m, o->seed);
-    if (!st) st = lat_batch_make(be, o, &d);
-    const ctcd_batch_dev db = {.B = o->B, .T = o->T, .ids = d.ids, .types = d.types,
-                               .mask = d.mask, .cls_idx = d.cls};
+    if (!st) st = lat_batch_make(be, o, &d, &db);
     for (int k = 0; !st && k < o->warmup + o->reps; k++) {
         const double t0 = ctcd_now();
         st = ctcd_model_forward(m, &db, 0, 0);
@@ -94,7 +81,7 @@ ctcd_status ctcd_latency_measure(ctcd_backend *be, const ctcd_arch *a,
         *ms = o->reps % 2 ? t[o->reps / 2] : 0.5 * (t[o->reps / 2 - 1] + t[o->reps / 2]);
     }
     free(t);
-    lat_batch_free(be, &d);
+    ctcd_batch_buffers_free(&d);
     ctcd_model_destroy(m);
     return st;
 }

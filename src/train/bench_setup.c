@@ -23,17 +23,17 @@ ctcd_status ctcd_bench_trainer_create(const ctcd_recipe *rc, int mlm, int B, int
     t->rc = *rc;
     t->rc.output[0] = '\0';
     t->lock_fd = -1; /* no run directory */
-    t->head = mlm ? CTCD_HEAD_MLM : CTCD_HEAD_CLASSIFY;
+    t->mlm.head = mlm ? CTCD_HEAD_MLM : CTCD_HEAD_CLASSIFY;
     t->loss_kind = CTCD_LOSS_CE_KL;
     /* create_models reads the vocabulary and classes from the data it would have loaded */
     t->train.n_classes = mlm ? 1 : n_labels;
     t->train.vocab_size = vocab;
-    t->shard.vocab_size = vocab;
+    t->mlm.shard.vocab_size = vocab;
     t->B_cap = B;
     t->T_cap = T;
     if (mlm) {
-        t->max_predictions = (int)ceil(0.15 * T) + 1;
-        t->R_cap = (int64_t)B * t->max_predictions;
+        t->mlm.max_predictions = (int)ceil(0.15 * T) + 1;
+        t->mlm.R_cap = (int64_t)B * t->mlm.max_predictions;
     }
     t->total_steps = 1000000; /* the lr schedule only scales the step size */
     t->warmup_steps = 0;

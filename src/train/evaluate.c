@@ -53,5 +53,5 @@ ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
 ctcd_status ctcd_trainer_evaluate_teacher(ctcd_trainer *t, ctcd_metric_set *out) {
     ctcd_eval_result res;
     memset(&res, 0, sizeof res);
-    return evaluate_models(t, &t->teacher, 1, out, &res);
+    return evaluate_models(t, &t->teacher.model, 1, out, &res);
 }

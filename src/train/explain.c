@@ -10,7 +10,8 @@
 #include "ctcd/backend_create.h"
 #include "ctcd/checkpoint.h"
 #include "ctcd/log.h"
-#include "train_internal.h"
+#include "ctcd/batch_upload.h"
+#include "ctcd/train.h"
 
 /* <run>/<role>/<which> → <run>/rationale/<role>/<which>/decoder.safetensors */
 static ctcd_status default_decoder(const char *ckpt, char *out, size_t cap) {
@@ -44,7 +45,7 @@ typedef struct explain_ctx {
     ctcd_rationale_set rats;
     ctcd_batcher bt;
     int cqa;                    /* task cqa: multiple choice */
-    int32_t *d_ids, *d_types, *d_mask, *d_cls;
+    ctcd_batch_buffers batch;   /* the device copy of the examples' batch */
     int32_t *d_rows, *d_mem_mask;  /* cqa: rows of the predicted choices (B·T) */
     void *mem;                  /* cqa: their encoder output (B·T, H) */
     void *logits;               /* host copy, act dtype (rows, C) */
@@ -114,7 +115,7 @@ static ctcd_status decoder_memory(explain_ctx *x, const ctcd_batch *b, const voi
                                   const int32_t **mask) {
     ctcd_backend *be = x->be;
     *enc = x->m->acts.h[x->m->cfg.n_layers];
-    *mask = x->d_mask;
+    *mask = x->batch.mask;
     if (!x->cqa) return CTCD_OK;
     const int E = ctcd_batch_examples(b), T = b->T, H = x->m->cfg.hidden;
     const size_t n = (size_t)E * T;
@@ -198,15 +199,10 @@ static ctcd_status run(explain_ctx *x, const ctcd_explain_opts *o, FILE *out) {
     CTCD_TRY(ctcd_batcher_init(&x->bt, &x->data, &bc));
     const ctcd_batch *b = NULL;
     if (!ctcd_batcher_next(&x->bt, &b)) return CTCD_ERR(CTCD_E_INVALID, "no examples");
-    const size_t n = (size_t)B * K * T * sizeof(int32_t);
     ctcd_backend *be = x->be;
-    CTCD_TRY(be->alloc(be, n, "ids", (void **)&x->d_ids));
-    CTCD_TRY(be->alloc(be, n, "types", (void **)&x->d_types));
-    CTCD_TRY(be->alloc(be, n, "mask", (void **)&x->d_mask));
-    CTCD_TRY(be->alloc(be, (size_t)B * K * 4, "cls", (void **)&x->d_cls));
-    CTCD_TRY(ctcd_upload_batch_inputs(be, b, x->d_ids, x->d_types, x->d_mask, x->d_cls));
-    const ctcd_batch_dev db = {.B = b->B, .T = b->T, .ids = x->d_ids, .types = x->d_types,
-                               .mask = x->d_mask, .cls_idx = x->d_cls};
+    CTCD_TRY(ctcd_batch_buffers_alloc(&x->batch, be, B * K, T, 0, 0, "explain"));
+    ctcd_batch_dev db;
+    CTCD_TRY(ctcd_batch_buffers_upload(&x->batch, b, &db));
     CTCD_TRY(ctcd_model_forward(x->m, &db, 0, 0));
     const size_t es = ctcd_dtype_size(be->act_dtype);
     const size_t n_logits = (size_t)b->B * (size_t)x->m->cfg.n_labels;
@@ -237,11 +233,8 @@ ctcd_status ctcd_explain(const ctcd_explain_opts *o, FILE *out) {
     explain_ctx x;
     memset(&x, 0, sizeof x);
     ctcd_status st = run(&x, o, out);
+    ctcd_batch_buffers_free(&x.batch);
     if (x.be) {
-        x.be->free(x.be, x.d_ids);
-        x.be->free(x.be, x.d_types);
-        x.be->free(x.be, x.d_mask);
-        x.be->free(x.be, x.d_cls);
         x.be->free(x.be, x.d_rows);
         x.be->free(x.be, x.d_mem_mask);
         x.be->free(x.be, x.mem);

@@ -3,37 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train_internal.h"
-
-typedef struct dev_batch {
-    ctcd_backend *be;
-    int32_t *ids, *types, *mask, *cls;
-} dev_batch;
-
-static void dev_batch_free(dev_batch *d) {
-    ctcd_backend *be = d->be;
-    be->free(be, d->ids);
-    be->free(be, d->types);
-    be->free(be, d->mask);
-    be->free(be, d->cls);
-}
-
-static ctcd_status dev_batch_alloc(dev_batch *d, ctcd_backend *be, int B, int T) {
-    memset(d, 0, sizeof *d);
-    d->be = be;
-    const size_t BT = (size_t)B * (size_t)T * sizeof(int32_t);
-    CTCD_TRY(be->alloc(be, BT, "predict ids", (void **)&d->ids));
-    CTCD_TRY(be->alloc(be, BT, "predict types", (void **)&d->types));
-    CTCD_TRY(be->alloc(be, BT, "predict mask", (void **)&d->mask));
-    return be->alloc(be, (size_t)B * sizeof(int32_t), "predict cls index", (void **)&d->cls);
-}
+#include "ctcd/batch_upload.h"
+#include "ctcd/train.h"
 
 /* Forward of one host batch; its logits (B, C) land in host (F32). */
-static ctcd_status forward_batch(ctcd_model *m, dev_batch *d, const ctcd_batch *b, float *host) {
+static ctcd_status forward_batch(ctcd_model *m, ctcd_batch_buffers *d, const ctcd_batch *b,
+                                 float *host) {
     ctcd_backend *be = m->be;
-    CTCD_TRY(ctcd_upload_batch_inputs(be, b, d->ids, d->types, d->mask, d->cls));
-    const ctcd_batch_dev db = {.B = b->B, .T = b->T, .ids = d->ids, .types = d->types,
-                               .mask = d->mask, .cls_idx = d->cls};
+    ctcd_batch_dev db;
+    CTCD_TRY(ctcd_batch_buffers_upload(d, b, &db));
     CTCD_TRY(ctcd_model_forward(m, &db, 0, 0));
     const int64_t n = (int64_t)b->B * m->cfg.n_labels;
     if (be->act_dtype == CTCD_F32)
@@ -71,9 +49,10 @@ ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, 
                               .shuffle = 0, .bucket_batches = 1, .seed = 0};
     ctcd_batcher bt;
     CTCD_TRY(ctcd_batcher_init(&bt, d, &bc));
-    dev_batch db;
+    ctcd_batch_buffers db = {0};
     float *host = malloc((size_t)batch * (size_t)C * sizeof *host);
-    ctcd_status st = host ? dev_batch_alloc(&db, m->be, batch * K, (max_len + 7) / 8 * 8)
+    ctcd_status st = host ? ctcd_batch_buffers_alloc(&db, m->be, batch * K, (max_len + 7) / 8 * 8,
+                                                     0, 0, "predict")
                           : CTCD_ERR(CTCD_E_NOMEM, "out of memory predicting %s", d->name);
     const ctcd_batch *b;
     while (!st && ctcd_batcher_next(&bt, &b)) {
@@ -81,7 +60,7 @@ ctcd_status ctcd_model_predict(ctcd_model *m, const ctcd_dataset *d, int batch, 
         for (int i = 0; !st && i < ctcd_batch_examples(b); i++)
             memcpy(logits + b->example[i] * C, host + (size_t)i * C, (size_t)C * sizeof *host);
     }
-    if (host) dev_batch_free(&db);
+    ctcd_batch_buffers_free(&db);
     free(host);
     ctcd_batcher_free(&bt);
     return st;

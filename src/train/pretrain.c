@@ -94,17 +94,18 @@ static ctcd_status open_corpus(ctcd_trainer *t, ctcd_tokenizer *tok) {
     snprintf(path, sizeof path, "%s/%016llx.shard", rc->pretrain.cache, (unsigned long long)h);
     if (!s) s = ctcd_mkdirs(rc->pretrain.cache);
     if (!s) {
-        ctcd_status open = ctcd_shard_open(path, &t->shard);
-        if (!open && t->shard.source_hash == h) {
-            ctcd_info("corpus: using cached %s (%lld tokens)", path, (long long)t->shard.n_tokens);
+        ctcd_status open = ctcd_shard_open(path, &t->mlm.shard);
+        if (!open && t->mlm.shard.source_hash == h) {
+            ctcd_info("corpus: using cached %s (%lld tokens)", path,
+                      (long long)t->mlm.shard.n_tokens);
         } else {
             if (open) {
                 ctcd_debug("corpus cache miss: %s", ctcd_status_message(open));
                 ctcd_status_free(open);
             }
-            ctcd_shard_close(&t->shard);
+            ctcd_shard_close(&t->mlm.shard);
             s = ctcd_corpus_build((const char *const *)files, n, tok, h, &o, path);
-            if (!s) s = ctcd_shard_open(path, &t->shard);
+            if (!s) s = ctcd_shard_open(path, &t->mlm.shard);
         }
     }
     for (int i = 0; i < n; i++) free(files[i]);
@@ -114,7 +115,7 @@ static ctcd_status open_corpus(ctcd_trainer *t, ctcd_tokenizer *tok) {
 
 /* Train and held-out views of the shard: the held-out part is the corpus's end. */
 static ctcd_status split_corpus(ctcd_trainer *t) {
-    const int64_t n = t->shard.n_tokens;
+    const int64_t n = t->mlm.shard.n_tokens;
     int64_t n_dev = (int64_t)ceil((double)t->rc.pretrain.dev_fraction * (double)n);
     const int64_t min_seq = t->rc.data.max_len;
     if (n_dev < min_seq) n_dev = min_seq;
@@ -123,12 +124,12 @@ static ctcd_status split_corpus(ctcd_trainer *t) {
                         "pretrain.corpus has %lld tokens: too few for a training split and a "
                         "held-out split of sequences of %d tokens",
                         (long long)n, t->rc.data.max_len);
-    t->train_view = t->shard;
-    t->train_view.map = NULL; /* views never unmap */
-    t->train_view.n_tokens = n - n_dev;
-    t->dev_view = t->train_view;
-    t->dev_view.tokens = t->shard.tokens + (n - n_dev);
-    t->dev_view.n_tokens = n_dev;
+    t->mlm.train_view = t->mlm.shard;
+    t->mlm.train_view.map = NULL; /* views never unmap */
+    t->mlm.train_view.n_tokens = n - n_dev;
+    t->mlm.dev_view = t->mlm.train_view;
+    t->mlm.dev_view.tokens = t->mlm.shard.tokens + (n - n_dev);
+    t->mlm.dev_view.n_tokens = n_dev;
     ctcd_info("corpus: %lld training tokens, %lld held out", (long long)(n - n_dev),
               (long long)n_dev);
     return CTCD_OK;
@@ -138,21 +139,21 @@ static ctcd_status setup_batches(ctcd_trainer *t, ctcd_tokenizer *tok) {
     const ctcd_recipe *rc = &t->rc;
     int max_pred = rc->pretrain.max_predictions;
     if (max_pred <= 0) max_pred = (int)ceil(rc->pretrain.mask_prob * rc->data.max_len) + 1;
-    t->max_predictions = max_pred;
+    t->mlm.max_predictions = max_pred;
     ctcd_mlm_config c = {.batch = rc->train.batch, .max_len = rc->data.max_len,
                          .mask_prob = rc->pretrain.mask_prob,
                          .whole_word = rc->pretrain.whole_word,
                          .sentence_pair = rc->pretrain.sentence_pair,
                          .seed = ctcd_seed_derive(rc->train.seed, "data/order"),
                          .max_predictions = max_pred};
-    CTCD_TRY(ctcd_mlm_batcher_init(&t->mlm, &t->train_view, tok, &c));
+    CTCD_TRY(ctcd_mlm_batcher_init(&t->mlm.batcher, &t->mlm.train_view, tok, &c));
     c.batch = rc->eval.batch;
     c.seed = ctcd_seed_derive(rc->train.seed, "data/heldout");
-    CTCD_TRY(ctcd_mlm_batcher_init(&t->mlm_dev, &t->dev_view, tok, &c));
+    CTCD_TRY(ctcd_mlm_batcher_init(&t->mlm.dev_batcher, &t->mlm.dev_view, tok, &c));
     t->B_cap = rc->train.batch > rc->eval.batch ? rc->train.batch : rc->eval.batch;
     t->T_cap = (rc->data.max_len + 7) / 8 * 8;
-    t->R_cap = (int64_t)t->B_cap * max_pred;
-    t->steps_per_epoch = t->mlm.n_batches;
+    t->mlm.R_cap = (int64_t)t->B_cap * max_pred;
+    t->steps_per_epoch = t->mlm.batcher.n_batches;
     t->total_steps = rc->train.max_steps > 0 ? rc->train.max_steps
                                              : (int64_t)rc->train.epochs * t->steps_per_epoch;
     t->warmup_steps = (int64_t)(rc->train.warmup * (double)t->total_steps + 0.5);
@@ -161,7 +162,7 @@ static ctcd_status setup_batches(ctcd_trainer *t, ctcd_tokenizer *tok) {
 
 ctcd_status ctcd_pretrain_setup(ctcd_trainer *t, int append) {
     const ctcd_recipe *rc = &t->rc;
-    t->head = CTCD_HEAD_MLM;
+    t->mlm.head = CTCD_HEAD_MLM;
     t->loss_kind = CTCD_LOSS_CE_KL;
     t->metric = CTCD_GLUE_ACC;
     CTCD_TRY(ctcd_trainer_find_vocab(rc, t->vocab_path, sizeof t->vocab_path));
@@ -190,13 +191,13 @@ ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
     memset(res, 0, sizeof *res);
     res->task_metric = "mlm_acc";
     ctcd_backend *be = t->be;
-    CTCD_TRY(ctcd_mlm_batcher_seek(&t->mlm_dev, (ctcd_batcher_cursor){0, 0}));
+    CTCD_TRY(ctcd_mlm_batcher_seek(&t->mlm.dev_batcher, (ctcd_batcher_cursor){0, 0}));
     double loss[2] = {0, 0}, correct[2] = {0, 0}, rows = 0;
     const ctcd_mlm_batch *mb;
     ctcd_status st = CTCD_OK;
     ctcd_range_push(be, "eval");
     for (int64_t k = 0; !st && k < t->rc.pretrain.eval_batches &&
-                        ctcd_mlm_batcher_next(&t->mlm_dev, &mb);
+                        ctcd_mlm_batcher_next(&t->mlm.dev_batcher, &mb);
          k++) {
         ctcd_batch_dev db;
         st = ctcd_trainer_upload_mlm_batch(t, mb, &db);
@@ -205,7 +206,7 @@ ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
         ctcd_loss_desc d = {.kind = CTCD_LOSS_CE_KL, .n_models = t->n_models, .rows = mb->n_pred,
                             .classes = ctcd_bert_out_classes(&t->models[0]->cfg),
                             .temperature = 1.0f, .hard_w = {1.0f, 1.0f}};
-        ctcd_loss_io io = {.labels = t->d_pred_labels, .terms = t->d_terms};
+        ctcd_loss_io io = {.labels = t->bufs.pred_labels, .terms = t->d_terms};
         for (int i = 0; i < t->n_models; i++) io.logits[i] = t->models[i]->acts.logits;
         float terms[CTCD_LOSS_NTERMS];
         if (!st && mb->n_pred > 0) st = be->loss(be, &d, &io);

@@ -56,8 +56,8 @@ static void report(const char *name, const ctcd_dataset *d, const ctcd_esnli_rep
  * an output without a parsable label leaves its example without a hard label. */
 static void use_llm_labels(ctcd_trainer *t) {
     int64_t changed = 0, unlabelled = 0;
-    for (int64_t i = 0; i < t->train.n && i < t->rat_train.n; i++) {
-        const int32_t y = t->rat_train.llm_labels[i];
+    for (int64_t i = 0; i < t->train.n && i < t->rat.train.n; i++) {
+        const int32_t y = t->rat.train.llm_labels[i];
         changed += y >= 0 && y != t->train.labels[i];
         unlabelled += y < 0;
         t->train.labels[i] = y >= 0 ? y : -1;
@@ -89,11 +89,11 @@ ctcd_status ctcd_trainer_load_rationale_task(ctcd_trainer *t) {
     ctcd_esnli_report rep;
     CTCD_TRY(k->load(dir, k->train_split, llm ? CTCD_RATIONALE_LLM : CTCD_RATIONALE_HUMAN,
                      t->tok, rc->data.max_len, rc->data.max_train_examples, &t->train,
-                     &t->rat_train, &rep));
+                     &t->rat.train, &rep));
     report(t->train.name, &t->train, &rep, llm);
     ctcd_trainer_keep_fraction(t, &t->train);
     if (strcmp(rc->rationale.labels, "llm") == 0) use_llm_labels(t);
-    if (!rationale_on(t)) ctcd_rationale_set_free(&t->rat_train);
+    if (!rationale_on(t)) ctcd_rationale_set_free(&t->rat.train);
     ctcd_rationale_set dev_rats;
     CTCD_TRY(k->load(dir, k->dev_split, CTCD_RATIONALE_HUMAN, t->tok, rc->data.max_len,
                      rc->data.max_dev_examples, &t->dev[0], &dev_rats, &rep));
@@ -102,7 +102,7 @@ ctcd_status ctcd_trainer_load_rationale_task(ctcd_trainer *t) {
     t->dev_names[0] = "test";
     t->n_dev = 1;
     t->metric = CTCD_GLUE_ACC;
-    t->n_choices = t->train.n_choices;
+    t->mc.n_choices = t->train.n_choices;
     return CTCD_OK;
 }
 
@@ -131,15 +131,15 @@ static ctcd_status create_decoder(ctcd_trainer *t, int i, const int32_t *shortli
     char name[64];
     snprintf(name, sizeof name, "rationale.decoder (model %s)", m->name);
     CTCD_TRY(ctcd_error_wrap(ctcd_rationale_create(t->be, &c, &m->cfg, t->B_cap, c.max_len,
-                                                   t->T_cap, &t->rat[i]),
+                                                   t->T_cap, &t->rat.dec[i]),
                              "%s", name));
     snprintf(name, sizeof name, "%s/rationale/init", ctcd_role_names[t->role[i]]);
-    CTCD_TRY(ctcd_rationale_init_random(t->rat[i], ctcd_seed_derive(rc->train.seed, name)));
+    CTCD_TRY(ctcd_rationale_init_random(t->rat.dec[i], ctcd_seed_derive(rc->train.seed, name)));
     snprintf(name, sizeof name, "%s/rationale/dropout", ctcd_role_names[t->role[i]]);
-    t->rat[i]->dropout_seed = ctcd_seed_derive(rc->train.seed, name);
+    t->rat.dec[i]->dropout_seed = ctcd_seed_derive(rc->train.seed, name);
     ctcd_info("model %s: rationale decoder %d layers, hidden %d, %d heads, %lld parameters "
               "(%s embeddings), lambda %g",
-              m->name, c.n_layers, c.hidden, c.n_heads, (long long)t->rat[i]->lay.n_params_real,
+              m->name, c.n_layers, c.hidden, c.n_heads, (long long)t->rat.dec[i]->lay.n_params_real,
               c.tie_embeddings ? "tied" : "own", (double)rc->rationale.lambda);
     return CTCD_OK;
 }
@@ -149,21 +149,21 @@ static ctcd_status create_decoder(ctcd_trainer *t, int i, const int32_t *shortli
  * rows of h_L are gathered into mc_mem[i] before the decoder and their gradient scattered
  * back into acts.dh after it, with the backend's row ops (no task-specific kernel). */
 static ctcd_status create_choice_memory(ctcd_trainer *t) {
-    if (t->n_choices < 2) return CTCD_OK;
+    if (t->mc.n_choices < 2) return CTCD_OK;
     ctcd_backend *be = t->be;
-    const size_t rows = (size_t)(t->B_cap / t->n_choices) * (size_t)t->T_cap;
-    t->h_mc_rows = malloc(rows * sizeof(int32_t));
-    t->h_mc_mask = malloc(rows * sizeof(int32_t));
-    if (!t->h_mc_rows || !t->h_mc_mask)
+    const size_t rows = (size_t)(t->B_cap / t->mc.n_choices) * (size_t)t->T_cap;
+    t->mc.h_rows = malloc(rows * sizeof(int32_t));
+    t->mc.h_mask = malloc(rows * sizeof(int32_t));
+    if (!t->mc.h_rows || !t->mc.h_mask)
         return CTCD_ERR(CTCD_E_NOMEM, "rationale choice rows: out of memory");
     CTCD_TRY(be->alloc(be, rows * sizeof(int32_t), "rationale choice rows",
-                       (void **)&t->d_mc_rows));
+                       (void **)&t->mc.d_rows));
     CTCD_TRY(be->alloc(be, rows * sizeof(int32_t), "rationale choice mask",
-                       (void **)&t->d_mc_mask));
+                       (void **)&t->mc.d_mask));
     for (int i = 0; i < t->n_models; i++) {
         const size_t n = rows * (size_t)t->models[i]->cfg.hidden * ctcd_dtype_size(be->act_dtype);
-        CTCD_TRY(be->alloc(be, n, "rationale choice memory", &t->mc_mem[i]));
-        CTCD_TRY(be->alloc(be, n, "rationale choice memory gradient", &t->mc_dmem[i]));
+        CTCD_TRY(be->alloc(be, n, "rationale choice memory", &t->mc.mem[i]));
+        CTCD_TRY(be->alloc(be, n, "rationale choice memory gradient", &t->mc.dmem[i]));
     }
     return CTCD_OK;
 }
@@ -171,20 +171,20 @@ static ctcd_status create_choice_memory(ctcd_trainer *t) {
 /* Host side: the source row of every memory row of the E examples of b, and its mask;
  * examples without a target choice (label -1) lose their rationale targets. */
 static ctcd_status upload_choice_rows(ctcd_trainer *t, const ctcd_batch *b) {
-    const int E = ctcd_batch_examples(b), K = b->K, T = b->T, L = t->rat_T;
+    const int E = ctcd_batch_examples(b), K = b->K, T = b->T, L = t->rat.T;
     for (int e = 0; e < E; e++) {
         const int32_t y = b->labels ? b->labels[e] : -1;
         const int64_t src = ((int64_t)e * K + (y >= 0 ? y : 0)) * T;
         for (int j = 0; j < T; j++) {
-            t->h_mc_rows[(size_t)e * T + j] = (int32_t)(src + j);
-            t->h_mc_mask[(size_t)e * T + j] = b->mask[src + j];
+            t->mc.h_rows[(size_t)e * T + j] = (int32_t)(src + j);
+            t->mc.h_mask[(size_t)e * T + j] = b->mask[src + j];
         }
         if (y < 0)
-            for (int j = 0; j < L; j++) t->h_rat_tgt[(size_t)e * L + j] = -1;
+            for (int j = 0; j < L; j++) t->rat.h_tgt[(size_t)e * L + j] = -1;
     }
     const size_t n = (size_t)E * (size_t)T * sizeof(int32_t);
-    CTCD_TRY(t->be->upload(t->be, t->d_mc_rows, t->h_mc_rows, n));
-    return t->be->upload(t->be, t->d_mc_mask, t->h_mc_mask, n);
+    CTCD_TRY(t->be->upload(t->be, t->mc.d_rows, t->mc.h_rows, n));
+    return t->be->upload(t->be, t->mc.d_mask, t->mc.h_mask, n);
 }
 
 /* The encoder side decoder i reads: h_L and the batch mask, or (multiple choice) the
@@ -194,11 +194,11 @@ static ctcd_status decoder_memory(ctcd_trainer *t, int i, const ctcd_batch_dev *
     const ctcd_model *m = t->models[i];
     *enc = m->acts.h[m->cfg.n_layers];
     *mask = db->mask;
-    if (t->n_choices < 2) return CTCD_OK;
-    CTCD_TRY(t->be->gather_rows(t->be, t->mc_mem[i], *enc, t->d_mc_rows,
-                                (int64_t)t->rat_B * db->T, m->cfg.hidden));
-    *enc = t->mc_mem[i];
-    *mask = t->d_mc_mask;
+    if (t->mc.n_choices < 2) return CTCD_OK;
+    CTCD_TRY(t->be->gather_rows(t->be, t->mc.mem[i], *enc, t->mc.d_rows,
+                                (int64_t)t->rat.B * db->T, m->cfg.hidden));
+    *enc = t->mc.mem[i];
+    *mask = t->mc.d_mask;
     return CTCD_OK;
 }
 
@@ -208,13 +208,13 @@ static ctcd_status decoder_backward(ctcd_trainer *t, int i, const ctcd_batch_dev
                                     const int32_t *mask, int64_t step) {
     ctcd_model *m = t->models[i];
     ctcd_backend *be = t->be;
-    if (t->n_choices < 2)
-        return ctcd_rationale_backward(t->rat[i], m, enc, m->acts.dh, mask, db->T, rb, step);
-    const int64_t rows = (int64_t)t->rat_B * db->T;
+    if (t->mc.n_choices < 2)
+        return ctcd_rationale_backward(t->rat.dec[i], m, enc, m->acts.dh, mask, db->T, rb, step);
+    const int64_t rows = (int64_t)t->rat.B * db->T;
     const int H = m->cfg.hidden;
-    CTCD_TRY(be->memzero(be, t->mc_dmem[i], (size_t)rows * H * ctcd_dtype_size(be->act_dtype)));
-    CTCD_TRY(ctcd_rationale_backward(t->rat[i], m, enc, t->mc_dmem[i], mask, db->T, rb, step));
-    return be->scatter_add_rows(be, m->acts.dh, t->mc_dmem[i], t->d_mc_rows, rows, H);
+    CTCD_TRY(be->memzero(be, t->mc.dmem[i], (size_t)rows * H * ctcd_dtype_size(be->act_dtype)));
+    CTCD_TRY(ctcd_rationale_backward(t->rat.dec[i], m, enc, t->mc.dmem[i], mask, db->T, rb, step));
+    return be->scatter_add_rows(be, m->acts.dh, t->mc.dmem[i], t->mc.d_rows, rows, H);
 }
 
 ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t) {
@@ -230,8 +230,8 @@ ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t) {
     int n_short = 0;
     if (rc->rationale.decoder.shortlist) {
         /* the tokens of the rationales trained on (the first train.n: data.train_fraction) */
-        const int64_t n = t->train.n < t->rat_train.n ? t->train.n : t->rat_train.n;
-        CTCD_TRY(ctcd_rationale_shortlist(t->rat_train.tokens, n ? t->rat_train.offsets[n] : 0,
+        const int64_t n = t->train.n < t->rat.train.n ? t->train.n : t->rat.train.n;
+        CTCD_TRY(ctcd_rationale_shortlist(t->rat.train.tokens, n ? t->rat.train.offsets[n] : 0,
                                           t->train.special.sep, t->models[0]->cfg.vocab_size,
                                           &shortlist, &n_short));
         ctcd_info("rationale decoders: LM head over a shortlist of %d tokens (those of the %lld "
@@ -243,58 +243,58 @@ ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t) {
     free(shortlist);
     CTCD_TRY(st);
     const size_t n = (size_t)t->B_cap * (size_t)rc->rationale.max_len * sizeof(int32_t);
-    t->h_rat_ids = malloc(n);
-    t->h_rat_tgt = malloc(n);
-    if (!t->h_rat_ids || !t->h_rat_tgt)
+    t->rat.h_ids = malloc(n);
+    t->rat.h_tgt = malloc(n);
+    if (!t->rat.h_ids || !t->rat.h_tgt)
         return CTCD_ERR(CTCD_E_NOMEM, "rationale batch buffers: out of memory");
-    CTCD_TRY(t->be->alloc(t->be, n, "rationale ids", (void **)&t->d_rat_ids));
-    CTCD_TRY(t->be->alloc(t->be, n, "rationale targets", (void **)&t->d_rat_tgt));
+    CTCD_TRY(t->be->alloc(t->be, n, "rationale ids", (void **)&t->rat.d_ids));
+    CTCD_TRY(t->be->alloc(t->be, n, "rationale targets", (void **)&t->rat.d_tgt));
     return create_choice_memory(t);
 }
 
 void ctcd_trainer_destroy_rationale(ctcd_trainer *t) {
-    for (int i = 0; i < 2; i++) ctcd_rationale_destroy(t->rat[i]);
+    for (int i = 0; i < 2; i++) ctcd_rationale_destroy(t->rat.dec[i]);
     if (t->be) {
-        t->be->free(t->be, t->d_rat_ids);
-        t->be->free(t->be, t->d_rat_tgt);
+        t->be->free(t->be, t->rat.d_ids);
+        t->be->free(t->be, t->rat.d_tgt);
         for (int i = 0; i < 2; i++) {
-            t->be->free(t->be, t->mc_mem[i]);
-            t->be->free(t->be, t->mc_dmem[i]);
+            t->be->free(t->be, t->mc.mem[i]);
+            t->be->free(t->be, t->mc.dmem[i]);
         }
-        t->be->free(t->be, t->d_mc_rows);
-        t->be->free(t->be, t->d_mc_mask);
+        t->be->free(t->be, t->mc.d_rows);
+        t->be->free(t->be, t->mc.d_mask);
     }
-    free(t->h_rat_ids);
-    free(t->h_rat_tgt);
-    free(t->h_mc_rows);
-    free(t->h_mc_mask);
-    ctcd_rationale_set_free(&t->rat_train);
+    free(t->rat.h_ids);
+    free(t->rat.h_tgt);
+    free(t->mc.h_rows);
+    free(t->mc.h_mask);
+    ctcd_rationale_set_free(&t->rat.train);
 }
 
 ctcd_status ctcd_trainer_upload_rationale(ctcd_trainer *t, const ctcd_batch *b) {
-    if (!t->rat[0]) return CTCD_OK;
-    const ctcd_rationale_config *c = &t->rat[0]->cfg;
-    t->rat_B = ctcd_batch_examples(b);
-    t->rat_T = ctcd_rationale_batch_rows(&t->rat_train, b->example, t->rat_B, c->max_len,
-                                         c->bos_id, c->eos_id, c->pad_id, t->h_rat_ids,
-                                         t->h_rat_tgt);
-    if (t->n_choices > 1) CTCD_TRY(upload_choice_rows(t, b));
-    const int64_t rows = (int64_t)t->rat_B * t->rat_T;
+    if (!t->rat.dec[0]) return CTCD_OK;
+    const ctcd_rationale_config *c = &t->rat.dec[0]->cfg;
+    t->rat.B = ctcd_batch_examples(b);
+    t->rat.T = ctcd_rationale_batch_rows(&t->rat.train, b->example, t->rat.B, c->max_len,
+                                         c->bos_id, c->eos_id, c->pad_id, t->rat.h_ids,
+                                         t->rat.h_tgt);
+    if (t->mc.n_choices > 1) CTCD_TRY(upload_choice_rows(t, b));
+    const int64_t rows = (int64_t)t->rat.B * t->rat.T;
     /* token ids -> LM-head rows; the shortlist holds every training rationale token, so
      * nothing falls outside it (an augmented copy has no rationale row) */
-    if (ctcd_rationale_map_targets(t->rat[0], t->h_rat_tgt, rows))
+    if (ctcd_rationale_map_targets(t->rat.dec[0], t->rat.h_tgt, rows))
         return CTCD_ERR(CTCD_E_INVALID, "rationale batch: a target token outside the decoder's "
                         "output shortlist");
     const size_t n = (size_t)rows * sizeof(int32_t);
-    CTCD_TRY(t->be->upload(t->be, t->d_rat_ids, t->h_rat_ids, n));
-    return t->be->upload(t->be, t->d_rat_tgt, t->h_rat_tgt, n);
+    CTCD_TRY(t->be->upload(t->be, t->rat.d_ids, t->rat.h_ids, n));
+    return t->be->upload(t->be, t->rat.d_tgt, t->rat.h_tgt, n);
 }
 
 ctcd_status ctcd_trainer_rationale_backward(ctcd_trainer *t, int i, const ctcd_batch_dev *db,
                                             int64_t step, float *loss) {
     ctcd_model *m = t->models[i];
-    ctcd_rationale_decoder *d = t->rat[i];
-    const ctcd_rat_batch_dev rb = {t->rat_B, t->rat_T, t->d_rat_ids, t->d_rat_tgt};
+    ctcd_rationale_decoder *d = t->rat.dec[i];
+    const ctcd_rat_batch_dev rb = {t->rat.B, t->rat.T, t->rat.d_ids, t->rat.d_tgt};
     const void *enc;
     const int32_t *mask;
     CTCD_TRY(ctcd_model_backward_head(m, db, step));
@@ -309,17 +309,17 @@ ctcd_status ctcd_trainer_rationale_backward(ctcd_trainer *t, int i, const ctcd_b
 ctcd_status ctcd_trainer_rationale_backward_pair(ctcd_trainer *t, const ctcd_batch_dev *db,
                                                  int64_t step, float ramp, float loss[2],
                                                  float kl[2]) {
-    const ctcd_rat_batch_dev rb = {t->rat_B, t->rat_T, t->d_rat_ids, t->d_rat_tgt};
+    const ctcd_rat_batch_dev rb = {t->rat.B, t->rat.T, t->rat.d_ids, t->rat.d_tgt};
     const float lambda = t->rc.rationale.lambda;
     const void *enc[2];
     const int32_t *mask[2];
     for (int i = 0; i < 2; i++) {
         ctcd_model *m = t->models[i];
-        CTCD_TRY(ctcd_rationale_zero_grad(t->rat[i]));
+        CTCD_TRY(ctcd_rationale_zero_grad(t->rat.dec[i]));
         CTCD_TRY(decoder_memory(t, i, db, &enc[i], &mask[i]));
-        CTCD_TRY(ctcd_rationale_forward(t->rat[i], m, enc[i], mask[i], db->T, &rb, 1, step));
+        CTCD_TRY(ctcd_rationale_forward(t->rat.dec[i], m, enc[i], mask[i], db->T, &rb, 1, step));
     }
-    CTCD_TRY(ctcd_rationale_loss_pair(t->rat, &rb, lambda,
+    CTCD_TRY(ctcd_rationale_loss_pair(t->rat.dec, &rb, lambda,
                                       lambda * t->rc.rationale.mutual_kl * ramp, loss, kl));
     for (int i = 0; i < 2; i++) {
         ctcd_model *m = t->models[i];
@@ -333,7 +333,7 @@ ctcd_status ctcd_trainer_rationale_backward_pair(ctcd_trainer *t, const ctcd_bat
 /* ---- saving ---- */
 
 ctcd_status ctcd_trainer_save_rationale(ctcd_trainer *t, int i, const char *which) {
-    const ctcd_rationale_decoder *d = t->rat[i];
+    const ctcd_rationale_decoder *d = t->rat.dec[i];
     if (!t->rc.output[0] || !d) return CTCD_OK;
     char dir[CTCD_PATH_MAX + 64], path[CTCD_PATH_MAX + 96];
     snprintf(dir, sizeof dir, "%s/rationale/%s/%s", t->rc.output, t->models[i]->name, which);

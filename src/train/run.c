@@ -39,8 +39,8 @@ static void progress(const ctcd_trainer *t, const ctcd_step_stats *s, double ex_
 
 /* Evaluates, logs, and saves each model whose task score is its best so far. */
 static ctcd_status evaluate_and_log(ctcd_trainer *t, int64_t epoch, ctcd_eval_result *res) {
-    CTCD_TRY(t->head == CTCD_HEAD_MLM ? ctcd_pretrainer_evaluate(t, res)
-                                      : ctcd_trainer_evaluate(t, res));
+    CTCD_TRY(ctcd_trainer_is_mlm(t) ? ctcd_pretrainer_evaluate(t, res)
+                                    : ctcd_trainer_evaluate(t, res));
     t->last_eval_step = t->step;
     for (int i = 0; i < t->n_models; i++)
         if (res->m[i].score > t->best[i]) {
@@ -92,7 +92,7 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
                          (long long)ctcd_trainer_cursor(t).batch);
     ctcd_run_info info;
     memset(&info, 0, sizeof info);
-    if (t->teacher && t->head != CTCD_HEAD_MLM) {
+    if (t->teacher.model && !ctcd_trainer_is_mlm(t)) {
         CTCD_TRY(ctcd_trainer_evaluate_teacher(t, &info.teacher));
         info.teacher_evaluated = 1;
         ctcd_info("teacher %s: dev score %.4f (frozen)", t->rc.models[CTCD_TEACHER].init,
@@ -111,8 +111,8 @@ ctcd_status ctcd_trainer_run(ctcd_trainer *t, ctcd_eval_result *final) {
         const ctcd_batch *b = NULL;
         const ctcd_mlm_batch *mb = NULL;
         ctcd_range_push(t->be, "data");
-        const int got = t->head == CTCD_HEAD_MLM ? ctcd_mlm_batcher_next(&t->mlm, &mb)
-                                                 : ctcd_batcher_next(&t->batcher, &b);
+        const int got = ctcd_trainer_is_mlm(t) ? ctcd_mlm_batcher_next(&t->mlm.batcher, &mb)
+                                               : ctcd_batcher_next(&t->batcher, &b);
         ctcd_range_pop(t->be);
         if (mb) b = &mb->b;
         if (!got) {

@@ -17,15 +17,20 @@ ctcd_status ctcd_copy_vocab(const char *src, const char *dir) {
     return ctcd_error_wrap(ctcd_copy_file(src, path), "copying the vocabulary");
 }
 
+ctcd_status ctcd_trainer_export(const ctcd_trainer *t, const ctcd_model *m, const char *dir) {
+    ctcd_hf_save_opts o = {.dtype = CTCD_F32,
+                           .labels = t->task && t->task->n_classes > 1 ? t->task->label_names
+                                                                      : NULL};
+    CTCD_TRY(ctcd_model_save_hf(m, dir, &o));
+    if (t->vocab_path[0]) CTCD_TRY(ctcd_copy_vocab(t->vocab_path, dir));
+    return CTCD_OK;
+}
+
 ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which) {
     if (!t->rc.output[0]) return CTCD_OK;
     char dir[CTCD_PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s/%s/%s", t->rc.output, t->models[slot]->name, which);
-    ctcd_hf_save_opts o = {.dtype = CTCD_F32,
-                           .labels = t->task && t->task->n_classes > 1 ? t->task->label_names
-                                                                      : NULL};
-    CTCD_TRY(ctcd_model_save_hf(t->models[slot], dir, &o));
-    if (t->vocab_path[0]) CTCD_TRY(ctcd_copy_vocab(t->vocab_path, dir));
+    CTCD_TRY(ctcd_trainer_export(t, t->models[slot], dir));
     CTCD_TRY(ctcd_trainer_save_rationale(t, slot, which));
     ctcd_debug("saved %s", dir);
     return CTCD_OK;

@@ -81,19 +81,19 @@ ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double e
                 i ? "," : "", t->models[i]->name, (double)s->terms[CTCD_TERM_TOTAL0 + i],
                 (double)s->terms[CTCD_TERM_HARD0 + i], (double)s->terms[CTCD_TERM_MUTUAL0 + i],
                 (double)s->mutual_w[i]);
-        if (t->teacher)
+        if (t->teacher.model)
             fprintf(t->log, "\"teacher\":%.7g,\"teacher_weight\":%.7g,",
                     (double)s->terms[CTCD_TERM_TEACHER0 + i],
                     (double)t->rc.distill.teacher[t->role[i]]);
-        if (t->rat[i])
+        if (t->rat.dec[i])
             fprintf(t->log, "\"rationale_loss\":%.7g,\"rationale_lambda\":%.7g,",
                     (double)s->rat_loss[i], (double)t->rc.rationale.lambda);
         const ctcd_model *m = t->models[i];
-        if (t->rat[i] && t->rc.rationale.mutual_kl > 0.0f)
+        if (t->rat.dec[i] && t->rc.rationale.mutual_kl > 0.0f)
             fprintf(t->log, "\"rationale_mutual\":%.7g,", (double)s->rat_kl[i]);
         /* mem_mb: the model's device memory, its rationale decoder's included */
-        const size_t dec = t->rat[i] ? ctcd_rationale_mem_bytes(t->rat[i]) : 0;
-        if (t->rat[i]) fprintf(t->log, "\"rationale_mem_mb\":%.1f,", (double)dec / MIB);
+        const size_t dec = t->rat.dec[i] ? ctcd_rationale_mem_bytes(t->rat.dec[i]) : 0;
+        if (t->rat.dec[i]) fprintf(t->log, "\"rationale_mem_mb\":%.1f,", (double)dec / MIB);
         fprintf(t->log, "\"lr\":%.7g,\"grad_norm\":%.7g,\"train_correct\":%.0f,"
                         "\"mem_mb\":%.1f,\"optim_mb\":%.3f}",
                 (double)s->lr[i], (double)s->grad_norm[i],
@@ -102,8 +102,9 @@ ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s, double e
                 (double)(m->ps.opt_hi - m->ps.opt_lo) * 2 * sizeof(float) / MIB);
     }
     fputc('}', t->log);
-    if (t->teacher)
-        fprintf(t->log, ",\"teacher_mem_mb\":%.1f", (double)ctcd_model_mem_bytes(t->teacher) / MIB);
+    if (t->teacher.model)
+        fprintf(t->log, ",\"teacher_mem_mb\":%.1f",
+                (double)ctcd_model_mem_bytes(t->teacher.model) / MIB);
     fputs("}\n", t->log);
     return flushed(t, t->log, "log.jsonl");
 }

@@ -16,11 +16,13 @@ ctcd_status ctcd_run_recipe_score(const ctcd_recipe *r, int role, const char *wh
     ctcd_eval_result res;
     ctcd_status st = ctcd_trainer_create(r, &t);
     if (!st) st = ctcd_trainer_run(t, &res);
-    if (!st && t->stop_signal) st = CTCD_ERR(CTCD_E_INVALID, "%s: interrupted", who);
+    const ctcd_train_progress p = t ? ctcd_trainer_progress(t) : (ctcd_train_progress){0};
+    if (!st && p.stop_signal) st = CTCD_ERR(CTCD_E_INVALID, "%s: interrupted", who);
     if (!st) {
         int slot = 0;
-        while (slot < t->n_models - 1 && t->role[slot] != role) slot++;
-        *score = isfinite(t->best[slot]) ? t->best[slot] : res.m[slot].score;
+        while (slot < ctcd_trainer_n_models(t) - 1 && ctcd_trainer_role(t, slot) != role)
+            slot++;
+        *score = isfinite(p.best[slot]) ? p.best[slot] : res.m[slot].score;
     }
     ctcd_trainer_destroy(t);
     return st;

@@ -55,7 +55,7 @@ static void write_summary(FILE *f, const ctcd_trainer *t, const ctcd_eval_result
             (double)rc->distill.temperature, (double)rc->distill.hard[CTCD_LARGE],
             (double)rc->distill.hard[CTCD_SMALL], (double)rc->distill.small_to_large,
             (double)rc->distill.large_to_small, (long long)rc->distill.ramp_steps);
-    if (t->teacher)
+    if (t->teacher.model)
         fprintf(f, "; teacher `%s` -> large %g / small %g", rc->models[CTCD_TEACHER].init,
                 (double)rc->distill.teacher[CTCD_LARGE], (double)rc->distill.teacher[CTCD_SMALL]);
     fputs("\n\n## Models\n\n| model | layers | hidden | heads | FFN | parameters | memory MiB |"
@@ -67,8 +67,8 @@ static void write_summary(FILE *f, const ctcd_trainer *t, const ctcd_eval_result
         else
             fputs(" - |\n", f);
     }
-    if (t->teacher) {
-        model_row(f, "teacher (frozen)", t->teacher);
+    if (t->teacher.model) {
+        model_row(f, "teacher (frozen)", t->teacher.model);
         if (info->teacher_evaluated)
             fprintf(f, " %.4f |\n", info->teacher.score);
         else

@@ -1,16 +1,21 @@
-/* step.c — the lockstep co-training step, as a straight line (DESIGN.md section 1):
- * upload the batch, forward every model, one fused loss over all logits, backward every
- * model (each model's forward and backward on its own stream: they overlap on CUDA; joined
- * before the loss and before the update), the NaN/Inf check of every loss term and grad norm
- * (before any model is updated, so the pair stays in lockstep), clip + AdamW for each model
- * with its own learning rate.
- * With rationale.* a model's backward also runs its rationale decoder (rationale_train.c)
- * and the label loss is weighted 1 − λ; with rationale.mutual_kl the pair's decoders also
- * distil into each other token by token. In a data-parallel run (include/ctcd/dist.h) each
- * rank does this on its share of the batch's rows, with the loss weights scaled by that
- * share, and the gradients and loss terms are summed across ranks before the check and the
- * update; with ZeRO-1 (train.zero) each rank updates its shard and the weights are then
- * all-gathered. */
+/* step.c — the lockstep co-training step (DESIGN.md section 1), as named phases that
+ * lockstep() runs in order:
+ *   schedule             each model's learning rate and (ramped) mutual weight
+ *   forward_models       every model on its own stream (lane 1 + slot): they overlap on CUDA
+ *   forward_teacher      the frozen teacher (models.teacher), forward only
+ *   fused_loss           one kernel over every model's logits rows: hard, mutual, teacher
+ *   backward_models      every model on its lane again (with rationale.*: its decoder too)
+ *   reduce_across_ranks  data parallelism: gradients and loss terms summed over the ranks
+ *   check_step           grad norms and the NaN/Inf check of every term and norm, before
+ *                        any model is updated (so the pair stays in lockstep);
+ *                        train.skip_nonfinite turns a failure into a skipped step
+ *   update_models        clip + AdamW for each model with its own learning rate
+ * The features plug into those phases: with rationale.* a model's backward also runs its
+ * rationale decoder (rationale_train.c) and the label loss is weighted 1 − λ; with
+ * rationale.mutual_kl the pair's decoders also distil into each other token by token. In a
+ * data-parallel run (include/ctcd/dist.h) each rank does this on its share of the batch's
+ * rows, with the loss weights scaled by that share; with ZeRO-1 (train.zero) each rank
+ * reduce-scatters the gradients, updates its shard and all-gathers the weights. */
 #include <math.h>
 #include <string.h>
 
@@ -20,40 +25,14 @@
 
 #include "train_internal.h"
 
-ctcd_status ctcd_upload_batch_inputs(ctcd_backend *be, const ctcd_batch *b, int32_t *ids,
-                                     int32_t *types, int32_t *mask, int32_t *cls) {
-    const size_t BT = (size_t)b->B * (size_t)b->T * sizeof(int32_t);
-    CTCD_TRY(be->upload(be, ids, b->ids, BT));
-    CTCD_TRY(be->upload(be, types, b->types, BT));
-    CTCD_TRY(be->upload(be, mask, b->mask, BT));
-    return be->upload(be, cls, b->cls_idx, (size_t)b->B * sizeof(int32_t));
-}
-
 ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
                                       ctcd_batch_dev *db) {
-    ctcd_backend *be = t->be;
-    CTCD_TRY(ctcd_upload_batch_inputs(be, b, t->d_ids, t->d_types, t->d_mask, t->d_cls));
-    const size_t E = (size_t)ctcd_batch_examples(b);
-    if (b->labels) CTCD_TRY(be->upload(be, t->d_labels, b->labels, E * 4));
-    if (b->targets) CTCD_TRY(be->upload(be, t->d_targets, b->targets, E * 4));
-    *db = (ctcd_batch_dev){.B = b->B, .T = b->T, .ids = t->d_ids, .types = t->d_types,
-                           .mask = t->d_mask, .cls_idx = t->d_cls};
-    return CTCD_OK;
+    return ctcd_batch_buffers_upload(&t->bufs, b, db);
 }
 
 ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch *mb,
                                           ctcd_batch_dev *db) {
-    ctcd_backend *be = t->be;
-    if (mb->n_pred > t->R_cap)
-        return CTCD_ERR(CTCD_E_INVALID, "%lld masked rows exceed the capacity %lld",
-                        (long long)mb->n_pred, (long long)t->R_cap);
-    CTCD_TRY(ctcd_trainer_upload_batch(t, &mb->b, db));
-    const size_t n = (size_t)mb->n_pred * sizeof(int32_t);
-    if (n) CTCD_TRY(be->upload(be, t->d_pred_idx, mb->pred_idx, n));
-    if (n) CTCD_TRY(be->upload(be, t->d_pred_labels, mb->pred_labels, n));
-    db->n_pred = mb->n_pred;
-    db->pred_idx = t->d_pred_idx;
-    return CTCD_OK;
+    return ctcd_batch_buffers_upload_mlm(&t->bufs, mb, db);
 }
 
 static int data_parallel(const ctcd_trainer *t) { return t->comm && t->comm->world > 1; }
@@ -80,14 +59,15 @@ static ctcd_loss_desc loss_desc(const ctcd_trainer *t, int64_t rows, float ramp,
     d.n_models = t->n_models;
     d.rows = rows;
     /* multiple choice: the (E·K, 1) scores are the (E, K) logits of E examples */
-    d.classes = t->n_choices > 1 ? t->n_choices : ctcd_bert_out_classes(&t->models[0]->cfg);
+    d.classes = t->mc.n_choices > 1 ? t->mc.n_choices
+                                    : ctcd_bert_out_classes(&t->models[0]->cfg);
     d.temperature = t->rc.distill.temperature;
     for (int i = 0; i < t->n_models; i++) {
         const int r = t->role[i];
         d.hard_w[i] = t->rc.distill.hard[r];
         d.mutual_w[i] = mutual_weight(t, i, ramp);
-        d.teacher_w[i] = t->teacher ? t->rc.distill.teacher[r] : 0.0f;
-        if (t->rat[i]) { /* distilling step-by-step: the label task gets 1 − λ */
+        d.teacher_w[i] = t->teacher.model ? t->rc.distill.teacher[r] : 0.0f;
+        if (t->rat.dec[i]) { /* distilling step-by-step: the label task gets 1 − λ */
             const float keep = 1.0f - t->rc.rationale.lambda;
             d.hard_w[i] *= keep;
             d.mutual_w[i] *= keep;
@@ -189,99 +169,165 @@ static ctcd_status joined(ctcd_backend *be, ctcd_status st) {
     return js;
 }
 
-/* The step itself on an uploaded batch: every phase inside its own profiler range. The loss
- * runs over `rows` output rows with class labels `labels` (device memory). */
-static ctcd_status step_phases(ctcd_trainer *t, const ctcd_batch_dev *pdb, int64_t rows,
-                               const int32_t *labels, ctcd_step_stats *stats, int64_t step,
-                               float share) {
-    ctcd_backend *be = t->be;
-    const ctcd_batch_dev db = *pdb;
-    const float ramp = (float)ctcd_ramp_factor(step, t->rc.distill.ramp_steps);
-    ctcd_status st = CTCD_OK;
-    if (rows == 0) { /* a rank without rows in this batch: it adds zero gradients */
-        for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_model_zero_grad(t->models[i]));
-        memset(stats->terms, 0, sizeof stats->terms);
-        goto reduced;
-    }
+/* What one step runs on: the uploaded batch and this rank's loss rows in it. */
+typedef struct step_input {
+    ctcd_batch_dev db;        /* the device view every forward and backward reads */
+    int64_t rows;             /* loss rows: examples, or masked rows (mlm); 0 on a rank
+                                 without any in this batch */
+    const int32_t *labels;    /* device (rows): class labels, or the masked rows' token ids */
+    int64_t step;             /* 0-based index of this update */
+    float ramp;               /* mutual-weight ramp factor at this step */
+    float share;              /* this rank's share of the global batch's loss rows (1 in a
+                                 single process) */
+} step_input;
 
-    /* Each model on its own stream (lane 1 + slot): the two forwards overlap on CUDA. */
+/* ---- the phases, in the order lockstep() runs them ---- */
+
+/* The learning rate and the (ramped) mutual weight of every model at this step: what the
+ * update uses and the log reports, skipped step or not. */
+static void schedule(const ctcd_trainer *t, const step_input *in, ctcd_step_stats *s) {
+    const double f = ctcd_lr_factor(in->step, t->total_steps, t->warmup_steps);
+    for (int i = 0; i < t->n_models; i++) {
+        s->lr[i] = (float)(t->rc.train.lr[t->role[i]] * f);
+        s->mutual_w[i] = mutual_weight(t, i, in->ramp);
+    }
+}
+
+/* Every model's forward (dropout on), each on its own stream; zeroes its gradients first. */
+static ctcd_status forward_models(ctcd_trainer *t, const step_input *in) {
+    ctcd_backend *be = t->be;
+    ctcd_status st = CTCD_OK;
     for (int i = 0; !st && i < t->n_models; i++) {
         ctcd_range_push(be, range_name(t, i, 0));
         st = ctcd_stream_fork(be, 1 + i);
         if (!st) st = ctcd_model_zero_grad(t->models[i]);
-        if (!st) st = ctcd_model_forward(t->models[i], &db, 1, step);
+        if (!st) st = ctcd_model_forward(t->models[i], &in->db, 1, in->step);
         ctcd_range_pop(be);
     }
-    CTCD_TRY(joined(be, st)); /* the loss reads every model's logits */
-    if (t->teacher) {
-        ctcd_range_push(be, "fwd/teacher");
-        st = ctcd_model_forward(t->teacher, &db, 0, step);
-        ctcd_range_pop(be);
-        CTCD_TRY(st);
-    }
+    return joined(be, st); /* the loss reads every model's logits */
+}
 
-    const ctcd_loss_desc desc = loss_desc(t, rows, ramp, share);
+/* The frozen teacher's logits (dropout off) for the loss's teacher terms; a no-op without
+ * models.teacher. */
+static ctcd_status forward_teacher(ctcd_trainer *t, const step_input *in) {
+    if (!t->teacher.model) return CTCD_OK;
+    ctcd_range_push(t->be, "fwd/teacher");
+    ctcd_status st = ctcd_model_forward(t->teacher.model, &in->db, 0, in->step);
+    ctcd_range_pop(t->be);
+    return st;
+}
+
+/* One fused kernel over every model's logits: the loss terms into t->d_terms and each
+ * model's dlogits. */
+static ctcd_status fused_loss(ctcd_trainer *t, const step_input *in) {
+    const ctcd_loss_desc desc = loss_desc(t, in->rows, in->ramp, in->share);
     ctcd_loss_io io = {0};
     for (int i = 0; i < t->n_models; i++) {
         io.logits[i] = t->models[i]->acts.logits;
         io.dlogits[i] = t->models[i]->acts.dlogits;
     }
-    io.teacher = t->teacher ? t->teacher->acts.logits : NULL;
-    io.labels = labels;
-    io.targets = t->d_targets;
+    io.teacher = t->teacher.model ? t->teacher.model->acts.logits : NULL;
+    io.labels = in->labels;
+    io.targets = t->bufs.targets;
     io.terms = t->d_terms;
-    ctcd_range_push(be, "loss");
-    st = be->loss(be, &desc, &io);
-    ctcd_range_pop(be);
-    CTCD_TRY(st);
+    ctcd_range_push(t->be, "loss");
+    ctcd_status st = t->be->loss(t->be, &desc, &io);
+    ctcd_range_pop(t->be);
+    return st;
+}
 
-    memset(stats->rat_loss, 0, sizeof stats->rat_loss);
-    memset(stats->rat_kl, 0, sizeof stats->rat_kl);
-    if (t->n_models == 2 && t->rat[0] && t->rat[1]) {
-        /* a pair's decoders share one fused token loss (their mutual KL, rationale.mutual_kl,
-         * needs both before either backward); at weight 0 each gets its own CE gradient.
-         * Both models' backward run on the main stream here. */
-        ctcd_range_push(be, "bwd/rationale-pair");
-        st = ctcd_trainer_rationale_backward_pair(t, &db, step, ramp, stats->rat_loss,
-                                                  stats->rat_kl);
-        ctcd_range_pop(be);
-    } else {
-        for (int i = 0; !st && i < t->n_models; i++) {
-            ctcd_range_push(be, range_name(t, i, 1));
-            st = ctcd_stream_fork(be, 1 + i);
-            if (!st)
-                st = t->rat[i] ? ctcd_trainer_rationale_backward(t, i, &db, step,
-                                                                 &stats->rat_loss[i])
-                               : ctcd_model_backward(t->models[i], &db, step);
-            ctcd_range_pop(be);
-        }
-    }
-    CTCD_TRY(joined(be, st)); /* the update reads every model's gradients */
+/* A pair with rationale decoders: their token loss is one fused kernel (the mutual KL,
+ * rationale.mutual_kl, needs both decoders' logits before either backward; at weight 0 each
+ * gets its own CE gradient), so both models' backward run on the main stream. */
+static ctcd_status backward_rationale_pair(ctcd_trainer *t, const step_input *in,
+                                           ctcd_step_stats *s) {
+    ctcd_range_push(t->be, "bwd/rationale-pair");
+    ctcd_status st = ctcd_trainer_rationale_backward_pair(t, &in->db, in->step, in->ramp,
+                                                          s->rat_loss, s->rat_kl);
+    ctcd_range_pop(t->be);
+    return st;
+}
 
-    if (t->on_backward) t->on_backward(t, t->on_step_ctx);
-    CTCD_TRY(be->download(be, stats->terms, t->d_terms, sizeof stats->terms));
-reduced:
-    if (data_parallel(t)) CTCD_TRY(reduce_across_ranks(t, stats->terms, share));
-    /* The loss terms and both grad norms before any update: a non-finite value stops the
-     * step for every model (lockstep), so the pair never drifts apart (and, the terms and
-     * gradients being summed over ranks, every rank decides the same). */
-    ctcd_range_push(be, "optim");
-    for (int i = 0; !st && i < t->n_models; i++)
-        st = sharded(t, i) ? ctcd_zero_grad_norm(t->comm, &t->models[i]->ps, &stats->grad_norm[i])
-                           : ctcd_model_grad_norm(t->models[i], &stats->grad_norm[i]);
-    if (!st) st = check_finite(t, stats, step);
-    if (ctcd_status_code(st) == CTCD_E_NONFINITE && t->rc.train.skip_nonfinite) {
-        t->skipped_steps++;
-        stats->skipped = 1;
-        ctcd_warn("%s; step skipped for every model (train.skip_nonfinite; %lld skipped so far)",
-                  ctcd_status_message(st), (long long)t->skipped_steps);
-        ctcd_status_free(st);
-        st = CTCD_OK;
-    }
-    const double f = ctcd_lr_factor(step, t->total_steps, t->warmup_steps);
+/* Model slot i's backward on its own stream: from its dlogits, through its rationale
+ * decoder when it has one (*rat_loss: the decoder's mean token CE). */
+static ctcd_status backward_model(ctcd_trainer *t, int i, const step_input *in,
+                                  float *rat_loss) {
+    ctcd_range_push(t->be, range_name(t, i, 1));
+    ctcd_status st = ctcd_stream_fork(t->be, 1 + i);
+    if (!st)
+        st = t->rat.dec[i] ? ctcd_trainer_rationale_backward(t, i, &in->db, in->step, rat_loss)
+                           : ctcd_model_backward(t->models[i], &in->db, in->step);
+    ctcd_range_pop(t->be);
+    return st;
+}
+
+/* Every model's backward, then the test hook on the accumulated gradients. */
+static ctcd_status backward_models(ctcd_trainer *t, const step_input *in, ctcd_step_stats *s) {
+    memset(s->rat_loss, 0, sizeof s->rat_loss);
+    memset(s->rat_kl, 0, sizeof s->rat_kl);
+    ctcd_status st = CTCD_OK;
+    if (t->n_models == 2 && t->rat.dec[0] && t->rat.dec[1])
+        st = backward_rationale_pair(t, in, s);
+    else
+        for (int i = 0; !st && i < t->n_models; i++)
+            st = backward_model(t, i, in, &s->rat_loss[i]);
+    CTCD_TRY(joined(t->be, st)); /* the update reads every model's gradients */
+    if (t->on_backward) t->on_backward(t, t->on_backward_ctx);
+    return CTCD_OK;
+}
+
+/* The loss terms of this rank's rows, back on the host. */
+static ctcd_status download_terms(ctcd_trainer *t, ctcd_step_stats *s) {
+    return t->be->download(t->be, s->terms, t->d_terms, sizeof s->terms);
+}
+
+/* A data-parallel rank without rows in this batch: it adds zero gradients and zero terms
+ * to the sums over the ranks. */
+static ctcd_status contribute_nothing(ctcd_trainer *t, ctcd_step_stats *s) {
+    for (int i = 0; i < t->n_models; i++) CTCD_TRY(ctcd_model_zero_grad(t->models[i]));
+    memset(s->terms, 0, sizeof s->terms);
+    memset(s->rat_loss, 0, sizeof s->rat_loss);
+    memset(s->rat_kl, 0, sizeof s->rat_kl);
+    return CTCD_OK;
+}
+
+/* Model slot i's pre-clip gradient norm (with ZeRO-1 over the shards of every rank). */
+static ctcd_status grad_norm(ctcd_trainer *t, int i, float *out) {
+    return sharded(t, i) ? ctcd_zero_grad_norm(t->comm, &t->models[i]->ps, out)
+                         : ctcd_model_grad_norm(t->models[i], out);
+}
+
+/* The loss terms and every grad norm before any update: a non-finite value stops the step
+ * for every model (lockstep), so the pair never drifts apart (and, the terms and gradients
+ * being summed over ranks, every rank decides the same). With train.skip_nonfinite the step
+ * is marked skipped (s->skipped, t->skipped_steps) and CTCD_OK returned instead. */
+static ctcd_status check_step(ctcd_trainer *t, int64_t step, ctcd_step_stats *s) {
+    ctcd_status st = CTCD_OK;
+    for (int i = 0; !st && i < t->n_models; i++) st = grad_norm(t, i, &s->grad_norm[i]);
+    if (!st) st = check_finite(t, s, step);
+    if (ctcd_status_code(st) != CTCD_E_NONFINITE || !t->rc.train.skip_nonfinite) return st;
+    t->skipped_steps++;
+    s->skipped = 1;
+    ctcd_warn("%s; step skipped for every model (train.skip_nonfinite; %lld skipped so far)",
+              ctcd_status_message(st), (long long)t->skipped_steps);
+    ctcd_status_free(st);
+    return CTCD_OK;
+}
+
+/* ZeRO-1: every rank's updated shard of slot i's weights to every rank. */
+static ctcd_status gather_params(ctcd_trainer *t, int i) {
+    ctcd_range_push(t->be, "allgather");
+    ctcd_status st = ctcd_zero_gather_params(t->comm, &t->models[i]->ps);
+    ctcd_range_pop(t->be);
+    return st;
+}
+
+/* Clip + AdamW of every model at the learning rate schedule() chose; a model's rationale
+ * decoder follows the same schedule, clipped over its own gradients. */
+static ctcd_status update_models(ctcd_trainer *t, int64_t step, const ctcd_step_stats *s) {
     for (int i = 0; i < t->n_models; i++) {
-        ctcd_adamw_hparams h = {
-            .lr = (float)(t->rc.train.lr[t->role[i]] * f),
+        const ctcd_adamw_hparams h = {
+            .lr = s->lr[i],
             .beta1 = t->rc.train.adam_beta1,
             .beta2 = t->rc.train.adam_beta2,
             .eps = t->rc.train.adam_eps,
@@ -289,19 +335,31 @@ reduced:
             .step = step + 1,
             .max_norm = t->rc.train.clip,
         };
-        stats->lr[i] = h.lr;
-        stats->mutual_w[i] = mutual_weight(t, i, ramp);
-        if (!st && !stats->skipped) st = ctcd_model_apply_update(t->models[i], &h);
-        if (!st && !stats->skipped && sharded(t, i)) {
-            ctcd_range_push(be, "allgather");
-            st = ctcd_zero_gather_params(t->comm, &t->models[i]->ps);
-            ctcd_range_pop(be);
-        }
-        /* The decoder: the same schedule, clipped over its own gradients. */
-        if (!st && !stats->skipped && t->rat[i])
-            st = ctcd_rationale_optimizer_step(t->rat[i], &h, NULL);
+        CTCD_TRY(ctcd_model_apply_update(t->models[i], &h));
+        if (sharded(t, i)) CTCD_TRY(gather_params(t, i));
+        if (t->rat.dec[i]) CTCD_TRY(ctcd_rationale_optimizer_step(t->rat.dec[i], &h, NULL));
     }
-    ctcd_range_pop(be);
+    return CTCD_OK;
+}
+
+/* The step of DESIGN.md section 1 on an uploaded batch, every phase in its own profiler
+ * range. */
+static ctcd_status lockstep(ctcd_trainer *t, const step_input *in, ctcd_step_stats *s) {
+    schedule(t, in, s);                          /* each model's lr and mutual weight */
+    if (in->rows > 0) {
+        CTCD_TRY(forward_models(t, in));         /* large ‖ small, each on its lane */
+        CTCD_TRY(forward_teacher(t, in));        /* the frozen teacher, if any */
+        CTCD_TRY(fused_loss(t, in));             /* one kernel over every logits row */
+        CTCD_TRY(backward_models(t, in, s));     /* large ‖ small (and their decoders) */
+        CTCD_TRY(download_terms(t, s));
+    } else {
+        CTCD_TRY(contribute_nothing(t, s));      /* data parallel: a rank without rows */
+    }
+    if (data_parallel(t)) CTCD_TRY(reduce_across_ranks(t, s->terms, in->share));
+    ctcd_range_push(t->be, "optim");
+    ctcd_status st = check_step(t, in->step, s); /* grad norms; NaN/Inf: fail or skip */
+    if (!st && !s->skipped) st = update_models(t, in->step, s); /* clip + AdamW each */
+    ctcd_range_pop(t->be);
     return st;
 }
 
@@ -310,12 +368,18 @@ reduced:
 static ctcd_status step_checked(ctcd_trainer *t, const ctcd_batch *b, const ctcd_batch_dev *db,
                                 int64_t rows, const int32_t *labels, ctcd_step_stats *stats,
                                 float share) {
-    ctcd_backend *be = t->be;
-    const int64_t step = t->step;
+    const step_input in = {
+        .db = *db,
+        .rows = rows,
+        .labels = labels,
+        .step = t->step,
+        .ramp = (float)ctcd_ramp_factor(t->step, t->rc.distill.ramp_steps),
+        .share = share,
+    };
     stats->skipped = 0;
-    ctcd_range_push(be, "step");
-    ctcd_status st = step_phases(t, db, rows, labels, stats, step, share);
-    ctcd_range_pop(be);
+    ctcd_range_push(t->be, "step");
+    ctcd_status st = lockstep(t, &in, stats);
+    ctcd_range_pop(t->be);
     CTCD_TRY(st);
     stats->B = b->B;
     stats->T = b->T;
@@ -360,7 +424,8 @@ ctcd_status ctcd_trainer_step(ctcd_trainer *t, const ctcd_batch *b, ctcd_step_st
     if (!st) st = ctcd_trainer_upload_rationale(t, mine); /* no-op without rationale.* */
     ctcd_range_pop(t->be);
     CTCD_TRY(st);
-    return step_checked(t, b, &db, ctcd_batch_examples(mine), t->d_labels, stats, share);
+    return step_checked(t, b, &db, ctcd_batch_examples(mine), t->bufs.labels, stats,
+                        share);
 }
 
 ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
@@ -375,11 +440,11 @@ ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
         const int64_t first = lo * mb->b.T, end = hi * mb->b.T;
         while (k0 < mb->n_pred && mb->pred_idx[k0] < first) k0++;
         for (k1 = k0; k1 < mb->n_pred && mb->pred_idx[k1] < end; k1++)
-            t->h_pred[k1 - k0] = mb->pred_idx[k1] - (int32_t)first;
+            t->mlm.h_pred[k1 - k0] = mb->pred_idx[k1] - (int32_t)first;
         local = *mb;
         rows_of(t, &mb->b, lo, hi, &local.b);
         local.n_pred = k1 - k0;
-        local.pred_idx = t->h_pred;
+        local.pred_idx = t->mlm.h_pred;
         local.pred_labels = mb->pred_labels + k0;
         mine = &local;
         share = mb->n_pred ? (float)((double)local.n_pred / (double)mb->n_pred) : 0.0f;
@@ -389,5 +454,5 @@ ctcd_status ctcd_trainer_step_mlm(ctcd_trainer *t, const ctcd_mlm_batch *mb,
     ctcd_status st = ctcd_trainer_upload_mlm_batch(t, mine, &db);
     ctcd_range_pop(t->be);
     CTCD_TRY(st);
-    return step_checked(t, &mb->b, &db, mine->n_pred, t->d_pred_labels, stats, share);
+    return step_checked(t, &mb->b, &db, mine->n_pred, t->bufs.pred_labels, stats, share);
 }

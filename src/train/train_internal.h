@@ -1,9 +1,103 @@
-/* train_internal.h — pieces of the trainer shared between its source files. */
+/* train_internal.h — the trainer's private state (struct ctcd_trainer: a core plus one
+ * sub-struct per feature) and the pieces its source files share. Only src/train/ includes
+ * it; everything else uses the public API of include/ctcd/train.h. */
 #ifndef CTCD_TRAIN_INTERNAL_H
 #define CTCD_TRAIN_INTERNAL_H
 
 #include "ctcd/run_dir.h"
 #include "ctcd/train.h"
+
+/* ---- the trainer's state: its core, then one sub-struct per feature ---- */
+
+/* Masked-LM pre-training (task "mlm", src/train/pretrain.c): the corpus and its batchers.
+ * The masked rows' device buffers are part of the trainer's batch buffers (R_cap). */
+typedef struct ctcd_mlm_state {
+    int head;                 /* ctcd_head of the models: CTCD_HEAD_MLM for task mlm */
+    int max_predictions;      /* masked rows per sequence the models are sized for */
+    int64_t R_cap;            /* masked rows per batch (B_cap · max_predictions) */
+    int32_t *h_pred;          /* host (R_cap): this rank's masked rows, rebased */
+    ctcd_shard shard;         /* the corpus (train and dev views below point into it) */
+    ctcd_shard train_view, dev_view;
+    ctcd_mlm_batcher batcher, dev_batcher;  /* training batches, fixed held-out batches */
+} ctcd_mlm_state;
+
+/* rationale.* (distilling step-by-step, src/train/rationale_train.c): one decoder per
+ * model slot while rationale.source != none, else NULL, and the current batch's decoder
+ * rows. */
+typedef struct ctcd_rationale_state {
+    ctcd_rationale_decoder *dec[2];
+    ctcd_rationale_set train;       /* rationales of t->train, aligned by example index */
+    int32_t *h_ids, *h_tgt;         /* host (B_cap, rationale.max_len) decoder rows */
+    int32_t *d_ids, *d_tgt;         /* the same on the backend */
+    int T;                          /* decoder length of the current batch */
+    int B;                          /* decoder rows of the current batch (its examples) */
+} ctcd_rationale_state;
+
+/* Multiple choice (task cqa): K choices per example. Each rationale decoder reads the
+ * encoder rows of its example's target choice, gathered by the rows below. */
+typedef struct ctcd_choice_state {
+    int n_choices;                  /* K (0: not a multiple-choice task) */
+    void *mem[2];                   /* act (B_cap/K·T_cap, H of slot i): gathered rows */
+    void *dmem[2];                  /* act, the same shape: their gradient */
+    int32_t *h_rows, *d_rows;       /* (B_cap/K·T_cap) source row (e·K + k)·T + t */
+    int32_t *h_mask, *d_mask;       /* (B_cap/K·T_cap) key mask of the gathered rows */
+} ctcd_choice_state;
+
+/* models.teacher: frozen, forward only; its logits join the fused loss. */
+typedef struct ctcd_teacher_state {
+    ctcd_model *model;              /* NULL without a teacher */
+} ctcd_teacher_state;
+
+struct ctcd_trainer {
+    ctcd_recipe rc;
+    ctcd_backend *be;
+    int n_models;
+    ctcd_model *models[2];    /* model slots in role order (large first when present) */
+    int role[2];              /* CTCD_LARGE / CTCD_SMALL of each slot */
+    struct ctcd_comm *comm;   /* data parallelism (include/ctcd/dist.h), borrowed; NULL or
+                               * world 1: a single process */
+    int32_t *h_cls;           /* host (B_cap): this rank's [CLS] rows, rebased */
+    /* the task's data */
+    const ctcd_glue_task *task;   /* NULL for builtin:demo */
+    ctcd_glue_metric metric;      /* how dev predictions are scored */
+    ctcd_tokenizer *tok;          /* GLUE tasks: the WordPiece tokenizer */
+    char vocab_path[CTCD_PATH_MAX];
+    ctcd_dataset train;
+    ctcd_dataset dev[CTCD_MAX_DEV_SPLITS];
+    const char *dev_names[CTCD_MAX_DEV_SPLITS];  /* "dev", "dev_matched", ... */
+    int n_dev;
+    ctcd_batcher batcher;
+    int B_cap, T_cap;
+    ctcd_loss_kind loss_kind;
+    int64_t steps_per_epoch, total_steps, warmup_steps;
+    int64_t step;             /* optimizer steps done (skipped ones included) */
+    int64_t skipped_steps;    /* steps whose update train.skip_nonfinite skipped */
+    /* batch buffers on the backend: inputs, labels/targets, masked rows (mlm.R_cap) */
+    ctcd_batch_buffers bufs;
+    float *d_terms;           /* F32[CTCD_LOSS_NTERMS] */
+    FILE *log;                /* <output>/log.jsonl or NULL */
+    FILE *evlog;              /* <output>/eval.jsonl or NULL */
+    int lock_fd;              /* <output>/.lock held for the trainer's life, -1 without */
+    /* run progress (run.c), part of the resumable state (include/ctcd/resume.h) */
+    int64_t last_eval_step;   /* step of the latest evaluation, -1 before the first */
+    double best[2];           /* best dev task score of each slot so far */
+    int stop_signal;          /* SIGINT/SIGTERM when ctcd_trainer_run stopped early, else 0 */
+    /* hooks (include/ctcd/train.h: ctcd_trainer_set_on_step / _on_backward) */
+    ctcd_step_hook on_step;
+    void *on_step_ctx;
+    ctcd_backward_hook on_backward;
+    void *on_backward_ctx;
+    /* the features */
+    ctcd_mlm_state mlm;
+    ctcd_rationale_state rat;
+    ctcd_choice_state mc;
+    ctcd_teacher_state teacher;
+};
+
+/* A masked-LM pre-training trainer (task mlm): masked-LM batches and head. */
+static inline int ctcd_trainer_is_mlm(const ctcd_trainer *t) {
+    return t->mlm.head == CTCD_HEAD_MLM;
+}
 
 /* ctcd_trainer_create_ex, or with append_logs (a resumed run, src/train/resume.c): log.jsonl
  * and eval.jsonl opened for appending and recipe.yaml left for the caller to rewrite.
@@ -21,17 +115,6 @@ void ctcd_trainer_keep_fraction(const ctcd_trainer *t, ctcd_dataset *d);
  * A no-op when augmentation is off. */
 ctcd_status ctcd_trainer_augment(ctcd_trainer *t, const char *dir, const int64_t *lines,
                                  int64_t n_lines);
-/* Uploads a host batch's ids, token types, mask and [CLS] rows into device buffers sized
- * for it (the trainer's, or predict's own). */
-ctcd_status ctcd_upload_batch_inputs(ctcd_backend *be, const ctcd_batch *b, int32_t *ids,
-                                     int32_t *types, int32_t *mask, int32_t *cls);
-/* Uploads a host batch into the trainer's device buffers (labels and targets when present)
- * and fills the device view every model's forward reads. */
-ctcd_status ctcd_trainer_upload_batch(ctcd_trainer *t, const ctcd_batch *b,
-                                      ctcd_batch_dev *db);
-/* The same for a masked-LM batch: also the masked rows and their labels. */
-ctcd_status ctcd_trainer_upload_mlm_batch(ctcd_trainer *t, const ctcd_mlm_batch *mb,
-                                          ctcd_batch_dev *db);
 /* trainer.c pieces the masked-LM pre-training setup (pretrain.c) shares. */
 ctcd_status ctcd_trainer_create_models(ctcd_trainer *t);
 ctcd_status ctcd_trainer_alloc_batch_buffers(ctcd_trainer *t);
@@ -45,8 +128,6 @@ ctcd_status ctcd_trainer_seek(ctcd_trainer *t, ctcd_batcher_cursor cur);
 ctcd_status ctcd_trainer_find_vocab(const ctcd_recipe *rc, char *out, size_t cap);
 /* Copies a vocabulary file to <dir>/vocab.txt (atomically). */
 ctcd_status ctcd_copy_vocab(const char *src, const char *dir);
-/* Writes model slot's checkpoint to <output>/<role>/<which> (no-op without output). */
-ctcd_status ctcd_trainer_save(ctcd_trainer *t, int slot, const char *which);
 /* Appends one JSON line for a training step to t->log (no-op without a run directory);
  * a failed write or flush is an error naming the file and the reason. */
 ctcd_status ctcd_runlog_step(ctcd_trainer *t, const ctcd_step_stats *s,

@@ -80,8 +80,8 @@ static int state_slots(const ctcd_trainer *t, state_slot s[4]) {
         snprintf(s[n++].name, sizeof s[0].name, "%s", t->models[i]->name);
     }
     for (int i = 0; i < t->n_models; i++) {
-        if (!t->rat[i]) continue;
-        s[n] = (state_slot){.d = t->rat[i]};
+        if (!t->rat.dec[i]) continue;
+        s[n] = (state_slot){.d = t->rat.dec[i]};
         snprintf(s[n++].name, sizeof s[0].name, "rationale.%s", t->models[i]->name);
     }
     return n;

@@ -65,10 +65,10 @@ ctcd_status ctcd_trainer_open_run_dir(ctcd_trainer *t, int append) {
 static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_model **out) {
     const ctcd_model_recipe *mr = &t->rc.models[r];
     ctcd_hf_open_opts o = {.name = ctcd_role_names[r], .B_max = t->B_cap, .T_max = t->T_cap,
-                           .seed = seed, .head = t->head,
-                           .n_labels = t->head == CTCD_HEAD_MLM ? 0 : t->train.n_classes,
-                           .max_predictions = t->max_predictions,
-                           .multiple_choice = t->n_choices > 1};
+                           .seed = seed, .head = t->mlm.head,
+                           .n_labels = ctcd_trainer_is_mlm(t) ? 0 : t->train.n_classes,
+                           .max_predictions = t->mlm.max_predictions,
+                           .multiple_choice = t->mc.n_choices > 1};
     ctcd_hf_load_report rep;
     memset(&rep, 0, sizeof rep);
     ctcd_status st = ctcd_model_open_hf(t->be, mr->init, &o, out, NULL, &rep);
@@ -84,12 +84,13 @@ static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_m
                                  "teacher must be a checkpoint trained on this task, with its "
                                  "%s head",
                                  mr->init, rep.n_fresh, rep.fresh[0],
-                                 t->head == CTCD_HEAD_MLM ? "masked-LM" : "classifier");
+                                 ctcd_trainer_is_mlm(t) ? "masked-LM" : "classifier");
         ctcd_hf_load_report_free(&rep);
         return e;
     }
     ctcd_hf_load_report_free(&rep);
-    const int32_t data_vocab = t->head == CTCD_HEAD_MLM ? t->shard.vocab_size : t->train.vocab_size;
+    const int32_t data_vocab =
+        ctcd_trainer_is_mlm(t) ? t->mlm.shard.vocab_size : t->train.vocab_size;
     if (data_vocab > c->vocab_size)
         return CTCD_ERR(CTCD_E_INVALID,
                         "models.%s.init: the checkpoint's vocabulary has %d entries but the "
@@ -101,10 +102,10 @@ static ctcd_status open_checkpoint(ctcd_trainer *t, int r, uint64_t seed, ctcd_m
 
 ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
     const ctcd_recipe *rc = &t->rc;
-    const int mlm = t->head == CTCD_HEAD_MLM;
+    const int mlm = ctcd_trainer_is_mlm(t);
     /* multiple choice: one score per (example, choice) row */
-    const int n_labels = mlm || t->n_choices > 1 ? 1 : t->train.n_classes;
-    const int vocab = mlm ? t->shard.vocab_size : t->train.vocab_size;
+    const int n_labels = mlm || t->mc.n_choices > 1 ? 1 : t->train.n_classes;
+    const int vocab = mlm ? t->mlm.shard.vocab_size : t->train.vocab_size;
     for (int r = 0; r < CTCD_N_ROLES; r++) {
         const ctcd_model_recipe *mr = &rc->models[r];
         if (!mr->present) continue;
@@ -120,9 +121,9 @@ ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
             ctcd_bert_config cfg;
             CTCD_TRY(ctcd_bert_config_init(&cfg, who, mr->layers, mr->hidden, mr->heads,
                                            mr->intermediate, vocab, 512, 2, n_labels));
-            cfg.head = t->head;
-            cfg.multiple_choice = t->n_choices > 1;
-            cfg.max_predictions = t->max_predictions;
+            cfg.head = t->mlm.head;
+            cfg.multiple_choice = t->mc.n_choices > 1;
+            cfg.max_predictions = t->mlm.max_predictions;
             cfg.hidden_dropout = mr->hidden_dropout;
             cfg.attn_dropout = mr->attn_dropout;
             cfg.initializer_range = mr->initializer_range;
@@ -138,14 +139,14 @@ ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
     }
     if (rc->models[CTCD_TEACHER].present) {
         CTCD_TRY(open_checkpoint(t, CTCD_TEACHER, ctcd_seed_derive(rc->train.seed, "teacher"),
-                                 &t->teacher));
-        ctcd_model_freeze(t->teacher);
+                                 &t->teacher.model));
+        ctcd_model_freeze(t->teacher.model);
         const int c0 = ctcd_bert_out_classes(&t->models[0]->cfg);
-        const int ct = ctcd_bert_out_classes(&t->teacher->cfg);
-        if (ct != c0 || t->teacher->cfg.multiple_choice != t->models[0]->cfg.multiple_choice)
+        const int ct = ctcd_bert_out_classes(&t->teacher.model->cfg);
+        if (ct != c0 || t->teacher.model->cfg.multiple_choice != t->models[0]->cfg.multiple_choice)
             return CTCD_ERR(CTCD_E_INVALID, "models.teacher.init: the teacher has %d outputs "
                             "per row%s but the trained models have %d%s", ct,
-                            t->teacher->cfg.multiple_choice ? " (multiple choice)" : "", c0,
+                            t->teacher.model->cfg.multiple_choice ? " (multiple choice)" : "", c0,
                             t->models[0]->cfg.multiple_choice ? " (multiple choice)" : "");
     }
     return CTCD_OK;
@@ -153,26 +154,13 @@ ctcd_status ctcd_trainer_create_models(ctcd_trainer *t) {
 
 ctcd_status ctcd_trainer_alloc_batch_buffers(ctcd_trainer *t) {
     ctcd_backend *be = t->be;
-    const size_t BT = (size_t)t->B_cap * (size_t)t->T_cap * sizeof(int32_t);
-    const size_t B = (size_t)t->B_cap * sizeof(int32_t);
-    t->h_cls = malloc(B);
-    t->h_pred = malloc((size_t)(t->R_cap > 0 ? t->R_cap : 1) * sizeof(int32_t));
-    if (!t->h_cls || !t->h_pred)
+    t->h_cls = malloc((size_t)t->B_cap * sizeof(int32_t));
+    t->mlm.h_pred = malloc((size_t)(t->mlm.R_cap > 0 ? t->mlm.R_cap : 1) * sizeof(int32_t));
+    if (!t->h_cls || !t->mlm.h_pred)
         return CTCD_ERR(CTCD_E_NOMEM, "out of memory for the batch buffers");
-    CTCD_TRY(be->alloc(be, BT, "batch ids", (void **)&t->d_ids));
-    CTCD_TRY(be->alloc(be, BT, "batch types", (void **)&t->d_types));
-    CTCD_TRY(be->alloc(be, BT, "batch mask", (void **)&t->d_mask));
-    CTCD_TRY(be->alloc(be, B, "batch cls index", (void **)&t->d_cls));
-    CTCD_TRY(be->alloc(be, B, "batch labels", (void **)&t->d_labels));
-    CTCD_TRY(be->alloc(be, B, "batch targets", (void **)&t->d_targets));
-    CTCD_TRY(be->alloc(be, CTCD_LOSS_NTERMS * sizeof(float), "loss terms",
-                       (void **)&t->d_terms));
-    if (t->R_cap > 0) {
-        const size_t R = (size_t)t->R_cap * sizeof(int32_t);
-        CTCD_TRY(be->alloc(be, R, "masked rows", (void **)&t->d_pred_idx));
-        CTCD_TRY(be->alloc(be, R, "masked labels", (void **)&t->d_pred_labels));
-    }
-    return CTCD_OK;
+    CTCD_TRY(ctcd_batch_buffers_alloc(&t->bufs, be, t->B_cap, t->T_cap, t->mlm.R_cap,
+                                      CTCD_BATCH_LABELS | CTCD_BATCH_MASKED, "batch"));
+    return be->alloc(be, CTCD_LOSS_NTERMS * sizeof(float), "loss terms", (void **)&t->d_terms);
 }
 
 static ctcd_status setup(ctcd_trainer *t, int append) {
@@ -265,41 +253,34 @@ ctcd_status ctcd_trainer_set_comm(ctcd_trainer *t, ctcd_comm *comm) {
 void ctcd_trainer_destroy(ctcd_trainer *t) {
     if (!t) return;
     for (int i = 0; i < t->n_models; i++) ctcd_model_destroy(t->models[i]);
-    ctcd_model_destroy(t->teacher);
+    ctcd_model_destroy(t->teacher.model);
     ctcd_trainer_destroy_rationale(t);
     if (t->be) {
         ctcd_backend *be = t->be;
-        be->free(be, t->d_ids);
-        be->free(be, t->d_types);
-        be->free(be, t->d_mask);
-        be->free(be, t->d_cls);
-        be->free(be, t->d_labels);
-        be->free(be, t->d_targets);
+        ctcd_batch_buffers_free(&t->bufs);
         be->free(be, t->d_terms);
-        be->free(be, t->d_pred_idx);
-        be->free(be, t->d_pred_labels);
         ctcd_backend_destroy(be);
     }
     if (t->log) fclose(t->log);
     if (t->evlog) fclose(t->evlog);
     ctcd_batcher_free(&t->batcher);
-    ctcd_mlm_batcher_free(&t->mlm);
-    ctcd_mlm_batcher_free(&t->mlm_dev);
-    ctcd_shard_close(&t->shard);
+    ctcd_mlm_batcher_free(&t->mlm.batcher);
+    ctcd_mlm_batcher_free(&t->mlm.dev_batcher);
+    ctcd_shard_close(&t->mlm.shard);
     ctcd_dataset_free(&t->train);
     for (int i = 0; i < CTCD_MAX_DEV_SPLITS; i++) ctcd_dataset_free(&t->dev[i]);
     ctcd_tokenizer_free(t->tok);
     ctcd_run_dir_unlock(t->lock_fd); /* last: every file of the run is closed */
     free(t->h_cls);
-    free(t->h_pred);
+    free(t->mlm.h_pred);
     free(t);
 }
 
 ctcd_batcher_cursor ctcd_trainer_cursor(const ctcd_trainer *t) {
-    return t->head == CTCD_HEAD_MLM ? t->mlm.cur : t->batcher.cur;
+    return ctcd_trainer_is_mlm(t) ? t->mlm.batcher.cur : t->batcher.cur;
 }
 
 ctcd_status ctcd_trainer_seek(ctcd_trainer *t, ctcd_batcher_cursor cur) {
-    return t->head == CTCD_HEAD_MLM ? ctcd_mlm_batcher_seek(&t->mlm, cur)
-                                    : ctcd_batcher_seek(&t->batcher, cur);
+    return ctcd_trainer_is_mlm(t) ? ctcd_mlm_batcher_seek(&t->mlm.batcher, cur)
+                                  : ctcd_batcher_seek(&t->batcher, cur);
 }
