@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctcd/backend.h"
 #include "ctcd/status.h"
 
 #ifdef __cplusplus
@@ -32,6 +33,12 @@ void ctcd_arena_wrap(ctcd_arena *a, void *base, size_t cap);
 /* Returns an aligned block of bytes; in measure mode returns NULL but still counts.
  * Fails with CTCD_E_NOMEM naming `what` when the arena is full. */
 ctcd_status ctcd_arena_alloc(ctcd_arena *a, size_t bytes, const char *what, void **out);
+/* The two passes over one backend allocation: layout(ctx, a) in measure mode, one
+ * be->alloc of the measured size (*mem, *bytes; `what` names it in errors), then layout
+ * again over it, handing out the same offsets. */
+ctcd_status ctcd_arena_layout_alloc(ctcd_backend *be, const char *what,
+                                    ctcd_status (*layout)(void *ctx, ctcd_arena *a), void *ctx,
+                                    void **mem, size_t *bytes);
 static inline size_t ctcd_arena_mark(const ctcd_arena *a) { return a->used; }
 static inline void ctcd_arena_reset(ctcd_arena *a, size_t mark) { a->used = mark; }
 

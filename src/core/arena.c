@@ -28,3 +28,15 @@ ctcd_status ctcd_arena_alloc(ctcd_arena *a, size_t bytes, const char *what, void
     if (a->used > a->peak) a->peak = a->used;
     return CTCD_OK;
 }
+
+ctcd_status ctcd_arena_layout_alloc(ctcd_backend *be, const char *what,
+                                    ctcd_status (*layout)(void *ctx, ctcd_arena *a), void *ctx,
+                                    void **mem, size_t *bytes) {
+    ctcd_arena a;
+    ctcd_arena_measure(&a);
+    CTCD_TRY(layout(ctx, &a));
+    *bytes = a.used;
+    CTCD_TRY(be->alloc(be, a.used, what, mem));
+    ctcd_arena_wrap(&a, *mem, *bytes);
+    return layout(ctx, &a);
+}

@@ -160,11 +160,8 @@ void ctcd_fmt_paired(char *buf, size_t cap, ctcd_paired p) {
 }
 
 cJSON *ctcd_json_paired(ctcd_paired p) {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = ctcd_json_stat((ctcd_stat){.mean = p.mean, .std = p.std, .n = p.n});
     if (!o) return NULL;
-    cJSON_AddNumberToObject(o, "mean", p.mean);
-    cJSON_AddNumberToObject(o, "std", p.std);
-    cJSON_AddNumberToObject(o, "n", p.n);
     if (isnan(p.lo)) {
         cJSON_AddNullToObject(o, "ci95");
     } else {

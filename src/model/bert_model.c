@@ -82,6 +82,8 @@ static ctcd_status layout_acts(ctcd_model *m, ctcd_arena *a) {
     return CTCD_OK;
 }
 
+static ctcd_status layout_acts_cb(void *m, ctcd_arena *a) { return layout_acts(m, a); }
+
 ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, const char *name,
                               int B_max, int T_max, ctcd_model **out) {
     *out = NULL;
@@ -110,18 +112,9 @@ ctcd_status ctcd_model_create(ctcd_backend *be, const ctcd_bert_config *cfg, con
     st = ctcd_param_set_alloc(&m->ps, be, name, "", m->lay.params, m->lay.n_params,
                               m->lay.n_total, m->lay.n_decay);
     if (!st) {
-        ctcd_arena a;
         memset(&m->acts, 0, sizeof m->acts);
-        ctcd_arena_measure(&a);
-        st = layout_acts(m, &a);
-        if (!st) {
-            m->act_bytes = a.used;
-            st = be->alloc(be, a.used, "activations", &m->act_mem);
-        }
-        if (!st) {
-            ctcd_arena_wrap(&a, m->act_mem, m->act_bytes);
-            st = layout_acts(m, &a);
-        }
+        st = ctcd_arena_layout_alloc(be, "activations", layout_acts_cb, m, &m->act_mem,
+                                     &m->act_bytes);
     }
     if (!st && be->reserve) {
         /* the backend's op scratch for this model's largest batch, now rather than in a step */

@@ -255,6 +255,8 @@ static ctcd_status layout_acts(ctcd_rationale_decoder *d, ctcd_arena *a) {
     return CTCD_OK;
 }
 
+static ctcd_status layout_acts_cb(void *d, ctcd_arena *a) { return layout_acts(d, a); }
+
 ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config *cfg,
                                   const ctcd_bert_config *enc, int B_max, int T_max,
                                   int Te_max, ctcd_rationale_decoder **out) {
@@ -283,20 +285,10 @@ ctcd_status ctcd_rationale_create(ctcd_backend *be, const ctcd_rationale_config 
     if (!st)
         st = ctcd_param_set_alloc(&d->ps, be, "rationale decoder", "decoder ", d->lay.params,
                                   d->lay.n_params, d->lay.n_total, d->lay.n_decay);
-    if (!st) {
-        ctcd_arena a;
-        ctcd_arena_measure(&a);
-        st = layout_acts(d, &a);
-        if (!st) {
-            d->act_bytes = a.used;
-            st = be->alloc(be, a.used, "decoder activations", &d->act_mem);
-        }
-        if (!st) {
-            ctcd_arena_wrap(&a, d->act_mem, d->act_bytes);
-            st = layout_acts(d, &a);
-        }
-        if (!st) st = be->memzero(be, d->acts.types, (size_t)B_max * T_max * 4);
-    }
+    if (!st)
+        st = ctcd_arena_layout_alloc(be, "decoder activations", layout_acts_cb, d, &d->act_mem,
+                                     &d->act_bytes);
+    if (!st) st = be->memzero(be, d->acts.types, (size_t)B_max * T_max * 4);
     if (!st && be->reserve) {
         /* the backend's op scratch for the largest batch: target and encoder rows */
         const int64_t rows = (int64_t)B_max * (T_max > Te_max ? T_max : Te_max);
