@@ -7,12 +7,14 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include "ctcd/backend_cpu.h"
+#include "ctcd/fileio.h"
 #include "testutil.h"
 
 static const char *RECIPE =
@@ -56,14 +58,9 @@ static char *train(const char *dir, const char *recipe, const char *name, const 
     free(text);
     char path[4200];
     snprintf(path, sizeof path, "%s/large/last/model.safetensors", out);
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "no %s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(*n);
-    cr_assert_eq(fread(buf, 1, *n, f), *n);
-    fclose(f);
+    char *buf = NULL;
+    ctcd_status st = ctcd_read_small_file(path, SIZE_MAX, &buf, n);
+    cr_assert_null(st, "%s", ctcd_status_message(st));
     return buf;
 }
 

@@ -80,15 +80,16 @@ __attribute__((target("avx2,fma"))) static void kernel_6x16(const float *ap, con
     _mm256_storeu_ps(tile + 5 * NR, c50), _mm256_storeu_ps(tile + 5 * NR + 8, c51);
 }
 
-int cpu_gemm_fixed_supported(void) {
-    __builtin_cpu_init();
+/* __builtin_cpu_supports reads what libgcc detected at start-up (no __builtin_cpu_init
+ * needed outside constructors): cheap enough for every call. */
+static int supported(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
 ctcd_status cpu_gemm_fixed(const float *a, int64_t ras, int64_t cas, const float *b,
                            int64_t rbs, int64_t cbs, float *c, int64_t ldc, int64_t M, int K,
                            int N, int accumulate) {
-    if (!cpu_gemm_fixed_supported())
+    if (!supported())
         return CTCD_ERR(CTCD_E_UNSUPPORTED, "train.deterministic on the CPU needs AVX2 and FMA "
                         "(x86-64 since Intel Haswell / AMD Zen); this CPU lacks them");
     if (M == 0 || N == 0) return CTCD_OK;

@@ -18,7 +18,6 @@ ctcd_status cpu_matmul_bwd(ctcd_backend *be, void *dinp, float *dw, float *dbias
 ctcd_status cpu_gemm_fixed(const float *a, int64_t ras, int64_t cas, const float *b,
                            int64_t rbs, int64_t cbs, float *c, int64_t ldc, int64_t M, int K,
                            int N, int accumulate);
-int cpu_gemm_fixed_supported(void);
 /* cpu_elementwise.c */
 ctcd_status cpu_gelu_fwd(ctcd_backend *be, void *out, const void *inp, int64_t n);
 ctcd_status cpu_gelu_bwd(ctcd_backend *be, void *dinp, const void *inp, const void *dout,

@@ -20,6 +20,10 @@ ctcd_status ctcd_path_join(char *buf, size_t cap, const char *a, const char *b);
 ctcd_status ctcd_write_json(const char *path, cJSON *root);
 /* A stat as "0.8123 ± 0.0040" (with a sign when signed = 1), or "-" for NAN. */
 void ctcd_fmt_stat(char *buf, size_t cap, ctcd_stat s, int signed_);
+/* The n_seeds scores of grid point p, role r, in s->seed_score. */
+static inline double *ctcd_sweep_seed_scores(const ctcd_sweep_summary *s, int p, int r) {
+    return s->seed_score + ((size_t)p * CTCD_N_ROLES + (size_t)r) * (size_t)s->n_seeds;
+}
 /* {"mean": m, "std": s, "n": n} */
 cJSON *ctcd_json_stat(ctcd_stat s);
 /* A paired difference as "+0.0123 ± 0.0040 [+0.0010, +0.0236] *" ('*': the 95% interval

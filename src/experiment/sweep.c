@@ -104,11 +104,6 @@ static ctcd_status point_recipe(const ctcd_recipe *ctcd_rc, const ctcd_grid *g,
     return CTCD_OK;
 }
 
-/* Where run (point p, role r, seed k)'s score is kept. */
-static double *seed_score(const ctcd_sweep_summary *s, int p, int r) {
-    return s->seed_score + ((size_t)p * CTCD_N_ROLES + (size_t)r) * (size_t)s->n_seeds;
-}
-
 /* Reads every seed's last evaluation of point p (run directories under dir); the paired
  * difference to the first point, seed by seed. */
 static ctcd_status summarize_point(ctcd_sweep_summary *s, int p) {
@@ -126,18 +121,22 @@ static ctcd_status summarize_point(ctcd_sweep_summary *s, int p) {
         }
         for (int r = 0; r < CTCD_N_ROLES; r++) {
             const ctcd_eval_model *m = ctcd_eval_point_model(last, ctcd_role_names[r]);
-            seed_score(s, p, r)[k] = m ? m->score : NAN;
+            ctcd_sweep_seed_scores(s, p, r)[k] = m ? m->score : NAN;
         }
         ctcd_eval_log_free(&log);
     }
     for (int r = 0; r < CTCD_N_ROLES; r++) {
-        const double *x = seed_score(s, p, r), *first = seed_score(s, 0, r);
+        const double *x = ctcd_sweep_seed_scores(s, p, r);
+        const double *first = ctcd_sweep_seed_scores(s, 0, r);
+        pt->score[r] = ctcd_stat_of(x, s->n_seeds);
+        if (p == 0) {
+            pt->vs_first[r] = (ctcd_paired){.mean = NAN, .std = NAN, .lo = NAN, .hi = NAN,
+                                            .n = s->n_seeds};
+            continue;
+        }
         double diff[CTCD_MAX_SEEDS];
         for (int k = 0; k < s->n_seeds; k++) diff[k] = x[k] - first[k];
-        pt->score[r] = ctcd_stat_of(x, s->n_seeds);
         pt->vs_first[r] = ctcd_paired_of(diff, s->n_seeds);
-        if (p == 0) pt->vs_first[r] = (ctcd_paired){.mean = NAN, .std = NAN, .lo = NAN,
-                                                    .hi = NAN, .n = s->n_seeds};
     }
     return CTCD_OK;
 }

@@ -109,9 +109,7 @@ static ctcd_status write_json(const ctcd_sweep_summary *s, const char *path) {
             char key[64];
             snprintf(key, sizeof key, "%s_per_seed", ctcd_role_names[r]);
             cJSON_AddItemToObject(o, key, cJSON_CreateDoubleArray(
-                                              s->seed_score + ((size_t)p * CTCD_N_ROLES +
-                                                               (size_t)r) * (size_t)s->n_seeds,
-                                              s->n_seeds));
+                                              ctcd_sweep_seed_scores(s, p, r), s->n_seeds));
             if (p == 0) continue;
             snprintf(key, sizeof key, "%s_minus_first", ctcd_role_names[r]);
             cJSON_AddItemToObject(o, key, ctcd_json_paired(pt->vs_first[r]));
