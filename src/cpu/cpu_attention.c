@@ -13,8 +13,10 @@
  *     ((b·NH + h)·Tq + i)·Tk + j
  * with the layer's key. The CUDA backend must use the same index to draw the same mask. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cpu_math.h"
 #include "cpu_ops.h"
 
 size_t cpu_attn_aux_bytes(ctcd_backend *be, const ctcd_attn_shape *s) {
@@ -25,11 +27,6 @@ size_t cpu_attn_aux_bytes(ctcd_backend *be, const ctcd_attn_shape *s) {
 size_t cpu_attention_aux_bytes(ctcd_backend *be, int B, int T, int NH) {
     const ctcd_attn_shape s = {B, T, T, NH, 1, 3, 3, 0};
     return cpu_attn_aux_bytes(be, &s);
-}
-
-static inline float keep_scale(ctcd_dropout_key key, uint64_t idx, float p, float scale) {
-    if (p <= 0.0f) return 1.0f;
-    return ctcd_dropout_uniform(key, idx) >= p ? scale : 0.0f;
 }
 
 static ctcd_status check_shape(const ctcd_attn_shape *s, float p) {
@@ -48,6 +45,65 @@ static ctcd_status check_shape(const ctcd_attn_shape *s, float p) {
     return CTCD_OK;
 }
 
+/* Per-thread scratch of one (b, h): a transposed copy (HD × Tkp, Tkp = Tk rounded up to JB,
+ * zero-padded) of k (forward) or v (backward), and two rows of Tkp floats. */
+#define JB 16
+typedef struct attn_scratch {
+    float *t, *row0, *row1;
+    int Tkp;
+} attn_scratch;
+
+static int scratch_alloc(attn_scratch *w, int HD, int Tk) {
+    w->Tkp = (Tk + JB - 1) / JB * JB;
+    w->t = malloc(((size_t)HD + 2) * (size_t)(w->Tkp ? w->Tkp : JB) * sizeof(float));
+    w->row0 = w->t ? w->t + (size_t)HD * w->Tkp : NULL;
+    w->row1 = w->t ? w->row0 + w->Tkp : NULL;
+    return w->t != NULL;
+}
+
+/* t[d·Tkp + j] = x[j·stride + d], zero for j >= Tk. */
+static void transpose_in(float *t, const float *x, size_t stride, int Tk, int Tkp, int HD) {
+    for (int d = 0; d < HD; d++) {
+        float *td = t + (size_t)d * Tkp;
+        for (int j = 0; j < Tk; j++) td[j] = x[(size_t)j * stride + d];
+        for (int j = Tk; j < Tkp; j++) td[j] = 0.0f;
+    }
+}
+
+/* dots[j] = Σ_d a[d]·t[d·Tkp + j] for j < Tkp, each sum taken over d in ascending order from
+ * 0.0f with a separate multiply and add — the arithmetic of the scalar loop
+ * `s = 0; for d: s += a[d]·x[j][d]`, so the result does not change with the vector width;
+ * JB sums at a time stay in registers over the whole d loop. */
+static inline __attribute__((always_inline)) void dots_body(float *dots, const float *a,
+                                                            const float *t, int Tkp, int HD) {
+    for (int j0 = 0; j0 < Tkp; j0 += JB) {
+        float acc[JB] = {0};
+        for (int d = 0; d < HD; d++) {
+            const float ad = a[d];
+            const float *tr = t + (size_t)d * Tkp + j0;
+            for (int c = 0; c < JB; c++) acc[c] += ad * tr[c];
+        }
+        for (int c = 0; c < JB; c++) dots[j0 + c] = acc[c];
+    }
+}
+
+/* AVX2 where the CPU has it (wider vectors, same operations: no FMA contraction, "fma" is
+ * not enabled here), the baseline build elsewhere. */
+__attribute__((target("avx2"))) static void dots_avx2(float *dots, const float *a,
+                                                      const float *t, int Tkp, int HD) {
+    dots_body(dots, a, t, Tkp, HD);
+}
+
+static void dots_base(float *dots, const float *a, const float *t, int Tkp, int HD) {
+    dots_body(dots, a, t, Tkp, HD);
+}
+
+typedef void (*dots_fn)(float *, const float *, const float *, int, int);
+
+static dots_fn pick_dots(void) {
+    return __builtin_cpu_supports("avx2") ? dots_avx2 : dots_base;
+}
+
 ctcd_status cpu_attn_fwd(ctcd_backend *be, void *out_, void *aux_, const void *q_,
                          const void *k_, const void *v_, const int32_t *kmask,
                          const ctcd_attn_shape *s, float p, ctcd_dropout_key key) {
@@ -59,48 +115,60 @@ ctcd_status cpu_attn_fwd(ctcd_backend *be, void *out_, void *aux_, const void *q
     const int A = NH * HD;
     const size_t qs = (size_t)s->q_stride, ks = (size_t)s->kv_stride;
     const float scale = 1.0f / sqrtf((float)HD), dscale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            const float *q = (const float *)q_ + (size_t)b * Tq * qs + (size_t)h * HD;
-            const float *k = (const float *)k_ + (size_t)b * Tk * ks + (size_t)h * HD;
-            const float *v = (const float *)v_ + (size_t)b * Tk * ks + (size_t)h * HD;
-            const int32_t *mk = kmask ? kmask + (size_t)b * Tk : NULL;
-            for (int i = 0; i < Tq; i++) {
-                float *pr = P + (((size_t)b * NH + h) * Tq + i) * Tk;
-                float mx = -INFINITY;
-                for (int j = 0; j < Tk; j++) {
-                    if ((mk && !mk[j]) || (causal && j > i)) {
-                        pr[j] = -INFINITY;
+    const dots_fn dots = pick_dots();
+    int failed = 0;
+#pragma omp parallel reduction(| : failed)
+    {
+        attn_scratch w;
+        if (!scratch_alloc(&w, HD, Tk)) failed = 1;
+#pragma omp for collapse(2) schedule(static)
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < NH; h++) {
+                if (!w.t) continue;
+                const float *q = (const float *)q_ + (size_t)b * Tq * qs + (size_t)h * HD;
+                const float *k = (const float *)k_ + (size_t)b * Tk * ks + (size_t)h * HD;
+                const float *v = (const float *)v_ + (size_t)b * Tk * ks + (size_t)h * HD;
+                const int32_t *mk = kmask ? kmask + (size_t)b * Tk : NULL;
+                float *sc = w.row0, *keep = w.row1;
+                transpose_in(w.t, k, ks, Tk, w.Tkp, HD);
+                for (int i = 0; i < Tq; i++) {
+                    float *pr = P + (((size_t)b * NH + h) * Tq + i) * Tk;
+                    dots(sc, q + (size_t)i * qs, w.t, w.Tkp, HD);
+                    float mx = -INFINITY;
+                    for (int j = 0; j < Tk; j++) {
+                        if ((mk && !mk[j]) || (causal && j > i)) {
+                            pr[j] = -INFINITY;
+                            continue;
+                        }
+                        pr[j] = sc[j] * scale;
+                        if (pr[j] > mx) mx = pr[j];
+                    }
+                    float *o = out + ((size_t)b * Tq + i) * A + (size_t)h * HD;
+                    memset(o, 0, (size_t)HD * sizeof(float));
+                    if (mx == -INFINITY) {
+                        for (int j = 0; j < Tk; j++) pr[j] = 0.0f;
                         continue;
                     }
-                    float sc = 0.0f;
-                    for (int d = 0; d < HD; d++) sc += q[(size_t)i * qs + d] * k[(size_t)j * ks + d];
-                    pr[j] = sc * scale;
-                    if (pr[j] > mx) mx = pr[j];
-                }
-                float *o = out + ((size_t)b * Tq + i) * A + (size_t)h * HD;
-                memset(o, 0, (size_t)HD * sizeof(float));
-                if (mx == -INFINITY) {
-                    for (int j = 0; j < Tk; j++) pr[j] = 0.0f;
-                    continue;
-                }
-                double sum = 0.0;
-                for (int j = 0; j < Tk; j++) {
-                    pr[j] = pr[j] != -INFINITY ? expf(pr[j] - mx) : 0.0f;
-                    sum += pr[j];
-                }
-                const float inv = (float)(1.0 / sum);
-                const uint64_t base = (((uint64_t)b * NH + h) * Tq + i) * Tk;
-                for (int j = 0; j < Tk; j++) {
-                    pr[j] *= inv;
-                    if (pr[j] == 0.0f) continue;
-                    const float pd = pr[j] * keep_scale(key, base + j, p, dscale);
-                    for (int d = 0; d < HD; d++) o[d] += pd * v[(size_t)j * ks + d];
+                    double sum = 0.0;
+                    for (int j = 0; j < Tk; j++) {
+                        pr[j] = pr[j] != -INFINITY ? expf(pr[j] - mx) : 0.0f;
+                        sum += pr[j];
+                    }
+                    const float inv = (float)(1.0 / sum);
+                    cpu_dropout_keep(key, (((uint64_t)b * NH + h) * Tq + i) * Tk, Tk, p, dscale,
+                                     keep);
+                    for (int j = 0; j < Tk; j++) {
+                        pr[j] *= inv;
+                        if (pr[j] == 0.0f) continue;
+                        const float pd = pr[j] * keep[j];
+                        for (int d = 0; d < HD; d++) o[d] += pd * v[(size_t)j * ks + d];
+                    }
                 }
             }
         }
+        free(w.t);
     }
+    if (failed) return CTCD_ERR(CTCD_E_NOMEM, "cpu: out of memory for attention scratch");
     return CTCD_OK;
 }
 
@@ -117,49 +185,57 @@ ctcd_status cpu_attn_bwd(ctcd_backend *be, void *dq_, void *dk_, void *dv_, cons
     const int A = NH * HD;
     const size_t qs = (size_t)s->q_stride, ks = (size_t)s->kv_stride;
     const float scale = 1.0f / sqrtf((float)HD), dscale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            const size_t qoff = (size_t)b * Tq * qs + (size_t)h * HD;
-            const size_t koff = (size_t)b * Tk * ks + (size_t)h * HD;
-            const float *q = (const float *)q_ + qoff, *k = (const float *)k_ + koff;
-            const float *v = (const float *)v_ + koff;
-            float *dq = (float *)dq_ + qoff, *dk = (float *)dk_ + koff, *dv = (float *)dv_ + koff;
-            for (int t = 0; t < Tq; t++) memset(dq + (size_t)t * qs, 0, (size_t)HD * sizeof(float));
-            for (int t = 0; t < Tk; t++) {
-                memset(dk + (size_t)t * ks, 0, (size_t)HD * sizeof(float));
-                memset(dv + (size_t)t * ks, 0, (size_t)HD * sizeof(float));
-            }
-            for (int i = 0; i < Tq; i++) {
-                const float *pr = P + (((size_t)b * NH + h) * Tq + i) * Tk;
-                const float *go = dout + ((size_t)b * Tq + i) * A + (size_t)h * HD;
-                const uint64_t base = (((uint64_t)b * NH + h) * Tq + i) * Tk;
-                /* With dP_j = keep_j·(go·v_j): dS_j = P_j·(dP_j − Σ_k P_k·dP_k). Two passes over j
-                 * recompute go·v_j instead of keeping a (Tk) scratch row per thread. */
-                double dot = 0.0;
-                for (int j = 0; j < Tk; j++) {
-                    if (pr[j] == 0.0f) continue;
-                    const float kp = keep_scale(key, base + j, p, dscale);
-                    float g = 0.0f;
-                    for (int d = 0; d < HD; d++) g += go[d] * v[(size_t)j * ks + d];
-                    dot += (double)pr[j] * g * kp;
-                    const float pd = pr[j] * kp;
-                    for (int d = 0; d < HD; d++) dv[(size_t)j * ks + d] += pd * go[d];
+    const dots_fn dots = pick_dots();
+    int failed = 0;
+#pragma omp parallel reduction(| : failed)
+    {
+        attn_scratch w;
+        if (!scratch_alloc(&w, HD, Tk)) failed = 1;
+#pragma omp for collapse(2) schedule(static)
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < NH; h++) {
+                if (!w.t) continue;
+                const size_t qoff = (size_t)b * Tq * qs + (size_t)h * HD;
+                const size_t koff = (size_t)b * Tk * ks + (size_t)h * HD;
+                const float *q = (const float *)q_ + qoff, *k = (const float *)k_ + koff;
+                const float *v = (const float *)v_ + koff;
+                float *dq = (float *)dq_ + qoff, *dk = (float *)dk_ + koff;
+                float *dv = (float *)dv_ + koff;
+                float *g = w.row0, *keep = w.row1;
+                for (int t = 0; t < Tq; t++) memset(dq + (size_t)t * qs, 0, (size_t)HD * sizeof(float));
+                for (int t = 0; t < Tk; t++) {
+                    memset(dk + (size_t)t * ks, 0, (size_t)HD * sizeof(float));
+                    memset(dv + (size_t)t * ks, 0, (size_t)HD * sizeof(float));
                 }
-                for (int j = 0; j < Tk; j++) {
-                    if (pr[j] == 0.0f) continue;
-                    const float kp = keep_scale(key, base + j, p, dscale);
-                    float g = 0.0f;
-                    for (int d = 0; d < HD; d++) g += go[d] * v[(size_t)j * ks + d];
-                    const float ds = pr[j] * (g * kp - (float)dot) * scale;
-                    for (int d = 0; d < HD; d++) {
-                        dq[(size_t)i * qs + d] += ds * k[(size_t)j * ks + d];
-                        dk[(size_t)j * ks + d] += ds * q[(size_t)i * qs + d];
+                transpose_in(w.t, v, ks, Tk, w.Tkp, HD);
+                for (int i = 0; i < Tq; i++) {
+                    const float *pr = P + (((size_t)b * NH + h) * Tq + i) * Tk;
+                    const float *go = dout + ((size_t)b * Tq + i) * A + (size_t)h * HD;
+                    /* With dP_j = keep_j·(go·v_j): dS_j = P_j·(dP_j − Σ_k P_k·dP_k). */
+                    dots(g, go, w.t, w.Tkp, HD);
+                    cpu_dropout_keep(key, (((uint64_t)b * NH + h) * Tq + i) * Tk, Tk, p, dscale,
+                                     keep);
+                    double dot = 0.0;
+                    for (int j = 0; j < Tk; j++) {
+                        if (pr[j] == 0.0f) continue;
+                        dot += (double)pr[j] * g[j] * keep[j];
+                        const float pd = pr[j] * keep[j];
+                        for (int d = 0; d < HD; d++) dv[(size_t)j * ks + d] += pd * go[d];
+                    }
+                    for (int j = 0; j < Tk; j++) {
+                        if (pr[j] == 0.0f) continue;
+                        const float ds = pr[j] * (g[j] * keep[j] - (float)dot) * scale;
+                        for (int d = 0; d < HD; d++) {
+                            dq[(size_t)i * qs + d] += ds * k[(size_t)j * ks + d];
+                            dk[(size_t)j * ks + d] += ds * q[(size_t)i * qs + d];
+                        }
                     }
                 }
             }
         }
+        free(w.t);
     }
+    if (failed) return CTCD_ERR(CTCD_E_NOMEM, "cpu: out of memory for attention scratch");
     return CTCD_OK;
 }
 

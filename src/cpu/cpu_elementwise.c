@@ -43,7 +43,9 @@ ctcd_status cpu_tanh_bwd(ctcd_backend *be, void *dinp_, const void *out_, const 
 }
 
 /* out[i] = in[i]·keep_i/(1−p); the same function serves forward and backward because the
- * mask only depends on (key, i). */
+ * mask only depends on (key, i). Chunks of DROPOUT_CHUNK elements (a multiple of 4, so each
+ * Philox call serves one chunk) draw their mask first, then apply it. */
+#define DROPOUT_CHUNK 1024
 static ctcd_status apply_dropout(float *out, const float *in, int64_t n, float p,
                                  ctcd_dropout_key key) {
     if (p <= 0.0f) {
@@ -53,9 +55,14 @@ static ctcd_status apply_dropout(float *out, const float *in, int64_t n, float p
     }
     if (!(p < 1.0f)) return CTCD_ERR(CTCD_E_INVALID, "dropout probability %g not in [0, 1)", (double)p);
     const float scale = 1.0f / (1.0f - p);
+    const int64_t chunks = (n + DROPOUT_CHUNK - 1) / DROPOUT_CHUNK;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        out[i] = ctcd_dropout_uniform(key, (uint64_t)i) >= p ? in[i] * scale : 0.0f;
+    for (int64_t c = 0; c < chunks; c++) {
+        float keep[DROPOUT_CHUNK];
+        const int64_t i0 = c * DROPOUT_CHUNK, m = n - i0 < DROPOUT_CHUNK ? n - i0 : DROPOUT_CHUNK;
+        cpu_dropout_keep(key, (uint64_t)i0, m, p, scale, keep);
+        for (int64_t i = 0; i < m; i++) out[i0 + i] = keep[i] != 0.0f ? in[i0 + i] * scale : 0.0f;
+    }
     return CTCD_OK;
 }
 
