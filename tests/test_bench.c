@@ -38,8 +38,9 @@ static const char *str(const cJSON *j, const char *key) {
     return v->valuestring;
 }
 
-/* Runs the tiny pair and checks the fields every configuration line carries. */
-static cJSON *run_tiny(const char *extra, int T, int B) {
+/* Runs the tiny pair and checks the fields every configuration line carries; mean_T is the
+ * mean padded length of the timed steps' batches (T for full-length batches). */
+static cJSON *run_tiny_len(const char *extra, int T, int B, double mean_T) {
     char args[512], *out = NULL;
     snprintf(args, sizeof args,
              "bench step --backend cpu --pairs tiny --seq %d --batch %d --steps 2 --warmup 1 "
@@ -62,7 +63,8 @@ static cJSON *run_tiny(const char *extra, int T, int B) {
     cr_expect_gt(ms, 0);
     cr_expect(num(j, "step_ms_min") <= num(j, "step_ms_median"), "min above median");
     cr_expect(fabs(eps - B / (ms * 1e-3)) < 0.01 * eps + 0.01, "examples/s %g vs %g ms", eps, ms);
-    cr_expect(fabs(num(j, "tokens_per_s") - eps * T) < 0.01 * eps * T + 1, "tokens/s");
+    cr_expect(fabs(num(j, "tokens_per_s") - eps * mean_T) < 0.01 * eps * mean_T + 1,
+              "tokens/s %g, want %g", num(j, "tokens_per_s"), eps * mean_T);
     cr_expect_gt(num(j, "model_flops_per_step"), 0);
     cr_expect_gt(num(j, "params_large"), num(j, "params_small"));
     cr_expect_gt(num(j, "mem_large_bytes"), num(j, "act_large_bytes"));
@@ -71,6 +73,8 @@ static cJSON *run_tiny(const char *extra, int T, int B) {
     cr_expect(isfinite(num(j, "loss_large")) && isfinite(num(j, "loss_small")), "losses");
     return j;
 }
+
+static cJSON *run_tiny(const char *extra, int T, int B) { return run_tiny_len(extra, T, B, T); }
 
 Test(bench, step_tiny_pair_prints_consistent_json, .timeout = 60) {
     cJSON *j = run_tiny("", 32, 4);
@@ -93,6 +97,36 @@ Test(bench, step_tiny_pair_mlm_runs_on_masked_rows, .timeout = 60) {
     cr_expect_eq(num(j, "head_rows"), 4 * 5, "15%% of 32 tokens = 5 masked rows per sequence");
     cr_expect_gt(num(j, "mfu"), 0);
     cJSON_Delete(j);
+}
+
+/* --lengths ragged: timed steps 1 and 2 (after one warm-up) use the profile's batches 1 and 2,
+ * padded to 24 and 12 tokens, rows r = 0..3 (r % 8) tokens shorter; masked rows per sequence
+ * lround(0.15·len): 4+3+3+3 = 13 and 2+2+2+1 = 7. The same profile as reference_cpu.py. */
+Test(bench, step_ragged_lengths_follow_the_profile, .timeout = 60) {
+    cr_expect_eq(ctcd_bench_ragged_len(1, 32), 24);
+    cr_expect_eq(ctcd_bench_ragged_len(2, 32), 12);
+    cr_expect_eq(ctcd_bench_ragged_len(7, 32), 32, "capped at --seq");
+    cr_expect_eq(ctcd_bench_ragged_row(24, 3), 21);
+    cr_expect_eq(ctcd_bench_ragged_row(12, 9), 11);
+    cr_expect_eq(ctcd_bench_ragged_row(3, 7), 2);
+    cJSON *j = run_tiny_len("--lengths ragged", 32, 4, (24 + 12) / 2.0);
+    cr_expect_str_eq(str(j, "lengths"), "ragged");
+    cr_expect_eq(num(j, "head_rows"), 4);
+    ctcd_bert_config L, S;
+    cr_assert_eq(ctcd_bert_config_init(&L, "l", 2, 64, 2, 256, 2048, 512, 2, 2), CTCD_OK);
+    cr_assert_eq(ctcd_bert_config_init(&S, "s", 1, 32, 2, 128, 2048, 512, 2, 2), CTCD_OK);
+    const double want = (ctcd_bert_train_flops(&L, 4, 24, 4) + ctcd_bert_train_flops(&S, 4, 24, 4) +
+                         ctcd_bert_train_flops(&L, 4, 12, 4) + ctcd_bert_train_flops(&S, 4, 12, 4)) / 2;
+    cr_expect(fabs(num(j, "model_flops_per_step") - want) < 1e-4 * want, "flops %g, want %g",
+              num(j, "model_flops_per_step"), want);
+    cJSON_Delete(j);
+    j = run_tiny_len("--mlm --lengths ragged", 32, 4, (24 + 12) / 2.0);
+    cr_expect_eq(num(j, "head_rows"), (13 + 7) / 2);
+    cJSON_Delete(j);
+    char *out = NULL;
+    const int rc = ctcd_test_run_cli("bench step --backend cpu --pairs tiny --lengths short", &out);
+    cr_expect_eq(rc, 2, "--lengths short: exit %d: %s", rc, out);
+    free(out);
 }
 
 Test(bench, step_rejects_unknown_pair) {

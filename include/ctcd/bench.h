@@ -51,12 +51,20 @@ int64_t ctcd_model_device_bytes(const ctcd_model *m);
 ctcd_status ctcd_bench_trainer_create(const ctcd_recipe *rc, int mlm, int B, int T, int vocab,
                                       int n_labels, ctcd_trainer **out);
 
-/* A host batch of B full-length sequences of random ids in [1000, vocab) ([CLS] first,
- * mask all ones, segment 1 on the second half), random labels in [0, n_labels); with mlm,
- * round(0.15·T) distinct masked positions per sequence (never position 0) with random
+/* A host batch of B sequences padded to T: row r holds row_len[r] tokens (all T when row_len
+ * is NULL; the rest is padding, id 0, mask 0) of random ids in [1000, vocab) ([CLS] first,
+ * segment 1 on the second half of the padded row), random labels in [0, n_labels); with mlm,
+ * max(1, round(0.15·len)) distinct masked positions in [1, len) per sequence with random
  * target ids. Free with ctcd_bench_batch_free. */
-ctcd_status ctcd_bench_batch_make(int B, int T, int vocab, int n_labels, int mlm, uint64_t seed,
-                                  ctcd_mlm_batch *out);
+ctcd_status ctcd_bench_batch_make(int B, int T, const int *row_len, int vocab, int n_labels,
+                                  int mlm, uint64_t seed, ctcd_mlm_batch *out);
+
+/* The ragged length profile of `ctcd bench step --lengths ragged` (and of
+ * benchmarks/reference_cpu.py): CTCD_BENCH_RAGGED_BATCHES bucketed batches; batch k is padded
+ * to ctcd_bench_ragged_len(k, cap) and its row r holds ctcd_bench_ragged_row(T, r) tokens. */
+#define CTCD_BENCH_RAGGED_BATCHES 8
+int ctcd_bench_ragged_len(int k, int cap);
+int ctcd_bench_ragged_row(int T, int r);
 void ctcd_bench_batch_free(ctcd_mlm_batch *mb);
 
 #ifdef __cplusplus

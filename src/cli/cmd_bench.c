@@ -34,7 +34,7 @@ static const pair_def PAIRS[] = {
 
 typedef struct bench_opts {
     const char *backend, *precision;
-    int steps, warmup, mlm, json, classes, vocab, deterministic;
+    int steps, warmup, mlm, json, classes, vocab, deterministic, ragged;
     const pair_def *pairs[MAX_LIST];
     int n_pairs;
     int seq[MAX_LIST], n_seq;
@@ -61,6 +61,10 @@ static void usage(FILE *f) {
           "  --steps N           timed steps (default 10)\n"
           "  --warmup N          untimed steps first (default 3)\n"
           "  --mlm               masked-LM head over 15% of the tokens (vocab columns)\n"
+          "  --lengths L         full (default): every row --seq tokens; ragged: 8 bucketed\n"
+          "                      batches of SST-2-like lengths, padded to 16..64 tokens\n"
+          "                      (capped at --seq), rows up to 7 tokens shorter (padding\n"
+          "                      masked); benchmarks/reference_cpu.py has the same profile\n"
           "  --classes C         classification head width (default 2)\n"
           "  --vocab V           vocabulary size (default 30522)\n"
           "  --peak-tflops X     dense bf16 peak for MFU (default: from the device name)\n"
@@ -121,6 +125,9 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
             o->deterministic = 1, used = 0;
         } else if (!v) {
             bad = 1;
+        } else if (!strcmp(a, "--lengths")) {
+            o->ragged = !strcmp(v, "ragged");
+            bad = !o->ragged && strcmp(v, "full") != 0;
         } else if (!strcmp(a, "--backend")) {
             o->backend = v;
         } else if (!strcmp(a, "--precision")) {
@@ -172,6 +179,7 @@ static void set_model(ctcd_model_recipe *m, const model_shape *s) {
 
 typedef struct step_result {
     double ms_mean, ms_min, ms_median;
+    double tokens, rows, flops; /* summed over the timed steps */
     float loss[2];
 } step_result;
 
@@ -180,20 +188,29 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Warm-up steps, then `steps` timed ones. Each ctcd_trainer_step ends by downloading the
- * loss terms, which waits for the device: a host clock around it times the whole step. */
+/* Warm-up steps, then `steps` timed ones; step k uses batch k mod n_mb. Each
+ * ctcd_trainer_step ends by downloading the loss terms, which waits for the device: a host
+ * clock around it times the whole step. */
 static ctcd_status time_steps(ctcd_trainer *t, const bench_opts *o, const ctcd_mlm_batch *mb,
-                              step_result *r) {
+                              int n_mb, step_result *r) {
     ctcd_step_stats s;
     double *ms = calloc((size_t)o->steps, sizeof *ms);
     if (!ms) return CTCD_ERR(CTCD_E_NOMEM, "bench: out of memory");
     ctcd_status st = CTCD_OK;
     double total = 0;
     for (int k = 0; !st && k < o->warmup + o->steps; k++) {
+        const ctcd_mlm_batch *b = &mb[k % n_mb];
         const double t0 = ctcd_now();
-        st = o->mlm ? ctcd_trainer_step_mlm(t, mb, &s) : ctcd_trainer_step(t, &mb->b, &s);
+        st = o->mlm ? ctcd_trainer_step_mlm(t, b, &s) : ctcd_trainer_step(t, &b->b, &s);
         const double dt = (ctcd_now() - t0) * 1e3;
-        if (k >= o->warmup) total += ms[k - o->warmup] = dt;
+        if (k < o->warmup) continue;
+        total += ms[k - o->warmup] = dt;
+        const int64_t rows = o->mlm ? b->n_pred : b->b.B;
+        r->tokens += (double)b->b.B * b->b.T;
+        r->rows += (double)rows;
+        for (int i = 0; i < ctcd_trainer_n_models(t); i++)
+            r->flops += ctcd_bert_train_flops(&ctcd_trainer_model(t, i)->cfg, b->b.B, b->b.T,
+                                              rows);
     }
     if (!st) {
         qsort(ms, (size_t)o->steps, sizeof *ms, cmp_double);
@@ -237,24 +254,37 @@ static ctcd_status run_config(const bench_opts *o, const pair_def *p, int T, int
     for (int i = 0; i < 2; i++) set_model(&rc.models[i], &p->m[i]);
     ctcd_trainer *t = NULL;
     CTCD_TRY(ctcd_bench_trainer_create(&rc, o->mlm, B, T, o->vocab, o->classes, &t));
-    ctcd_mlm_batch mb;
-    ctcd_status st = ctcd_bench_batch_make(B, T, o->vocab, o->classes, o->mlm, 1234, &mb);
+    ctcd_mlm_batch mb[CTCD_BENCH_RAGGED_BATCHES];
+    const int n_mb = o->ragged ? CTCD_BENCH_RAGGED_BATCHES : 1;
+    ctcd_status st = CTCD_OK;
+    int made = 0;
+    for (; !st && made < n_mb; made++) {
+        int len[4096];
+        const int Tk = o->ragged ? ctcd_bench_ragged_len(made, T) : T;
+        if (o->ragged && B > (int)(sizeof len / sizeof len[0]))
+            st = CTCD_ERR(CTCD_E_INVALID, "bench: --lengths ragged takes batch <= %d",
+                          (int)(sizeof len / sizeof len[0]));
+        for (int i = 0; !st && o->ragged && i < B; i++) len[i] = ctcd_bench_ragged_row(Tk, i);
+        if (!st)
+            st = ctcd_bench_batch_make(B, Tk, o->ragged ? len : NULL, o->vocab, o->classes,
+                                       o->mlm, 1234 + (uint64_t)made, &mb[made]);
+        if (st) break;
+    }
     step_result r = {0};
-    if (!st) st = time_steps(t, o, &mb, &r);
+    if (!st) st = time_steps(t, o, mb, n_mb, &r);
     if (st) {
-        ctcd_bench_batch_free(&mb);
+        for (int i = 0; i < made; i++) ctcd_bench_batch_free(&mb[i]);
         ctcd_trainer_destroy(t);
         return st;
     }
-    const int64_t rows = o->mlm ? mb.n_pred : B;
+    const int64_t rows = (int64_t)llround(r.rows / o->steps);
     const ctcd_model *L = ctcd_trainer_model(t, 0), *S = ctcd_trainer_model(t, 1);
     const ctcd_backend *be = ctcd_trainer_backend(t);
-    double flops = 0;
-    for (int i = 0; i < 2; i++)
-        flops += ctcd_bert_train_flops(&ctcd_trainer_model(t, i)->cfg, B, T, rows);
+    const double flops = r.flops / o->steps;
     ctcd_peaks pk;
     ctcd_peaks_for_device(be->device_name, o->peak_tflops, o->peak_gbps, &pk);
     const double sec = r.ms_mean * 1e-3, tflops = flops / sec * 1e-12;
+    const double total_sec = sec * o->steps;
     char mfu[32] = "null", sh[2][64];
     if (pk.tflops > 0) snprintf(mfu, sizeof mfu, "%.4f", tflops / pk.tflops);
     for (int i = 0; i < 2; i++) shape_str(sh[i], sizeof sh[i], &ctcd_trainer_model(t, i)->cfg);
@@ -262,15 +292,15 @@ static ctcd_status run_config(const bench_opts *o, const pair_def *p, int T, int
     printf("{\"bench\":\"step\",\"impl\":\"ctcd\",\"backend\":\"%s\",\"device\":\"%s\","
            "\"precision\":\"%s\",\"act_dtype\":\"%s\",\"pair\":\"%s\",\"large\":\"%s\","
            "\"small\":\"%s\",\"head\":\"%s\",\"batch\":%d,\"seq\":%d,\"head_rows\":%lld,"
-           "\"deterministic\":%s,",
+           "\"lengths\":\"%s\",\"deterministic\":%s,",
            be->name, be->device_name ? be->device_name : "?", o->precision,
            ctcd_dtype_name(be->act_dtype), p->name, sh[0], sh[1], o->mlm ? "mlm" : "cls", B, T,
-           (long long)rows, o->deterministic ? "true" : "false");
+           (long long)rows, o->ragged ? "ragged" : "full", o->deterministic ? "true" : "false");
     printf("\"steps\":%d,\"warmup\":%d,\"step_ms\":%.3f,\"step_ms_median\":%.3f,"
            "\"step_ms_min\":%.3f,\"examples_per_s\":%.2f,\"tokens_per_s\":%.0f,"
            "\"model_flops_per_step\":%.4e,\"tflops\":%.2f,\"mfu\":%s,\"peak_tflops\":%.0f,"
            "\"peak_source\":\"%s\",",
-           o->steps, o->warmup, r.ms_mean, r.ms_median, r.ms_min, B / sec, (double)B * T / sec,
+           o->steps, o->warmup, r.ms_mean, r.ms_median, r.ms_min, B / sec, r.tokens / (total_sec),
            flops, tflops, mfu, pk.tflops, pk.source);
     printf("\"params_large\":%lld,\"params_small\":%lld,\"mem_large_bytes\":%lld,"
            "\"mem_small_bytes\":%lld,\"mem_total_bytes\":%lld,\"act_large_bytes\":%lld,"
@@ -280,12 +310,13 @@ static ctcd_status run_config(const bench_opts *o, const pair_def *p, int T, int
            (long long)L->act_bytes, (long long)S->act_bytes, (double)r.loss[0],
            (double)r.loss[1]);
     if (!o->json)
-        printf("  %-10s seq %3d batch %3d %s: %8.2f ms/step  %9.1f examples/s  %10.0f "
+        printf("  %-10s seq %s%3d batch %3d %s: %8.2f ms/step  %9.1f examples/s  %10.0f "
                "tokens/s  MFU %s  mem %.2f + %.2f GiB\n",
-               p->name, T, B, o->mlm ? "mlm" : "cls", r.ms_mean, B / sec, (double)B * T / sec,
+               p->name, o->ragged ? "<=" : "", T, B, o->mlm ? "mlm" : "cls", r.ms_mean, B / sec,
+               r.tokens / total_sec,
                mfu, mem[0] / 1073741824.0, mem[1] / 1073741824.0);
     fflush(stdout);
-    ctcd_bench_batch_free(&mb);
+    for (int i = 0; i < n_mb; i++) ctcd_bench_batch_free(&mb[i]);
     ctcd_trainer_destroy(t);
     return CTCD_OK;
 }

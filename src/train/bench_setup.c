@@ -60,11 +60,24 @@ void ctcd_bench_batch_free(ctcd_mlm_batch *mb) {
     memset(mb, 0, sizeof *mb);
 }
 
-ctcd_status ctcd_bench_batch_make(int B, int T, int vocab, int n_labels, int mlm, uint64_t seed,
-                                  ctcd_mlm_batch *out) {
+/* Padded lengths of the ragged profile's batches: short and varied like SST-2's sentences
+ * (mean 29), bucketed (each batch's rows within 7 tokens of its longest). */
+static const int RAGGED[CTCD_BENCH_RAGGED_BATCHES] = {16, 24, 12, 32, 20, 48, 16, 64};
+
+int ctcd_bench_ragged_len(int k, int cap) {
+    const int L = RAGGED[k % CTCD_BENCH_RAGGED_BATCHES];
+    return L < cap ? L : cap;
+}
+
+int ctcd_bench_ragged_row(int T, int r) {
+    const int n = T - r % 8;
+    return n < 2 ? 2 : n;
+}
+
+ctcd_status ctcd_bench_batch_make(int B, int T, const int *row_len, int vocab, int n_labels,
+                                  int mlm, uint64_t seed, ctcd_mlm_batch *out) {
     memset(out, 0, sizeof *out);
     const size_t BT = (size_t)B * (size_t)T;
-    const int per_seq = mlm ? (int)lround(0.15 * T) : 0;
     ctcd_batch *b = &out->b;
     b->B = B;
     b->T = T;
@@ -74,8 +87,9 @@ ctcd_status ctcd_bench_batch_make(int B, int T, int vocab, int n_labels, int mlm
     b->labels = malloc((size_t)B * sizeof *b->labels);
     b->cls_idx = malloc((size_t)B * sizeof *b->cls_idx);
     if (mlm) {
-        out->pred_idx = malloc((size_t)B * (size_t)per_seq * sizeof *out->pred_idx + 1);
-        out->pred_labels = malloc((size_t)B * (size_t)per_seq * sizeof *out->pred_labels + 1);
+        const size_t cap = (size_t)B * (size_t)(lround(0.15 * T) + 1);
+        out->pred_idx = malloc(cap * sizeof *out->pred_idx);
+        out->pred_labels = malloc(cap * sizeof *out->pred_labels);
     }
     uint8_t *picked = calloc((size_t)T, 1);
     if (!b->ids || !b->types || !b->mask || !b->labels || !b->cls_idx || !picked ||
@@ -88,22 +102,26 @@ ctcd_status ctcd_bench_batch_make(int B, int T, int vocab, int n_labels, int mlm
     ctcd_rng_init(&r, seed, 7);
     const uint32_t span = (uint32_t)(vocab - 1000);
     for (int i = 0; i < B; i++) {
+        const int n = row_len ? row_len[i] : T;
         for (int j = 0; j < T; j++) {
             const size_t k = (size_t)i * T + j;
-            b->ids[k] = j == 0 ? 101 : 1000 + (int32_t)(ctcd_rng_u32(&r) % span);
+            b->ids[k] = j >= n ? 0 : j == 0 ? 101 : 1000 + (int32_t)(ctcd_rng_u32(&r) % span);
             b->types[k] = j >= T / 2;
-            b->mask[k] = 1;
+            b->mask[k] = j < n;
         }
         b->cls_idx[i] = i * T;
         b->labels[i] = (int32_t)(ctcd_rng_u32(&r) % (uint32_t)(n_labels > 1 ? n_labels : 2));
         if (!mlm) continue;
-        /* per_seq distinct positions in [1, T), in increasing order */
+        /* per_seq distinct positions in [1, n), in increasing order */
+        long per_seq = lround(0.15 * n);
+        if (per_seq < 1) per_seq = 1;
+        if (per_seq > n - 1) per_seq = n - 1;
         memset(picked, 0, (size_t)T);
-        for (int n = 0; n < per_seq;) {
-            const int pos = 1 + (int)(ctcd_rng_u32(&r) % (uint32_t)(T - 1));
-            if (!picked[pos]) picked[pos] = 1, n++;
+        for (int c = 0; c < per_seq;) {
+            const int pos = 1 + (int)(ctcd_rng_u32(&r) % (uint32_t)(n - 1));
+            if (!picked[pos]) picked[pos] = 1, c++;
         }
-        for (int pos = 1; pos < T; pos++) {
+        for (int pos = 1; pos < n; pos++) {
             if (!picked[pos]) continue;
             out->pred_idx[out->n_pred] = i * T + pos;
             out->pred_labels[out->n_pred++] = 1000 + (int32_t)(ctcd_rng_u32(&r) % span);
