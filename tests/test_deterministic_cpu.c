@@ -26,10 +26,10 @@ static const char *RECIPE =
     "train: {max_steps: 6, batch: 16, backend: cpu, log_every: 1}\n"
     "eval: {every: 0, batch: 64}\n";
 
-/* Trains the recipe into <dir>/<name> under OPENBLAS_CORETYPE=core; returns the large
- * model's last checkpoint bytes (*n its length). */
-static char *train(const char *dir, const char *recipe, const char *name, const char *core,
-                   int deterministic, size_t *n) {
+/* Trains the recipe into <dir>/<name> under OPENBLAS_CORETYPE=core with `threads` OpenMP
+ * threads; returns the large model's last checkpoint bytes (*n its length). */
+static char *train_threads(const char *dir, const char *recipe, const char *name,
+                           const char *core, int deterministic, int threads, size_t *n) {
     char out[4096], set_out[4200], set_det[64], log[4200];
     snprintf(out, sizeof out, "%s/%s", dir, name);
     snprintf(set_out, sizeof set_out, "output=%s", out);
@@ -39,7 +39,9 @@ static char *train(const char *dir, const char *recipe, const char *name, const 
                     "--force", "--quiet", NULL};
     char core_env[64];
     snprintf(core_env, sizeof core_env, "OPENBLAS_CORETYPE=%s", core);
-    const char *env[] = {core_env, "OMP_NUM_THREADS=2", NULL};
+    char threads_env[32];
+    snprintf(threads_env, sizeof threads_env, "OMP_NUM_THREADS=%d", threads);
+    const char *env[] = {core_env, threads_env, NULL};
     const pid_t pid = ctcd_test_spawn_cli(argv, log, env);
     cr_assert_gt(pid, 0, "cannot start ctcd");
     int status = 0;
@@ -62,6 +64,35 @@ static char *train(const char *dir, const char *recipe, const char *name, const 
     ctcd_status st = ctcd_read_small_file(path, SIZE_MAX, &buf, n);
     cr_assert_null(st, "%s", ctcd_status_message(st));
     return buf;
+}
+
+static char *train(const char *dir, const char *recipe, const char *name, const char *core,
+                   int deterministic, size_t *n) {
+    return train_threads(dir, recipe, name, core, deterministic, 2, n);
+}
+
+/* The CPU backend is the reference: a run gives the same weights at 1 and 2 OpenMP threads,
+ * with OpenBLAS (each GEMM cut into row blocks by shape, one sgemm per block, blocks shared
+ * by the threads) and with the fixed-order GEMM, dropout on (attention and hidden). */
+Test(deterministic_cpu, same_weights_at_one_and_two_threads, .timeout = 600) {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        cr_skip_test("this CPU has no AVX2 + FMA (the runs pin OpenBLAS to its Haswell kernels)");
+    char *dir = ctcd_test_tmpdir();
+    char recipe[4096];
+    snprintf(recipe, sizeof recipe, "%s/tiny.yaml", dir);
+    cr_assert_eq(ctcd_test_write_file(recipe, RECIPE), 0);
+    for (int det = 0; det <= 1; det++) {
+        size_t n1, n2;
+        char *one = train_threads(dir, recipe, det ? "det-1" : "blas-1", "Haswell", det, 1, &n1);
+        char *two = train_threads(dir, recipe, det ? "det-2" : "blas-2", "Haswell", det, 2, &n2);
+        cr_assert(n1 == n2 && memcmp(one, two, n1) == 0,
+                  "%s: 1 and 2 OpenMP threads gave different weights",
+                  det ? "train.deterministic" : "OpenBLAS GEMMs");
+        free(one), free(two);
+    }
+    ctcd_test_rmtree(dir);
+    free(dir);
 }
 
 Test(deterministic_cpu, same_weights_under_every_openblas_core, .timeout = 600) {

@@ -1,11 +1,43 @@
 /* cpu_matmul.c — linear layers on the CPU: out = act(inp·wᵀ + b) with OpenBLAS sgemm (or,
  * with train.deterministic, the fixed-order GEMM of cpu_gemm_fixed.c) and the bias/GELU
- * epilogue applied per row; backward gives dinp, dw (+=), dbias (+=). */
+ * epilogue applied per row; backward gives dinp, dw (+=), dbias (+=).
+ *
+ * OpenBLAS runs single-threaded (cpu_backend.c: its own thread pool fought OpenMP's), so the
+ * OpenMP threads share each GEMM instead: the output's rows are cut into blocks whose size
+ * depends on the shape only (never on the thread count) and each block is one sgemm call,
+ * so the result is the same at any thread count (tests/test_deterministic_cpu.c). It is not
+ * bitwise the result of one sgemm over all rows: OpenBLAS's summation order depends on the
+ * extents of the call (measured: most elements differ in the last bits), so runs made before
+ * this blocking (commit 637c1b7 and earlier) do not reproduce bit for bit without
+ * train.deterministic, whose GEMM is unchanged. */
 #include <cblas.h>
 #include <limits.h>
 
 #include "cpu_ops.h"
 #include "cpu_math.h"
+
+#define DBIAS_COLS 64
+
+/* Rows per block: up to 16 blocks, each at least 64 rows and a multiple of 16. */
+static int64_t gemm_block_rows(int64_t rows) {
+    int64_t r = (rows + 15) / 16;
+    r = (r + 15) / 16 * 16;
+    return r < 64 ? 64 : r;
+}
+
+/* C (rows×n, ldc) = alpha·op(A)·op(B) + beta·C in row blocks; op(A)'s row i starts at
+ * a + i·a_row (a_row = lda without transpose, 1 with). */
+static void sgemm_rows(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t rows, int n, int k,
+                       const float *a, int lda, int64_t a_row, const float *b, int ldb,
+                       float beta, float *c, int ldc) {
+    const int64_t br = gemm_block_rows(rows), blocks = (rows + br - 1) / br;
+#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t i0 = blk * br, m = rows - i0 < br ? rows - i0 : br;
+        cblas_sgemm(CblasRowMajor, ta, tb, (int)m, n, k, 1.0f, a + i0 * a_row, lda, b, ldb,
+                    beta, c + i0 * ldc, ldc);
+    }
+}
 
 ctcd_status cpu_matmul_fwd(ctcd_backend *be, void *out_, void *pre_, const void *inp_,
                            const void *w_, const void *bias_, int64_t M, int K, int N,
@@ -20,8 +52,7 @@ ctcd_status cpu_matmul_fwd(ctcd_backend *be, void *out_, void *pre_, const void 
     if (be->deterministic)
         CTCD_TRY(cpu_gemm_fixed(inp, K, 1, w, 1, K, out, N, M, K, N, 0));
     else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, N, K, 1.0f, inp, K, w, K,
-                    0.0f, out, N);
+        sgemm_rows(CblasNoTrans, CblasTrans, M, N, K, inp, K, K, w, K, 0.0f, out, N);
     if (!bias && act == CTCD_ACT_NONE) return CTCD_OK;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < M; i++) {
@@ -49,21 +80,26 @@ ctcd_status cpu_matmul_bwd(ctcd_backend *be, void *dinp_, float *dw, float *dbia
     if (dinp && be->deterministic)
         CTCD_TRY(cpu_gemm_fixed(dout, N, 1, w, K, 1, dinp, K, M, N, K, accumulate_dinp));
     else if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, K, N, 1.0f, dout, N, w, K,
-                    accumulate_dinp ? 1.0f : 0.0f, dinp, K);
+        sgemm_rows(CblasNoTrans, CblasNoTrans, M, K, N, dout, N, N, w, K,
+                   accumulate_dinp ? 1.0f : 0.0f, dinp, K);
     if (dw && be->deterministic)
         CTCD_TRY(cpu_gemm_fixed(dout, 1, N, inp, K, 1, dw, K, N, (int)M, K, 1));
     else if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, (int)M, 1.0f, dout, N, inp, K,
-                    1.0f, dw, K);
+        sgemm_rows(CblasTrans, CblasNoTrans, N, K, (int)M, dout, N, 1, inp, K, 1.0f, dw, K);
     if (dbias) {
-        /* Column sums; each column is summed over rows in order, so results do not depend
-         * on the thread count. */
+        /* Column sums, each over rows in ascending order (so the result does not depend on
+         * the thread count), DBIAS_COLS columns at a time walking the rows: dout is read
+         * row-wise instead of one strided column at a time. */
+        const int chunks = (N + DBIAS_COLS - 1) / DBIAS_COLS;
 #pragma omp parallel for schedule(static)
-        for (int j = 0; j < N; j++) {
-            float s = 0.0f;
-            for (int64_t i = 0; i < M; i++) s += dout[i * N + j];
-            dbias[j] += s;
+        for (int ch = 0; ch < chunks; ch++) {
+            const int j0 = ch * DBIAS_COLS, nc = N - j0 < DBIAS_COLS ? N - j0 : DBIAS_COLS;
+            float acc[DBIAS_COLS] = {0};
+            for (int64_t i = 0; i < M; i++) {
+                const float *row = dout + i * N + j0;
+                for (int c = 0; c < nc; c++) acc[c] += row[c];
+            }
+            for (int c = 0; c < nc; c++) dbias[j0 + c] += acc[c];
         }
     }
     return CTCD_OK;
