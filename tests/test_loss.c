@@ -3,6 +3,7 @@
  * finite differences agree for both models (T ≠ 1) and for the MSE variant; the same for
  * the frozen-teacher term (three-model mode). */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -359,4 +360,41 @@ Test(loss, bad_descriptors_are_refused_with_the_field_named) {
         ctcd_status_free(st);
     }
     ctcd_backend_destroy(c.be);
+}
+
+/* Vocabulary-sized rows take the OpenMP path (rows computed in parallel, sums taken in row
+ * order afterwards): 1 and 2 threads give the same terms and gradients bit for bit, with a
+ * peer, a teacher and unlabelled rows. */
+Test(loss, vocabulary_rows_are_the_same_at_one_and_two_threads) {
+    enum { RR = 37, V = 3001 };
+    ctcd_backend *be = NULL;
+    cr_assert_null(ctcd_backend_cpu_create(&be));
+    float *z[3], *dz[2][2], terms[2][CTCD_LOSS_NTERMS];
+    int32_t lab[RR];
+    for (int m = 0; m < 3; m++) {
+        z[m] = malloc((size_t)RR * V * sizeof(float));
+        ctcd_test_fill_uniform(z[m], RR * V, -4, 4, 10 + (uint64_t)m);
+    }
+    for (int r = 0; r < RR; r++) lab[r] = r % 4 == 1 ? -1 : (r * 97) % V;
+    const ctcd_loss_desc d = {.kind = CTCD_LOSS_CE_KL, .n_models = 2, .rows = RR, .classes = V,
+                              .temperature = 2.0f, .hard_w = {1.0f, 0.8f},
+                              .mutual_w = {0.6f, 1.0f}, .teacher_w = {0.3f, 0.2f},
+                              .soft_labelled_only = 1};
+    const int threads = omp_get_max_threads();
+    for (int v = 0; v < 2; v++) {
+        for (int m = 0; m < 2; m++) dz[v][m] = malloc((size_t)RR * V * sizeof(float));
+        ctcd_loss_io io = {.logits = {z[0], z[1]}, .teacher = z[2], .labels = lab,
+                           .dlogits = {dz[v][0], dz[v][1]}, .terms = terms[v]};
+        omp_set_num_threads(v == 0 ? 1 : 2);
+        cr_assert_null(be->loss(be, &d, &io));
+    }
+    omp_set_num_threads(threads);
+    cr_expect_eq(memcmp(terms[0], terms[1], sizeof terms[0]), 0, "terms differ");
+    for (int m = 0; m < 2; m++)
+        cr_expect_eq(memcmp(dz[0][m], dz[1][m], (size_t)RR * V * sizeof(float)), 0,
+                     "model %d's gradient differs between 1 and 2 threads", m);
+    cr_expect_gt(terms[0][CTCD_TERM_TEACHER0], 0.0f);
+    for (int v = 0; v < 2; v++) free(dz[v][0]), free(dz[v][1]);
+    for (int m = 0; m < 3; m++) free(z[m]);
+    be->destroy(be);
 }

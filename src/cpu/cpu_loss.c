@@ -9,6 +9,7 @@
  * gradient. With soft_labelled_only the KL terms skip unlabelled rows (padding tokens of a
  * sequence) and are means over the labelled rows. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu_ops.h"
@@ -36,60 +37,104 @@ typedef struct sums {
     int64_t labelled;
 } sums;
 
-/* Classification rows. lp: (2, C) log-probs at T=1; lq: (2, C) log-probs at T, with the
- * teacher's at T in lt. */
+/* One row's contributions to the sums, kept per row so that the sums are taken in row order
+ * whichever thread computed the row. */
+typedef struct row_terms {
+    double hard_lp[2], mutual[2], teacher[2]; /* hard_lp: log p_m(y) */
+    int correct[2];
+} row_terms;
+
+/* Classification rows, OpenMP-parallel over rows. Per thread: lp (2, C) log-probs at T=1, lq
+ * (2, C) at T and eq = exp(lq), lt (C) the teacher's at T and et = exp(lt) — each exp taken
+ * once per row and reused by the KL terms and the gradients. */
 static ctcd_status ce_kl(const ctcd_loss_desc *d, const ctcd_loss_io *io, sums *s) {
     const int C = d->classes, M = d->n_models;
     const float T = d->temperature;
     const float *zt = io->teacher;
-    double lp[2][C], lq[2][C], lt[C];
     int64_t n_lab = 0;
-    for (int64_t r = 0; r < d->rows; r++) n_lab += io->labels[r] >= 0;
+    for (int64_t r = 0; r < d->rows; r++) {
+        if (io->labels[r] >= C)
+            return CTCD_ERR(CTCD_E_INVALID, "loss: label %d of row %lld outside %d classes",
+                            io->labels[r], (long long)r, C);
+        n_lab += io->labels[r] >= 0;
+    }
     s->labelled = n_lab;
+    row_terms *rt = calloc((size_t)(d->rows ? d->rows : 1), sizeof *rt);
+    if (!rt) return CTCD_ERR(CTCD_E_NOMEM, "loss: out of memory for %lld rows", (long long)d->rows);
+    const double soft_n = d->soft_labelled_only ? (double)n_lab : (double)d->rows;
+    int failed = 0;
+#pragma omp parallel reduction(| : failed) if (d->rows * (int64_t)C > 4096)
+    {
+        double *buf = malloc(8 * (size_t)C * sizeof *buf);
+        if (!buf) failed = 1;
+        double *lp[2] = {buf, buf + C}, *lq[2] = {buf + 2 * C, buf + 3 * C};
+        double *eq[2] = {buf + 4 * C, buf + 5 * C}, *lt = buf + 6 * C, *et = buf + 7 * C;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < d->rows; r++) {
+            if (!buf) continue;
+            const int y = io->labels[r];
+            row_terms *o = &rt[r];
+            for (int m = 0; m < M; m++) {
+                const float *z = (const float *)io->logits[m] + r * C;
+                log_softmax(z, C, 1.0f, lp[m]);
+                log_softmax(z, C, T, lq[m]);
+                for (int c = 0; c < C; c++) eq[m][c] = exp(lq[m][c]);
+                if (y >= 0) {
+                    o->hard_lp[m] = lp[m][y];
+                    o->correct[m] = argmax(z, C) == y;
+                }
+            }
+            if (zt) {
+                log_softmax(zt + r * C, C, T, lt);
+                for (int c = 0; c < C; c++) et[c] = exp(lt[c]);
+            }
+            const int soft = !d->soft_labelled_only || y >= 0; /* this row has KL terms */
+            for (int m = 0; m < M; m++) {
+                const int peer = 1 - m;
+                if (M == 2 && soft) {
+                    double kl = 0.0;
+                    for (int c = 0; c < C; c++) kl += eq[peer][c] * (lq[peer][c] - lq[m][c]);
+                    o->mutual[m] = (double)T * T * kl;
+                }
+                if (zt && soft) {
+                    double kl = 0.0;
+                    for (int c = 0; c < C; c++) kl += et[c] * (lt[c] - lq[m][c]);
+                    o->teacher[m] = (double)T * T * kl;
+                }
+                if (!io->dlogits[m]) continue;
+                float *dz = (float *)io->dlogits[m] + r * C;
+                const double wh = y >= 0 && n_lab > 0 ? d->hard_w[m] / (double)n_lab : 0.0;
+                for (int c = 0; c < C; c++) dz[c] = (float)(wh * (exp(lp[m][c]) - (c == y)));
+                if (M == 2 && soft && d->mutual_w[m] != 0.0f) {
+                    const double wm = (double)d->mutual_w[m] * T / soft_n;
+                    for (int c = 0; c < C; c++) dz[c] += (float)(wm * (eq[m][c] - eq[peer][c]));
+                }
+                if (zt && soft && d->teacher_w[m] != 0.0f) {
+                    const double wt = (double)d->teacher_w[m] * T / soft_n;
+                    for (int c = 0; c < C; c++) dz[c] += (float)(wt * (eq[m][c] - et[c]));
+                }
+            }
+        }
+        free(buf);
+    }
+    if (failed) {
+        free(rt);
+        return CTCD_ERR(CTCD_E_NOMEM, "loss: out of memory for %d-class scratch", C);
+    }
+    /* the sums in row order, as one thread would take them */
     for (int64_t r = 0; r < d->rows; r++) {
         const int y = io->labels[r];
-        if (y >= C)
-            return CTCD_ERR(CTCD_E_INVALID, "loss: label %d of row %lld outside %d classes", y,
-                            (long long)r, C);
+        const int soft = !d->soft_labelled_only || y >= 0;
         for (int m = 0; m < M; m++) {
-            const float *z = (const float *)io->logits[m] + r * C;
-            log_softmax(z, C, 1.0f, lp[m]);
-            log_softmax(z, C, T, lq[m]);
             if (y >= 0) {
-                s->hard[m] -= lp[m][y];
-                s->correct[m] += argmax(z, C) == y;
+                s->hard[m] -= rt[r].hard_lp[m];
+                s->correct[m] += rt[r].correct[m];
             }
-        }
-        if (zt) log_softmax(zt + r * C, C, T, lt);
-        const int soft = !d->soft_labelled_only || y >= 0; /* this row has KL terms */
-        const double soft_n = d->soft_labelled_only ? (double)n_lab : (double)d->rows;
-        for (int m = 0; m < M; m++) {
-            const int peer = 1 - m;
-            if (M == 2 && soft) {
-                double kl = 0.0;
-                for (int c = 0; c < C; c++) kl += exp(lq[peer][c]) * (lq[peer][c] - lq[m][c]);
-                s->mutual[m] += (double)T * T * kl;
-            }
-            if (zt && soft) {
-                double kl = 0.0;
-                for (int c = 0; c < C; c++) kl += exp(lt[c]) * (lt[c] - lq[m][c]);
-                s->teacher[m] += (double)T * T * kl;
-            }
-            if (!io->dlogits[m]) continue;
-            float *dz = (float *)io->dlogits[m] + r * C;
-            const double wh = y >= 0 && n_lab > 0 ? d->hard_w[m] / (double)n_lab : 0.0;
-            for (int c = 0; c < C; c++) dz[c] = (float)(wh * (exp(lp[m][c]) - (c == y)));
-            if (M == 2 && soft && d->mutual_w[m] != 0.0f) {
-                const double wm = (double)d->mutual_w[m] * T / soft_n;
-                for (int c = 0; c < C; c++)
-                    dz[c] += (float)(wm * (exp(lq[m][c]) - exp(lq[peer][c])));
-            }
-            if (zt && soft && d->teacher_w[m] != 0.0f) {
-                const double wt = (double)d->teacher_w[m] * T / soft_n;
-                for (int c = 0; c < C; c++) dz[c] += (float)(wt * (exp(lq[m][c]) - exp(lt[c])));
-            }
+            if (M == 2 && soft) s->mutual[m] += rt[r].mutual[m];
+            if (zt && soft) s->teacher[m] += rt[r].teacher[m];
         }
     }
+    free(rt);
     return CTCD_OK;
 }
 
