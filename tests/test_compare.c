@@ -313,6 +313,47 @@ Test(compare, two_seeds_write_summary_with_all_arms, .timeout = 300) {
 
 /* The fine-tuning baseline of a data-efficiency sweep: a one-model recipe swept over
  * data.train_fraction trains that model alone on the first share of the training set. */
+static struct timespec mtime_of(const char *path) {
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0, "missing %s", path);
+    return sb.st_mtim;
+}
+
+/* --keep-finished: a second compare keeps a finished run (its files untouched, a "kept" line)
+ * and trains again a run that cannot show it finished (its state file removed, as after a
+ * kill before the first save); the summary covers both. */
+Test(compare, keep_finished_keeps_finished_runs_and_trains_the_rest, .timeout = 300) {
+    char *dir = ctcd_test_tmpdir();
+    char *recipe = write_recipe(dir);
+    char args[8192], small_log[4300], ctcd_state[4300], *out = NULL;
+    snprintf(args, sizeof args, "compare '%s' --arms small-alone,ctcd --out '%s/cmp'", recipe, dir);
+    int rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "compare failed (%d): %s", rc, out);
+    free(out);
+    snprintf(small_log, sizeof small_log, "%s/cmp/small-alone/seed42/log.jsonl", dir);
+    snprintf(ctcd_state, sizeof ctcd_state, "%s/cmp/ctcd/seed42/state/train_state.safetensors",
+             dir);
+    const struct timespec before = mtime_of(small_log);
+    cr_assert_eq(remove(ctcd_state), 0, "cannot remove %s", ctcd_state);
+    snprintf(args, sizeof args, "compare '%s' --arms small-alone,ctcd --out '%s/cmp' "
+             "--keep-finished", recipe, dir);
+    rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "compare --keep-finished failed (%d): %s", rc, out);
+    cr_expect_not_null(strstr(out, "small-alone seed 42: finished earlier, kept"), "%s", out);
+    cr_expect_null(strstr(out, "ctcd seed 42: finished earlier"), "%s", out);
+    cr_expect_not_null(strstr(out, "ctcd seed 42: training"), "%s", out);
+    cr_expect_not_null(strstr(out, "CTCD-small - small-alone"), "no summary: %s", out);
+    free(out);
+    const struct timespec after = mtime_of(small_log);
+    cr_expect(before.tv_sec == after.tv_sec && before.tv_nsec == after.tv_nsec,
+              "the finished run's log.jsonl was rewritten");
+    struct stat sb;
+    cr_expect_eq(stat(ctcd_state, &sb), 0, "the unfinished run was not trained again");
+    ctcd_test_rmtree(dir);
+    free(recipe);
+    free(dir);
+}
+
 Test(compare, sweep_of_one_model_over_train_fraction, .timeout = 120) {
     char *dir = ctcd_test_tmpdir();
     char path[4096], args[8192], *out = NULL;

@@ -40,7 +40,8 @@ typedef struct ctcd_run_event {
     uint64_t seed;            /* the run's train.seed */
     const char *dir;          /* its run directory */
     int done;
-    double seconds;           /* done: wall time of the run */
+    int kept;                 /* done: a finished run found in dir, kept (keep_finished) */
+    double seconds;           /* done: wall time of the run (0 when kept) */
     const ctcd_eval_point *final; /* done: its last evaluation */
 } ctcd_run_event;
 
@@ -81,6 +82,8 @@ typedef struct ctcd_compare_opts {
     int n_seeds;          /* 1..CTCD_MAX_SEEDS */
     unsigned arms;        /* mask of arms to run; 0 = all four */
     const char *out_dir;  /* NULL or "" = ctcd_experiment_dir(rc, NULL, "compare") */
+    int keep_finished;    /* keep runs already finished in their directories (see
+                             src/experiment/experiment_internal.h) instead of retraining */
     ctcd_run_cb on_run;   /* may be NULL */
     void *ctx;
 } ctcd_compare_opts;
@@ -174,6 +177,7 @@ int64_t ctcd_grid_n_points(const ctcd_grid *g);
 typedef struct ctcd_sweep_opts {
     int n_seeds;
     const char *out_dir;  /* NULL or "" = ctcd_experiment_dir(rc, NULL, "sweep") */
+    int keep_finished;    /* as ctcd_compare_opts.keep_finished */
     ctcd_run_cb on_run;
     void *ctx;
 } ctcd_sweep_opts;

@@ -60,6 +60,12 @@ ctcd_status ctcd_train_state_save_run(ctcd_trainer *t);
  * differing key. On error t may be partly restored and should be destroyed. */
 ctcd_status ctcd_train_state_load(ctcd_trainer *t, const char *path);
 
+/* How far the run in run_dir got, from its state file's metadata: *step of *total_steps, and
+ * *finished = 1 when it trained every step and made its final evaluation. A missing or
+ * unreadable state file is an error naming it. */
+ctcd_status ctcd_train_state_progress(const char *run_dir, int64_t *step, int64_t *total_steps,
+                                      int *finished);
+
 /* Checks that the state file at path was saved by a run of recipe rc (the fingerprint, then
  * key by key) without building anything. */
 ctcd_status ctcd_train_state_check_recipe(const char *path, const ctcd_recipe *rc);

@@ -16,7 +16,10 @@ void cli_exp_progress(void *ctx, const ctcd_run_event *ev) {
     const cli_exp_args *a = ctx;
     if (a->quiet) return;
     ctcd_progress_end();
-    if (!ev->done) {
+    if (ev->kept) {
+        fprintf(stderr, "[%d/%d] %s seed %llu: finished earlier, kept (%s)\n", ev->index,
+                ev->total, ev->label, (unsigned long long)ev->seed, ev->dir);
+    } else if (!ev->done) {
         fprintf(stderr, "[%d/%d] %s seed %llu: training -> %s\n", ev->index, ev->total,
                 ev->label, (unsigned long long)ev->seed, ev->dir);
     } else {

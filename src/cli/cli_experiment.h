@@ -14,6 +14,7 @@ typedef struct cli_exp_args {
     int n_seeds;              /* default 1 */
     const char *out;          /* NULL = default directory */
     int quiet, verbose;
+    int keep_finished;        /* --keep-finished */
 } cli_exp_args;
 
 /* The common options' entries of a cli_opt table (a: a cli_exp_args lvalue). */
@@ -21,7 +22,8 @@ typedef struct cli_exp_args {
     CLI_OPT_SET(&(a).sets),                                  \
         CLI_OPT_NUM("--seeds", CLI_INT, &(a).n_seeds, 1, CTCD_MAX_SEEDS), \
         CLI_OPT_STR("--out", &(a).out), CLI_OPT_FLAG("--quiet", &(a).quiet), \
-        CLI_OPT_FLAG("--verbose", &(a).verbose)
+        CLI_OPT_FLAG("--verbose", &(a).verbose), \
+        CLI_OPT_FLAG("--keep-finished", &(a).keep_finished)
 
 /* Loads the recipe with the --set overrides; sets the log level (warnings only unless
  * --verbose was given: the runs' own progress lines would drown the per-run lines). */

@@ -32,6 +32,11 @@ static void usage(FILE *f) {
           "  --set KEY=VALUE   override a recipe key before the arms are derived (repeatable)\n"
           "  --out DIR         experiment directory (default: the recipe's output, else\n"
           "                    runs/compare-<recipe name>)\n"
+          "  --keep-finished   keep runs already finished in DIR (every step trained, the\n"
+          "                    final evaluation made, the same recipe) instead of training\n"
+          "                    them again: an interrupted experiment goes on where it\n"
+          "                    stopped; runs made by other processes (e.g. arms in parallel)\n"
+          "                    are summarised\n"
           "  --quiet           no per-run progress lines\n"
           "  --verbose         the runs' own logs too\n"
           "  -h, --help        this help\n",
@@ -59,6 +64,7 @@ int ctcd_cmd_compare(int argc, char **argv) {
     ctcd_recipe rc;
     ctcd_status st = cli_exp_load(&a, &rc);
     const ctcd_compare_opts o = {.n_seeds = a.n_seeds, .arms = arms, .out_dir = a.out,
+                                 .keep_finished = a.keep_finished,
                                  .on_run = cli_exp_progress, .ctx = &a};
     ctcd_compare_summary sum;
     memset(&sum, 0, sizeof sum);

@@ -25,6 +25,11 @@ static void usage(FILE *f) {
           "  --set KEY=VALUE   override a recipe key (repeatable)\n"
           "  --out DIR         experiment directory (default: the recipe's output, else\n"
           "                    runs/sweep-<recipe name>)\n"
+          "  --keep-finished   keep runs already finished in DIR (every step trained, the\n"
+          "                    final evaluation made, the same recipe) instead of training\n"
+          "                    them again: an interrupted experiment goes on where it\n"
+          "                    stopped; runs made by other processes (e.g. arms in parallel)\n"
+          "                    are summarised\n"
           "  --quiet           no per-run progress lines\n"
           "  --verbose         the runs' own logs too\n"
           "  -h, --help        this help\n",
@@ -49,6 +54,7 @@ int ctcd_cmd_sweep(int argc, char **argv) {
     memset(&sum, 0, sizeof sum);
     if (rc_exit < 0 && !st) {
         const ctcd_sweep_opts o = {.n_seeds = a.n_seeds, .out_dir = a.out,
+                                   .keep_finished = a.keep_finished,
                                    .on_run = cli_exp_progress, .ctx = &a};
         st = ctcd_sweep_run(&rc, grid, &o, &sum);
     }

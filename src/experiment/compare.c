@@ -70,7 +70,7 @@ ctcd_status ctcd_compare_run(const ctcd_recipe *rc, const ctcd_compare_opts *o,
             const ctcd_run_event ev = {.index = ++index, .total = total,
                                        .label = ctcd_arm_names[a], .seed = run.train.seed,
                                        .dir = run.output};
-            CTCD_TRY(ctcd_experiment_run_one(&run, &ev, o->on_run, o->ctx));
+            CTCD_TRY(ctcd_experiment_run_one(&run, &ev, o->keep_finished, o->on_run, o->ctx));
         }
     }
     CTCD_TRY(ctcd_compare_summarize(dir, arms, rc->train.seed, o->n_seeds, out));

@@ -8,6 +8,7 @@
 
 #include "ctcd/experiment.h"
 #include "ctcd/log.h"
+#include "ctcd/resume.h"
 #include "experiment_internal.h"
 
 const char *const ctcd_arm_names[CTCD_N_ARMS] = {"large-alone", "small-alone", "kd", "ctcd"};
@@ -75,20 +76,46 @@ void ctcd_experiment_dir(const ctcd_recipe *rc, const char *out, const char *pre
     snprintf(buf, cap, "runs/%s-%.*s", prefix, (int)n, base);
 }
 
+/* 1 when rc->output holds a finished run of rc; a finished run of another recipe is
+ * reported (it will be trained over). */
+static int finished_run(const ctcd_recipe *rc) {
+    int64_t step = 0, total = 0;
+    int finished = 0;
+    ctcd_status st = ctcd_train_state_progress(rc->output, &step, &total, &finished);
+    if (st || !finished) {
+        ctcd_status_free(st);
+        return 0;
+    }
+    char path[CTCD_PATH_MAX + 64];
+    ctcd_train_state_path(rc->output, path, sizeof path);
+    st = ctcd_train_state_check_recipe(path, rc);
+    if (st) {
+        ctcd_warn("%s holds a finished run of another recipe; training it again: %s",
+                  rc->output, ctcd_status_message(st));
+        ctcd_status_free(st);
+        return 0;
+    }
+    return 1;
+}
+
 ctcd_status ctcd_experiment_run_one(const ctcd_recipe *rc, const ctcd_run_event *start,
-                                    ctcd_run_cb cb, void *ctx) {
-    if (cb) cb(ctx, start);
-    const double t0 = ctcd_now();
-    ctcd_trainer *t = NULL;
-    ctcd_status st = ctcd_trainer_create(rc, &t);
-    ctcd_eval_result res;
-    if (!st) st = ctcd_trainer_run(t, &res);
-    ctcd_trainer_destroy(t);
-    if (st) return ctcd_error_wrap(st, "%s seed %llu (%s)", start->label,
-                                   (unsigned long long)start->seed, start->dir);
+                                    int keep_finished, ctcd_run_cb cb, void *ctx) {
     ctcd_run_event done = *start;
     done.done = 1;
-    done.seconds = ctcd_now() - t0;
+    if (keep_finished && finished_run(rc)) {
+        done.kept = 1;
+    } else {
+        if (cb) cb(ctx, start);
+        const double t0 = ctcd_now();
+        ctcd_trainer *t = NULL;
+        ctcd_status st = ctcd_trainer_create(rc, &t);
+        ctcd_eval_result res;
+        if (!st) st = ctcd_trainer_run(t, &res);
+        ctcd_trainer_destroy(t);
+        if (st) return ctcd_error_wrap(st, "%s seed %llu (%s)", start->label,
+                                       (unsigned long long)start->seed, start->dir);
+        done.seconds = ctcd_now() - t0;
+    }
     if (cb) {
         char path[CTCD_PATH_MAX + 32];
         snprintf(path, sizeof path, "%s/eval.jsonl", rc->output);

@@ -9,9 +9,12 @@
 
 /* Trains rc (rc->output set to the run directory) with the normal trainer, reporting
  * `start` before and a copy with done = 1, the wall time and the last evaluation after.
- * Errors are wrapped with the run's label, seed and directory. */
+ * With keep_finished, a directory that already holds a finished run of exactly rc (its state
+ * file: every step trained and the final evaluation made; the recipe check of `ctcd train
+ * --resume`) is kept: no training, one event with done = 1 and kept = 1. Errors are wrapped
+ * with the run's label, seed and directory. */
 ctcd_status ctcd_experiment_run_one(const ctcd_recipe *rc, const ctcd_run_event *start,
-                                    ctcd_run_cb cb, void *ctx);
+                                    int keep_finished, ctcd_run_cb cb, void *ctx);
 /* Replaces characters that do not belong in one path component ('/', ' ', '\\') by '_'. */
 void ctcd_dir_safe(char *s);
 /* snprintf into a CTCD_PATH_MAX buffer; an over-long path is an error naming it. */

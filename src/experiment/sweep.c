@@ -189,7 +189,7 @@ ctcd_status ctcd_sweep_run(const ctcd_recipe *rc, const ctcd_grid *g, const ctcd
             const ctcd_run_event ev = {.index = ++index, .total = out->n_points * o->n_seeds,
                                        .label = pt->label, .seed = run.train.seed,
                                        .dir = run.output};
-            st = ctcd_experiment_run_one(&run, &ev, o->on_run, o->ctx);
+            st = ctcd_experiment_run_one(&run, &ev, o->keep_finished, o->on_run, o->ctx);
         }
         if (!st) st = summarize_point(out, p);
     }

@@ -227,6 +227,22 @@ ctcd_status ctcd_train_state_check_recipe(const char *path, const ctcd_recipe *r
     return st;
 }
 
+ctcd_status ctcd_train_state_progress(const char *run_dir, int64_t *step, int64_t *total_steps,
+                                      int *finished) {
+    char path[CTCD_PATH_MAX + 64];
+    ctcd_train_state_path(run_dir, path, sizeof path);
+    ctcd_st_file *f = NULL;
+    CTCD_TRY(ctcd_st_open(path, &f));
+    ctcd_status st = check_format(f);
+    if (!st) st = md_i64(f, "step", 0, step);
+    if (!st) st = md_i64(f, "total_steps", 0, total_steps);
+    const char *fin = NULL;
+    if (!st) st = md_text(f, "final_eval", &fin);
+    if (!st) *finished = *step >= *total_steps && strcmp(fin, "true") == 0;
+    ctcd_st_close(f);
+    return st;
+}
+
 /* The tensor "<slot>.<buf>": F32 of shape (n_total). */
 static ctcd_status find_buf(const ctcd_st_file *f, const state_slot *s, int b,
                             const ctcd_st_tensor **out) {
