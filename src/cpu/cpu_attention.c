@@ -104,72 +104,143 @@ static dots_fn pick_dots(void) {
     return __builtin_cpu_supports("avx2") ? dots_avx2 : dots_base;
 }
 
+/* What one (batch, head) of the forward or the backward reads and writes. */
+typedef struct attn_args {
+    const ctcd_attn_shape *s;
+    float p, scale, dscale;
+    ctcd_dropout_key key;
+    dots_fn dots;
+    const float *q, *k, *v;
+    const int32_t *kmask;
+    float *P;                        /* forward: written; backward: read */
+    float *out;                      /* forward */
+    const float *dout;               /* backward */
+    float *dq, *dk, *dv;             /* backward */
+} attn_args;
+
+typedef void (*head_fn)(const attn_args *a, int b, int h, const attn_scratch *w);
+
+/* Runs fn on every (batch, head), OpenMP-parallel, each thread with its own scratch. */
+static ctcd_status for_each_head(const attn_args *a, head_fn fn) {
+    const int B = a->s->B, NH = a->s->NH;
+    int failed = 0;
+#pragma omp parallel reduction(| : failed)
+    {
+        attn_scratch w;
+        if (!scratch_alloc(&w, a->s->HD, a->s->Tk)) failed = 1;
+#pragma omp for collapse(2) schedule(static)
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++)
+                if (w.t) fn(a, b, h, &w);
+        free(w.t);
+    }
+    if (failed) return CTCD_ERR(CTCD_E_NOMEM, "cpu: out of memory for attention scratch");
+    return CTCD_OK;
+}
+
+static attn_args args_of(const ctcd_attn_shape *s, float p, ctcd_dropout_key key) {
+    return (attn_args){.s = s, .p = p, .key = key, .dots = pick_dots(),
+                       .scale = 1.0f / sqrtf((float)s->HD),
+                       .dscale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f};
+}
+
+static void fwd_head(const attn_args *a, int b, int h, const attn_scratch *w) {
+    const ctcd_attn_shape *s = a->s;
+    const int Tq = s->Tq, Tk = s->Tk, NH = s->NH, HD = s->HD, causal = s->causal;
+    const int A = NH * HD;
+    const size_t qs = (size_t)s->q_stride, ks = (size_t)s->kv_stride;
+    const float *q = a->q + (size_t)b * Tq * qs + (size_t)h * HD;
+    const float *k = a->k + (size_t)b * Tk * ks + (size_t)h * HD;
+    const float *v = a->v + (size_t)b * Tk * ks + (size_t)h * HD;
+    const int32_t *mk = a->kmask ? a->kmask + (size_t)b * Tk : NULL;
+    float *sc = w->row0, *keep = w->row1;
+    transpose_in(w->t, k, ks, Tk, w->Tkp, HD);
+    for (int i = 0; i < Tq; i++) {
+        float *pr = a->P + (((size_t)b * NH + h) * Tq + i) * Tk;
+        a->dots(sc, q + (size_t)i * qs, w->t, w->Tkp, HD);
+        float mx = -INFINITY;
+        for (int j = 0; j < Tk; j++) {
+            if ((mk && !mk[j]) || (causal && j > i)) {
+                pr[j] = -INFINITY;
+                continue;
+            }
+            pr[j] = sc[j] * a->scale;
+            if (pr[j] > mx) mx = pr[j];
+        }
+        float *o = a->out + ((size_t)b * Tq + i) * A + (size_t)h * HD;
+        memset(o, 0, (size_t)HD * sizeof(float));
+        if (mx == -INFINITY) {
+            for (int j = 0; j < Tk; j++) pr[j] = 0.0f;
+            continue;
+        }
+        double sum = 0.0;
+        for (int j = 0; j < Tk; j++) {
+            pr[j] = pr[j] != -INFINITY ? expf(pr[j] - mx) : 0.0f;
+            sum += pr[j];
+        }
+        const float inv = (float)(1.0 / sum);
+        cpu_dropout_keep(a->key, (((uint64_t)b * NH + h) * Tq + i) * Tk, Tk, a->p, a->dscale,
+                         keep);
+        for (int j = 0; j < Tk; j++) {
+            pr[j] *= inv;
+            if (pr[j] == 0.0f) continue;
+            const float pd = pr[j] * keep[j];
+            for (int d = 0; d < HD; d++) o[d] += pd * v[(size_t)j * ks + d];
+        }
+    }
+}
+
 ctcd_status cpu_attn_fwd(ctcd_backend *be, void *out_, void *aux_, const void *q_,
                          const void *k_, const void *v_, const int32_t *kmask,
                          const ctcd_attn_shape *s, float p, ctcd_dropout_key key) {
     (void)be;
     CTCD_TRY(check_shape(s, p));
-    float *out = out_;          /* (B, Tq, NH, HD) */
-    float *P = aux_;            /* (B, NH, Tq, Tk) */
-    const int B = s->B, Tq = s->Tq, Tk = s->Tk, NH = s->NH, HD = s->HD, causal = s->causal;
+    attn_args a = args_of(s, p, key);
+    a.out = out_;  /* (B, Tq, NH, HD) */
+    a.P = aux_;    /* (B, NH, Tq, Tk) */
+    a.q = q_, a.k = k_, a.v = v_, a.kmask = kmask;
+    return for_each_head(&a, fwd_head);
+}
+
+static void bwd_head(const attn_args *a, int b, int h, const attn_scratch *w) {
+    const ctcd_attn_shape *s = a->s;
+    const int Tq = s->Tq, Tk = s->Tk, NH = s->NH, HD = s->HD;
     const int A = NH * HD;
     const size_t qs = (size_t)s->q_stride, ks = (size_t)s->kv_stride;
-    const float scale = 1.0f / sqrtf((float)HD), dscale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-    const dots_fn dots = pick_dots();
-    int failed = 0;
-#pragma omp parallel reduction(| : failed)
-    {
-        attn_scratch w;
-        if (!scratch_alloc(&w, HD, Tk)) failed = 1;
-#pragma omp for collapse(2) schedule(static)
-        for (int b = 0; b < B; b++) {
-            for (int h = 0; h < NH; h++) {
-                if (!w.t) continue;
-                const float *q = (const float *)q_ + (size_t)b * Tq * qs + (size_t)h * HD;
-                const float *k = (const float *)k_ + (size_t)b * Tk * ks + (size_t)h * HD;
-                const float *v = (const float *)v_ + (size_t)b * Tk * ks + (size_t)h * HD;
-                const int32_t *mk = kmask ? kmask + (size_t)b * Tk : NULL;
-                float *sc = w.row0, *keep = w.row1;
-                transpose_in(w.t, k, ks, Tk, w.Tkp, HD);
-                for (int i = 0; i < Tq; i++) {
-                    float *pr = P + (((size_t)b * NH + h) * Tq + i) * Tk;
-                    dots(sc, q + (size_t)i * qs, w.t, w.Tkp, HD);
-                    float mx = -INFINITY;
-                    for (int j = 0; j < Tk; j++) {
-                        if ((mk && !mk[j]) || (causal && j > i)) {
-                            pr[j] = -INFINITY;
-                            continue;
-                        }
-                        pr[j] = sc[j] * scale;
-                        if (pr[j] > mx) mx = pr[j];
-                    }
-                    float *o = out + ((size_t)b * Tq + i) * A + (size_t)h * HD;
-                    memset(o, 0, (size_t)HD * sizeof(float));
-                    if (mx == -INFINITY) {
-                        for (int j = 0; j < Tk; j++) pr[j] = 0.0f;
-                        continue;
-                    }
-                    double sum = 0.0;
-                    for (int j = 0; j < Tk; j++) {
-                        pr[j] = pr[j] != -INFINITY ? expf(pr[j] - mx) : 0.0f;
-                        sum += pr[j];
-                    }
-                    const float inv = (float)(1.0 / sum);
-                    cpu_dropout_keep(key, (((uint64_t)b * NH + h) * Tq + i) * Tk, Tk, p, dscale,
-                                     keep);
-                    for (int j = 0; j < Tk; j++) {
-                        pr[j] *= inv;
-                        if (pr[j] == 0.0f) continue;
-                        const float pd = pr[j] * keep[j];
-                        for (int d = 0; d < HD; d++) o[d] += pd * v[(size_t)j * ks + d];
-                    }
-                }
+    const size_t qoff = (size_t)b * Tq * qs + (size_t)h * HD;
+    const size_t koff = (size_t)b * Tk * ks + (size_t)h * HD;
+    const float *q = a->q + qoff, *k = a->k + koff, *v = a->v + koff;
+    float *dq = a->dq + qoff, *dk = a->dk + koff, *dv = a->dv + koff;
+    float *g = w->row0, *keep = w->row1;
+    for (int t = 0; t < Tq; t++) memset(dq + (size_t)t * qs, 0, (size_t)HD * sizeof(float));
+    for (int t = 0; t < Tk; t++) {
+        memset(dk + (size_t)t * ks, 0, (size_t)HD * sizeof(float));
+        memset(dv + (size_t)t * ks, 0, (size_t)HD * sizeof(float));
+    }
+    transpose_in(w->t, v, ks, Tk, w->Tkp, HD);
+    for (int i = 0; i < Tq; i++) {
+        const float *pr = a->P + (((size_t)b * NH + h) * Tq + i) * Tk;
+        const float *go = a->dout + ((size_t)b * Tq + i) * A + (size_t)h * HD;
+        /* With dP_j = keep_j·(go·v_j): dS_j = P_j·(dP_j − Σ_k P_k·dP_k). */
+        a->dots(g, go, w->t, w->Tkp, HD);
+        cpu_dropout_keep(a->key, (((uint64_t)b * NH + h) * Tq + i) * Tk, Tk, a->p, a->dscale,
+                         keep);
+        double dot = 0.0;
+        for (int j = 0; j < Tk; j++) {
+            if (pr[j] == 0.0f) continue;
+            dot += (double)pr[j] * g[j] * keep[j];
+            const float pd = pr[j] * keep[j];
+            for (int d = 0; d < HD; d++) dv[(size_t)j * ks + d] += pd * go[d];
+        }
+        for (int j = 0; j < Tk; j++) {
+            if (pr[j] == 0.0f) continue;
+            const float ds = pr[j] * (g[j] * keep[j] - (float)dot) * a->scale;
+            for (int d = 0; d < HD; d++) {
+                dq[(size_t)i * qs + d] += ds * k[(size_t)j * ks + d];
+                dk[(size_t)j * ks + d] += ds * q[(size_t)i * qs + d];
             }
         }
-        free(w.t);
     }
-    if (failed) return CTCD_ERR(CTCD_E_NOMEM, "cpu: out of memory for attention scratch");
-    return CTCD_OK;
 }
 
 ctcd_status cpu_attn_bwd(ctcd_backend *be, void *dq_, void *dk_, void *dv_, const void *dout_,
@@ -179,64 +250,12 @@ ctcd_status cpu_attn_bwd(ctcd_backend *be, void *dq_, void *dk_, void *dv_, cons
     (void)be;
     (void)kmask; /* masked (and causally hidden) keys have P = 0, which zeroes their gradients */
     CTCD_TRY(check_shape(s, p));
-    const float *dout = dout_;  /* (B, Tq, NH, HD) */
-    const float *P = aux_;      /* (B, NH, Tq, Tk) */
-    const int B = s->B, Tq = s->Tq, Tk = s->Tk, NH = s->NH, HD = s->HD;
-    const int A = NH * HD;
-    const size_t qs = (size_t)s->q_stride, ks = (size_t)s->kv_stride;
-    const float scale = 1.0f / sqrtf((float)HD), dscale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-    const dots_fn dots = pick_dots();
-    int failed = 0;
-#pragma omp parallel reduction(| : failed)
-    {
-        attn_scratch w;
-        if (!scratch_alloc(&w, HD, Tk)) failed = 1;
-#pragma omp for collapse(2) schedule(static)
-        for (int b = 0; b < B; b++) {
-            for (int h = 0; h < NH; h++) {
-                if (!w.t) continue;
-                const size_t qoff = (size_t)b * Tq * qs + (size_t)h * HD;
-                const size_t koff = (size_t)b * Tk * ks + (size_t)h * HD;
-                const float *q = (const float *)q_ + qoff, *k = (const float *)k_ + koff;
-                const float *v = (const float *)v_ + koff;
-                float *dq = (float *)dq_ + qoff, *dk = (float *)dk_ + koff;
-                float *dv = (float *)dv_ + koff;
-                float *g = w.row0, *keep = w.row1;
-                for (int t = 0; t < Tq; t++) memset(dq + (size_t)t * qs, 0, (size_t)HD * sizeof(float));
-                for (int t = 0; t < Tk; t++) {
-                    memset(dk + (size_t)t * ks, 0, (size_t)HD * sizeof(float));
-                    memset(dv + (size_t)t * ks, 0, (size_t)HD * sizeof(float));
-                }
-                transpose_in(w.t, v, ks, Tk, w.Tkp, HD);
-                for (int i = 0; i < Tq; i++) {
-                    const float *pr = P + (((size_t)b * NH + h) * Tq + i) * Tk;
-                    const float *go = dout + ((size_t)b * Tq + i) * A + (size_t)h * HD;
-                    /* With dP_j = keep_j·(go·v_j): dS_j = P_j·(dP_j − Σ_k P_k·dP_k). */
-                    dots(g, go, w.t, w.Tkp, HD);
-                    cpu_dropout_keep(key, (((uint64_t)b * NH + h) * Tq + i) * Tk, Tk, p, dscale,
-                                     keep);
-                    double dot = 0.0;
-                    for (int j = 0; j < Tk; j++) {
-                        if (pr[j] == 0.0f) continue;
-                        dot += (double)pr[j] * g[j] * keep[j];
-                        const float pd = pr[j] * keep[j];
-                        for (int d = 0; d < HD; d++) dv[(size_t)j * ks + d] += pd * go[d];
-                    }
-                    for (int j = 0; j < Tk; j++) {
-                        if (pr[j] == 0.0f) continue;
-                        const float ds = pr[j] * (g[j] * keep[j] - (float)dot) * scale;
-                        for (int d = 0; d < HD; d++) {
-                            dq[(size_t)i * qs + d] += ds * k[(size_t)j * ks + d];
-                            dk[(size_t)j * ks + d] += ds * q[(size_t)i * qs + d];
-                        }
-                    }
-                }
-            }
-        }
-        free(w.t);
-    }
-    if (failed) return CTCD_ERR(CTCD_E_NOMEM, "cpu: out of memory for attention scratch");
-    return CTCD_OK;
+    attn_args a = args_of(s, p, key);
+    a.dout = dout_;          /* (B, Tq, NH, HD) */
+    a.P = (float *)aux_;     /* (B, NH, Tq, Tk), read only */
+    a.q = q_, a.k = k_, a.v = v_;
+    a.dq = dq_, a.dk = dk_, a.dv = dv_;
+    return for_each_head(&a, bwd_head);
 }
 
 /* The encoder's fused self-attention: the general op on the three thirds of each qkv row. */
