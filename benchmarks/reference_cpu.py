@@ -30,14 +30,8 @@ import os
 import sys
 import time
 
-PAIRS = {  # (layers, hidden, heads, intermediate) of large, small; as in src/cli/cmd_bench.c
-    "base+small": ((12, 768, 12, 3072), (4, 512, 8, 2048)),
-    "base+6l": ((12, 768, 12, 3072), (6, 768, 12, 3072)),
-    "large+base": ((24, 1024, 16, 4096), (12, 768, 12, 3072)),
-    "mini": ((4, 256, 4, 1024), (2, 128, 2, 512)),
-    "tiny": ((2, 64, 2, 256), (1, 32, 2, 128)),
-}
-TEMPERATURE = 2.0
+from step_common import PAIRS, mutual_loss  # beside this file
+
 RAGGED = (16, 24, 12, 32, 20, 48, 16, 64)  # padded lengths of the 8 bucketed batches
 
 
@@ -109,15 +103,6 @@ def make_batch(torch, B, T, args, gen, lengths=None):
     else:
         labels = torch.randint(0, args.classes, (B,), generator=gen)
     return (ids, types, pad, masked), labels
-
-
-def mutual_loss(F, zL, zS, y):
-    """CE of each model plus T^2 * KL to the detached peer, both directions."""
-    T = TEMPERATURE
-    lL, lS = F.log_softmax(zL / T, -1), F.log_softmax(zS / T, -1)
-    klL = F.kl_div(lL, lS.detach(), reduction="batchmean", log_target=True) * T * T
-    klS = F.kl_div(lS, lL.detach(), reduction="batchmean", log_target=True) * T * T
-    return F.cross_entropy(zL, y) + klL, F.cross_entropy(zS, y) + klS
 
 
 def run_config(torch, args, pair, T, B):
