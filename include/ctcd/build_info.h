@@ -15,6 +15,8 @@ typedef struct ctcd_build_info {
     const char *version;      /* CMake project VERSION, e.g. "0.1.0" */
     const char *git_commit;   /* commit the build was configured at (12 hex digits), or
                                  "unknown" when not built from a git checkout */
+    int git_dirty;            /* 1: built with uncommitted changes to src, include, cuda or
+                                 the CMake files (checked at every build) */
     const char *build_type;   /* CMAKE_BUILD_TYPE ("Release", ...) */
     const char *compiler;     /* the C compiler's version string */
     int cuda;                 /* 1: the CUDA backend is built in (CTCD_HAVE_CUDA) */
@@ -28,13 +30,13 @@ typedef struct ctcd_build_info {
 
 /* The facts fixed at build time (static strings; never fails). */
 const ctcd_build_info *ctcd_build_info_get(void);
-/* One line: "ctcd 0.1.0 (git 0123456789ab, Release; CUDA 12.4 on, NCCL off, emulation off,
+/* One line: "ctcd 0.1.0 (git 0123456789ab, Release[, uncommitted changes]; CUDA 12.4 on, NCCL off, emulation off,
  * MPI on, OpenMP 201511, OpenBLAS 0.3.21 ...; CPU <model name>, OpenBLAS core Haswell)": the
  * build, and the machine facts a run's numbers depend on (recipe.yaml's header, summary.md).
  * Truncated to cap (always terminated). */
 void ctcd_build_info_line(char *buf, size_t cap);
 /* The same facts as one JSON object (no newline), for log.jsonl's first record and
- * `ctcd doctor --json`: {"version":...,"git_commit":...,"build_type":...,"cuda":bool,
+ * `ctcd doctor --json`: {"version":...,"git_commit":...,"git_dirty":bool,"build_type":...,"cuda":bool,
  * "cuda_toolkit":...,"nccl":bool,"cuda_emu":bool,"mpi":bool,"openmp":N,"openblas":...,
  * "cpu":"<model name>","openblas_core":"Haswell"}.
  * Returns a malloc'd string (NULL when out of memory). */

@@ -4,6 +4,7 @@
  * new commit recompiles this file and nothing else. */
 #include "ctcd/build_info.h"
 #include "ctcd_build_config.h"
+#include "ctcd_git_dirty.h"
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -18,6 +19,7 @@ const ctcd_build_info *ctcd_build_info_get(void) {
         bi = (ctcd_build_info){
             .version = CTCD_VERSION,
             .git_commit = CTCD_GIT_COMMIT,
+            .git_dirty = CTCD_GIT_DIRTY,
             .build_type = CTCD_BUILD_TYPE,
 #ifdef __VERSION__
             .compiler = __VERSION__,
@@ -54,9 +56,10 @@ void ctcd_build_info_line(char *buf, size_t cap) {
     else snprintf(cuda, sizeof cuda, "CUDA off");
     char cpu[128];
     ctcd_build_cpu_model(cpu, sizeof cpu);
-    snprintf(buf, cap, "ctcd %s (git %s, %s; %s, NCCL %s, emulation %s, MPI %s, OpenMP %d, %s; "
-             "CPU %s, OpenBLAS core %s)",
+    snprintf(buf, cap, "ctcd %s (git %s, %s%s; %s, NCCL %s, emulation %s, MPI %s, OpenMP %d, "
+             "%s; CPU %s, OpenBLAS core %s)",
              b->version, b->git_commit, b->build_type[0] ? b->build_type : "no build type",
+             b->git_dirty ? ", uncommitted changes" : "",
              cuda, b->nccl ? "on" : "off", b->cuda_emu ? "on" : "off", b->mpi ? "on" : "off",
              b->openmp, b->openblas ? b->openblas : "OpenBLAS unknown", cpu,
              ctcd_build_blas_core());
@@ -68,6 +71,7 @@ char *ctcd_build_info_json(void) {
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "version", b->version);
     cJSON_AddStringToObject(o, "git_commit", b->git_commit);
+    cJSON_AddBoolToObject(o, "git_dirty", b->git_dirty);
     cJSON_AddStringToObject(o, "build_type", b->build_type);
     cJSON_AddBoolToObject(o, "cuda", b->cuda);
     cJSON_AddStringToObject(o, "cuda_toolkit", b->cuda_toolkit);
