@@ -103,9 +103,15 @@ Test(paired_stats, compare_summary_reports_intervals_and_per_seed_differences) {
             cr_assert_float_eq(p.lo, 0.02 / 3 - half, 1e-6, "lo %g", p.lo);
             cr_assert_float_eq(p.hi, 0.02 / 3 + half, 1e-6, "hi %g", p.hi);
             cr_assert(!ctcd_paired_excludes_zero(p));
+        } else if (strcmp(de->label, "large-alone - small-alone") == 0) {
+            found |= 4; /* the gap: +0.04, +0.08, +0.025 */
+            for (int k = 0; k < 3; k++)
+                cr_assert_float_eq(de->per_seed[k][0], large_alone[k] - small_alone[k], 1e-6);
+            cr_assert_float_eq(p.mean, (0.04 + 0.08 + 0.025) / 3, 1e-6, "mean %g", p.mean);
+            cr_assert(!ctcd_paired_excludes_zero(p), "3 seeds this spread: [%g, %g]", p.lo, p.hi);
         }
     }
-    cr_assert_eq(found, 3, "deltas missing (found mask %d)", found);
+    cr_assert_eq(found, 7, "deltas missing (found mask %d)", found);
     snprintf(s.recipe, sizeof s.recipe, "hand-written");
     st = ctcd_compare_write(&s);
     cr_assert_null(st, "%s", ctcd_status_message(st));

@@ -89,7 +89,7 @@ typedef struct ctcd_compare_opts {
 } ctcd_compare_opts;
 
 #define CTCD_COMPARE_MAX_SERIES 6
-#define CTCD_COMPARE_MAX_DELTAS 5
+#define CTCD_COMPARE_MAX_DELTAS 6
 #define CTCD_COMPARE_MAX_COLS (CTCD_MAX_METRICS + 1)
 
 /* One model of one arm over the seeds ("CTCD-small"). */
@@ -139,8 +139,9 @@ ctcd_status ctcd_compare_run(const ctcd_recipe *rc, const ctcd_compare_opts *o,
 /* Builds the summary of arms `arms` x seeds seed0.. from the run directories under dir:
  * the last line of each run's eval.jsonl gives the numbers, all lines the curves. The
  * deltas are those the CTCD paper reports (CTCD-small - large-alone, CTCD-large -
- * large-alone, CTCD-small - small-alone) plus KD-small - small-alone and CTCD-small -
- * KD-small, each when both series were run. */
+ * large-alone, CTCD-small - small-alone) plus KD-small - small-alone, CTCD-small -
+ * KD-small and large-alone - small-alone (the gap to close), each when both series were
+ * run. */
 ctcd_status ctcd_compare_summarize(const char *dir, unsigned arms, uint64_t seed0, int n_seeds,
                                    ctcd_compare_summary *out);
 /* <dir>/summary.md, <dir>/summary.json and <dir>/curves.png (dev task score vs step, mean
