@@ -25,7 +25,7 @@ static int64_t gemm_block_rows(int64_t rows) {
     return r < 64 ? 64 : r;
 }
 
-/* C (rows×n, ldc) = alpha·op(A)·op(B) + beta·C in row blocks; op(A)'s row i starts at
+/* C (rows×n, ldc) = op(A)·op(B) + beta·C in row blocks; op(A)'s row i starts at
  * a + i·a_row (a_row = lda without transpose, 1 with). */
 static void sgemm_rows(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t rows, int n, int k,
                        const float *a, int lda, int64_t a_row, const float *b, int ldb,
