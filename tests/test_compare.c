@@ -13,6 +13,7 @@
 
 #include "ctcd/experiment.h"
 #include "ctcd/plot.h"
+#include "ctcd/run.h"
 #include "testutil.h"
 
 static const char *TINY = CTCD_TEST_EXTENDS("tiny-pair.yaml")
@@ -245,6 +246,7 @@ Test(compare, two_seeds_write_summary_with_all_arms, .timeout = 300) {
         cr_assert_not_null(strstr(md, row), "summary.md lacks row %s:\n%s", labels[i], md);
         cr_assert_not_null(strstr(out, row), "printed table lacks row %s:\n%s", labels[i], out);
     }
+    cr_assert_not_null(strstr(md, "demo dev, last evaluation"), "split not named:\n%s", md);
     cr_assert_not_null(strstr(md, "CTCD-small - large-alone"), "no paper delta:\n%s", md);
     cr_assert_not_null(strstr(md, "CTCD-large - large-alone"), "no paper delta:\n%s", md);
     cr_assert_not_null(strstr(md, "CTCD-small - small-alone"), "no paper delta:\n%s", md);
@@ -253,6 +255,7 @@ Test(compare, two_seeds_write_summary_with_all_arms, .timeout = 300) {
     cJSON *j = read_json(path);
     const cJSON *series = cJSON_GetObjectItem(j, "series");
     cr_assert_eq(cJSON_GetArraySize(series), 6, "series in summary.json");
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "split")->valuestring, "dev");
     const cJSON *ctcd_small = NULL, *kd_large = NULL, *large_alone = NULL;
     for (const cJSON *s = series->child; s; s = s->next) {
         const char *label = cJSON_GetObjectItem(s, "label")->valuestring;
@@ -463,6 +466,36 @@ Test(compare, glue_table_averages_task_scores) {
     cr_assert_neq(rc, 0, "two runs of one task accepted: %s", out);
     cr_assert_not_null(strstr(out, "two runs of task sst2"), "message: %s", out);
     free(out);
+    ctcd_test_rmtree(dir);
+    free(dir);
+}
+
+/* eval.jsonl's "split" is read back; a log written before the key existed reads as "dev"; a
+ * split that is not a string is an error naming the line. */
+Test(compare, eval_log_reads_the_split) {
+    char *dir = ctcd_test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/eval.jsonl", dir);
+    cr_assert_eq(ctcd_test_write_file(path,
+        "{\"step\":5,\"epoch\":0,\"task\":\"esnli\",\"examples\":9,\"task_metric\":\"acc\","
+        "\"split\":\"test\",\"large\":{\"acc\":0.5,\"score\":0.5}}\n"
+        "{\"step\":9,\"epoch\":1,\"task\":\"esnli\",\"examples\":9,\"task_metric\":\"acc\","
+        "\"large\":{\"acc\":0.6,\"score\":0.6}}\n"), 0);
+    ctcd_eval_log log;
+    ctcd_status st = ctcd_eval_log_read(path, &log);
+    cr_assert_eq(st, CTCD_OK, "%s", ctcd_status_message(st));
+    cr_assert_eq(log.n, 2);
+    cr_assert_str_eq(log.points[0].split, "test");
+    cr_assert_str_eq(log.points[1].split, "dev");
+    ctcd_eval_log_free(&log);
+    cr_assert_eq(ctcd_test_write_file(path,
+        "{\"step\":5,\"epoch\":0,\"task\":\"esnli\",\"examples\":9,\"task_metric\":\"acc\","
+        "\"split\":3,\"large\":{\"acc\":0.5,\"score\":0.5}}\n"), 0);
+    st = ctcd_eval_log_read(path, &log);
+    cr_assert_neq(st, CTCD_OK, "a numeric split accepted");
+    cr_assert_not_null(strstr(ctcd_status_message(st), "eval.jsonl:1: \"split\" must be a string"),
+                       "message: %s", ctcd_status_message(st));
+    ctcd_status_free(st);
     ctcd_test_rmtree(dir);
     free(dir);
 }

@@ -131,6 +131,12 @@ Test(rationale_train, run_dir_holds_the_decoders, .timeout = 300) {
     cr_assert(log && strstr(log, "\"rationale_loss\""), "log.jsonl lacks rationale_loss");
     free(log);
     ctcd_trainer_destroy(t);
+    /* e-SNLI is evaluated on its test split: the result and eval.jsonl say so */
+    cr_assert_str_eq(res.split, "test");
+    snprintf(path, sizeof path, "%s/run/eval.jsonl", tmp);
+    char *ev = ctcd_test_read_file(path);
+    cr_assert(ev && strstr(ev, "\"split\":\"test\""), "eval.jsonl: %s", ev ? ev : "(none)");
+    free(ev);
     /* `ctcd explain` finds the decoder beside the checkpoint and prints every part. */
     char args[8300], *out = NULL;
     snprintf(args, sizeof args, "explain '%s/run/large/last' --task esnli --n 3 --backend cpu "

@@ -117,6 +117,7 @@ typedef struct ctcd_compare_summary {
     char recipe[CTCD_PATH_MAX];     /* the recipe file compared */
     char task[CTCD_NAME_MAX];
     char task_metric[CTCD_METRIC_NAME_MAX];
+    char split[CTCD_EVAL_SPLIT_MAX];  /* what the runs were evaluated on ("dev", "test") */
     int n_seeds;
     uint64_t seed0;                 /* seeds are seed0 .. seed0 + n_seeds - 1 */
     int n_cols;                     /* the task's metrics, then "score" when there are 2+ */
@@ -196,6 +197,7 @@ typedef struct ctcd_sweep_summary {
     char dir[CTCD_PATH_MAX];
     char task[CTCD_NAME_MAX];
     char task_metric[CTCD_METRIC_NAME_MAX];
+    char split[CTCD_EVAL_SPLIT_MAX];  /* what the runs were evaluated on ("dev", "test") */
     int n_seeds;
     uint64_t seed0;
     ctcd_grid grid;

@@ -21,6 +21,9 @@ double ctcd_spearman(const float *x, const float *y, int64_t n);
 /* Row-wise argmax of logits [n, C]. */
 void ctcd_argmax_rows(const float *logits, int64_t n, int C, int32_t *out);
 
+/* The longest name of what an evaluation ran on ("dev", "test", "dev_matched+dev_mismatched"). */
+#define CTCD_EVAL_SPLIT_MAX 48
+
 /* A task's metrics for one model: names ("acc", "f1", "mcc", "pearson", "spearman",
  * "acc_m", "acc_mm"), values as fractions (not percent), and the task score, the mean of
  * the values, as the GLUE leaderboard scores a task with several metrics. */

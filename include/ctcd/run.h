@@ -34,6 +34,7 @@ typedef struct ctcd_eval_point {
     int64_t step, epoch, examples;
     char task[CTCD_NAME_MAX];
     char task_metric[CTCD_METRIC_NAME_MAX];
+    char split[CTCD_EVAL_SPLIT_MAX];  /* "dev", "test", ...; "dev" in logs older than the key */
     int n_models;
     ctcd_eval_model models[CTCD_N_ROLES];
 } ctcd_eval_point;

@@ -47,6 +47,8 @@ typedef struct ctcd_step_stats {
 /* One evaluation of every model on every dev split of the task. */
 typedef struct ctcd_eval_result {
     const char *task_metric;  /* the task's metric ("acc", "mcc", "acc+f1", ...) */
+    char split[CTCD_EVAL_SPLIT_MAX]; /* what was evaluated: "dev", "test" (e-SNLI, CQA),
+                                      * "dev_matched+dev_mismatched" (MNLI), "held-out" (MLM) */
     ctcd_metric_set m[2];     /* per model slot: each metric and the task score */
     int64_t examples;         /* over all dev splits */
 } ctcd_eval_result;

@@ -201,6 +201,7 @@ ctcd_status ctcd_compare_summarize(const char *dir, unsigned arms, uint64_t seed
         if (!st && !out->task[0]) {
             snprintf(out->task, sizeof out->task, "%s", logs[0].points[0].task);
             snprintf(out->task_metric, sizeof out->task_metric, "%s", logs[0].points[0].task_metric);
+            snprintf(out->split, sizeof out->split, "%s", logs[0].points[0].split);
         }
         for (int i = 0; !st && i < CTCD_COMPARE_MAX_SERIES; i++) {
             if (SERIES[i].arm != (ctcd_arm)a) continue;

@@ -1,6 +1,6 @@
 /* compare_report.c — the outputs of `ctcd compare` (include/ctcd/experiment.h):
  * summary.md (tables of mean ± std over seeds, deltas with 95% paired-t intervals and their
- * per-seed values, the plot), summary.json (the same numbers, plus each seed's) and curves.png (dev task score vs step, mean over seeds). */
+ * per-seed values, the plot), summary.json (the same numbers, plus each seed's) and curves.png (task score vs step, mean over seeds). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +36,8 @@ static void print_per_seed(FILE *f, const ctcd_compare_summary *s) {
 
 void ctcd_compare_print_table(FILE *f, const ctcd_compare_summary *s) {
     char buf[96];
-    fprintf(f, "%s dev, last evaluation of each run, mean ± std over %d seed%s (%llu..%llu)\n\n",
-            s->task, s->n_seeds, s->n_seeds == 1 ? "" : "s", (unsigned long long)s->seed0,
+    fprintf(f, "%s %s, last evaluation of each run, mean ± std over %d seed%s (%llu..%llu)\n\n",
+            s->task, ctcd_split_name(s->split), s->n_seeds, s->n_seeds == 1 ? "" : "s", (unsigned long long)s->seed0,
             (unsigned long long)(s->seed0 + (uint64_t)s->n_seeds - 1));
     print_header(f, s, "model");
     for (int i = 0; i < s->n_series; i++) {
@@ -79,7 +79,7 @@ static ctcd_status write_md(const ctcd_compare_summary *s, const char *path) {
                "- **CTCD**: co-training with distillation in both directions.\n\n",
             s->task, s->task_metric);
     ctcd_compare_print_table(f, s);
-    fputs("\n![dev task score vs step](curves.png)\n\n", f);
+    fprintf(f, "\n![%s task score vs step](curves.png)\n\n", ctcd_split_name(s->split));
     fputs("Runs: `<arm>/seed<seed>/` (recipe.yaml, log.jsonl, eval.jsonl, checkpoints); "
           "numbers are fractions, std is the sample standard deviation.\n", f);
     return ctcd_text_publish(&t, path);
@@ -104,6 +104,7 @@ static ctcd_status write_json(const ctcd_compare_summary *s, const char *path) {
     cJSON_AddStringToObject(root, "recipe", s->recipe);
     cJSON_AddStringToObject(root, "task", s->task);
     cJSON_AddStringToObject(root, "task_metric", s->task_metric);
+    cJSON_AddStringToObject(root, "split", ctcd_split_name(s->split));
     cJSON *seeds = cJSON_AddArrayToObject(root, "seeds");
     for (int k = 0; seeds && k < s->n_seeds; k++)
         cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)(s->seed0 + (uint64_t)k)));
@@ -156,9 +157,9 @@ static ctcd_status write_png(const ctcd_compare_summary *s, const char *path) {
                                    .dashed = se->role == CTCD_SMALL};
     }
     char title[160], ylabel[96];
-    snprintf(title, sizeof title, "%s dev score vs step (mean of %d seed%s)", s->task,
-             s->n_seeds, s->n_seeds == 1 ? "" : "s");
-    snprintf(ylabel, sizeof ylabel, "dev score (%s)", s->task_metric);
+    snprintf(title, sizeof title, "%s %s score vs step (mean of %d seed%s)", s->task,
+             ctcd_split_name(s->split), s->n_seeds, s->n_seeds == 1 ? "" : "s");
+    snprintf(ylabel, sizeof ylabel, "%s score (%s)", ctcd_split_name(s->split), s->task_metric);
     const ctcd_plot p = {.title = title, .xlabel = "step", .ylabel = ylabel,
                          .n_series = s->n_series, .series = ps};
     return ctcd_plot_write_png(&p, path);

@@ -34,5 +34,7 @@ cJSON *ctcd_json_stat(ctcd_stat s);
 void ctcd_fmt_paired(char *buf, size_t cap, ctcd_paired p);
 /* {"mean": m, "std": s, "n": n, "ci95": [lo, hi] (null for n < 2), "excludes_zero": b} */
 cJSON *ctcd_json_paired(ctcd_paired p);
+/* What the runs of a summary were evaluated on, as the reports name it ("dev" when unknown). */
+static inline const char *ctcd_split_name(const char *split) { return split[0] ? split : "dev"; }
 
 #endif

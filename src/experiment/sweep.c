@@ -118,6 +118,7 @@ static ctcd_status summarize_point(ctcd_sweep_summary *s, int p) {
         if (!s->task[0]) {
             snprintf(s->task, sizeof s->task, "%s", last->task);
             snprintf(s->task_metric, sizeof s->task_metric, "%s", last->task_metric);
+            snprintf(s->split, sizeof s->split, "%s", last->split);
         }
         for (int r = 0; r < CTCD_N_ROLES; r++) {
             const ctcd_eval_model *m = ctcd_eval_point_model(last, ctcd_role_names[r]);

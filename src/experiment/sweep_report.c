@@ -41,9 +41,10 @@ static void print_vs_first(FILE *f, const ctcd_sweep_summary *s) {
 }
 
 void ctcd_sweep_print_table(FILE *f, const ctcd_sweep_summary *s) {
-    fprintf(f, "%s dev %s score, last evaluation of each run, mean ± std over %d seed%s "
+    fprintf(f, "%s %s %s score, last evaluation of each run, mean ± std over %d seed%s "
                "(%llu..%llu); * = best mean per model\n\n",
-            s->task, s->task_metric, s->n_seeds, s->n_seeds == 1 ? "" : "s",
+            s->task, ctcd_split_name(s->split), s->task_metric, s->n_seeds,
+            s->n_seeds == 1 ? "" : "s",
             (unsigned long long)s->seed0,
             (unsigned long long)(s->seed0 + (uint64_t)s->n_seeds - 1));
     fputs("|", f);
@@ -84,6 +85,7 @@ static ctcd_status write_json(const ctcd_sweep_summary *s, const char *path) {
     if (!root) return CTCD_ERR(CTCD_E_NOMEM, "out of memory writing '%s'", path);
     cJSON_AddStringToObject(root, "task", s->task);
     cJSON_AddStringToObject(root, "task_metric", s->task_metric);
+    cJSON_AddStringToObject(root, "split", ctcd_split_name(s->split));
     cJSON *seeds = cJSON_AddArrayToObject(root, "seeds");
     for (int k = 0; seeds && k < s->n_seeds; k++)
         cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)(s->seed0 + (uint64_t)k)));

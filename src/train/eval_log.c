@@ -1,6 +1,6 @@
 /* eval_log.c — reading a run's eval.jsonl back (include/ctcd/run.h). The line format is
  * the one run_log.c writes:
- *   {"step":S,"epoch":E,"task":"sst2","examples":N,"task_metric":"acc",
+ *   {"step":S,"epoch":E,"task":"sst2","examples":N,"task_metric":"acc","split":"dev",
  *    "large":{"acc":0.81,"score":0.81},"small":{...}}
  * every object-valued member is a model; its numeric members are metrics, "score" the task
  * score. */
@@ -71,6 +71,10 @@ static ctcd_status parse_line(const char *text, size_t n, const char *where,
     if (!st) st = get_int(root, "examples", &p->examples, where);
     if (!st) st = get_str(root, "task", p->task, sizeof p->task, where);
     if (!st) st = get_str(root, "task_metric", p->task_metric, sizeof p->task_metric, where);
+    if (!st && cJSON_HasObjectItem(root, "split"))
+        st = get_str(root, "split", p->split, sizeof p->split, where);
+    else if (!st)
+        snprintf(p->split, sizeof p->split, "dev");  /* written before the key existed */
     for (const cJSON *e = root ? root->child : NULL; !st && e; e = e->next) {
         if (!cJSON_IsObject(e)) continue;
         if (p->n_models == CTCD_N_ROLES) {

@@ -47,6 +47,11 @@ static ctcd_status evaluate_models(ctcd_trainer *t, ctcd_model *const *models, i
 ctcd_status ctcd_trainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
     memset(res, 0, sizeof *res);
     res->task_metric = metric_label(t->metric);
+    for (int s = 0; s < t->n_dev; s++) {  /* the split names, joined by '+' */
+        const size_t used = strlen(res->split);
+        snprintf(res->split + used, sizeof res->split - used, "%s%s", s ? "+" : "",
+                 t->dev_names[s]);
+    }
     return evaluate_models(t, t->models, t->n_models, res->m, res);
 }
 

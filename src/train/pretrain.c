@@ -190,6 +190,7 @@ ctcd_status ctcd_pretrainer_create(const ctcd_recipe *rc, ctcd_trainer **out) {
 ctcd_status ctcd_pretrainer_evaluate(ctcd_trainer *t, ctcd_eval_result *res) {
     memset(res, 0, sizeof *res);
     res->task_metric = "mlm_acc";
+    snprintf(res->split, sizeof res->split, "held-out");
     ctcd_backend *be = t->be;
     CTCD_TRY(ctcd_mlm_batcher_seek(&t->mlm.dev_batcher, (ctcd_batcher_cursor){0, 0}));
     double loss[2] = {0, 0}, correct[2] = {0, 0}, rows = 0;

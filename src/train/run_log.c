@@ -113,9 +113,9 @@ ctcd_status ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t
     if (!t->evlog) return CTCD_OK;
     fprintf(t->evlog,
             "{\"step\":%lld,\"epoch\":%lld,\"task\":\"%s\",\"examples\":%lld,"
-            "\"task_metric\":\"%s\"",
+            "\"task_metric\":\"%s\",\"split\":\"%s\"",
             (long long)t->step, (long long)epoch, t->rc.task, (long long)r->examples,
-            r->task_metric);
+            r->task_metric, r->split[0] ? r->split : "dev");
     for (int i = 0; i < t->n_models; i++) {
         const ctcd_metric_set *m = &r->m[i];
         fprintf(t->evlog, ",\"%s\":{", t->models[i]->name);
