@@ -42,7 +42,7 @@ export ctcd recipe out EXTRA
 # shellcheck disable=SC2016,SC2086
 xargs -P "$JOBS" -L 1 sh -c '
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$ctcd" compare "$recipe" --arms "$1" --seeds 1 \
-        --set train.seed="$2" $EXTRA --keep-finished --quiet --out "$out" \
+        --set train.seed="$2" $EXTRA --keep-finished --runs-only --quiet --out "$out" \
         >"$out/$1-seed$2.log" 2>&1 && echo "compare-parallel.sh: $1 seed $2 done" ||
         { echo "compare-parallel.sh: $1 seed $2 FAILED (see $out/$1-seed$2.log)" >&2; exit 255; }
 ' sh <"$list"

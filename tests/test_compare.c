@@ -324,15 +324,23 @@ static struct timespec mtime_of(const char *path) {
 
 /* --keep-finished: a second compare keeps a finished run (its files untouched, a "kept" line)
  * and trains again a run that cannot show it finished (its state file removed, as after a
- * kill before the first save); the summary covers both. */
+ * kill before the first save); the summary covers both. The first compare is --runs-only,
+ * which trains and writes no summary. */
 Test(compare, keep_finished_keeps_finished_runs_and_trains_the_rest, .timeout = 300) {
     char *dir = ctcd_test_tmpdir();
     char *recipe = write_recipe(dir);
     char args[8192], small_log[4300], ctcd_state[4300], *out = NULL;
-    snprintf(args, sizeof args, "compare '%s' --arms small-alone,ctcd --out '%s/cmp'", recipe, dir);
+    /* --runs-only (one of several processes sharing the directory): the runs, no summary */
+    snprintf(args, sizeof args, "compare '%s' --arms small-alone,ctcd --out '%s/cmp' --runs-only",
+             recipe, dir);
     int rc = ctcd_test_run_cli(args, &out);
     cr_assert_eq(rc, 0, "compare failed (%d): %s", rc, out);
+    cr_expect_not_null(strstr(out, "(no summary: --runs-only)"), "%s", out);
+    cr_expect_null(strstr(out, "CTCD-small - small-alone"), "a summary table: %s", out);
     free(out);
+    struct stat sb;
+    snprintf(small_log, sizeof small_log, "%s/cmp/summary.md", dir);
+    cr_expect_neq(stat(small_log, &sb), 0, "--runs-only wrote %s", small_log);
     snprintf(small_log, sizeof small_log, "%s/cmp/small-alone/seed42/log.jsonl", dir);
     snprintf(ctcd_state, sizeof ctcd_state, "%s/cmp/ctcd/seed42/state/train_state.safetensors",
              dir);
@@ -350,7 +358,6 @@ Test(compare, keep_finished_keeps_finished_runs_and_trains_the_rest, .timeout = 
     const struct timespec after = mtime_of(small_log);
     cr_expect(before.tv_sec == after.tv_sec && before.tv_nsec == after.tv_nsec,
               "the finished run's log.jsonl was rewritten");
-    struct stat sb;
     cr_expect_eq(stat(ctcd_state, &sb), 0, "the unfinished run was not trained again");
     ctcd_test_rmtree(dir);
     free(recipe);

@@ -84,6 +84,9 @@ typedef struct ctcd_compare_opts {
     const char *out_dir;  /* NULL or "" = ctcd_experiment_dir(rc, NULL, "compare") */
     int keep_finished;    /* keep runs already finished in their directories (see
                              src/experiment/experiment_internal.h) instead of retraining */
+    int runs_only;        /* train (or keep) the runs and stop: no summary files, and the
+                             summary comes back with only dir set (one of several processes
+                             running an experiment's runs side by side) */
     ctcd_run_cb on_run;   /* may be NULL */
     void *ctx;
 } ctcd_compare_opts;

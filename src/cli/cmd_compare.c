@@ -37,6 +37,9 @@ static void usage(FILE *f) {
           "                    them again: an interrupted experiment goes on where it\n"
           "                    stopped; runs made by other processes (e.g. arms in parallel)\n"
           "                    are summarised\n"
+          "  --runs-only       train (or keep) the runs, write no summary: for one of\n"
+          "                    several processes sharing DIR (scripts/compare-parallel.sh);\n"
+          "                    a last compare --keep-finished then writes the summary\n"
           "  --quiet           no per-run progress lines\n"
           "  --verbose         the runs' own logs too\n"
           "  -h, --help        this help\n",
@@ -47,7 +50,9 @@ int ctcd_cmd_compare(int argc, char **argv) {
     cli_exp_args a = {.cmd = "compare", .n_seeds = 1};
     const char *arms_arg = NULL;
     unsigned arms = 0;
-    const cli_opt opts[] = {CLI_EXP_OPTS(a), CLI_OPT_STR("--arms", &arms_arg)};
+    int runs_only = 0;
+    const cli_opt opts[] = {CLI_EXP_OPTS(a), CLI_OPT_STR("--arms", &arms_arg),
+                            CLI_OPT_FLAG("--runs-only", &runs_only)};
     const cli_spec sp = {"compare", usage, opts, CLI_N(opts), "RECIPE", &a.recipe, 1};
     int rc_exit = cli_parse(&sp, argc, argv);
     if (rc_exit < 0 && arms_arg) {
@@ -64,13 +69,17 @@ int ctcd_cmd_compare(int argc, char **argv) {
     ctcd_recipe rc;
     ctcd_status st = cli_exp_load(&a, &rc);
     const ctcd_compare_opts o = {.n_seeds = a.n_seeds, .arms = arms, .out_dir = a.out,
-                                 .keep_finished = a.keep_finished,
+                                 .keep_finished = a.keep_finished, .runs_only = runs_only,
                                  .on_run = cli_exp_progress, .ctx = &a};
     ctcd_compare_summary sum;
     memset(&sum, 0, sizeof sum);
     if (!st) st = ctcd_compare_run(&rc, &o, &sum);
     cli_list_free(&a.sets);
     if (st) return ctcd_cli_fail(st);
+    if (runs_only) {
+        printf("runs in %s (no summary: --runs-only)\n", sum.dir);
+        return 0;
+    }
     printf("\n");
     ctcd_compare_print_table(stdout, &sum);
     printf("\nwrote %s/summary.md, summary.json, curves.png\n", sum.dir);

@@ -75,6 +75,10 @@ ctcd_status ctcd_compare_run(const ctcd_recipe *rc, const ctcd_compare_opts *o,
             CTCD_TRY(ctcd_experiment_run_one(&run, &ev, o->keep_finished, o->on_run, o->ctx));
         }
     }
+    if (o->runs_only) {
+        snprintf(out->dir, sizeof out->dir, "%s", dir);
+        return CTCD_OK;
+    }
     CTCD_TRY(ctcd_compare_summarize(dir, arms, rc->train.seed, o->n_seeds, out));
     snprintf(out->recipe, sizeof out->recipe, "%s", rc->source);
     return ctcd_compare_write(out);
