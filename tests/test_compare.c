@@ -256,6 +256,13 @@ Test(compare, two_seeds_write_summary_with_all_arms, .timeout = 300) {
     const cJSON *series = cJSON_GetObjectItem(j, "series");
     cr_assert_eq(cJSON_GetArraySize(series), 6, "series in summary.json");
     cr_assert_str_eq(cJSON_GetObjectItem(j, "split")->valuestring, "dev");
+    /* every run made by this binary on this machine: one build, 8 runs */
+    const cJSON *builds = cJSON_GetObjectItem(j, "builds");
+    cr_assert_eq(cJSON_GetArraySize(builds), 1, "builds: %s", cJSON_PrintUnformatted(builds));
+    cr_assert_eq(cJSON_GetObjectItem(builds->child, "runs")->valueint, 8);
+    cr_assert(strncmp(cJSON_GetObjectItem(builds->child, "build")->valuestring, "git ", 4) == 0);
+    cr_assert_not_null(strstr(md, "Made by: git "), "no build line:\n%s", md);
+    cr_assert_null(strstr(md, "more than one build"), "%s", md);
     const cJSON *ctcd_small = NULL, *kd_large = NULL, *large_alone = NULL;
     for (const cJSON *s = series->child; s; s = s->next) {
         const char *label = cJSON_GetObjectItem(s, "label")->valuestring;
@@ -359,6 +366,27 @@ Test(compare, keep_finished_keeps_finished_runs_and_trains_the_rest, .timeout = 
     cr_expect(before.tv_sec == after.tv_sec && before.tv_nsec == after.tv_nsec,
               "the finished run's log.jsonl was rewritten");
     cr_expect_eq(stat(ctcd_state, &sb), 0, "the unfinished run was not trained again");
+    /* A run whose log.jsonl was written by another binary: the summary names both builds. */
+    char *log = ctcd_test_read_file(small_log);
+    cr_assert_not_null(log);
+    char *sub = strstr(log, "\"git_commit\":\"");
+    cr_assert_not_null(sub, "no git_commit in %s", small_log);
+    memcpy(sub + strlen("\"git_commit\":\""), "feedfacecafe", 12);
+    cr_assert_eq(ctcd_test_write_file(small_log, log), 0);
+    free(log);
+    snprintf(args, sizeof args, "compare '%s' --arms small-alone,ctcd --out '%s/cmp' "
+             "--keep-finished", recipe, dir);
+    rc = ctcd_test_run_cli(args, &out);
+    cr_assert_eq(rc, 0, "compare --keep-finished failed (%d): %s", rc, out);
+    free(out);
+    char md_path[4300];
+    snprintf(md_path, sizeof md_path, "%s/cmp/summary.md", dir);
+    char *md = ctcd_test_read_file(md_path);
+    cr_assert_not_null(md);
+    cr_expect_not_null(strstr(md, "git feedfacecafe"), "%s", md);
+    cr_expect_not_null(strstr(md, "): 1 run; "), "%s", md);
+    cr_expect_not_null(strstr(md, "more than one build or machine"), "%s", md);
+    free(md);
     ctcd_test_rmtree(dir);
     free(recipe);
     free(dir);
@@ -422,6 +450,9 @@ Test(compare, sweep_over_two_temperatures_writes_two_rows, .timeout = 300) {
     snprintf(path, sizeof path, "%s/sw/sweep.json", dir);
     cJSON *j = read_json(path);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "points")), 2, "points in sweep.json");
+    const cJSON *builds = cJSON_GetObjectItem(j, "builds"); /* both runs: this binary */
+    cr_assert_eq(cJSON_GetArraySize(builds), 1, "builds in sweep.json");
+    cr_assert_eq(cJSON_GetObjectItem(builds->child, "runs")->valueint, 2);
     cJSON_Delete(j);
     snprintf(path, sizeof path, "%s/sw/distill.temperature=4/seed42/recipe.yaml", dir);
     char *resolved = slurp(path, NULL);

@@ -91,6 +91,19 @@ typedef struct ctcd_compare_opts {
     void *ctx;
 } ctcd_compare_opts;
 
+/* Which builds and machines made an experiment's runs (each run's log.jsonl first record):
+ * "git <commit>[, uncommitted changes] on <CPU model> (OpenBLAS core <core>)" and how many runs
+ * each; runs beyond CTCD_MAX_BUILDS distinct builds are counted in other_runs. */
+#define CTCD_MAX_BUILDS 4
+#define CTCD_BUILD_DESC_MAX 256
+typedef struct ctcd_build_tally {
+    int n, other_runs;
+    struct {
+        char what[CTCD_BUILD_DESC_MAX];
+        int runs;
+    } build[CTCD_MAX_BUILDS];
+} ctcd_build_tally;
+
 #define CTCD_COMPARE_MAX_SERIES 6
 #define CTCD_COMPARE_MAX_DELTAS 6
 #define CTCD_COMPARE_MAX_COLS (CTCD_MAX_METRICS + 1)
@@ -123,6 +136,7 @@ typedef struct ctcd_compare_summary {
     char split[CTCD_EVAL_SPLIT_MAX];  /* what the runs were evaluated on ("dev", "test") */
     int n_seeds;
     uint64_t seed0;                 /* seeds are seed0 .. seed0 + n_seeds - 1 */
+    ctcd_build_tally builds;        /* the binaries and machines of the runs */
     int n_cols;                     /* the task's metrics, then "score" when there are 2+ */
     char col[CTCD_COMPARE_MAX_COLS][CTCD_METRIC_NAME_MAX];
     int n_series;
@@ -203,6 +217,7 @@ typedef struct ctcd_sweep_summary {
     char split[CTCD_EVAL_SPLIT_MAX];  /* what the runs were evaluated on ("dev", "test") */
     int n_seeds;
     uint64_t seed0;
+    ctcd_build_tally builds;        /* the binaries and machines of the runs */
     ctcd_grid grid;
     int n_points;
     ctcd_sweep_point *points;       /* (n_points), the first axis varying slowest */

@@ -172,14 +172,16 @@ static void fill_deltas(ctcd_compare_summary *s) {
     }
 }
 
-/* Reads the eval.jsonl of every seed of one arm. */
+/* Reads the eval.jsonl of every seed of one arm; counts each run's build. */
 static ctcd_status read_arm(const char *dir, ctcd_arm arm, uint64_t seed0, int n_seeds,
-                            ctcd_eval_log *logs, char (*paths)[CTCD_PATH_MAX + 96]) {
+                            ctcd_eval_log *logs, char (*paths)[CTCD_PATH_MAX + 96],
+                            ctcd_build_tally *builds) {
     for (int k = 0; k < n_seeds; k++) {
         char run_dir[CTCD_PATH_MAX];
         CTCD_TRY(ctcd_compare_run_dir(dir, arm, seed0 + (uint64_t)k, run_dir, sizeof run_dir));
         snprintf(paths[k], sizeof paths[k], "%s/eval.jsonl", run_dir);
         CTCD_TRY(ctcd_eval_log_read(paths[k], &logs[k]));
+        ctcd_builds_add(builds, run_dir);
     }
     return CTCD_OK;
 }
@@ -201,7 +203,7 @@ ctcd_status ctcd_compare_summarize(const char *dir, unsigned arms, uint64_t seed
     for (int k = 0; !st && k < n_seeds; k++) path_ptrs[k] = paths[k];
     for (int a = 0; !st && a < CTCD_N_ARMS; a++) {
         if (!(arms & (1u << a))) continue;
-        st = read_arm(dir, (ctcd_arm)a, seed0, n_seeds, logs, paths);
+        st = read_arm(dir, (ctcd_arm)a, seed0, n_seeds, logs, paths, &out->builds);
         if (!st && !out->task[0]) {
             snprintf(out->task, sizeof out->task, "%s", logs[0].points[0].task);
             snprintf(out->task_metric, sizeof out->task_metric, "%s", logs[0].points[0].task_metric);

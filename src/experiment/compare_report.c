@@ -80,6 +80,8 @@ static ctcd_status write_md(const ctcd_compare_summary *s, const char *path) {
             s->task, s->task_metric);
     ctcd_compare_print_table(f, s);
     fprintf(f, "\n![%s task score vs step](curves.png)\n\n", ctcd_split_name(s->split));
+    ctcd_builds_print(f, &s->builds);
+    fputc('\n', f);
     fputs("Runs: `<arm>/seed<seed>/` (recipe.yaml, log.jsonl, eval.jsonl, checkpoints); "
           "numbers are fractions, std is the sample standard deviation.\n", f);
     return ctcd_text_publish(&t, path);
@@ -105,6 +107,7 @@ static ctcd_status write_json(const ctcd_compare_summary *s, const char *path) {
     cJSON_AddStringToObject(root, "task", s->task);
     cJSON_AddStringToObject(root, "task_metric", s->task_metric);
     cJSON_AddStringToObject(root, "split", ctcd_split_name(s->split));
+    cJSON_AddItemToObject(root, "builds", ctcd_builds_json(&s->builds));
     cJSON *seeds = cJSON_AddArrayToObject(root, "seeds");
     for (int k = 0; seeds && k < s->n_seeds; k++)
         cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)(s->seed0 + (uint64_t)k)));

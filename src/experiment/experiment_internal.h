@@ -34,6 +34,12 @@ cJSON *ctcd_json_stat(ctcd_stat s);
 void ctcd_fmt_paired(char *buf, size_t cap, ctcd_paired p);
 /* {"mean": m, "std": s, "n": n, "ci95": [lo, hi] (null for n < 2), "excludes_zero": b} */
 cJSON *ctcd_json_paired(ctcd_paired p);
+/* Counts the build and machine of the run in run_dir (src/experiment/run_build.c). */
+void ctcd_builds_add(ctcd_build_tally *t, const char *run_dir);
+/* "Made by: <build>: N runs; ..." and a newline, flagging a mix of builds or machines. */
+void ctcd_builds_print(FILE *f, const ctcd_build_tally *t);
+/* [{"build": "...", "runs": N}, ...] */
+cJSON *ctcd_builds_json(const ctcd_build_tally *t);
 /* What the runs of a summary were evaluated on, as the reports name it ("dev" when unknown). */
 static inline const char *ctcd_split_name(const char *split) { return split[0] ? split : "dev"; }
 

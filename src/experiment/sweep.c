@@ -114,6 +114,8 @@ static ctcd_status summarize_point(ctcd_sweep_summary *s, int p) {
                  (unsigned long long)(s->seed0 + (uint64_t)k));
         ctcd_eval_log log;
         CTCD_TRY(ctcd_eval_log_read(path, &log));
+        path[strlen(path) - strlen("/eval.jsonl")] = '\0';
+        ctcd_builds_add(&s->builds, path);
         const ctcd_eval_point *last = &log.points[log.n - 1];
         if (!s->task[0]) {
             snprintf(s->task, sizeof s->task, "%s", last->task);

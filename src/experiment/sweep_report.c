@@ -75,6 +75,8 @@ static ctcd_status write_md(const ctcd_sweep_summary *s, const char *path) {
     CTCD_TRY(ctcd_text_open(&t, path));
     fprintf(t.f, "# ctcd sweep\n\n");
     ctcd_sweep_print_table(t.f, s);
+    fputc('\n', t.f);
+    ctcd_builds_print(t.f, &s->builds);
     fputs("\nRuns: `<point>/seed<seed>/` (recipe.yaml, log.jsonl, eval.jsonl, checkpoints); "
           "scores are fractions, std is the sample standard deviation.\n", t.f);
     return ctcd_text_publish(&t, path);
@@ -86,6 +88,7 @@ static ctcd_status write_json(const ctcd_sweep_summary *s, const char *path) {
     cJSON_AddStringToObject(root, "task", s->task);
     cJSON_AddStringToObject(root, "task_metric", s->task_metric);
     cJSON_AddStringToObject(root, "split", ctcd_split_name(s->split));
+    cJSON_AddItemToObject(root, "builds", ctcd_builds_json(&s->builds));
     cJSON *seeds = cJSON_AddArrayToObject(root, "seeds");
     for (int k = 0; seeds && k < s->n_seeds; k++)
         cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)(s->seed0 + (uint64_t)k)));
