@@ -508,8 +508,9 @@ Test(compare, glue_table_averages_task_scores) {
     free(dir);
 }
 
-/* eval.jsonl's "split" is read back; a log written before the key existed reads as "dev"; a
- * split that is not a string is an error naming the line. */
+/* eval.jsonl's "split" is read back; a log written before the key existed reads as the split
+ * that ctcd evaluated on (test for e-SNLI and CQA, else dev); a split that is not a string is
+ * an error naming the line. */
 Test(compare, eval_log_reads_the_split) {
     char *dir = ctcd_test_tmpdir();
     char path[4200];
@@ -518,13 +519,16 @@ Test(compare, eval_log_reads_the_split) {
         "{\"step\":5,\"epoch\":0,\"task\":\"esnli\",\"examples\":9,\"task_metric\":\"acc\","
         "\"split\":\"test\",\"large\":{\"acc\":0.5,\"score\":0.5}}\n"
         "{\"step\":9,\"epoch\":1,\"task\":\"esnli\",\"examples\":9,\"task_metric\":\"acc\","
+        "\"large\":{\"acc\":0.6,\"score\":0.6}}\n"
+        "{\"step\":9,\"epoch\":1,\"task\":\"sst2\",\"examples\":9,\"task_metric\":\"acc\","
         "\"large\":{\"acc\":0.6,\"score\":0.6}}\n"), 0);
     ctcd_eval_log log;
     ctcd_status st = ctcd_eval_log_read(path, &log);
     cr_assert_eq(st, CTCD_OK, "%s", ctcd_status_message(st));
-    cr_assert_eq(log.n, 2);
+    cr_assert_eq(log.n, 3);
     cr_assert_str_eq(log.points[0].split, "test");
-    cr_assert_str_eq(log.points[1].split, "dev");
+    cr_assert_str_eq(log.points[1].split, "test"); /* no key: e-SNLI was evaluated on test */
+    cr_assert_str_eq(log.points[2].split, "dev");  /* no key: a GLUE task on dev */
     ctcd_eval_log_free(&log);
     cr_assert_eq(ctcd_test_write_file(path,
         "{\"step\":5,\"epoch\":0,\"task\":\"esnli\",\"examples\":9,\"task_metric\":\"acc\","

@@ -34,7 +34,8 @@ typedef struct ctcd_eval_point {
     int64_t step, epoch, examples;
     char task[CTCD_NAME_MAX];
     char task_metric[CTCD_METRIC_NAME_MAX];
-    char split[CTCD_EVAL_SPLIT_MAX];  /* "dev", "test", ...; "dev" in logs older than the key */
+    char split[CTCD_EVAL_SPLIT_MAX];  /* "dev", "test", ...; in logs older than the key, "test"
+                                       * for esnli and cqa (their evaluation split), else "dev" */
     int n_models;
     ctcd_eval_model models[CTCD_N_ROLES];
 } ctcd_eval_point;

@@ -73,8 +73,9 @@ static ctcd_status parse_line(const char *text, size_t n, const char *where,
     if (!st) st = get_str(root, "task_metric", p->task_metric, sizeof p->task_metric, where);
     if (!st && cJSON_HasObjectItem(root, "split"))
         st = get_str(root, "split", p->split, sizeof p->split, where);
-    else if (!st)
-        snprintf(p->split, sizeof p->split, "dev");  /* written before the key existed */
+    else if (!st)  /* written before the key existed: what that ctcd evaluated on */
+        snprintf(p->split, sizeof p->split, "%s",
+                 strcmp(p->task, "esnli") == 0 || strcmp(p->task, "cqa") == 0 ? "test" : "dev");
     for (const cJSON *e = root ? root->child : NULL; !st && e; e = e->next) {
         if (!cJSON_IsObject(e)) continue;
         if (p->n_models == CTCD_N_ROLES) {
