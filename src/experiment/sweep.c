@@ -109,13 +109,13 @@ static ctcd_status point_recipe(const ctcd_recipe *ctcd_rc, const ctcd_grid *g,
 static ctcd_status summarize_point(ctcd_sweep_summary *s, int p) {
     ctcd_sweep_point *pt = &s->points[p];
     for (int k = 0; k < s->n_seeds; k++) {
-        char path[CTCD_PATH_MAX * 2];
-        snprintf(path, sizeof path, "%s/%s/seed%llu/eval.jsonl", s->dir, pt->dir_name,
+        char run_dir[CTCD_PATH_MAX * 2], path[CTCD_PATH_MAX * 2 + 16];
+        snprintf(run_dir, sizeof run_dir, "%s/%s/seed%llu", s->dir, pt->dir_name,
                  (unsigned long long)(s->seed0 + (uint64_t)k));
+        snprintf(path, sizeof path, "%s/eval.jsonl", run_dir);
         ctcd_eval_log log;
         CTCD_TRY(ctcd_eval_log_read(path, &log));
-        path[strlen(path) - strlen("/eval.jsonl")] = '\0';
-        ctcd_builds_add(&s->builds, path);
+        ctcd_builds_add(&s->builds, run_dir);
         const ctcd_eval_point *last = &log.points[log.n - 1];
         if (!s->task[0]) {
             snprintf(s->task, sizeof s->task, "%s", last->task);

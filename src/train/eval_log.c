@@ -12,6 +12,7 @@
 #include "ctcd/run.h"
 #include "ctcd/fileio.h"
 #include "ctcd/json_util.h"
+#include "train_internal.h"
 
 #define EVAL_LOG_MAX_BYTES ((size_t)64 << 20)
 
@@ -73,9 +74,10 @@ static ctcd_status parse_line(const char *text, size_t n, const char *where,
     if (!st) st = get_str(root, "task_metric", p->task_metric, sizeof p->task_metric, where);
     if (!st && cJSON_HasObjectItem(root, "split"))
         st = get_str(root, "split", p->split, sizeof p->split, where);
-    else if (!st)  /* written before the key existed: what that ctcd evaluated on */
-        snprintf(p->split, sizeof p->split, "%s",
-                 strcmp(p->task, "esnli") == 0 || strcmp(p->task, "cqa") == 0 ? "test" : "dev");
+    else if (!st) {  /* written before the key existed: what that ctcd evaluated on */
+        const char *rat = ctcd_rationale_task_eval_split(p->task);
+        snprintf(p->split, sizeof p->split, "%s", rat ? rat : "dev");
+    }
     for (const cJSON *e = root ? root->child : NULL; !st && e; e = e->next) {
         if (!cJSON_IsObject(e)) continue;
         if (p->n_models == CTCD_N_ROLES) {

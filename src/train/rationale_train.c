@@ -67,11 +67,20 @@ static void use_llm_labels(ctcd_trainer *t) {
               (long long)unlabelled);
 }
 
+static const rationale_task *find_rationale_task(const char *task) {
+    for (size_t i = 0; i < sizeof k_rationale_tasks / sizeof k_rationale_tasks[0]; i++)
+        if (strcmp(task, k_rationale_tasks[i].task) == 0) return &k_rationale_tasks[i];
+    return NULL;
+}
+
+const char *ctcd_rationale_task_eval_split(const char *task) {
+    const rationale_task *k = find_rationale_task(task);
+    return k ? k->dev_split : NULL;
+}
+
 ctcd_status ctcd_trainer_load_rationale_task(ctcd_trainer *t) {
     const ctcd_recipe *rc = &t->rc;
-    const rationale_task *k = NULL;
-    for (size_t i = 0; i < sizeof k_rationale_tasks / sizeof k_rationale_tasks[0]; i++)
-        if (strcmp(rc->task, k_rationale_tasks[i].task) == 0) k = &k_rationale_tasks[i];
+    const rationale_task *k = find_rationale_task(rc->task);
     CTCD_ASSERT(k, "task %s has no rationale loader", rc->task);
     char dir[CTCD_PATH_MAX];
     if (rc->rationale.dir[0])
@@ -99,7 +108,7 @@ ctcd_status ctcd_trainer_load_rationale_task(ctcd_trainer *t) {
                      rc->data.max_dev_examples, &t->dev[0], &dev_rats, &rep));
     ctcd_rationale_set_free(&dev_rats);
     report(t->dev[0].name, &t->dev[0], &rep, 0);
-    t->dev_names[0] = "test";
+    t->dev_names[0] = k->dev_split;
     t->n_dev = 1;
     t->metric = CTCD_GLUE_ACC;
     t->mc.n_choices = t->train.n_choices;

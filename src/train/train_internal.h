@@ -139,6 +139,9 @@ ctcd_status ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t
  * Tasks esnli and cqa: loads the train (e-SNLI valid / CQA train) and dev (e-SNLI test /
  * CQA test) splits, and the train rationales when rationale.source != none. */
 ctcd_status ctcd_trainer_load_rationale_task(ctcd_trainer *t);
+/* The split a rationale task is evaluated on ("test" for esnli and cqa); NULL for any other
+ * task. */
+const char *ctcd_rationale_task_eval_split(const char *task);
 /* Creates one rationale decoder per model slot and its batch buffers (no-op when off). */
 ctcd_status ctcd_trainer_create_rationale(ctcd_trainer *t);
 void ctcd_trainer_destroy_rationale(ctcd_trainer *t);
