@@ -23,6 +23,8 @@ void ctcd_argmax_rows(const float *logits, int64_t n, int C, int32_t *out);
 
 /* The longest name of what an evaluation ran on ("dev", "test", "dev_matched+dev_mismatched"). */
 #define CTCD_EVAL_SPLIT_MAX 48
+/* How reports and logs name a split: "dev" when it was not recorded (empty). */
+static inline const char *ctcd_split_name(const char *split) { return split[0] ? split : "dev"; }
 
 /* A task's metrics for one model: names ("acc", "f1", "mcc", "pearson", "spearman",
  * "acc_m", "acc_mm"), values as fractions (not percent), and the task score, the mean of

@@ -53,7 +53,7 @@ static void usage(FILE *f) {
 static void print_table(const ctcd_trainer *t, const ctcd_eval_result *r) {
     const ctcd_metric_set *m0 = &r->m[0];
     printf("\nresults on %s %s (%lld examples; task metric %s)\n", ctcd_trainer_recipe(t)->task,
-           r->split[0] ? r->split : "dev", (long long)r->examples, r->task_metric);
+           ctcd_split_name(r->split), (long long)r->examples, r->task_metric);
     printf("%-8s %7s %7s %6s %10s", "model", "layers", "hidden", "heads", "params");
     for (int k = 0; k < m0->n; k++) printf(" %9s", m0->names[k]);
     if (m0->n > 1) printf(" %9s", "score");

@@ -40,7 +40,5 @@ void ctcd_builds_add(ctcd_build_tally *t, const char *run_dir);
 void ctcd_builds_print(FILE *f, const ctcd_build_tally *t);
 /* [{"build": "...", "runs": N}, ...] */
 cJSON *ctcd_builds_json(const ctcd_build_tally *t);
-/* What the runs of a summary were evaluated on, as the reports name it ("dev" when unknown). */
-static inline const char *ctcd_split_name(const char *split) { return split[0] ? split : "dev"; }
 
 #endif

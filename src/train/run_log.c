@@ -115,7 +115,7 @@ ctcd_status ctcd_runlog_eval(ctcd_trainer *t, const ctcd_eval_result *r, int64_t
             "{\"step\":%lld,\"epoch\":%lld,\"task\":\"%s\",\"examples\":%lld,"
             "\"task_metric\":\"%s\",\"split\":\"%s\"",
             (long long)t->step, (long long)epoch, t->rc.task, (long long)r->examples,
-            r->task_metric, r->split[0] ? r->split : "dev");
+            r->task_metric, ctcd_split_name(r->split));
     for (int i = 0; i < t->n_models; i++) {
         const ctcd_metric_set *m = &r->m[i];
         fprintf(t->evlog, ",\"%s\":{", t->models[i]->name);
