@@ -16,10 +16,14 @@ export CTCD="$ctcd" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 tiny="--set data.demo.train_examples=128 --set data.demo.dev_examples=64 --set train.epochs=1
       --set train.log_every=2"
 out=$tmp/cmp
-# shellcheck disable=SC2086
-SEEDS=2 JOBS=2 ARMS="small-alone ctcd" sh "$src/scripts/compare-parallel.sh" \
-    "$src/recipes/demo.yaml" "$out" $tiny >"$tmp/cmp.log" 2>&1 ||
-    { cat "$tmp/cmp.log" >&2; fail "compare-parallel.sh exited non-zero"; }
+# compare_parallel LOG: the 2 x 2 tiny comparison into $out, its output in LOG
+compare_parallel() {
+    # shellcheck disable=SC2086
+    SEEDS=2 JOBS=2 ARMS="small-alone ctcd" sh "$src/scripts/compare-parallel.sh" \
+        "$src/recipes/demo.yaml" "$out" $tiny >"$1" 2>&1 ||
+        { cat "$1" >&2; fail "compare-parallel.sh exited non-zero (see above)"; }
+}
+compare_parallel "$tmp/cmp.log"
 for run in small-alone/seed42 small-alone/seed43 ctcd/seed42 ctcd/seed43; do
     [ -s "$out/$run/eval.jsonl" ] || fail "$out/$run/eval.jsonl missing"
 done
@@ -35,16 +39,13 @@ grep -q "^| CTCD-small - small-alone | .*\[" "$out/summary.md" ||
     fail "summary.md lacks the paired interval of CTCD-small - small-alone"
 grep -Eq '"seeds":[[:space:]]*\[42,[[:space:]]*43\]' "$out/summary.json" ||
     fail "summary.json does not list seeds 42, 43"
-# each per-run process ran deterministic and one-threaded (compare-parallel.sh's contract)
+# each per-run process ran with train.deterministic (compare-parallel.sh's contract)
 grep -q "deterministic: true" "$out/ctcd/seed42/recipe.yaml" ||
     fail "the runs were not made with train.deterministic"
 
 # started again, it keeps every finished run (their eval logs are not rewritten)
 stamp=$(ls -l --time-style=full-iso "$out"/*/seed*/eval.jsonl)
-# shellcheck disable=SC2086
-SEEDS=2 JOBS=2 ARMS="small-alone ctcd" sh "$src/scripts/compare-parallel.sh" \
-    "$src/recipes/demo.yaml" "$out" $tiny >"$tmp/cmp2.log" 2>&1 ||
-    { cat "$tmp/cmp2.log" >&2; fail "compare-parallel.sh, started again, exited non-zero"; }
+compare_parallel "$tmp/cmp2.log"
 [ "$stamp" = "$(ls -l --time-style=full-iso "$out"/*/seed*/eval.jsonl)" ] ||
     fail "started again, compare-parallel.sh trained finished runs again"
 
